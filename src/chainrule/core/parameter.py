@@ -1,0 +1,104 @@
+"""Parameter: a trainable array, its gradient, and what regularises it."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array that owns its value and the gradient of the loss with respect to it.
+
+    ``value`` is the array the model computes with; ``grad`` has the same shape, dtype and memory
+    layout and holds dL/d(value) accumulated by ``Module.backward``.
+
+    A parameter may carry a ``regularizer`` (an object with ``penalty(W)`` and ``gradient(W)``,
+    added to the objective as lambda R(W)) and a ``constraint`` (an object with ``apply(W)``, such
+    as ``MaxNorm``, applied after each optimizer step).
+
+    Zeroing is lazy: ``zero_grad()`` only marks the gradient as zero. The next writer
+    (``Linear.backward`` for instance) then stores its product directly into the buffer instead of
+    zero-filling and adding, which saves a full pass over the weights every batch. Reading
+    ``grad`` always shows the true value (zeros after ``zero_grad()``).
+    """
+
+    __slots__ = ("value", "_grad", "_grad_is_zero", "regularizer", "constraint")
+
+    def __init__(self, value, *, regularizer=None, constraint=None):
+        value = np.asarray(value)
+        if value.dtype.kind != "f":
+            raise TypeError(f"Parameter value must be a floating-point array; got dtype {value.dtype}")
+        self.value = value
+        self._grad = None
+        self._grad_is_zero = True
+        self.regularizer = regularizer
+        self.constraint = constraint
+
+    # -- gradient -------------------------------------------------------------------------------
+    def _buffer(self) -> np.ndarray:
+        g = self._grad
+        v = self.value
+        if g is None or g.shape != v.shape or g.dtype != v.dtype:
+            g = self._grad = np.zeros_like(v)  # keeps value's layout (order='K')
+            self._grad_is_zero = False
+        return g
+
+    @property
+    def grad(self) -> np.ndarray:
+        g = self._buffer()
+        if self._grad_is_zero:
+            g.fill(0)
+            self._grad_is_zero = False
+        return g
+
+    @grad.setter
+    def grad(self, new) -> None:
+        new = np.asarray(new)
+        if new.shape != self.value.shape:
+            raise ValueError(f"grad must have the parameter's shape {self.value.shape}; got {new.shape}")
+        g = self._buffer()
+        np.copyto(g, new, casting="same_kind")
+        self._grad_is_zero = False
+
+    def grad_target(self) -> tuple[np.ndarray, bool]:
+        """Return ``(buffer, overwrite)`` for a kernel that writes a gradient contribution.
+
+        When ``overwrite`` is True the current gradient is zero and the kernel should write its
+        contribution straight into ``buffer`` (``np.matmul(..., out=buffer)``); otherwise it adds.
+        Call ``mark_written()`` after an overwrite.
+        """
+        return self._buffer(), self._grad_is_zero
+
+    def mark_written(self) -> None:
+        self._grad_is_zero = False
+
+    def accumulate(self, g: np.ndarray) -> None:
+        """grad += g (or grad = g when the gradient is zero)."""
+        buf, overwrite = self.grad_target()
+        if overwrite:
+            np.copyto(buf, g, casting="same_kind")
+            self._grad_is_zero = False
+        else:
+            buf += g
+
+    def zero_grad(self) -> None:
+        self._grad_is_zero = True
+
+    # -- conveniences ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.value.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.value.dtype
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.regularizer is not None:
+            extra += f", regularizer={self.regularizer!r}"
+        if self.constraint is not None:
+            extra += f", constraint={self.constraint!r}"
+        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype}{extra})"
