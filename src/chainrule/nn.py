@@ -1,0 +1,15 @@
+"""The network building blocks: ``Parameter``, ``Module``, ``Sequential`` and the layers.
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> net = nn.Sequential(nn.Linear(4, 3, rng=0), nn.ReLU(), nn.Linear(3, 2, rng=1))
+>>> [name for name, _ in net.named_parameters()]
+['0.weight', '0.bias', '2.weight', '2.bias']
+"""
+from .core import Module, Parameter, Sequential
+from .layers import BatchNorm1d, Dropout, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+
+__all__ = [
+    "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
+    "Tanh", "Softmax", "Dropout", "BatchNorm1d",
+]
