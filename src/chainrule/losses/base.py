@@ -1,0 +1,125 @@
+"""Loss: the one place where the reduction over samples is decided."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_float_array, check_finite, check_labels
+from ..errors import NoForwardError
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class Loss:
+    """Base class. ``forward(input, target)`` returns the reduced loss; ``backward()`` returns
+    dL/d(input) for that same input.
+
+    Subclasses implement ``_per_sample(x, target) -> L_i`` (shape (N,)) and
+    ``_per_sample_grad() -> dL_i/dx_i`` (the shape of the input).
+
+    ``reduction``:
+    - ``'mean'`` (default): L = 1/N sum_i L_i, the notes' data loss; N is the number of samples.
+    - ``'sum'``: L = sum_i L_i.
+    - ``'none'``: the vector (L_1 .. L_N); ``backward(grad_output)`` then takes the upstream
+      gradient dJ/dL_i of shape (N,) (ones by default).
+
+    ``check_input=False`` skips the per-call input checks; the training loop validates the whole
+    data set once and then turns them off for speed.
+    """
+
+    #: True for losses whose input is probabilities in [0, 1] (checked in forward)
+    takes_probabilities = False
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+        self.reduction = reduction
+        self.check_input = True
+        self._n = None
+        self._dtype = None
+
+    # -- to implement ---------------------------------------------------------------------------
+    def _per_sample(self, x: np.ndarray, target) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _per_sample_grad(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _validate(self, x, target):
+        """Return (x, target) checked and converted; subclasses extend."""
+        return x, target
+
+    # -- public ---------------------------------------------------------------------------------
+    def forward(self, input, target):
+        x = input
+        if self.check_input or not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+            x = as_float_array(input, "input")
+        if self.check_input:
+            check_finite(x, "input")
+            if self.takes_probabilities:
+                bad = np.flatnonzero((x < 0) | (x > 1))
+                if bad.size:
+                    from .._validation import describe_index
+                    raise ValueError(
+                        "input must be probabilities in [0, 1]; got "
+                        f"{x.flat[bad[0]].item()} at index {describe_index(int(bad[0]), x.shape)}"
+                    )
+            if x.ndim == 0:
+                raise ValueError("input must have one row per sample; got a scalar")
+        x, target = self._validate(x, target)
+        losses = self._per_sample(x, target)
+        self._n = x.shape[0]
+        self._dtype = x.dtype
+        if self.reduction == "none":
+            return losses
+        total = losses.sum(dtype=x.dtype)
+        if self.reduction == "mean":
+            total = total / x.dtype.type(self._n)
+        return x.dtype.type(total)
+
+    __call__ = forward
+
+    def backward(self, grad_output=None):
+        if self._n is None:
+            raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
+        g = self._per_sample_grad()
+        dt = self._dtype
+        if self.reduction == "none":
+            if grad_output is None:
+                return g
+            go = np.asarray(grad_output, dtype=dt)
+            if go.shape != (self._n,):
+                raise ValueError(f"grad_output must have shape ({self._n},) for reduction='none'; got {go.shape}")
+            return g * go.reshape((-1,) + (1,) * (g.ndim - 1))
+        scale = dt.type(1.0 / self._n) if self.reduction == "mean" else dt.type(1.0)
+        if grad_output is not None:
+            go = np.asarray(grad_output, dtype=dt)
+            if go.size != 1:
+                raise ValueError(f"grad_output must be a scalar for reduction={self.reduction!r}; got shape {go.shape}")
+            scale = dt.type(scale * go.reshape(()))
+        if scale != 1:
+            g *= scale
+        return g
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+# -- shared validation helpers -------------------------------------------------------------------
+def check_class_input(loss: Loss, x: np.ndarray, target, what: str = "scores"):
+    """(N, C) input with integer labels in [0, C)."""
+    if x.ndim != 2:
+        raise ValueError(f"input must be {what} of shape (N, C); got shape {x.shape}")
+    if loss.check_input or not (isinstance(target, np.ndarray) and target.dtype == np.intp):
+        target = check_labels(target, "target", x.shape[0], x.shape[1])
+    return x, target
+
+
+def check_same_shape(x: np.ndarray, target, name: str = "target") -> np.ndarray:
+    """Targets of exactly the input's shape: no silent broadcasting."""
+    t = as_float_array(target, name)
+    if t.shape != x.shape:
+        raise ValueError(
+            f"{name} must have the same shape as input {x.shape}; got {t.shape} (no broadcasting)"
+        )
+    check_finite(t, name)
+    return t.astype(x.dtype, copy=False)

@@ -1,0 +1,114 @@
+"""Hinge losses: the binary and multiclass SVM losses of the notes."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Loss, check_class_input
+
+
+class BinaryHinge(Loss):
+    """L_i = max(0, 1 - y_i s_i) on scores s of shape (N,) (or (N, 1)) with targets y_i in {-1, +1}.
+
+    dL_i/ds_i = -y_i where 1 - y_i s_i > 0, else 0 (the notes' derivative; at the kink
+    1 - y_i s_i = 0 the subgradient 0 is used).
+    """
+
+    def _validate(self, x, target):
+        if not (x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1)):
+            raise ValueError(f"input must be scores of shape (N,) or (N, 1); got shape {x.shape}")
+        n = x.shape[0]
+        y = np.asarray(target)
+        if self.check_input:
+            if y.ndim != 1 or y.shape[0] != n:
+                raise ValueError(f"target must be a 1-D array of {n} labels in {{-1, +1}}; got shape {y.shape}")
+            if y.dtype.kind not in "iuf":
+                raise TypeError(f"target must hold the numbers -1 and +1; got dtype {y.dtype}")
+            bad = np.flatnonzero((y != 1) & (y != -1))
+            if bad.size:
+                raise ValueError(
+                    f"target must hold labels in {{-1, +1}}; got {y[bad[0]].item()} at index {bad[0]}"
+                )
+        return x, y.astype(x.dtype, copy=False)
+
+    def _per_sample(self, x, y):
+        s = x.reshape(-1)
+        margin = 1 - y * s
+        self._active = margin > 0
+        self._y = y
+        self._shape = x.shape
+        return np.maximum(margin, 0)
+
+    def _per_sample_grad(self):
+        g = np.where(self._active, -self._y, 0).astype(self._y.dtype)
+        return g.reshape(self._shape)
+
+
+class MulticlassHinge(Loss):
+    """Multiclass SVM loss on scores (N, C) with integer labels in [0, C):
+
+    L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)          (form='sum', the notes')
+
+    dL_i/ds_j = 1(s_j - s_{y_i} + margin > 0) for j != y_i, and
+    dL_i/ds_{y_i} = -sum_{j != y_i} 1(s_j - s_{y_i} + margin > 0).
+    A margin term exactly at 0 (the kink) contributes the subgradient 0.
+
+    Also offered: ``form='max'`` (Crammer-Singer: max(0, max_{j != y} s_j - s_y + margin)) and
+    ``divide_by_classes=True`` (divide by C, as ``torch.nn.MultiMarginLoss``).
+    """
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean", *, form: str = "sum",
+                 divide_by_classes: bool = False):
+        super().__init__(reduction)
+        if not np.isfinite(margin):
+            raise ValueError(f"margin must be a finite number; got {margin!r}")
+        if form not in ("sum", "max"):
+            raise ValueError(f"form must be 'sum' or 'max'; got {form!r}")
+        self.margin = float(margin)
+        self.form = form
+        self.divide_by_classes = bool(divide_by_classes)
+
+    def _validate(self, x, target):
+        return check_class_input(self, x, target)
+
+    def _per_sample(self, s, y):
+        n, c = s.shape
+        rows = np.arange(n)
+        margins = s - s[rows, y][:, None]
+        margins += s.dtype.type(self.margin)
+        self._rows, self._y, self._c = rows, y, c
+        if self.form == "sum":
+            margins[rows, y] = 0
+            active = margins > 0
+            np.maximum(margins, 0, out=margins)
+            self._active = active
+            losses = margins.sum(axis=1)
+        else:
+            margins[rows, y] = -np.inf
+            j = margins.argmax(axis=1)
+            top = margins[rows, j]
+            self._j = j
+            self._active = top > 0
+            losses = np.maximum(top, 0)
+        if self.divide_by_classes:
+            losses = losses / s.dtype.type(c)
+        self._dtype_ = s.dtype
+        return losses
+
+    def _per_sample_grad(self):
+        rows, y, dt = self._rows, self._y, self._dtype_
+        if self.form == "sum":
+            g = self._active.astype(dt)
+            g[rows, y] = -g.sum(axis=1)
+        else:
+            g = np.zeros((rows.size, self._c), dtype=dt)
+            a = self._active.astype(dt)
+            g[rows, self._j] = a
+            g[rows, y] -= a
+        if self.divide_by_classes:
+            g /= dt.type(self._c)
+        return g
+
+    def __repr__(self):
+        extra = "" if self.form == "sum" else f", form={self.form!r}"
+        extra += ", divide_by_classes=True" if self.divide_by_classes else ""
+        return f"MulticlassHinge(margin={self.margin}, reduction={self.reduction!r}{extra})"

@@ -1,0 +1,209 @@
+"""Log-likelihood and cross-entropy losses, on probabilities or fused with softmax/sigmoid."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_float_array, check_finite
+from ..layers.activations import sigmoid
+from .base import Loss, check_class_input
+from ._stable import logsumexp, logsumexp_leave_one_out
+
+
+def prob_floor(dtype) -> float:
+    """The bound at which probabilities are clamped before a log or a division: sqrt(tiny).
+
+    float32: 1.08e-19 (so -log p <= 43.7 and 1/p <= 9.2e18); float64: 1.49e-154 (-log p <= 354.3).
+    Chosen so that log p, 1/p and even (1/p)^2 stay finite in the dtype.
+    """
+    return float(np.sqrt(np.finfo(dtype).tiny))
+
+
+def _clamp(p, dtype):
+    return np.maximum(p, dtype.type(prob_floor(dtype)))
+
+
+class LogLikelihood(Loss):
+    """L_i = -log p_{y_i} on probabilities p of shape (N, C) and integer labels y_i in [0, C).
+
+    dL_i/dp = -(0, .., 1/p_{y_i}, .., 0): the notes' vector. An exact p_y = 0 (infinite loss) is
+    clamped at ``prob_floor(dtype)`` so the loss and gradient stay finite.
+    """
+
+    takes_probabilities = True
+
+    def _validate(self, x, target):
+        return check_class_input(self, x, target, what="probabilities")
+
+    def _per_sample(self, p, y):
+        rows = np.arange(p.shape[0])
+        py = _clamp(p[rows, y], p.dtype)
+        self._rows, self._y, self._py, self._shape, self._dt = rows, y, py, p.shape, p.dtype
+        return -np.log(py)
+
+    def _per_sample_grad(self):
+        g = np.zeros(self._shape, dtype=self._dt)
+        g[self._rows, self._y] = -1 / self._py
+        return g
+
+
+def _targets_matrix(loss, x, target):
+    """Integer labels -> one-hot z; a matrix of targets in [0, 1] of the input's shape is kept."""
+    t = np.asarray(target)
+    if t.ndim == x.ndim and t.shape == x.shape and x.ndim == 2:
+        z = as_float_array(t, "target")
+        if loss.check_input:
+            check_finite(z, "target")
+            if ((z < 0) | (z > 1)).any():
+                raise ValueError("target matrix must hold values in [0, 1]")
+        return z.astype(x.dtype, copy=False), None
+    if x.ndim == 1:  # one output: binary labels 0/1 of shape (N,)
+        if t.shape != x.shape:
+            raise ValueError(f"target must have shape {x.shape} (labels 0 or 1); got {t.shape}")
+        if loss.check_input:
+            if t.dtype.kind not in "iufb":
+                raise TypeError(f"target must hold the labels 0 and 1; got dtype {t.dtype}")
+            bad = np.flatnonzero((t != 0) & (t != 1))
+            if bad.size:
+                raise ValueError(f"target must hold labels in {{0, 1}}; got {t[bad[0]].item()} at index {bad[0]}")
+        return t.astype(x.dtype), None
+    x, y = check_class_input(loss, x, target)
+    z = np.zeros(x.shape, dtype=x.dtype)
+    z[np.arange(x.shape[0]), y] = 1
+    return z, y
+
+
+class CrossEntropy(Loss):
+    """L_i = -sum_j [z_ij log p_j + (1 - z_ij) log(1 - p_j)] on probabilities p of shape (N, C).
+
+    ``target`` is integer labels (z is their one-hot code), or an (N, C) matrix of targets in
+    [0, 1] (several sigmoid neurons). A 1-D input of shape (N,) is one neuron with labels 0/1.
+
+    dL_i/dp_j = -z_ij / p_j + (1 - z_ij) / (1 - p_j): -1/p_y at the label and +1/(1 - p_j)
+    elsewhere. (The notes' vector prints -1/(1 - p_j): it drops that sign; the gradient check
+    confirms the +.) Exact 0 or 1 probabilities are clamped at ``prob_floor(dtype)``.
+    """
+
+    takes_probabilities = True
+
+    def _validate(self, x, target):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"input must be probabilities of shape (N, C) or (N,); got shape {x.shape}")
+        z, _ = _targets_matrix(self, x, target)
+        return x, z
+
+    def _per_sample(self, p, z):
+        dt = p.dtype
+        pc = _clamp(p, dt)
+        qc = _clamp(1 - p, dt)
+        self._z, self._pc, self._qc = z, pc, qc
+        terms = z * np.log(pc) + (1 - z) * np.log(qc)
+        return -(terms.sum(axis=1) if p.ndim == 2 else terms)
+
+    def _per_sample_grad(self):
+        z = self._z
+        return -z / self._pc + (1 - z) / self._qc
+
+
+class SoftmaxLogLikelihood(Loss):
+    """The notes' softmax classifier: softmax of the scores, then the log-likelihood.
+
+    L_i = -log(e^{s_y} / sum_j e^{s_j}) = logsumexp(s) - s_y on scores (N, C), labels in [0, C).
+    dL_i/ds = p - onehot(y): the chain rule through the softmax Jacobian D_ab = p_a(delta_ab - p_b)
+    collapses to this. Exact for scores of any size (the row maximum is subtracted first).
+    """
+
+    def _validate(self, x, target):
+        return check_class_input(self, x, target)
+
+    def _per_sample(self, s, y):
+        rows = np.arange(s.shape[0])
+        m = s.max(axis=1, keepdims=True)
+        p = s - m
+        np.exp(p, out=p)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
+        # L = log(total) + m - s_y, written as log(total) - (s_y - m) to avoid adding large numbers
+        losses = np.log(total[:, 0]) - (s[rows, y] - m[:, 0])
+        self._p, self._rows, self._y = p, rows, y
+        return losses
+
+    def _per_sample_grad(self):
+        g = self._p.copy()
+        g[self._rows, self._y] -= 1
+        return g
+
+    def probabilities(self) -> np.ndarray:
+        """The softmax probabilities of the last forward."""
+        return self._p
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax of the scores, then the cross-entropy (the notes' "softmax + cross-entropy"):
+
+    L_i = -log p_y - sum_{k != y} log(1 - p_k),   p = softmax(s).
+
+    Computed in the log domain: log p_k = s_k - logsumexp(s), and log(1 - p_k) =
+    logsumexp_{j != k}(s) - logsumexp(s), "from the other classes' scores" (DESIGN.md), so
+    scores of +-1e4 give exact finite values.
+
+    Gradient (chain rule through the softmax), with r_k = p_k / (1 - p_k):
+    dL/ds_a = p_a - 1 - p_a R            for a = y,   R = sum_{k != y} r_k
+    dL/ds_a = 2 p_a - p_a sum_{k != y, a} r_k   for a != y
+    where every product p_a r_k is evaluated as exp(log p_a + log r_k) (no inf * 0).
+    """
+
+    def _validate(self, x, target):
+        return check_class_input(self, x, target)
+
+    def _per_sample(self, s, y):
+        n, c = s.shape
+        rows = np.arange(n)
+        lse = logsumexp(s)[:, None]
+        loo = logsumexp_leave_one_out(s)        # log sum_{j != k} e^{s_j}
+        logp = s - lse
+        log1mp = loo - lse                      # log(1 - p_k)
+        terms = log1mp.copy()
+        terms[rows, y] = logp[rows, y]
+        self._cache = (s, y, rows, logp, loo)
+        return -terms.sum(axis=1)
+
+    def _per_sample_grad(self):
+        s, y, rows, logp, loo = self._cache
+        dt = s.dtype
+        log_r = s - loo                          # log r_k = log p_k - log(1 - p_k)
+        log_r[rows, y] = -np.inf                 # the sum over k excludes y
+        with np.errstate(under="ignore"):
+            # log sum_{k != y, k != a} r_k for every a (for a = y the exclusion is the same set)
+            log_r_loo = logsumexp_leave_one_out(log_r)
+            t = np.exp(logp + log_r_loo)         # p_a * sum_{k != y, a} r_k
+            p = np.exp(logp)
+        g = 2 * p - t
+        g[rows, y] = p[rows, y] - 1 - t[rows, y]
+        return g.astype(dt, copy=False)
+
+
+class SigmoidCrossEntropy(Loss):
+    """A layer of sigmoid neurons trained with the cross-entropy, fused for stability:
+
+    L_i = sum_j [z_j softplus(-s_j) + (1 - z_j) softplus(s_j)] = CrossEntropy(sigmoid(s), z)
+    dL_i/ds_j = sigmoid(s_j) - z_j.
+
+    Scores (N,) with labels 0/1 (one neuron for two classes), or (N, C) with integer labels
+    (one-hot z) or an (N, C) matrix of targets in [0, 1].
+    """
+
+    def _validate(self, x, target):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"input must be scores of shape (N,) or (N, C); got shape {x.shape}")
+        z, _ = _targets_matrix(self, x, target)
+        return x, z
+
+    def _per_sample(self, s, z):
+        # softplus(s) = max(s, 0) + log1p(e^-|s|); softplus(-s) = softplus(s) - s
+        sp = np.maximum(s, 0) + np.log1p(np.exp(-np.abs(s)))
+        terms = sp - z * s
+        self._sig, self._z = sigmoid(s), z
+        return terms.sum(axis=1) if s.ndim == 2 else terms
+
+    def _per_sample_grad(self):
+        return self._sig - self._z
