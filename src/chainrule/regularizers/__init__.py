@@ -1,0 +1,8 @@
+"""Regularisers of the notes: penalties lambda R(W) and the max-norm constraint.
+
+Dropout and batch normalisation, the notes' other regularisers, are layers (``chainrule.nn``).
+"""
+from .constraints import MaxNorm
+from .penalties import L1, L2, ElasticNet, Penalty
+
+__all__ = ["Penalty", "L2", "L1", "ElasticNet", "MaxNorm"]

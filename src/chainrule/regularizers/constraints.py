@@ -1,0 +1,42 @@
+"""Constraints projected after each update (the notes' max-norm regularisation)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class MaxNorm:
+    """Keep every row w_j of W inside the ball ||w_j|| <= c: rows longer than c are scaled back
+    onto it, shorter rows are untouched. Applied after each optimizer step.
+
+    W has shape (out, in) with rows w_j^T (one per output unit), as in the notes. A vector is
+    treated as one row.
+    """
+
+    def __init__(self, max_norm: float = 3.0):
+        if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(max_norm) or max_norm <= 0:
+            raise ValueError(f"max_norm must be a finite number > 0; got {max_norm!r}")
+        self.max_norm = float(max_norm)
+
+    def row_norms(self, W) -> np.ndarray:
+        W = np.asarray(W)
+        return np.sqrt((W.reshape(W.shape[0], -1) ** 2).sum(axis=1)) if W.ndim > 1 else np.sqrt(np.vdot(W, W))
+
+    def apply(self, W: np.ndarray) -> np.ndarray:
+        """Project W in place and return it."""
+        if not isinstance(W, np.ndarray) or W.dtype.kind != "f":
+            raise TypeError("MaxNorm.apply needs a floating-point NumPy array to project in place")
+        norms = self.row_norms(W)
+        scale = np.minimum(1.0, self.max_norm / np.maximum(norms, np.finfo(W.dtype).tiny))
+        if W.ndim > 1:
+            W *= scale.astype(W.dtype).reshape((-1,) + (1,) * (W.ndim - 1))
+        else:
+            W *= W.dtype.type(scale)
+        return W
+
+    def project(self, W) -> np.ndarray:
+        """A projected copy of W."""
+        return self.apply(np.array(W, dtype=np.result_type(np.asarray(W).dtype, np.float32)))
+
+    def __repr__(self):
+        return f"MaxNorm(max_norm={self.max_norm})"

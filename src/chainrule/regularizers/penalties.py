@@ -1,0 +1,88 @@
+"""Weight penalties lambda R(W) added to the data loss (the notes' regularisation)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_float(W) -> np.ndarray:
+    W = np.asarray(W)
+    return W if W.dtype.kind == "f" else W.astype(np.float64)
+
+
+def _sum_squares(W: np.ndarray):
+    v = W.ravel(order="K")  # a view for C- and F-ordered weights alike
+    return np.dot(v, v)
+
+
+def _check_strength(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return float(value)
+
+
+class Penalty:
+    """lambda R(W): ``penalty(W)`` is the value, ``gradient(W)`` its derivative d/dW."""
+
+    def __init__(self, strength: float = 1.0):
+        self.strength = _check_strength("strength", strength)
+
+    def penalty(self, W) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def gradient(self, W) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def add_gradient(self, W: np.ndarray, grad: np.ndarray) -> None:
+        """grad += d(lambda R)/dW, in place (the training loop's form)."""
+        grad += self.gradient(W)
+
+    def __call__(self, W):
+        return self.penalty(W)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(strength={self.strength})"
+
+
+class L2(Penalty):
+    """lambda R(W) = lambda sum_{k,l} W_kl^2;  gradient 2 lambda W (no 1/2, as the notes)."""
+
+    def penalty(self, W):
+        return self.strength * _sum_squares(_as_float(W))
+
+    def gradient(self, W):
+        return _as_float(W) * (2 * self.strength)
+
+    def add_gradient(self, W, grad):
+        grad += W * (2 * self.strength)
+
+
+class L1(Penalty):
+    """lambda R(W) = lambda sum_{k,l} |W_kl|;  gradient lambda sign(W) (subgradient 0 at W = 0)."""
+
+    def penalty(self, W):
+        return self.strength * np.abs(_as_float(W)).sum()
+
+    def gradient(self, W):
+        return np.sign(_as_float(W)) * self.strength
+
+
+class ElasticNet(Penalty):
+    """lambda R(W) = lambda sum_{k,l} (beta W_kl^2 + |W_kl|) (the notes' L1 + L2);
+    gradient lambda (2 beta W + sign(W)).
+    """
+
+    def __init__(self, strength: float = 1.0, beta: float = 0.5):
+        super().__init__(strength)
+        self.beta = _check_strength("beta", beta)
+
+    def penalty(self, W):
+        W = _as_float(W)
+        return self.strength * (self.beta * _sum_squares(W) + np.abs(W).sum())
+
+    def gradient(self, W):
+        W = _as_float(W)
+        return (W * (2 * self.beta) + np.sign(W)) * self.strength
+
+    def __repr__(self):
+        return f"ElasticNet(strength={self.strength}, beta={self.beta})"
