@@ -1,0 +1,142 @@
+"""Hand-derived one-step updates of every optimizer, and two steps of Adam."""
+import math
+
+import numpy as np
+import pytest
+
+from chainrule import optim
+from chainrule.core.parameter import Parameter
+from chainrule.regularizers import MaxNorm
+
+
+def param(w, g):
+    p = Parameter(np.array(w, dtype=np.float64))
+    p.grad = np.array(g, dtype=np.float64)
+    return p
+
+
+def test_plain_sgd_step():
+    p = param([1.0, -2.0], [0.5, 0.25])
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.value, [1.0 - 0.05, -2.0 - 0.025], rtol=0, atol=1e-15)
+
+
+def test_momentum_two_steps():
+    # v1 = g1 = 0.5; w1 = 1 - 0.1 * 0.5 = 0.95
+    # v2 = 0.9 * 0.5 + g2 (= 1.0) = 1.45; w2 = 0.95 - 0.1 * 1.45 = 0.805
+    p = param([1.0], [0.5])
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    opt.step()
+    assert p.value[0] == pytest.approx(0.95, abs=1e-15)
+    p.grad = np.array([1.0])
+    opt.step()
+    assert p.value[0] == pytest.approx(0.805, abs=1e-15)
+    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [1.45])
+
+
+def test_nesterov_two_steps():
+    # step 1: v = 0.5, update g + mu v = 0.5 + 0.45 = 0.95 -> w = 1 - 0.095 = 0.905
+    # step 2: v = 0.45 + 1.0 = 1.45, update 1.0 + 0.9 * 1.45 = 2.305 -> w = 0.905 - 0.2305 = 0.6745
+    p = param([1.0], [0.5])
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    opt.step()
+    assert p.value[0] == pytest.approx(0.905, abs=1e-15)
+    p.grad = np.array([1.0])
+    opt.step()
+    assert p.value[0] == pytest.approx(0.6745, abs=1e-15)
+
+
+def test_weight_decay_is_added_to_the_gradient():
+    # g' = g + wd w = 0.5 + 0.01 * 2 = 0.52; w = 2 - 0.1 * 0.52 = 1.948
+    p = param([2.0], [0.5])
+    optim.SGD([p], lr=0.1, weight_decay=0.01).step()
+    assert p.value[0] == pytest.approx(1.948, abs=1e-15)
+    np.testing.assert_allclose(p.grad, [0.5])  # the gradient itself is not modified
+    q = param([2.0], [0.5])
+    optim.Adam([q], lr=0.1, weight_decay=0.01).step()
+    # Adam's first step moves by lr * sign(g') regardless of the size of g' (bias correction)
+    assert q.value[0] == pytest.approx(2.0 - 0.1 * 0.52 / (0.52 + 1e-8), abs=1e-12)
+
+
+def test_adam_first_step_with_bias_correction():
+    # m1 = 0.1 g, v1 = 0.001 g^2; m_hat = g, v_hat = g^2 -> w -= lr * g / (|g| + eps)
+    p = param([1.0, 1.0], [0.2, -3.0])
+    optim.Adam([p], lr=0.01).step()
+    np.testing.assert_allclose(p.value, [1 - 0.01 * 0.2 / (0.2 + 1e-8), 1 + 0.01 * 3.0 / (3.0 + 1e-8)], rtol=1e-14)
+
+
+def test_adam_two_steps_equal_the_formula():
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.05
+    g1, g2, w = 0.3, -0.7, 1.5
+    p = param([w], [g1])
+    opt = optim.Adam([p], lr=lr, betas=(b1, b2), eps=eps)
+    opt.step()
+    p.grad = np.array([g2])
+    opt.step()
+    m, v = 0.0, 0.0
+    for t, g in ((1, g1), (2, g2)):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (math.sqrt(v_hat) + eps)
+    assert p.value[0] == pytest.approx(w, rel=1e-14)
+    assert opt.state[0]["exp_avg"][0] == pytest.approx(m, rel=1e-14)
+    assert opt.state[0]["exp_avg_sq"][0] == pytest.approx(v, rel=1e-14)
+
+
+def test_constraint_is_applied_after_the_step():
+    p = param([[3.0, 4.0]], [[-1.0, 0.0]])
+    p.constraint = MaxNorm(1.0)
+    optim.SGD([p], lr=1.0).step()           # w = (4, 4), then projected onto the unit ball
+    np.testing.assert_allclose(p.value, [[math.sqrt(0.5), math.sqrt(0.5)]])
+
+
+def test_float32_parameters_stay_float32():
+    p = Parameter(np.ones(3, np.float32))
+    p.grad = np.full(3, 0.5, np.float32)
+    for opt in (optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3), optim.Adam([p])):
+        opt.step()
+        assert p.value.dtype == np.float32
+        assert all(a.dtype == np.float32 for st in opt.state for a in st.values())
+
+
+def test_state_dict_round_trip_continues_identically():
+    def run(split):
+        p = param([1.0, -1.0], [0.0, 0.0])
+        opt = optim.Adam([p], lr=0.1)
+        grads = [[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2], [0.3, 0.3]]
+        for i, g in enumerate(grads):
+            if i == split:
+                arrays, scalars = opt.state_dict()
+                opt = optim.Adam([p], lr=0.5)           # a fresh optimizer, then its state restored
+                opt.load_state_dict(arrays, scalars)
+            p.grad = np.array(g)
+            opt.step()
+        return p.value.copy()
+
+    np.testing.assert_array_equal(run(split=2), run(split=99))
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: optim.SGD(p, lr=0), r"lr must be a finite number > 0; got 0"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=1.0), r"momentum must be a finite number >= 0 and < 1; got 1.0"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), r"nesterov=True needs a momentum > 0"),
+    (lambda p: optim.Adam(p, betas=(0.9,)), r"betas must be a pair"),
+    (lambda p: optim.SGD([], lr=0.1), r"params must contain at least one Parameter"),
+])
+def test_bad_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([param([1.0], [0.0])])
+
+
+@pytest.mark.parametrize("schedule,expected", [
+    (optim.Constant(), [0.1, 0.1, 0.1, 0.1]),
+    (optim.StepDecay(step_size=2, gamma=0.5), [0.1, 0.1, 0.05, 0.05]),
+    (optim.ExponentialDecay(gamma=0.5), [0.1, 0.05, 0.025, 0.0125]),
+    (optim.Cosine(total_epochs=4), [0.1, 0.1 * (1 + math.cos(math.pi / 4)) / 2, 0.05, 0.1 * (1 + math.cos(3 * math.pi / 4)) / 2]),
+])
+def test_schedules(schedule, expected):
+    np.testing.assert_allclose([schedule(0.1, e) for e in range(4)], expected, rtol=1e-14)
+    assert optim.make_schedule("cosine", epochs=10)(0.1, 10) == 0.0
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of"):
+        optim.make_schedule("linear")
