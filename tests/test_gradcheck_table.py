@@ -186,6 +186,51 @@ def test_loss_gradients(name, make, data, reduction, n, c):
     assert report.max_error < TOL, str(report)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name,make,data", LOSSES, ids=[entry[0] for entry in LOSSES])
+def test_weighted_loss_gradients(name, make, data, reduction):
+    rng = np.random.default_rng(abs(hash((name, reduction, "w"))) % 2**32)
+    x, target = data(5, 3, rng)
+    w = rng.uniform(0.2, 3.0, size=5)
+    loss = make(reduction)
+    base = check_gradients(_Weighted(loss, w), x, target)
+    assert base.max_error < TOL, str(base)
+
+
+class _Weighted(losses.Loss):
+    """Wraps a loss so that check_gradients differentiates it with fixed sample weights."""
+
+    def __init__(self, inner, w):
+        super().__init__(inner.reduction)
+        self.inner, self.w = inner, w
+
+    def forward(self, input, target, sample_weight=None):
+        return self.inner.forward(input, target, sample_weight=self.w)
+
+    def backward(self, grad_output=None):
+        return self.inner.backward(grad_output)
+
+
+def test_unit_weights_change_nothing_and_weights_act_like_repetition():
+    rng = np.random.default_rng(0)
+    s, y = rng.standard_normal((4, 3)), np.array([0, 2, 1, 1])
+    a, b = losses.SoftmaxLogLikelihood(), losses.SoftmaxLogLikelihood()
+    assert a(s, y) == b(s, y, sample_weight=np.ones(4))
+    np.testing.assert_allclose(a.backward(), b.backward())
+    # with 'sum', weight 2 on a sample equals that sample appearing twice; 'mean' is 1/N sum w L
+    rep = losses.SoftmaxLogLikelihood(reduction="sum")
+    v_rep = rep(np.vstack([s, s[:1]]), np.append(y, y[0]))
+    w = np.array([2.0, 1, 1, 1])
+    v_w = losses.SoftmaxLogLikelihood(reduction="sum")(s, y, sample_weight=w)
+    assert float(v_w) == pytest.approx(float(v_rep), rel=1e-12)
+    per = losses.SoftmaxLogLikelihood(reduction="none")(s, y)
+    assert float(b(s, y, sample_weight=w)) == pytest.approx(float((w * per).sum() / 4), rel=1e-12)
+    with pytest.raises(ValueError, match=r"sample_weight must be finite and >= 0"):
+        b(s, y, sample_weight=np.array([1.0, -1, 1, 1]))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\); got \(3,\)"):
+        b(s, y, sample_weight=np.ones(3))
+
+
 # ---- penalties ------------------------------------------------------------------------------------
 PENALTIES = [
     ("L2", lambda: regularizers.L2(0.3)),

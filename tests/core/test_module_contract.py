@@ -39,7 +39,7 @@ def test_load_state_dict_errors():
     state = net.state_dict()
     del state["0.bias"]
     state["extra"] = np.zeros(2)
-    with pytest.raises(KeyError, match=r"missing keys \['0.bias'\]; unexpected keys \['extra'\]"):
+    with pytest.raises(ValueError, match=r"missing keys \['0.bias'\]; unexpected keys \['extra'\]"):
         net.load_state_dict(state)
     net.load_state_dict(state, strict=False)   # tolerated when not strict
     bad = net.state_dict()

@@ -152,7 +152,7 @@ class Module:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(f"state_dict does not match {type(self).__name__}: " + "; ".join(parts))
+            raise ValueError(f"state_dict does not match {type(self).__name__}: " + "; ".join(parts))
         for key, (mod, name, kind) in own.items():
             if key not in state:
                 continue

@@ -22,6 +22,13 @@ class Loss:
     - ``'none'``: the vector (L_1 .. L_N); ``backward(grad_output)`` then takes the upstream
       gradient dJ/dL_i of shape (N,) (ones by default).
 
+    ``sample_weight`` (optional, shape (N,), >= 0) weights each L_i: 'mean' becomes
+    1/N sum_i w_i L_i, 'sum' sum_i w_i L_i, 'none' the vector w_i L_i. Weights of one change
+    nothing. (PyTorch divides by sum_i w_i within each batch instead; in minibatch training that
+    gives a batch without heavy samples full weight. The trainer normalises the weights to mean 1
+    over the training set, so its minibatch losses are unbiased estimates of the weighted mean
+    sum_i w_i L_i / sum_i w_i over the whole set.)
+
     ``check_input=False`` skips the per-call input checks; the training loop validates the whole
     data set once and then turns them off for speed.
     """
@@ -36,6 +43,7 @@ class Loss:
         self.check_input = True
         self._n = None
         self._dtype = None
+        self._w = None
 
     # -- to implement ---------------------------------------------------------------------------
     def _per_sample(self, x: np.ndarray, target) -> np.ndarray:  # pragma: no cover - abstract
@@ -49,7 +57,7 @@ class Loss:
         return x, target
 
     # -- public ---------------------------------------------------------------------------------
-    def forward(self, input, target):
+    def forward(self, input, target, sample_weight=None):
         x = input
         if self.check_input or not isinstance(x, np.ndarray) or x.dtype.kind != "f":
             x = as_float_array(input, "input")
@@ -66,15 +74,30 @@ class Loss:
             if x.ndim == 0:
                 raise ValueError("input must have one row per sample; got a scalar")
         x, target = self._validate(x, target)
+        w = None if sample_weight is None else self._check_weight(sample_weight, x)
         losses = self._per_sample(x, target)
         self._n = x.shape[0]
         self._dtype = x.dtype
+        self._w = w
+        if w is not None:
+            losses = losses * w
         if self.reduction == "none":
             return losses
         total = losses.sum(dtype=x.dtype)
         if self.reduction == "mean":
             total = total / x.dtype.type(self._n)
         return x.dtype.type(total)
+
+    def _check_weight(self, sample_weight, x):
+        w = np.asarray(sample_weight)
+        if self.check_input:
+            if w.shape != (x.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({x.shape[0]},); got {w.shape}")
+            if w.dtype.kind not in "iuf":
+                raise TypeError(f"sample_weight must be numbers; got dtype {w.dtype}")
+            if not np.isfinite(w).all() or (w < 0).any():
+                raise ValueError("sample_weight must be finite and >= 0")
+        return w.astype(x.dtype, copy=False)
 
     __call__ = forward
 
@@ -83,6 +106,9 @@ class Loss:
             raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
         g = self._per_sample_grad()
         dt = self._dtype
+        w = self._w
+        if w is not None:
+            g *= w.reshape((-1,) + (1,) * (g.ndim - 1))
         if self.reduction == "none":
             if grad_output is None:
                 return g

@@ -1,0 +1,10 @@
+"""The training loop, its history and callbacks."""
+from .batching import batch_slices, random_split, stratified_split
+from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from .history import History
+from .metrics import accuracy, confusion_matrix, rmse, scores_to_labels
+from .trainer import Trainer, predict_in_batches
+
+__all__ = ["Trainer", "History", "Callback", "EarlyStopping", "Checkpoint", "ProgressBar", "batch_slices",
+           "stratified_split", "random_split", "accuracy", "rmse", "confusion_matrix", "scores_to_labels",
+           "predict_in_batches"]

@@ -1,0 +1,208 @@
+"""Callbacks: early stopping, checkpoints and the progress bar."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+import warnings
+
+import numpy as np
+
+
+class Callback:
+    """Hooks called by ``Trainer.fit``. Override what you need; ``trainer.stop_training = True``
+    ends the run after the current epoch. ``get_state``/``set_state`` let a checkpoint carry the
+    callback's memory (arrays, JSON-able dict)."""
+
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def on_batch_end(self, trainer, epoch: int, batch: int, loss: float) -> None: ...
+
+    def on_epoch_end(self, trainer, epoch: int, record: dict) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+    def get_state(self):
+        return {}, {}
+
+    def set_state(self, arrays, meta) -> None: ...
+
+
+def overrides(cb: Callback, name: str) -> bool:
+    return getattr(type(cb), name) is not getattr(Callback, name)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs,
+    and (``restore_best``) put back the weights of the best epoch.
+
+    ``monitor`` is a history field: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"``...
+    Loss-like fields are minimised, accuracy-like ones maximised. Without validation data a
+    ``val_*`` monitor falls back to its training counterpart, with a warning.
+    """
+
+    def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True,
+                 monitor: str = "val_loss"):
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience must be a positive integer; got {patience!r}")
+        if not min_delta >= 0:
+            raise ValueError(f"min_delta must be >= 0; got {min_delta!r}")
+        self.patience, self.min_delta, self.restore_best, self.monitor = patience, float(min_delta), restore_best, monitor
+        self._reset()
+
+    def _reset(self):
+        self.best = None
+        self.best_epoch = None
+        self.wait = 0
+        self._best_state = None
+        self._field = self.monitor
+
+    def _maximise(self) -> bool:
+        return "acc" in self._field
+
+    def on_train_begin(self, trainer):
+        if trainer.start_epoch == 0:
+            self._reset()
+        if self.monitor.startswith("val_") and not trainer.has_validation:
+            self._field = self.monitor[4:]
+            warnings.warn(f"EarlyStopping monitors {self.monitor!r} but there is no validation data; "
+                          f"monitoring {self._field!r} instead", UserWarning, stacklevel=3)
+        else:
+            self._field = self.monitor
+
+    def on_epoch_end(self, trainer, epoch, record):
+        value = record.get(self._field)
+        if value is None or not math.isfinite(value):
+            return
+        better = self.best is None or (value > self.best + self.min_delta if self._maximise()
+                                       else value < self.best - self.min_delta)
+        if better:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self._best_state = trainer.model.state_dict()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop_training = True
+                trainer.history.stopped_early = True
+        trainer.history.best_epoch = self.best_epoch
+
+    def on_train_end(self, trainer):
+        if self.restore_best and self._best_state is not None:
+            trainer.model.load_state_dict(self._best_state)
+
+    def get_state(self):
+        arrays = {f"best.{k}": v for k, v in (self._best_state or {}).items()}
+        return arrays, {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def set_state(self, arrays, meta):
+        self.best, self.best_epoch, self.wait = meta.get("best"), meta.get("best_epoch"), meta.get("wait", 0)
+        best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")}
+        self._best_state = best or None
+
+
+class Checkpoint(Callback):
+    """Write a checkpoint (model, optimizer, random generators, history, callbacks) every
+    ``every`` epochs to ``path``, atomically: a temporary file, then a rename, so the file on
+    disk is always a whole checkpoint. ``Trainer.resume(path)`` continues from it bit for bit.
+    """
+
+    def __init__(self, path, every: int = 1):
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}")
+        self.path, self.every = path, every
+
+    def on_epoch_end(self, trainer, epoch, record):
+        # only at epoch boundaries: a checkpoint never holds the weights of half an epoch, so an
+        # interrupted run resumes from its last complete epoch exactly
+        if (epoch + 1) % self.every == 0:
+            trainer.save_checkpoint(self.path, completed_epochs=epoch + 1)
+
+
+def format_record(record: dict, epochs: int | None = None) -> str:
+    parts = [f"epoch {record['epoch'] + 1}" + (f"/{epochs}" if epochs else "")]
+    for key, label, fmt in (("loss", "loss", ".4f"), ("accuracy", "acc", ".4f"), ("error", "rmse", ".4f"),
+                            ("val_loss", "val_loss", ".4f"), ("val_accuracy", "val_acc", ".4f"),
+                            ("val_error", "val_rmse", ".4f"), ("lr", "lr", ".3g"), ("seconds", "", ".2f")):
+        v = record.get(key)
+        if v is not None:
+            parts.append(f"{label} {v:{fmt}}" if label else f"{v:{fmt}}s")
+    return "  ".join(parts)
+
+
+class ProgressBar(Callback):
+    """tqdm progress bar over each epoch's batches on a terminal; one line per epoch otherwise.
+    ``verbose=0`` is silent."""
+
+    def __init__(self, verbose: int = 1, stream=None):
+        self.verbose = int(verbose)
+        self.stream = stream
+        self._bar = None
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stderr
+
+    def _use_tqdm(self) -> bool:
+        out = self._out()
+        if not (hasattr(out, "isatty") and out.isatty()):
+            return False
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def on_train_begin(self, trainer):
+        self._tqdm = self.verbose > 0 and self._use_tqdm()
+
+    def on_epoch_begin(self, trainer, epoch):
+        if self.verbose <= 0 or not self._tqdm:
+            return
+        from tqdm.auto import tqdm
+        self._bar = tqdm(total=trainer.batches_per_epoch, desc=f"epoch {epoch + 1}/{trainer.epochs}",
+                         file=self._out(), leave=True, unit="batch", dynamic_ncols=True)
+        self._last = time.perf_counter()
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        if self._bar is not None:
+            self._bar.update(1)
+            now = time.perf_counter()
+            if now - self._last > 0.25:
+                self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                self._last = now
+
+    def on_epoch_end(self, trainer, epoch, record):
+        if self.verbose <= 0:
+            return
+        line = format_record(record, trainer.epochs)
+        if self._bar is not None:
+            self._bar.set_description_str(line)
+            self._bar.close()
+            self._bar = None
+        else:
+            print(line, file=self._out(), flush=True)
+
+    def on_train_end(self, trainer):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self.verbose > 0:
+            h = trainer.history
+            if h.interrupted:
+                print(f"interrupted after epoch {trainer.completed_epochs}: weights kept", file=self._out())
+            elif h.stopped_early:
+                print(f"early stopping: best epoch {h.best_epoch + 1}", file=self._out())
+
+
+def get_state_arrays(callbacks):
+    """(arrays, meta) of every callback, keyed by position."""
+    arrays, meta = {}, {}
+    for i, cb in enumerate(callbacks):
+        a, m = cb.get_state()
+        for k, v in a.items():
+            arrays[f"{i}.{k}"] = np.asarray(v)
+        if m:
+            meta[str(i)] = {"type": type(cb).__name__, **m}
+    return arrays, meta
