@@ -1,0 +1,267 @@
+"""Linear models of the notes: s = W x + b for classification and regression, and polynomial
+regression (a linear model on polynomial features) for under- and over-fitting."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..core.sequential import Sequential
+from ..features.polynomial import PolynomialFeatures
+from ..layers.linear import Linear
+from ..training.history import History
+from ._network import _positive_int, resolve_random_state
+from ._tasks import ClassifierNetwork, RegressorNetwork
+
+
+class LinearClassifier(ClassifierNetwork):
+    """The notes' linear classifier s = W x + b trained with one of their losses.
+
+    ``loss``: 'softmax' (softmax + log-likelihood, the "softmax classifier"), 'hinge' (multiclass
+    SVM; two classes use the binary hinge on one score), 'softmax_cross_entropy', or 'sigmoid'
+    (a layer of sigmoid neurons trained with the cross-entropy; one neuron for two classes).
+    ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``, 'maxnorm' with ``max_norm``, None) of
+    strength ``alpha``. Training settings as ``MLPClassifier`` (SGD with momentum by default).
+
+    ``coef_`` has shape (C, d) as in the notes (row j is w_j^T; (1, d) when two classes share one
+    score) and ``intercept_`` shape (C,). ``decision_function`` always; ``predict_proba`` for the
+    probabilistic losses.
+
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = LinearClassifier(loss="hinge", epochs=15, random_state=0).fit(X[:1200] / 16, y[:1200])
+    >>> clf.coef_.shape
+    (10, 64)
+    >>> round(clf.score(X[1200:] / 16, y[1200:]), 2) > 0.85
+    True
+    """
+
+    def __init__(self, loss="softmax", penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
+                 fit_intercept=True, optimizer="sgd", lr=0.03, momentum=0.9, nesterov=False, batch_size=32,
+                 epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
+                 warm_start=False, dtype="float32", checkpoint=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.beta = beta
+        self.max_norm = max_norm
+        self.penalize_bias = penalize_bias
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.checkpoint = checkpoint
+
+    def _build_network(self, n_in, n_out, rng):
+        return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
+
+    @property
+    def coef_(self):
+        check_is_fitted(self, "model_")
+        return self.model_[0].weight.value
+
+    @property
+    def intercept_(self):
+        check_is_fitted(self, "model_")
+        layer = self.model_[0]
+        return layer.bias.value if layer.bias is not None else np.zeros(layer.out_features, layer.weight.dtype)
+
+
+class LinearRegression(RegressorNetwork):
+    """Linear regression s = W x + b (the notes' y = w x + b).
+
+    ``solver='gd'`` (default): gradient descent from a random start (full batch by default,
+    ``batch_size`` for minibatches) on the mean L2 loss (``loss='l1'`` also works), with
+    ``penalty`` None, 'l2', 'l1' or 'elasticnet'. ``lr='auto'`` (default) takes the step 1/L,
+    L = 2 lambda_max(A^T A / N) (+ 2 alpha for an L2 penalty, 2 alpha beta for elastic net),
+    A = [X, 1]: L bounds the curvature of the mean L2 loss, so gradient descent with this step
+    cannot diverge whatever the scale of X. A number sets the step yourself. ``solver='lstsq'``: the exact minimiser of the
+    L2 loss (plus ``alpha`` sum W^2 with ``penalty='l2'``), by least squares. ``solver_`` records
+    the solver used. float64 by default: these models are small and meant to be exact.
+
+    ``coef_`` has shape (d,) for one target and (K, d) for K targets (scikit-learn's layout).
+
+    >>> import numpy as np
+    >>> X, y = np.array([[2.0], [4.0], [6.0], [8.0]]), np.array([3.0, 4.0, 5.0, 6.0])
+    >>> reg = LinearRegression(random_state=0).fit(X, y)   # gradient descent
+    >>> round(float(reg.coef_[0]), 3), round(float(reg.intercept_), 3)
+    (0.5, 2.0)
+    """
+
+    def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
+                 optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
+                 tol=0.0, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
+        self.solver = solver
+        self.loss = loss
+        self.fit_intercept = fit_intercept
+        self.penalty = penalty
+        self.alpha = alpha
+        self.beta = beta
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_schedule = lr_schedule
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+
+    def _build_network(self, n_in, n_out, rng):
+        return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
+
+    def _learning_rate(self, X) -> float:
+        if not (isinstance(self.lr, str) and self.lr == "auto"):
+            if isinstance(self.lr, str):
+                raise ValueError(f"lr must be 'auto' or a number > 0; got {self.lr!r}")
+            return super()._learning_rate(X)
+        A = np.asarray(X, dtype=np.float64)
+        if self.fit_intercept:
+            A = np.column_stack([A, np.ones(A.shape[0])])
+        L = 2 * float(np.linalg.eigvalsh(A.T @ A / A.shape[0])[-1])
+        if self.penalty == "l2":
+            L += 2 * float(self.alpha)
+        elif self.penalty == "elasticnet":
+            L += 2 * float(self.alpha) * float(self.beta)
+        return 1.0 / max(L, 1e-12)
+
+    def fit(self, X, y, resume_from=None):
+        if self.solver not in ("gd", "lstsq"):
+            raise ValueError(f"solver must be 'gd' or 'lstsq'; got {self.solver!r}")
+        if self.solver == "lstsq":
+            if resume_from is not None:
+                raise ValueError("resume_from only applies to solver='gd'")
+            return self._fit_lstsq(X, y)
+        self.solver_ = "gd"
+        return super().fit(X, y, resume_from=resume_from)
+
+    def _fit_lstsq(self, X, y):
+        self._check_common()
+        if self.loss != "l2":
+            raise ValueError(f"solver='lstsq' minimises the L2 loss; use solver='gd' for loss={self.loss!r}")
+        if self.penalty not in (None, "l2"):
+            raise ValueError(f"solver='lstsq' supports penalty None or 'l2'; got {self.penalty!r}")
+        X, y = self._validate_X_y(X, y, reset=True)
+        _, targets, _, n_out, _ = self._encode_fit_targets(y, True)
+        A = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(targets, dtype=np.float64)
+        n, d = A.shape
+        if self.fit_intercept:
+            x_mean, y_mean = A.mean(axis=0), Y.mean(axis=0)
+            A, Y = A - x_mean, Y - y_mean
+        alpha = float(self.alpha) if self.penalty == "l2" else 0.0
+        if alpha > 0:  # (1/N)||A W - Y||^2 + alpha ||W||^2 as one least-squares problem
+            A = np.vstack([A / np.sqrt(n), np.sqrt(alpha) * np.eye(d)])
+            Y = np.vstack([Y / np.sqrt(n), np.zeros((d, Y.shape[1]))])
+        W, *_ = np.linalg.lstsq(A, Y, rcond=None)           # (d, K)
+        self.model_ = self._build_network(d, n_out, resolve_random_state(self.random_state))
+        layer = self.model_[0]
+        layer.weight.value[...] = W.T
+        if self.fit_intercept:
+            layer.bias.value[...] = y_mean - x_mean @ W
+        self.model_.eval()
+        self.history_ = History(info={"solver": "lstsq"})
+        self.n_iter_ = 1
+        self.solver_ = "lstsq"
+        return self
+
+    @property
+    def coef_(self):
+        check_is_fitted(self, "model_")
+        w = self.model_[0].weight.value
+        return w[0] if self._single_output else w
+
+    @property
+    def intercept_(self):
+        check_is_fitted(self, "model_")
+        layer = self.model_[0]
+        b = layer.bias.value if layer.bias is not None else np.zeros(layer.out_features)
+        return b[0] if self._single_output else b
+
+
+class PolynomialRegression(LinearRegression):
+    """Regression on all monomials of the inputs up to ``degree`` (the notes' polynomial models of
+    orders 1, 2, 3, 4 and 12 for under- and over-fitting), with an optional ridge ``alpha``.
+
+    ``solver='lstsq'`` (default) is the closed form, exact even at degree 12; ``solver='gd'``
+    trains by gradient descent. Inputs are standardised before the expansion and every
+    polynomial feature after it (the statistics come from the training data), so high degrees
+    stay well conditioned; the fitted function is the same polynomial.
+
+    >>> import numpy as np
+    >>> x = np.linspace(-1, 1, 13)[:, None]
+    >>> y = x[:, 0] ** 3 - x[:, 0]
+    >>> reg = PolynomialRegression(degree=3).fit(x, y)
+    >>> bool(np.abs(reg.predict(x) - y).max() < 1e-9), reg.solver_
+    (True, 'lstsq')
+    """
+
+    def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", optimizer="sgd", lr="auto", momentum=0.0,
+                 batch_size=None, epochs=5000, lr_schedule=None, tol=0.0, n_iter_no_change=10,
+                 random_state=None, verbose=0, warm_start=False, dtype="float64"):
+        self.degree = degree
+        self.alpha = alpha
+        self.solver = solver
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_schedule = lr_schedule
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+
+    fit_intercept = True
+
+    @property
+    def penalty(self):
+        return "l2" if self.alpha else None
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = super()._validate_X_y(X, y, reset)
+        if reset:
+            _positive_int("degree", self.degree)
+            self.input_mean_, self.input_scale_ = _standardiser(X)
+            self.poly_ = PolynomialFeatures(int(self.degree), include_bias=False).fit(
+                (X - self.input_mean_) / self.input_scale_)
+            phi = self.poly_.transform((X - self.input_mean_) / self.input_scale_)
+            self.feature_mean_, self.feature_scale_ = _standardiser(phi)
+        return self._features(X), y
+
+    def _features(self, X):
+        phi = self.poly_.transform((np.asarray(X, np.float64) - self.input_mean_) / self.input_scale_)
+        return ((phi - self.feature_mean_) / self.feature_scale_).astype(self._dtype)
+
+    def _scores(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        self.model_.eval()
+        return self.model_.forward(self._features(X))
+
+
+def _standardiser(A):
+    mean = A.mean(axis=0)
+    scale = A.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
