@@ -25,3 +25,12 @@ class TrainingDiverged(RuntimeError):
         self.lr = lr
         self.loss = loss
         self.history = history
+
+
+class DatasetMissing(FileNotFoundError):
+    """A data set's files are not on disk and could not be downloaded; the message names the
+    files and the folder to put them in."""
+
+
+class DatasetCorrupt(ValueError):
+    """A data file failed verification or parsing; the message names the file and the fault."""

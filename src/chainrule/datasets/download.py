@@ -1,0 +1,173 @@
+"""Getting data files onto disk safely: verified against pinned sizes and SHA-256 sums before a
+byte is parsed, downloaded to a temporary file and renamed only when whole and verified, from
+the canonical source first and then the mirrors."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import DatasetCorrupt, DatasetMissing
+from .spec import DatasetSpec, RemoteFile
+
+CHUNK = 1 << 20
+USER_AGENT = "chainrule-datasets/0.1 (+https://pypi.org/project/chainrule)"
+
+
+def sha256_of(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_file(path: Path, remote: RemoteFile) -> str | None:
+    """None if ``path`` has the pinned size and SHA-256, else what is wrong with it."""
+    size = path.stat().st_size
+    if size != remote.size:
+        what = "is empty" if size == 0 else f"has {size:,} bytes"
+        hint = ""
+        if 0 < size < 4096:
+            with open(path, "rb") as f:
+                head = f.read(256).lstrip().lower()
+            if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+                hint = " (it is an HTML page: the server sent an error or login page instead of the file)"
+        return f"{what}, expected {remote.size:,}{hint}"
+    digest = sha256_of(path)
+    if digest != remote.sha256:
+        return f"has SHA-256 {digest}, expected {remote.sha256}"
+    return None
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError, PermissionError, OSError):
+        path.unlink()
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, file=sys.stderr,
+                leave=False, disable=not sys.stderr.isatty())
+
+
+def _download(url: str, dest_dir: Path, remote: RemoteFile, progress: bool, timeout: float) -> Path:
+    """Fetch ``url`` into a temporary file in ``dest_dir``; verify; return the temporary path."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{remote.name}.", suffix=".part", dir=dest_dir)
+    tmp = Path(tmp)
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length")
+            if declared is not None and int(declared) > 4 * remote.size + (1 << 20):
+                raise DatasetCorrupt(f"{url} announces {int(declared):,} bytes, expected {remote.size:,}")
+            bar = _progress(remote.size, remote.name, progress)
+            received = 0
+            h = hashlib.sha256()
+            try:
+                while True:
+                    block = response.read(CHUNK)
+                    if not block:
+                        break
+                    received += len(block)
+                    if received > 4 * remote.size + (1 << 20):
+                        raise DatasetCorrupt(f"{url} sent more than {remote.size:,} bytes; stopped reading")
+                    out.write(block)
+                    h.update(block)
+                    if bar is not None:
+                        bar.update(len(block))
+            finally:
+                if bar is not None:
+                    bar.close()
+            out.flush()
+            os.fsync(out.fileno())
+        if declared is not None and received < int(declared):
+            raise DatasetCorrupt(f"{url} was cut off after {received:,} of {int(declared):,} bytes")
+        problem = check_file(tmp, remote)
+        if problem:
+            raise DatasetCorrupt(f"{url} {problem}")
+        return tmp
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirrors=(), progress: bool = True,
+          timeout: float = 60.0) -> dict[str, Path]:
+    """Make sure every file of ``spec`` (or ``files``, a subset) is in ``folder`` and verified.
+
+    Files already present are verified; a file that fails is removed (when the folder allows it),
+    named in the error, and downloaded again if ``download``. Downloads try ``mirrors`` (base
+    URLs) after the spec's own sources. Nothing is parsed here.
+    """
+    folder = Path(folder)
+    wanted = tuple(files) if files is not None else spec.files
+    bases = tuple(spec.urls) + tuple(mirrors or ())
+    paths, rejected = {}, []
+    for remote in wanted:
+        path = folder / remote.name
+        if path.exists():
+            problem = check_file(path, remote)
+            if problem is None:
+                paths[remote.name] = path
+                continue
+            _remove(path)
+            rejected.append(f"{path} {problem}" + ("; removed" if not path.exists() else "; could not remove it"))
+        if not download:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        attempts = []
+        for base in bases:
+            url = base.rstrip("/") + "/" + remote.name
+            try:
+                tmp = _download(url, folder, remote, progress, timeout)
+            except urllib.error.HTTPError as exc:
+                attempts.append(f"{url}: HTTP {exc.code} {exc.reason}")
+                continue
+            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                reason = getattr(exc, "reason", exc)
+                attempts.append(f"{url}: {reason}")
+                continue
+            except DatasetCorrupt as exc:
+                attempts.append(str(exc))
+                continue
+            os.replace(tmp, path)
+            paths[remote.name] = path
+            break
+        else:
+            rejected.append(f"{remote.name} could not be downloaded:\n    " + "\n    ".join(attempts))
+    missing = [r for r in wanted if r.name not in paths]
+    if missing:
+        lines = [f"{spec.name}: {len(missing)} file(s) missing or invalid in {folder}."]
+        lines += [f"  - {r}" for r in rejected]
+        lines.append(f"Place these files in {folder} (from {spec.urls[0]} or a mirror):")
+        lines += [f"  {r.name}  ({r.size:,} bytes, SHA-256 {r.sha256})" for r in missing]
+        if not download:
+            lines.append("or allow downloading (download=True).")
+        message = "\n".join(lines)
+        corrupt_only = rejected and all("could not be downloaded" not in r for r in rejected) and not download
+        raise (DatasetCorrupt if corrupt_only else DatasetMissing)(message)
+    return paths
+
+
+def status(spec: DatasetSpec, folder) -> list[tuple[RemoteFile, str]]:
+    """(file, 'verified' | 'missing' | 'invalid: ...') for every file of ``spec`` in ``folder``."""
+    out = []
+    for remote in spec.files:
+        path = Path(folder) / remote.name
+        if not path.exists():
+            out.append((remote, "missing"))
+        else:
+            problem = check_file(path, remote)
+            out.append((remote, "verified" if problem is None else f"invalid: {problem}"))
+    return out

@@ -1,0 +1,97 @@
+"""load_mnist, load_cifar10 and load_digits: images as uint8 plus integer labels and class names."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cifar import load_binary_archive, load_python_archive
+from .download import fetch
+from .idx import read_mnist_pair
+from .spec import CIFAR10_BINARY, CIFAR10_PYTHON, MNIST, DatasetSpec, dataset_dir
+
+
+@dataclass
+class ImageDataset:
+    """Images and labels of a standard split.
+
+    ``X_*`` are uint8 images of shape (N, H, W) (grey) or (N, H, W, 3) (colour); ``y_*`` integer
+    labels 0..C-1 naming ``class_names``. A subset that was not loaded is ``None``. Pixel values
+    run from 0 to ``pixel_max``.
+    """
+
+    name: str
+    X_train: np.ndarray | None
+    y_train: np.ndarray | None
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    class_names: tuple
+    pixel_max: int = 255
+
+    @property
+    def image_shape(self) -> tuple:
+        X = self.X_train if self.X_train is not None else self.X_test
+        return tuple(X.shape[1:])
+
+    def __repr__(self) -> str:
+        def n(a):
+            return "-" if a is None else f"{a.shape[0]:,}"
+        return (f"ImageDataset({self.name!r}, train={n(self.X_train)}, test={n(self.X_test)}, "
+                f"image_shape={self.image_shape}, classes={len(self.class_names)})")
+
+
+def load_mnist(data_dir=None, download: bool = True, subset: str | None = None, *, mirrors=(),
+               progress: bool = True, spec: DatasetSpec = MNIST) -> ImageDataset:
+    """MNIST (60,000 training and 10,000 test images of 28 x 28).
+
+    Files are looked for in ``data_dir`` (default ``$CHAINRULE_DATA/mnist`` or the user cache),
+    verified against their pinned sizes and SHA-256 sums, and downloaded if missing (canonical
+    source, then mirrors). ``subset='train'`` or ``'test'`` needs only that half's two files.
+    """
+    folder = dataset_dir(spec, data_dir)
+    paths = fetch(spec, folder, spec.files_for(subset), download=download, mirrors=mirrors, progress=progress)
+    Xtr = ytr = Xte = yte = None
+    if subset in (None, "train"):
+        Xtr, ytr = read_mnist_pair(paths[spec.subsets["train"][0]], paths[spec.subsets["train"][1]])
+    if subset in (None, "test"):
+        Xte, yte = read_mnist_pair(paths[spec.subsets["test"][0]], paths[spec.subsets["test"][1]])
+    return ImageDataset("mnist", Xtr, ytr, Xte, yte, spec.class_names)
+
+
+def load_cifar10(data_dir=None, download: bool = True, subset: str | None = None, *, format: str = "binary",
+                 mirrors=(), progress: bool = True, spec: DatasetSpec | None = None) -> ImageDataset:
+    """CIFAR-10 (50,000 training and 10,000 test colour images of 32 x 32 x 3 = 3,072 numbers).
+
+    ``format='binary'`` (default) reads the binary version's records; ``'python'`` reads the
+    python version through a restricted unpickler (never ``pickle.load``). Images are returned
+    as (N, 32, 32, 3) uint8.
+    """
+    if format not in ("binary", "python"):
+        raise ValueError(f"format must be 'binary' or 'python'; got {format!r}")
+    spec = spec or (CIFAR10_BINARY if format == "binary" else CIFAR10_PYTHON)
+    if subset not in (None, "train", "test"):
+        raise ValueError(f"subset must be 'train', 'test' or None; got {subset!r}")
+    folder = dataset_dir(spec, data_dir)
+    paths = fetch(spec, folder, download=download, mirrors=mirrors, progress=progress)
+    archive = paths[spec.files[0].name]
+    if format == "binary":
+        Xtr, ytr, Xte, yte, names = load_binary_archive(archive, subset)
+        class_names = names if len(names) == 10 else spec.class_names
+    else:
+        Xtr, ytr, Xte, yte = load_python_archive(archive, subset)
+        class_names = spec.class_names
+    return ImageDataset("cifar10", Xtr, ytr, Xte, yte, tuple(class_names))
+
+
+def load_digits(test_size: int = 360, random_state: int = 0) -> ImageDataset:
+    """scikit-learn's bundled 8 x 8 digits (1,797 images, grey levels 0-16): the default data set,
+    needing no network. Split stratified with ``test_size`` test images and ``random_state``
+    (360 and 0: the split every chainrule test and example uses)."""
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    d = sk_digits()
+    images = d.images.astype(np.uint8)
+    Xtr, Xte, ytr, yte = train_test_split(images, d.target.astype(np.uint8), test_size=test_size,
+                                          stratify=d.target, random_state=random_state)
+    return ImageDataset("digits", Xtr, ytr, Xte, yte, tuple(str(i) for i in range(10)), pixel_max=16)

@@ -1,0 +1,130 @@
+"""Preprocessing fitted on training data only, then applied unchanged to validation and test data.
+
+Each step is a scikit-learn transformer (``fit`` on the training images, ``transform`` anything
+else), so they chain with ``sklearn.pipeline.make_pipeline`` and save with ``chainrule.io``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..training.batching import random_split, stratified_split
+
+
+def _as_batch(X, name="X") -> np.ndarray:
+    X = np.asarray(X)
+    if X.dtype.kind not in "uif" or X.dtype.kind == "b":
+        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}")
+    if X.ndim < 2:
+        raise ValueError(f"{name} must be a batch of shape (N, ...); got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must contain at least one sample; got 0")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise ValueError(f"{name} must be finite; it contains NaN or infinity")
+    return X
+
+
+class _ImageStep(TransformerMixin, BaseEstimator):
+    def _check_shape(self, X):
+        fitted = tuple(int(v) for v in self.sample_shape_)
+        if tuple(X.shape[1:]) != fitted:
+            raise ValueError(f"{type(self).__name__} was fitted on samples of shape {fitted}; got {tuple(X.shape[1:])}")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class ScaleToUnit(_ImageStep):
+    """x / max_value, as float32 in [0, 1]. ``max_value=None`` takes the training data's largest
+    value (255 for MNIST and CIFAR, 16 for the bundled digits)."""
+
+    def __init__(self, max_value=None):
+        self.max_value = max_value
+
+    def fit(self, X, y=None):
+        X = _as_batch(X)
+        m = float(X.max()) if self.max_value is None else float(self.max_value)
+        if not m > 0:
+            raise ValueError(f"max_value must be > 0; got {m}")
+        self.scale_ = np.array(m, dtype=np.float64)
+        self.sample_shape_ = np.array(X.shape[1:])
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = _as_batch(X)
+        self._check_shape(X)
+        return (X / self.scale_).astype(np.float32)
+
+
+class Standardize(_ImageStep):
+    """(x - mean) / std per feature (per pixel), with the training data's statistics; features
+    with no spread are only centred."""
+
+    def __init__(self):
+        pass
+
+    def fit(self, X, y=None):
+        X = _as_batch(X).astype(np.float64)
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        std[std == 0] = 1.0
+        self.scale_ = std
+        self.sample_shape_ = np.array(X.shape[1:])
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = _as_batch(X)
+        self._check_shape(X)
+        return ((X - self.mean_) / self.scale_).astype(np.float32)
+
+
+class SubtractMeanImage(_ImageStep):
+    """x - (the mean training image): the notes' centring of images."""
+
+    def __init__(self):
+        pass
+
+    def fit(self, X, y=None):
+        X = _as_batch(X)
+        self.mean_ = X.astype(np.float64).mean(axis=0)
+        self.sample_shape_ = np.array(X.shape[1:])
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = _as_batch(X)
+        self._check_shape(X)
+        return (X - self.mean_).astype(np.float32)
+
+
+class Flatten(_ImageStep):
+    """(N, H, W[, C]) -> (N, H*W*C), in C order (rows, then columns, then channels)."""
+
+    def __init__(self):
+        pass
+
+    def fit(self, X, y=None):
+        X = _as_batch(X)
+        self.sample_shape_ = np.array(X.shape[1:])
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = _as_batch(X)
+        self._check_shape(X)
+        return X.reshape(X.shape[0], -1)
+
+
+def train_validation_split(X, y, validation_fraction: float = 0.1, random_state=0, stratify: bool = True):
+    """(X_train, X_val, y_train, y_val): a seeded split, stratified by class by default."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}")
+    rng = np.random.default_rng(random_state)
+    tr, va = stratified_split(y, validation_fraction, rng) if stratify else random_split(len(y), validation_fraction, rng)
+    return X[tr], X[va], y[tr], y[va]

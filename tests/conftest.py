@@ -1,0 +1,76 @@
+"""Shared fixtures: the real MNIST test-set files (skipped when absent) and a local HTTP server."""
+import http.server
+import pathlib
+import threading
+
+import pytest
+
+MNIST_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """../shared/data/mnist: the real 10,000 MNIST test images and labels."""
+    needed = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    if not all((MNIST_DIR / n).exists() for n in needed):
+        pytest.skip(f"the MNIST test-set files are not in {MNIST_DIR}")
+    return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def mnist_split(mnist_dir):
+    """The MNIST test set as the issues use it: first 8,000 images train, last 2,000 test, /255."""
+    from chainrule.datasets import load_mnist
+    d = load_mnist(mnist_dir, download=False, subset="test", progress=False)
+    X = d.X_test.reshape(10000, -1).astype("float32") / 255.0
+    return X[:8000], X[8000:], d.y_test[:8000].astype(int), d.y_test[8000:].astype(int)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict = {}
+    log: list = []
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.log.append(self.path)
+        route = self.routes.get(self.path)
+        if route is None:
+            self.send_error(404, "Not Found")
+            return
+        kind, body = route
+        if kind == "ok":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif kind == "html":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif kind == "cut":  # announce the whole file, send half, hang up
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A server on 127.0.0.1; set ``server.routes[path] = (kind, bytes)`` with kind ok/html/cut."""
+    _Handler.routes = {}
+    _Handler.log = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    server.routes = _Handler.routes
+    server.log = _Handler.log
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
