@@ -6,7 +6,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _final_mode(path: str) -> int:
+    """The mode a plain open() would give: the existing file's, else 0o666 minus the umask
+    (mkstemp's temporary files are 0o600, which would hide models and pictures from others)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -21,6 +37,7 @@ def atomic_open(path, mode: str = "wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

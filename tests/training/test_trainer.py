@@ -294,3 +294,17 @@ def test_trainer_argument_errors():
         Trainer(model, losses.SoftmaxLogLikelihood(), opt).fit(np.zeros((10, 5)), np.zeros(9, int))
     with pytest.raises(ValueError, match=r"target must hold integer class labels in \[0, 3\); got 7 at index 9"):
         Trainer(model, losses.SoftmaxLogLikelihood(), opt).fit(np.zeros((10, 5)), np.r_[np.zeros(9, int), 7])
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    import stat
+    from chainrule._atomic import atomic_write_text
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "new.txt", "x")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.txt").st_mode) == 0o644
+        os.chmod(tmp_path / "new.txt", 0o640)
+        atomic_write_text(tmp_path / "new.txt", "y")          # an existing file keeps its mode
+        assert stat.S_IMODE(os.stat(tmp_path / "new.txt").st_mode) == 0o640
+    finally:
+        os.umask(old)
