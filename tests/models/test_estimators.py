@@ -270,3 +270,16 @@ def test_docstring_examples_run(module):
         warnings.simplefilter("ignore")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_validation_data_is_recorded_every_epoch(digits):
+    Xtr, Xte, ytr, yte = digits
+    names = np.array(list("abcdefghij"))
+    clf = LinearClassifier(epochs=4, tol=0, random_state=0).fit(Xtr, names[ytr], validation_data=(Xte, names[yte]))
+    assert len(clf.history_["val_accuracy"]) == 4
+    assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
+    x = np.linspace(-1, 1, 30)[:, None]
+    reg = PolynomialRegression(degree=3, solver="gd", epochs=50).fit(x, x[:, 0] ** 3, validation_data=(x / 2, x[:, 0] ** 3 / 8))
+    assert len(reg.history_["val_error"]) == 50
+    with pytest.raises(ValueError, match=r"validation_data must be a pair"):
+        LinearClassifier(epochs=1).fit(Xtr, ytr, validation_data=Xte)

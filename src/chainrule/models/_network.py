@@ -147,7 +147,7 @@ class NetworkEstimator(BaseEstimator):
         return validate_data(self, X, y, reset=reset, dtype=self._dtype, multi_output=self._task == "regression",
                              y_numeric=self._task == "regression")
 
-    def _fit(self, X, y, *, epochs, incremental=False, classes=None, resume_from=None):
+    def _fit(self, X, y, *, epochs, incremental=False, classes=None, resume_from=None, validation_data=None):
         self._check_common()
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
         X, y = self._validate_X_y(X, y, reset=first)
@@ -162,7 +162,21 @@ class NetworkEstimator(BaseEstimator):
         opt = getattr(self, "_optimizer", None) if incremental else None
         if opt is None:
             opt = registry.optimizer(self.optimizer, model, lr, self.momentum, self.nesterov)
-        use_validation = self.early_stopping and not incremental
+        use_validation = self.early_stopping and not incremental and validation_data is None
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            Xv = self._model_input(validation_data[0])
+            if self._task == "classification":
+                from sklearn.utils.validation import column_or_1d
+                yv = column_or_1d(validation_data[1])
+            else:
+                yv = np.asarray(validation_data[1])
+            if Xv.shape[0] != yv.shape[0]:
+                raise ValueError(f"validation_data has {Xv.shape[0]} samples and {yv.shape[0]} targets")
+            tv, lv = self._validation_targets(yv)
+            val = (Xv, tv, lv) if lv is not None else (Xv, tv)
         trainer = Trainer(model, loss, opt, batch_size=self.batch_size, epochs=epochs, rng=rng,
                           lr_schedule=self.lr_schedule, callbacks=[] if incremental else self._callbacks(),
                           verbose=self.verbose, task=self._task, eval_batch_size=4096)
@@ -172,7 +186,7 @@ class NetworkEstimator(BaseEstimator):
             self._check_resumed_state(meta.get("extra", {}), resume_from, X)
             trainer.resume(resume_from)
         try:
-            history = trainer.fit(X, targets, y_labels=labels, sample_weight=sw,
+            history = trainer.fit(X, targets, y_labels=labels, sample_weight=sw, validation_data=val,
                                   validation_fraction=self.validation_fraction if use_validation else None)
         except TrainingDiverged as exc:
             self.history_ = exc.history
@@ -193,13 +207,16 @@ class NetworkEstimator(BaseEstimator):
                           "the model keeps the weights of the last batch", UserWarning, stacklevel=3)
         return self
 
-    def fit(self, X, y, resume_from=None):
+    def fit(self, X, y, validation_data=None, resume_from=None):
         """Train from scratch (or from the current weights with ``warm_start``).
 
+        ``validation_data=(X_val, y_val)``: evaluated after every epoch (``history_`` records
+        ``val_loss`` and ``val_accuracy``); with ``early_stopping`` it is what is monitored,
+        instead of a ``validation_fraction`` held out of (X, y).
         ``resume_from``: a checkpoint written by an earlier run with ``checkpoint=path``; training
         continues after its last completed epoch and ends as the uninterrupted run would.
         """
-        return self._fit(X, y, epochs=self.epochs, resume_from=resume_from)
+        return self._fit(X, y, epochs=self.epochs, resume_from=resume_from, validation_data=validation_data)
 
     def _checkpoint_state(self, X) -> dict:
         state = {"estimator": type(self).__name__, "n_features_in": int(X.shape[1]),
@@ -220,9 +237,13 @@ class NetworkEstimator(BaseEstimator):
                              f"y has {[str(c) for c in self.classes_]}")
 
     # -- prediction -----------------------------------------------------------------------------
+    def _model_input(self, X) -> np.ndarray:
+        """X checked against the fitted input and turned into what the network takes."""
+        return validate_data(self, X, reset=False, dtype=self._dtype if hasattr(self, "_dtype") else np.float32)
+
     def _scores(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=self._dtype if hasattr(self, "_dtype") else np.float32)
+        X = self._model_input(X)
         model = self.model_
         model.eval()
         return predict_in_batches(model, X, 4096)

@@ -45,17 +45,26 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         if classes is not None and not first:
             if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
                 raise ValueError("classes must be the same in every partial_fit call")
-        idx = np.searchsorted(self.classes_, y).astype(np.intp)
         n_classes = self.classes_.size
         single = n_classes == 2 and spec.single_output_binary
         loss = (spec.binary if single else spec.multiclass)()
-        if single and spec.binary_target == "sign":
-            targets = (2 * idx - 1).astype(self._dtype)
-        elif single:
-            targets = idx.astype(self._dtype).reshape(-1, 1)
-        else:
-            targets = idx
+        targets, idx = self._validation_targets(y)
         return loss, targets, idx, 1 if single else n_classes, self._sample_weights(y)
+
+    def _validation_targets(self, y):
+        """(loss targets, class indices) of labels y, encoded as for training."""
+        y = np.asarray(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels that are not classes: {unseen.tolist()}")
+        idx = np.searchsorted(self.classes_, y).astype(np.intp)
+        spec = registry.classification_loss(self.loss)
+        single = self.classes_.size == 2 and spec.single_output_binary
+        if single and spec.binary_target == "sign":
+            return (2 * idx - 1).astype(self._dtype), idx
+        if single:
+            return idx.astype(self._dtype).reshape(-1, 1), idx
+        return idx, idx
 
     def _sample_weights(self, y):
         cw = self.class_weight
@@ -132,8 +141,12 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
             self._single_output = y.ndim == 1
         elif (y.ndim == 1) != self._single_output:
             raise ValueError("y must keep the number of outputs of the first fit")
-        targets = y.reshape(y.shape[0], -1).astype(self._dtype)
+        targets, _ = self._validation_targets(y)
         return registry.regression_loss(self.loss), targets, None, targets.shape[1], None
+
+    def _validation_targets(self, y):
+        y = np.asarray(y)
+        return y.reshape(y.shape[0], -1).astype(self._dtype), None
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing from the current weights and optimizer state."""

@@ -141,7 +141,7 @@ class LinearRegression(RegressorNetwork):
             L += 2 * float(self.alpha) * float(self.beta)
         return 1.0 / max(L, 1e-12)
 
-    def fit(self, X, y, resume_from=None):
+    def fit(self, X, y, validation_data=None, resume_from=None):
         if self.solver not in ("gd", "lstsq"):
             raise ValueError(f"solver must be 'gd' or 'lstsq'; got {self.solver!r}")
         if self.solver == "lstsq":
@@ -149,7 +149,7 @@ class LinearRegression(RegressorNetwork):
                 raise ValueError("resume_from only applies to solver='gd'")
             return self._fit_lstsq(X, y)
         self.solver_ = "gd"
-        return super().fit(X, y, resume_from=resume_from)
+        return super().fit(X, y, validation_data=validation_data, resume_from=resume_from)
 
     def _fit_lstsq(self, X, y):
         self._check_common()
@@ -253,11 +253,8 @@ class PolynomialRegression(LinearRegression):
         phi = self.poly_.transform((np.asarray(X, np.float64) - self.input_mean_) / self.input_scale_)
         return ((phi - self.feature_mean_) / self.feature_scale_).astype(self._dtype)
 
-    def _scores(self, X):
-        check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        self.model_.eval()
-        return self.model_.forward(self._features(X))
+    def _model_input(self, X):
+        return self._features(validate_data(self, X, reset=False, dtype=np.float64))
 
 
 def _standardiser(A):
