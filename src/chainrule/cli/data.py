@@ -1,0 +1,63 @@
+"""The data sets the command line knows, as train/test splits with what the pictures need."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import datasets
+
+IMAGE_SETS = ("digits", "mnist", "mnist10k", "cifar10")
+POINT_SETS = ("xor", "spirals", "blobs")
+ALL = IMAGE_SETS + POINT_SETS
+
+DESCRIPTIONS = {
+    "digits": "scikit-learn's bundled 8 x 8 digits (default; no network)",
+    "mnist": "MNIST, 60,000 + 10,000 images of 28 x 28 (downloaded and verified)",
+    "mnist10k": "the 10,000 MNIST test images, first 8,000 to train and last 2,000 to test",
+    "cifar10": "CIFAR-10, 50,000 + 10,000 colour images of 32 x 32 (downloaded and verified)",
+    "xor": "noisy copies of the notes' four XOR points",
+    "spirals": "three interleaved spirals in the plane",
+    "blobs": "three Gaussian blobs in the plane",
+}
+
+
+@dataclass
+class Split:
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple
+    kind: str                 # "image" or "points"
+    pixel_max: float = 1.0
+
+    @property
+    def image_shape(self):
+        return tuple(self.X_train.shape[1:]) if self.kind == "image" else None
+
+
+def load(name: str, data_dir=None, download: bool = True, seed: int = 0) -> Split:
+    if name == "digits":
+        d = datasets.load_digits()
+        return Split(name, d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, "image", d.pixel_max)
+    if name == "mnist":
+        d = datasets.load_mnist(data_dir, download=download)
+        return Split(name, d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, "image", 255)
+    if name == "mnist10k":
+        d = datasets.load_mnist(data_dir, download=download, subset="test")
+        X, y = d.X_test, d.y_test
+        return Split(name, X[:8000], y[:8000], X[8000:], y[8000:], d.class_names, "image", 255)
+    if name == "cifar10":
+        d = datasets.load_cifar10(data_dir, download=download)
+        return Split(name, d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, "image", 255)
+    makers = {"xor": lambda r: datasets.make_xor(400, noise=0.15, rng=r),
+              "spirals": lambda r: datasets.make_spirals(450, 3, noise=0.15, rng=r),
+              "blobs": lambda r: datasets.make_blobs(300, 3, std=0.7, rng=r)}
+    if name in makers:
+        Xtr, ytr = makers[name](np.random.default_rng(seed))
+        Xte, yte = makers[name](np.random.default_rng(seed + 10_000))
+        names = tuple(str(c) for c in range(int(ytr.max()) + 1))
+        return Split(name, Xtr, ytr, Xte, yte, names, "points")
+    raise ValueError(f"dataset must be one of {', '.join(ALL)}; got {name!r}")

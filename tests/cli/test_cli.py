@@ -1,0 +1,243 @@
+"""The command line, driven through main(argv) and once through the installed console script."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chainrule.cli import build_parser, main
+
+BLUE = (0x1F, 0x77, 0xB4)    # training curves
+RED = (0xD6, 0x27, 0x28)     # validation curves
+
+
+def png(path: Path, min_size=(300, 200)):
+    """Open a PNG, check it is one and has a plausible size; return RGB pixels."""
+    assert path.exists(), path
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        w, h = im.size
+        assert min_size[0] <= w <= 4000 and min_size[1] <= h <= 4000, (path, im.size)
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+def has_colour(pixels, rgb, tol=12, at_least=20):
+    return int((np.abs(pixels - np.array(rgb)).max(axis=2) <= tol).sum()) >= at_least
+
+
+def non_white(pixels):
+    return float((pixels.min(axis=2) < 240).mean())
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mlp")
+    assert main(["train", "--epochs", "4", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def linear_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("linear")
+    assert main(["train", "--model", "linear", "--epochs", "5", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_model_config_history_and_pictures(mlp_run, capsys):
+    for name in ("model.safetensors", "config.json", "history.json", "curves.png", "confusion.png", "mistakes.png"):
+        assert (mlp_run / name).exists(), name
+    assert not (mlp_run / "templates.png").exists()            # only for linear models
+    config = json.loads((mlp_run / "config.json").read_text())
+    assert config["settings"]["model"] == "mlp" and config["dataset"]["name"] == "digits"
+    assert config["metrics"]["test_accuracy"] > 0.85 and config["metrics"]["epochs"] == 4
+    history = json.loads((mlp_run / "history.json").read_text())
+    assert len(history["records"]) == 4 and "val_accuracy" in history["records"][0]
+    curves = png(mlp_run / "curves.png")
+    assert has_colour(curves, BLUE) and has_colour(curves, RED)    # training and validation lines
+    confusion = png(mlp_run / "confusion.png")
+    assert (confusion.sum(axis=2) < 200).sum() > 500               # dark cells: the diagonal of counts
+    mistakes = png(mlp_run / "mistakes.png", min_size=(150, 100))
+    assert non_white(mistakes) > 0.05
+
+
+def test_linear_run_has_templates_with_one_panel_per_class(linear_run):
+    templates = png(linear_run / "templates.png")
+    # ten panels of grey levels laid out 5 x 2: each of the 10 cells of that grid holds an image
+    h, w, _ = templates.shape
+    body = templates[int(0.08 * h):, :]
+    grey = (np.abs(body[..., 0] - body[..., 1]) < 3) & (body.min(axis=2) < 235)
+    cells = [grey[r * body.shape[0] // 2:(r + 1) * body.shape[0] // 2, c * w // 5:(c + 1) * w // 5].mean()
+             for r in range(2) for c in range(5)]
+    assert min(cells) > 0.2, cells
+
+
+def test_points_dataset_draws_the_decision_boundary(tmp_path):
+    assert main(["train", "--dataset", "xor", "--features", "poly2", "--model", "linear", "--epochs", "20",
+                 "--quiet", "--out", str(tmp_path)]) == 0
+    boundary = png(tmp_path / "boundary.png")
+    # two tinted regions (blue and red at alpha 0.25 over white) and the points themselves
+    tint_blue = (0xC7, 0xDD, 0xEC)
+    tint_red = (0xF5, 0xC9, 0xC9)
+    assert has_colour(boundary, tint_blue, tol=10, at_least=2000) and has_colour(boundary, tint_red, tol=10, at_least=2000)
+    assert not (tmp_path / "mistakes.png").exists()
+
+
+def test_evaluate_and_predict(mlp_run, tmp_path, capsys):
+    assert main(["evaluate", str(mlp_run)]) == 0
+    out = capsys.readouterr().out
+    assert "digits test set: 360 samples, accuracy" in out and "confusion matrix" in out
+    from chainrule.datasets import load_digits
+    d = load_digits()
+    np.save(tmp_path / "four.npy", d.X_test[:4])
+    img = Image.fromarray((255 - d.X_test[5] * 15).astype(np.uint8)).resize((64, 64))  # dark on light, larger
+    img.save(tmp_path / "digit.png")
+    assert main(["predict", str(mlp_run), str(tmp_path / "four.npy"), str(tmp_path / "digit.png")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5 and lines[0].startswith("four.npy[0]: ") and lines[4].startswith("digit.png: ")
+    predicted = [ln.split(": ")[1].split()[0] for ln in lines[:4]]
+    assert sum(p == str(t) for p, t in zip(predicted, d.y_test[:4])) >= 3
+
+
+def test_model_file_is_the_pipeline_with_its_preprocessing(mlp_run):
+    from chainrule import io
+    from chainrule.datasets import load_digits
+    model = io.load(mlp_run / "model.safetensors")
+    d = load_digits()
+    acc = json.loads((mlp_run / "config.json").read_text())["metrics"]["test_accuracy"]
+    assert float(np.mean(model.predict(d.X_test) == d.y_test)) == pytest.approx(acc)   # raw uint8 images in
+
+
+def test_explain_softmax_prints_the_notes_numbers(capsys):
+    assert main(["explain", "softmax", "3.2", "5.1", "-1.7", "--label", "0"]) == 0
+    out = capsys.readouterr().out
+    for value in ("24.5", "164.0", "0.18", "0.13", "0.87", "0.00", "2.04", "0.89"):
+        assert value in out, value
+    assert "base-10" in out
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["explain", "hinge"], ["= 2.9", "= 0.0", "= 12.9", "5.27", "max(0, 5.1 - 3.2 + 1)"]),
+    (["explain", "cross-entropy"], ["0.3567", "0.6852", "drops that sign", "1.1111"]),
+    (["explain", "l1"], ["= 0.6000"]),
+    (["explain", "l2"], ["= 0.1400", "no 1/2"]),
+    (["explain", "chain-rule", "--x", "2"], ["f'(x) = g'(h(x)) h'(x) = 320", "48x^3 - 32x = 320"]),
+    (["explain", "jacobian"], ["[[2, 2], [-4, 3], [4, 8]]"]),
+    (["explain", "hessian"], ["[[8, 1], [1, 40]]", "8.0000", "40.0000"]),
+    (["explain", "backprop"], ["dL/dW = dL/ds x^T", "dL/db = dL/ds", "largest relative error"]),
+    (["explain", "backprop", "--activation", "sigmoid", "--loss", "l2"], ["diag(p (1 - p))"]),
+])
+def test_every_explanation(argv, expected, capsys):
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for e in expected:
+        assert e in out, (e, out)
+
+
+def test_backprop_explanation_gradients_pass_the_check(capsys):
+    main(["explain", "backprop"])
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "largest relative error" in ln][0]
+    assert float(line.split()[-1]) < 1e-6
+
+
+def test_demos(tmp_path, capsys):
+    assert main(["demo", "overfitting", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "lowest test error: order 3" in out or "lowest test error: order 4" in out
+    assert png(tmp_path / "o" / "overfitting.png", (800, 200)).shape[1] > 1000     # five panels side by side
+    assert main(["demo", "features", "--out", str(tmp_path / "f")]) == 0
+    out = capsys.readouterr().out
+    assert "d = (1, 1) -> (0.4, 0.4)" in out and "after 0.9" in out
+    assert non_white(png(tmp_path / "f" / "features.png")) > 0.3
+    assert main(["demo", "handcrafted", "--out", str(tmp_path / "h")]) == 0
+    table = (tmp_path / "h" / "handcrafted.md").read_text()
+    assert "HOG + nearest neighbour" in table and "raw pixels + network" in table
+    results = json.loads((tmp_path / "h" / "handcrafted.json").read_text())["results"]
+    assert all(r["test_accuracy"] > 0.9 for r in results)
+
+
+def test_gradcheck_command(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "23 of 23 pass" in out and "BatchNorm1d (train)" in out and "SoftmaxCrossEntropy" in out
+
+
+def _commands(parser):
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        yield [name], p
+        nested = [a for a in p._actions if a.__class__.__name__ == "_SubParsersAction"]
+        for action in nested:
+            for child in action.choices:
+                yield [name, child], action.choices[child]
+
+
+def test_help_works_for_every_command(capsys):
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 18
+    assert main(["--help"]) == 0
+    for argv, _ in commands:
+        assert main(argv + ["--help"]) == 0, argv
+        assert "usage: chainrule" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["train", "--epochs", "0"], "argument --epochs: expected a positive integer; got '0'"),
+    (["train", "--dataset", "imagenet"], "argument --dataset: invalid choice"),
+    (["train", "--hidden", "512,x"], "expected layer sizes like 512,256"),
+    (["train", "--dropout", "1.5"], "expected a number in [0, 1)"),
+    (["explain", "softmax", "3.2", "abc"], "invalid float value"),
+    (["frobnicate"], "invalid choice"),
+    (["train", "--features", "hog", "--dataset", "xor"], "--features hog needs images"),
+    (["explain", "softmax", "1", "2", "--label", "5"], "--label must be a class index in [0, 2); got 5"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and "Traceback" not in err
+
+
+def test_missing_dataset_names_files_and_folder(tmp_path, capsys):
+    empty = tmp_path / "nothing-here"
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(empty), "--no-download", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"Place these files in {empty}" in err and "train-images-idx3-ubyte.gz" in err
+    assert "t10k-labels-idx1-ubyte.gz" in err and "Traceback" not in err
+
+
+def test_broken_model_file_is_reported_without_traceback(mlp_run, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(mlp_run, broken)
+    data = (broken / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
+    assert main(["evaluate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "is not a valid model file (truncated or damaged?)" in err and "Traceback" not in err
+
+
+def test_mnist10k_and_hog_through_the_cli(mnist_dir, tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist10k", "--data-dir", str(mnist_dir), "--no-download", "--model", "linear",
+                 "--optimizer", "sgd", "--lr", "0.1", "--batch-size", "128", "--epochs", "3", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["dataset"]["n_test"] == 2000 and config["metrics"]["test_accuracy"] > 0.88
+    assert png(tmp_path / "templates.png").shape[0] > 300
+
+
+def test_installed_console_script_runs_in_a_subprocess(tmp_path):
+    exe = shutil.which("chainrule", path=os.path.dirname(sys.executable)) or shutil.which("chainrule")
+    assert exe, "the chainrule console script is not installed"
+    result = subprocess.run([exe, "explain", "softmax", "3.2", "5.1", "-1.7", "--label", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "2.04" in result.stdout
+    bad = subprocess.run([exe, "train", "--epochs", "-3"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    train = subprocess.run([exe, "train", "--dataset", "blobs", "--epochs", "3", "--out", str(tmp_path)],
+                           capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr
+    assert "epoch 1/3" in train.stderr                     # not a terminal: one progress line per epoch
+    assert f"pictures in {tmp_path}/" in train.stdout
