@@ -4,8 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+BENCH_VENV := .venv-bench
 
-.PHONY: demo test bench clean
+.PHONY: demo test pictures bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +14,35 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $(STAMP)
 
+# The main job on the embedded default data set (scikit-learn's digits; no network).
 demo: $(STAMP)
-	$(PY) -m chainrule.demo
+	$(VENV)/bin/chainrule train --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Regenerate the pictures the README shows (committed under docs/images).
+pictures: $(STAMP)
+	$(VENV)/bin/chainrule train --quiet --out runs/readme-mlp
+	$(VENV)/bin/chainrule train --quiet --model linear --alpha 0.01 --out runs/readme-linear
+	$(VENV)/bin/chainrule train --quiet --dataset spirals --out runs/readme-spirals
+	$(VENV)/bin/chainrule demo overfitting --out runs/readme-overfitting
+	$(VENV)/bin/chainrule demo features --out runs/readme-features
+	mkdir -p docs/images
+	cp runs/readme-mlp/curves.png runs/readme-mlp/confusion.png runs/readme-mlp/mistakes.png docs/images/
+	cp runs/readme-linear/templates.png docs/images/templates.png
+	cp runs/readme-spirals/boundary.png docs/images/boundary.png
+	cp runs/readme-overfitting/overfitting.png runs/readme-features/features.png docs/images/
+
+# Benchmarks against PyTorch and scikit-learn in their own environment (PyTorch is never a test dependency).
+$(BENCH_VENV)/.installed-stamp: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[all,bench]'
+	touch $@
+
+bench: $(BENCH_VENV)/.installed-stamp
+	$(BENCH_VENV)/bin/python benchmarks/compare.py
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) build src/*.egg-info .pytest_cache
