@@ -151,3 +151,16 @@ def test_float32_in_float32_out_losses(loss, data, reduction):
     value = loss(x, t)
     assert np.asarray(value).dtype == np.float32
     assert loss.backward().dtype == np.float32
+
+
+def test_tiny_losses_keep_their_relative_precision():
+    """A confident, correct prediction has a loss like 2e-9; computing log(1 + 2e-9) as the log of
+    the rounded sum would keep only 7 of its 16 digits (and spoil gradient checks)."""
+    s = np.array([[20.0, 0.0, -3.0]])
+    exact_ll = np.log1p(np.exp(-20.0) + np.exp(-23.0))           # logsumexp(s) - s_0
+    assert float(losses.SoftmaxLogLikelihood()(s, [0])) == pytest.approx(exact_ll, rel=1e-14)
+    p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+    exact_ce = exact_ll - np.log1p(-p[0, 1]) - np.log1p(-p[0, 2])
+    assert float(losses.SoftmaxCrossEntropy()(s, [0])) == pytest.approx(exact_ce, rel=1e-13)
+    q = np.array([[1 - 1e-12, 1e-12]])
+    assert float(losses.CrossEntropy()(q, [0])) == pytest.approx(-np.log1p(-1e-12) - np.log1p(-1e-12), rel=1e-10)

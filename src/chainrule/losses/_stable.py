@@ -11,6 +11,49 @@ def logsumexp(s: np.ndarray) -> np.ndarray:
     return (np.log(z.sum(axis=-1, keepdims=True)) + m)[..., 0]
 
 
+def softmax_parts(s: np.ndarray):
+    """Everything the softmax losses need, each with full relative precision, for scores (N, C).
+
+    With m the row maximum (at column k1) and e_j = e^{s_j - m}, ``others`` = sum_{j != k1} e_j is
+    summed directly, never as (sum_j e_j) - 1, so:
+
+    - log sum_j e^{s_j} = m + log1p(others): a loss of 1e-6 keeps its digits (log(1 + 1e-6)
+      computed as log of the rounded sum 1.000001 loses ten of them);
+    - log p_k = (s_k - m) - log1p(others); p_k = e_k / (1 + others);
+    - log(1 - p_k) = log1p(-p_k) for k != k1 (p_k <= 1/2), and for k1 itself
+      log(others) - log1p(others), with log(others) summed around the second largest score so
+      that 1 - p_max = e^-20000 keeps its logarithm.
+
+    Returns (p, logp, log1mp).
+    """
+    n, c = s.shape
+    rows = np.arange(n)
+    k1 = s.argmax(axis=1)
+    m = s[rows, k1][:, None]
+    z = s - m
+    e = np.exp(z)
+    e[rows, k1] = 0
+    others = e.sum(axis=1)
+    log_total = np.log1p(others)
+    e[rows, k1] = 1
+    p = e / (1 + others)[:, None]
+    logp = z - log_total[:, None]
+    with np.errstate(divide="ignore"):
+        log1mp = np.log1p(-p)
+    log1mp[rows, k1] = logsumexp_leave_one_out_max(s, rows, k1) - m[:, 0] - log_total
+    return p, logp, log1mp
+
+
+def logsumexp_leave_one_out_max(s: np.ndarray, rows, k1) -> np.ndarray:
+    """log sum_{j != k1} e^{s_j} per row, summed around the largest remaining score."""
+    others = s.copy()
+    others[rows, k1] = -np.inf
+    m2 = others.max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+        shift = np.where(np.isfinite(m2), m2, 0.0).astype(s.dtype)
+        return np.log(np.exp(others - shift[:, None]).sum(axis=1)) + shift
+
+
 def logsumexp_leave_one_out(s: np.ndarray) -> np.ndarray:
     """L[i, k] = log sum_{j != k} e^{s_ij}, exact for scores of any size.
 

@@ -6,7 +6,7 @@ import numpy as np
 from .._validation import as_float_array, check_finite
 from ..layers.activations import sigmoid
 from .base import Loss, check_class_input
-from ._stable import logsumexp, logsumexp_leave_one_out
+from ._stable import logsumexp_leave_one_out, softmax_parts
 
 
 def prob_floor(dtype) -> float:
@@ -96,7 +96,10 @@ class CrossEntropy(Loss):
         pc = _clamp(p, dt)
         qc = _clamp(1 - p, dt)
         self._z, self._pc, self._qc = z, pc, qc
-        terms = z * np.log(pc) + (1 - z) * np.log(qc)
+        floor = dt.type(np.log(prob_floor(dt)))
+        with np.errstate(divide="ignore"):
+            log_q = np.maximum(np.log1p(-p), floor)   # log(1 - p) exact for small p, clamped at p = 1
+        terms = z * np.log(pc) + (1 - z) * log_q
         return -(terms.sum(axis=1) if p.ndim == 2 else terms)
 
     def _per_sample_grad(self):
@@ -104,28 +107,42 @@ class CrossEntropy(Loss):
         return -z / self._pc + (1 - z) / self._qc
 
 
+def _softmax_fast(s):
+    """p and log p with one exp pass (the training hot path): log sum_j e^{s_j - m} as log of the
+    sum, which loses relative precision only in loss values far below float32's resolution."""
+    m = s.max(axis=1, keepdims=True)
+    z = s - m
+    p = np.exp(z)
+    total = p.sum(axis=1, keepdims=True)
+    p /= total
+    z -= np.log(total)
+    return p, z, None
+
+
 class SoftmaxLogLikelihood(Loss):
     """The notes' softmax classifier: softmax of the scores, then the log-likelihood.
 
     L_i = -log(e^{s_y} / sum_j e^{s_j}) = logsumexp(s) - s_y on scores (N, C), labels in [0, C).
     dL_i/ds = p - onehot(y): the chain rule through the softmax Jacobian D_ab = p_a(delta_ab - p_b)
-    collapses to this. Exact for scores of any size (the row maximum is subtracted first).
+    collapses to this. Exact for scores of any size (the row maximum is subtracted first), and a
+    tiny loss such as 1e-6 keeps its relative precision (log1p; see ``softmax_parts``).
     """
 
+    #: float64 computes the loss with log1p for full relative precision; float32 (training) takes
+    #: the one-pass form, whose error is below float32's own resolution.
+    @property
+    def _exact_small(self):
+        return self._dtype_in == np.float64
+
     def _validate(self, x, target):
+        self._dtype_in = x.dtype
         return check_class_input(self, x, target)
 
     def _per_sample(self, s, y):
         rows = np.arange(s.shape[0])
-        m = s.max(axis=1, keepdims=True)
-        p = s - m
-        np.exp(p, out=p)
-        total = p.sum(axis=1, keepdims=True)
-        p /= total
-        # L = log(total) + m - s_y, written as log(total) - (s_y - m) to avoid adding large numbers
-        losses = np.log(total[:, 0]) - (s[rows, y] - m[:, 0])
+        p, logp, _ = softmax_parts(s) if self._exact_small else _softmax_fast(s)
         self._p, self._rows, self._y = p, rows, y
-        return losses
+        return -logp[rows, y]
 
     def _per_sample_grad(self):
         g = self._p.copy()
@@ -158,19 +175,16 @@ class SoftmaxCrossEntropy(Loss):
     def _per_sample(self, s, y):
         n, c = s.shape
         rows = np.arange(n)
-        lse = logsumexp(s)[:, None]
-        loo = logsumexp_leave_one_out(s)        # log sum_{j != k} e^{s_j}
-        logp = s - lse
-        log1mp = loo - lse                      # log(1 - p_k)
+        _, logp, log1mp = softmax_parts(s)       # log p_k and log(1 - p_k), full precision
         terms = log1mp.copy()
         terms[rows, y] = logp[rows, y]
-        self._cache = (s, y, rows, logp, loo)
+        self._cache = (s, y, rows, logp, log1mp)
         return -terms.sum(axis=1)
 
     def _per_sample_grad(self):
-        s, y, rows, logp, loo = self._cache
+        s, y, rows, logp, log1mp = self._cache
         dt = s.dtype
-        log_r = s - loo                          # log r_k = log p_k - log(1 - p_k)
+        log_r = logp - log1mp                    # log r_k = log p_k - log(1 - p_k)
         log_r[rows, y] = -np.inf                 # the sum over k excludes y
         with np.errstate(under="ignore"):
             # log sum_{k != y, k != a} r_k for every a (for a = y the exclusion is the same set)
