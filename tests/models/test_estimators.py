@@ -94,26 +94,26 @@ def test_early_stopping_restores_the_best_validation_weights(digits):
 
 @pytest.fixture
 def ctrl_c_at_batch(monkeypatch):
-    """Send a real SIGINT to this process after the n-th training batch of the next fit."""
+    """Send a real SIGINT to this process after the n-th optimizer step (one per batch) of the next fit."""
     import os
     import signal
 
-    from chainrule.training import trainer as trainer_mod
-    original = trainer_mod.Trainer._check_divergence
+    from chainrule.optim.base import Optimizer
+    original = Optimizer.step
 
     def arm(n):
         calls = {"n": 0}
 
-        def check_and_interrupt(self, *args):
+        def step_and_interrupt(self):
+            original(self)
             calls["n"] += 1
             if calls["n"] == n:
                 os.kill(os.getpid(), signal.SIGINT)
-            return original(self, *args)
 
-        monkeypatch.setattr(trainer_mod.Trainer, "_check_divergence", check_and_interrupt)
+        monkeypatch.setattr(Optimizer, "step", step_and_interrupt)
 
     yield arm
-    monkeypatch.setattr(trainer_mod.Trainer, "_check_divergence", original)
+    monkeypatch.setattr(Optimizer, "step", original)
 
 
 def test_checkpointed_run_resumes_to_the_uninterrupted_weights(digits, tmp_path, ctrl_c_at_batch):

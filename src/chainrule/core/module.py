@@ -29,9 +29,14 @@ class Module:
 
     # -- registration -----------------------------------------------------------------------------
     def __setattr__(self, name, value) -> None:
-        if "_parameters" not in self.__dict__:
+        d = self.__dict__
+        if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
-        params, buffers, modules = self._parameters, self._buffers, self._modules
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if (value is None or type(value) is np.ndarray) and name not in params and name not in buffers \
+                and name not in modules:
+            d[name] = value          # the common case in forward(): caching an array for backward
+            return
         if isinstance(value, Parameter):
             buffers.pop(name, None)
             modules.pop(name, None)

@@ -44,14 +44,25 @@ class Sequential(Module):
             x = m.forward(x)
         return x
 
+    def _plan(self):
+        """(modules in order, index of the first with parameters), recomputed when children change.
+
+        Parameters themselves cannot appear or vanish without assigning a child, so the length and
+        identities of the children are enough to know the plan is current.
+        """
+        mods = tuple(self._modules.values())
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None or plan[0] != mods:
+            first = next((i for i, m in enumerate(mods) if m.has_parameters()), len(mods))
+            plan = self.__dict__["_plan_cache"] = (mods, first)
+        return plan
+
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        mods = list(self._modules.values())
-        stop = 0
-        if not need_input_grad:
-            # index of the first module with parameters: nothing before it needs a gradient
-            stop = next((i for i, m in enumerate(mods) if m.has_parameters()), len(mods))
+        mods, first = self._plan()
+        # with need_input_grad=False, stop at the first module with parameters: nothing before it
+        # has anything to learn, so its input gradient would be computed for nobody
+        stop = 0 if need_input_grad else first
         g = grad_output
         for i in range(len(mods) - 1, stop - 1, -1):
-            wants_dx = need_input_grad or i > stop
-            g = mods[i].backward(g, need_input_grad=wants_dx)
+            g = mods[i].backward(g, need_input_grad=need_input_grad or i > stop)
         return g if need_input_grad else None

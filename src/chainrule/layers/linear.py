@@ -37,12 +37,12 @@ def linear_backward(ds, x, W, *, need_dx=True, dW_out=None, dW_overwrite=True, d
     else:
         dW_out += ds.T @ x
         dW = dW_out
-    db = ds.sum(axis=0)
-    if db_out is not None:
-        if dW_overwrite:
-            np.copyto(db_out, db)
-        else:
-            db_out += db
+    if db_out is None:
+        db = ds.sum(axis=0)
+    elif dW_overwrite:
+        db = np.sum(ds, axis=0, out=db_out)
+    else:
+        db_out += ds.sum(axis=0)
         db = db_out
     dx = ds @ W if need_dx else None
     return dx, dW, db

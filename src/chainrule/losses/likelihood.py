@@ -107,16 +107,16 @@ class CrossEntropy(Loss):
         return -z / self._pc + (1 - z) / self._qc
 
 
-def _softmax_fast(s):
-    """p and log p with one exp pass (the training hot path): log sum_j e^{s_j - m} as log of the
-    sum, which loses relative precision only in loss values far below float32's resolution."""
-    m = s.max(axis=1, keepdims=True)
-    z = s - m
-    p = np.exp(z)
-    total = p.sum(axis=1, keepdims=True)
-    p /= total
-    z -= np.log(total)
-    return p, z, None
+def _rows(n: int) -> np.ndarray:
+    """0..n-1, cached: every batch of the same size indexes its labels with the same rows."""
+    r = _ROWS.get(n)
+    if r is None:
+        r = _ROWS[n] = np.arange(n)
+        r.setflags(write=False)
+    return r
+
+
+_ROWS: dict = {}
 
 
 class SoftmaxLogLikelihood(Loss):
@@ -139,10 +139,22 @@ class SoftmaxLogLikelihood(Loss):
         return check_class_input(self, x, target)
 
     def _per_sample(self, s, y):
-        rows = np.arange(s.shape[0])
-        p, logp, _ = softmax_parts(s) if self._exact_small else _softmax_fast(s)
-        self._p, self._rows, self._y = p, rows, y
-        return -logp[rows, y]
+        rows = _rows(s.shape[0])
+        self._rows, self._y = rows, y
+        if self._exact_small:
+            p, logp, _ = softmax_parts(s)
+            self._p = p
+            return -logp[rows, y]
+        # the float32 training path: one exp pass, L = log(sum_j e^{s_j - m}) - (s_y - m); the log of
+        # the sum loses relative precision only in losses far below float32's resolution
+        m = s.max(axis=1, keepdims=True)
+        p = s - m
+        zy = p[rows, y]
+        np.exp(p, out=p)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
+        self._p = p
+        return np.log(total[:, 0]) - zy
 
     def _per_sample_grad(self):
         g = self._p.copy()

@@ -44,8 +44,9 @@ class Optimizer:
 
     def step(self) -> None:
         self.steps += 1
+        update = self._update
         for p, state in zip(self.params, self.state):
-            self._update(p, state)
+            update(p, state)
             if p.constraint is not None:
                 p.constraint.apply(p.value)
 
@@ -54,13 +55,15 @@ class Optimizer:
 
     def _scratch(self, state: dict, like: np.ndarray) -> np.ndarray:
         buf = state.get("_scratch")
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.strides != like.strides:
             buf = state["_scratch"] = np.empty_like(like)
         return buf
 
     def _effective_grad(self, p: Parameter, state: dict, weight_decay: float) -> np.ndarray:
         """grad + weight_decay * w (coupled weight decay, as PyTorch), without touching p.grad."""
-        g = p.grad
+        g, zero = p.grad_target()
+        if zero:                       # nothing wrote a gradient: it is zero
+            g = p.grad
         if weight_decay:
             tmp = self._scratch(state, g)
             np.multiply(p.value, weight_decay, out=tmp)

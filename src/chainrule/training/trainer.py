@@ -223,16 +223,21 @@ class Trainer:
         history = self.history
         for cb in self.callbacks:
             cb.on_train_begin(self)
+        # hot-loop locals: one attribute lookup per epoch instead of several per batch
+        model, loss, optimizer = self.model, self.loss, self.optimizer
+        predict_labels = self.predict_labels
+        labels_are_y = labels is y
+        classification = self.task == "classification"
         try:
             with _InterruptFlag() as interrupt:
                 for epoch in range(self.start_epoch, self.epochs):
                     lr = self.schedule(self.base_lr, epoch)
-                    self.optimizer.lr = lr
-                    self.model.train()
+                    optimizer.lr = lr
+                    model.train()
                     for cb in self.callbacks:
                         cb.on_epoch_begin(self, epoch)
                     t0 = time.perf_counter()
-                    good_state = self.model.state_dict()
+                    good_state = model.state_dict()
                     perm = None if full_batch else self.rng.permutation(n)
                     sum_obj = sum_data = 0.0
                     correct = 0
@@ -244,25 +249,27 @@ class Trainer:
                         else:
                             idx = perm[sl]
                             xb, yb = X[idx], y[idx]
-                            lb = labels[idx] if labels is not None else None
+                            lb = yb if labels_are_y else (labels[idx] if labels is not None else None)
                             wb = sw[idx] if sw is not None else None
                         m = xb.shape[0]
-                        self.optimizer.zero_grad()
-                        scores = self.model.forward(xb)
-                        data_loss = float(self.loss.forward(scores, yb, sample_weight=wb))
+                        optimizer.zero_grad()
+                        scores = model.forward(xb)
+                        data_loss = float(loss.forward(scores, yb, sample_weight=wb))
                         if lb is not None:
-                            correct += int(np.count_nonzero(self.predict_labels(scores) == lb))
-                        elif self.task == "regression":
+                            correct += int(np.count_nonzero(predict_labels(scores) == lb))
+                        elif not classification:
                             d = scores - yb.reshape(scores.shape)
                             sq_err += float(np.vdot(d, d))
-                        self.model.backward(self.loss.backward(), need_input_grad=False)
                         penalty = 0.0
-                        for p in penalised:
+                        for p in penalised:   # the value at the weights the data loss was computed with
                             penalty += float(p.regularizer.penalty(p.value))
-                            p.regularizer.add_gradient(p.value, p.grad)
                         objective = data_loss + penalty
-                        self._check_divergence(objective, epoch, b, lr, good_state)
-                        self.optimizer.step()
+                        if not (objective <= self._divergence_limit):   # also catches NaN
+                            self._check_divergence(objective, epoch, b, lr, good_state)
+                        model.backward(loss.backward(), need_input_grad=False)
+                        for p in penalised:
+                            p.regularizer.add_gradient(p.value, p.grad)
+                        optimizer.step()
                         sum_obj += objective * m
                         sum_data += data_loss * m
                         seen += m
@@ -304,6 +311,13 @@ class Trainer:
                     cb.on_train_end(self)
         self.start_epoch = self.completed_epochs
         return history
+
+    @property
+    def _divergence_limit(self) -> float:
+        """Loss above which training has diverged: divergence_factor times the first batch's loss
+        (at least 1); -inf until the first batch sets it, so that batch goes through the check."""
+        ref = self._divergence_ref
+        return -math.inf if ref is None else self.divergence_factor * ref
 
     def _check_divergence(self, objective, epoch, batch, lr, good_state):
         if self._divergence_ref is None and math.isfinite(objective):
