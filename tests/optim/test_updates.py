@@ -31,7 +31,7 @@ def test_momentum_two_steps():
     p.grad = np.array([1.0])
     opt.step()
     assert p.value[0] == pytest.approx(0.805, abs=1e-15)
-    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [1.45])
+    np.testing.assert_allclose(opt.momentum_buffer(0), [1.45])
 
 
 def test_nesterov_two_steps():
@@ -97,7 +97,7 @@ def test_float32_parameters_stay_float32():
     for opt in (optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3), optim.Adam([p])):
         opt.step()
         assert p.value.dtype == np.float32
-        assert all(a.dtype == np.float32 for st in opt.state for a in st.values())
+        assert all(a.dtype == np.float32 for st in opt.state for a in st.values() if isinstance(a, np.ndarray))
 
 
 def test_state_dict_round_trip_continues_identically():
@@ -140,3 +140,72 @@ def test_schedules(schedule, expected):
     assert optim.make_schedule("cosine", epochs=10)(0.1, 10) == 0.0
     with pytest.raises(ValueError, match=r"lr_schedule must be one of"):
         optim.make_schedule("linear")
+
+
+def _reference_sgd(w, grads, lrs, mu, nesterov, wd):
+    """The textbook update (PyTorch's) in float64, step by step."""
+    w = np.array(w, dtype=np.float64)
+    v = None
+    for g, lr in zip(grads, lrs):
+        g = g + wd * w
+        v = g.copy() if v is None else mu * v + g
+        w = w - lr * ((g + mu * v) if nesterov else v)
+    return w
+
+
+@pytest.mark.parametrize("mu,nesterov,wd", [(0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0),
+                                            (0.9, False, 0.01), (0.5, True, 0.05)])
+def test_gradients_prescaled_by_the_learning_rate_give_the_same_steps(mu, nesterov, wd):
+    """The training loop's form: buffers carrying lr * g (grad_scale = lr), learning rates changing."""
+    rng = np.random.default_rng(1)
+    grads = [rng.standard_normal((3, 4)) for _ in range(6)]
+    lrs = [0.1, 0.1, 0.05, 0.05, 0.2, 0.02]
+    w0 = rng.standard_normal((3, 4))
+    for prescale in (False, True):
+        p = Parameter(w0.copy())
+        opt = optim.SGD([p], lr=lrs[0], momentum=mu, nesterov=nesterov, weight_decay=wd)
+        for g, lr in zip(grads, lrs):
+            opt.lr = lr
+            scale = lr if prescale else 1.0
+            p.zero_grad(scale)
+            buf, _ = p.scaled_grad()
+            buf[...] = g * scale
+            opt.step()
+        np.testing.assert_allclose(p.value, _reference_sgd(w0, grads, lrs, mu, nesterov, wd), rtol=1e-12, atol=1e-13)
+        if mu:
+            assert opt.momentum_buffer(0) is not None
+
+
+def test_reading_grad_divides_the_scale_out_once():
+    p = Parameter(np.zeros(3))
+    p.zero_grad(0.5)
+    buf, scale = p.scaled_grad()
+    buf[...] = [0.5, 1.0, -2.0]                 # contributions carry the factor 0.5
+    assert scale == 0.5 and p.grad_scale == 0.5
+    np.testing.assert_allclose(p.grad, [1.0, 2.0, -4.0])
+    assert p.grad_scale == 1.0
+    np.testing.assert_allclose(p.grad, [1.0, 2.0, -4.0])   # not divided twice
+
+
+def test_prescaled_state_round_trips_bit_exactly():
+    rng = np.random.default_rng(0)
+
+    def run(split):
+        p = Parameter(np.ones(4, np.float32))
+        opt = optim.SGD([p], lr=0.1, momentum=0.9)
+        for i in range(5):
+            if i == split:
+                arrays, scalars = opt.state_dict()
+                opt = optim.SGD([p], lr=0.1, momentum=0.9)
+                opt.load_state_dict(arrays, scalars)
+            opt.lr = 0.1 / (i + 1)
+            p.zero_grad(opt.lr)
+            p.scaled_grad()[0][...] = np.float32(opt.lr) * rng.standard_normal(4).astype(np.float32)
+            opt.step()
+        return p.value.copy()
+
+    rng = np.random.default_rng(0)
+    a = run(99)
+    rng = np.random.default_rng(0)
+    b = run(3)
+    np.testing.assert_array_equal(a, b)

@@ -308,3 +308,27 @@ def test_atomic_writes_get_the_usual_permissions(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / "new.txt").st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("penalty", [None, regularizers.L2(0.01)])
+def test_gradients_after_a_training_batch_are_the_true_gradients(penalty):
+    """SGD batches run with gradients pre-multiplied by the learning rate; p.grad still reads dL/dp."""
+    X, y = blobs(64)
+    X = X.astype(np.float64)
+    model = nn.Sequential(nn.Linear(5, 4, rng=0, dtype=np.float64), nn.ReLU(), nn.Linear(4, 3, rng=1, dtype=np.float64))
+    if penalty is not None:
+        model[0].weight.regularizer = penalty
+    before = model.state_dict()
+    t = Trainer(model, losses.SoftmaxLogLikelihood(), optim.SGD(model, lr=0.3, momentum=0.9), batch_size=None,
+                epochs=1, rng=0)
+    t.fit(X, y)
+    reference = nn.Sequential(nn.Linear(5, 4, dtype=np.float64), nn.ReLU(), nn.Linear(4, 3, dtype=np.float64))
+    reference.load_state_dict(before)
+    loss = losses.SoftmaxLogLikelihood()
+    reference.zero_grad()
+    loss(reference.forward(X), y)
+    reference.backward(loss.backward())
+    for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
+        expected = q.grad + (penalty.gradient(before[name]) if (penalty is not None and name == "0.weight") else 0)
+        np.testing.assert_allclose(p.grad, expected, rtol=1e-10, atol=1e-12, err_msg=name)
+        assert p.grad_scale == 1.0

@@ -18,9 +18,15 @@ class Parameter:
     (``Linear.backward`` for instance) then stores its product directly into the buffer instead of
     zero-filling and adding, which saves a full pass over the weights every batch. Reading
     ``grad`` always shows the true value (zeros after ``zero_grad()``).
+
+    Gradient scale: ``zero_grad(scale=s)`` declares that the contributions written until the next
+    zero_grad carry a factor s (the training loop multiplies the loss's gradient by the learning
+    rate, and backpropagation, being linear, carries the factor into every parameter's gradient;
+    SGD then saves a pass over the weights). Reading ``grad`` divides the factor out once, so it
+    always shows dL/d(value); ``grad_scale`` tells what the buffer holds.
     """
 
-    __slots__ = ("value", "_grad", "_grad_is_zero", "regularizer", "constraint")
+    __slots__ = ("value", "_grad", "_grad_is_zero", "_grad_scale", "regularizer", "constraint")
 
     def __init__(self, value, *, regularizer=None, constraint=None):
         value = np.asarray(value)
@@ -29,6 +35,7 @@ class Parameter:
         self.value = value
         self._grad = None
         self._grad_is_zero = True
+        self._grad_scale = 1.0
         self.regularizer = regularizer
         self.constraint = constraint
 
@@ -47,6 +54,9 @@ class Parameter:
         if self._grad_is_zero:
             g.fill(0)
             self._grad_is_zero = False
+        elif self._grad_scale != 1.0:
+            g *= 1.0 / self._grad_scale
+        self._grad_scale = 1.0
         return g
 
     @grad.setter
@@ -57,6 +67,20 @@ class Parameter:
         g = self._buffer()
         np.copyto(g, new, casting="same_kind")
         self._grad_is_zero = False
+        self._grad_scale = 1.0
+
+    @property
+    def grad_scale(self) -> float:
+        """The factor the gradient buffer carries (1 unless the training loop set one)."""
+        return self._grad_scale
+
+    def scaled_grad(self) -> tuple[np.ndarray, float]:
+        """(buffer, scale) with buffer = scale * dL/d(value), zero-filled if nothing was written."""
+        g = self._buffer()
+        if self._grad_is_zero:
+            g.fill(0)
+            self._grad_is_zero = False
+        return g, self._grad_scale
 
     def grad_target(self) -> tuple[np.ndarray, bool]:
         """Return ``(buffer, overwrite)`` for a kernel that writes a gradient contribution.
@@ -79,8 +103,10 @@ class Parameter:
         else:
             buf += g
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, scale: float = 1.0) -> None:
+        """Mark the gradient zero; contributions written next carry the factor ``scale``."""
         self._grad_is_zero = True
+        self._grad_scale = float(scale)
 
     # -- conveniences ---------------------------------------------------------------------------
     @property

@@ -56,6 +56,18 @@ class Loss:
         """Return (x, target) checked and converted; subclasses extend."""
         return x, target
 
+    def check_targets(self, target, output_shape: tuple, dtype=np.float32, sample_weight=None) -> None:
+        """Validate every target of a data set once (the training loop then turns the per-batch
+        checks off), for outputs of shape (N,) + ``output_shape``. The default runs the loss on
+        placeholder outputs of 0.5, valid as a score and as a probability."""
+        n = np.shape(target)[0] if np.ndim(target) else 0
+        saved = self.check_input
+        self.check_input = True
+        try:
+            self.forward(np.full((n,) + tuple(output_shape), 0.5, dtype=dtype), target, sample_weight=sample_weight)
+        finally:
+            self.check_input = saved
+
     # -- public ---------------------------------------------------------------------------------
     def forward(self, input, target, sample_weight=None):
         x = input
@@ -131,6 +143,18 @@ class Loss:
 
 
 # -- shared validation helpers -------------------------------------------------------------------
+class ClassLabelsLoss(Loss):
+    """A loss on (N, C) outputs with integer class labels: targets are checked by their labels alone."""
+
+    def check_targets(self, target, output_shape, dtype=np.float32, sample_weight=None):
+        if len(output_shape) != 1:
+            return super().check_targets(target, output_shape, dtype, sample_weight)
+        n = np.shape(target)[0] if np.ndim(target) else 0
+        check_labels(target, "target", n, output_shape[0])
+        if sample_weight is not None:
+            self._check_weight(sample_weight, np.empty((n, 0), dtype=dtype))
+
+
 def check_class_input(loss: Loss, x: np.ndarray, target, what: str = "scores"):
     """(N, C) input with integer labels in [0, C)."""
     if x.ndim != 2:

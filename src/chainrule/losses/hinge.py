@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Loss, check_class_input
+from .base import ClassLabelsLoss, Loss, check_class_input
 
 
 class BinaryHinge(Loss):
@@ -43,7 +43,7 @@ class BinaryHinge(Loss):
         return g.reshape(self._shape)
 
 
-class MulticlassHinge(Loss):
+class MulticlassHinge(ClassLabelsLoss):
     """Multiclass SVM loss on scores (N, C) with integer labels in [0, C):
 
     L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)          (form='sum', the notes')

@@ -5,7 +5,7 @@ import numpy as np
 
 from .._validation import as_float_array, check_finite
 from ..layers.activations import sigmoid
-from .base import Loss, check_class_input
+from .base import ClassLabelsLoss, Loss, check_class_input
 from ._stable import logsumexp_leave_one_out, softmax_parts
 
 
@@ -22,7 +22,7 @@ def _clamp(p, dtype):
     return np.maximum(p, dtype.type(prob_floor(dtype)))
 
 
-class LogLikelihood(Loss):
+class LogLikelihood(ClassLabelsLoss):
     """L_i = -log p_{y_i} on probabilities p of shape (N, C) and integer labels y_i in [0, C).
 
     dL_i/dp = -(0, .., 1/p_{y_i}, .., 0): the notes' vector. An exact p_y = 0 (infinite loss) is
@@ -119,7 +119,7 @@ def _rows(n: int) -> np.ndarray:
 _ROWS: dict = {}
 
 
-class SoftmaxLogLikelihood(Loss):
+class SoftmaxLogLikelihood(ClassLabelsLoss):
     """The notes' softmax classifier: softmax of the scores, then the log-likelihood.
 
     L_i = -log(e^{s_y} / sum_j e^{s_j}) = logsumexp(s) - s_y on scores (N, C), labels in [0, C).
@@ -166,7 +166,7 @@ class SoftmaxLogLikelihood(Loss):
         return self._p
 
 
-class SoftmaxCrossEntropy(Loss):
+class SoftmaxCrossEntropy(ClassLabelsLoss):
     """Softmax of the scores, then the cross-entropy (the notes' "softmax + cross-entropy"):
 
     L_i = -log p_y - sum_{k != y} log(1 - p_k),   p = softmax(s).

@@ -38,9 +38,13 @@ class Optimizer:
         self.state: list[dict] = [{} for _ in self.params]
         self.steps = 0
 
-    def zero_grad(self) -> None:
+    #: True for optimizers that can use gradients pre-multiplied by the learning rate (SGD)
+    prescales_gradients = False
+
+    def zero_grad(self, scale: float = 1.0) -> None:
+        """Mark every gradient zero; ``scale`` as in ``Parameter.zero_grad``."""
         for p in self.params:
-            p.zero_grad()
+            p.zero_grad(scale)
 
     def step(self) -> None:
         self.steps += 1
@@ -53,16 +57,16 @@ class Optimizer:
     def _update(self, p: Parameter, state: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _scratch(self, state: dict, like: np.ndarray) -> np.ndarray:
-        buf = state.get("_scratch")
+    def _scratch(self, state: dict, like: np.ndarray, key: str = "_scratch") -> np.ndarray:
+        buf = state.get(key)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.strides != like.strides:
-            buf = state["_scratch"] = np.empty_like(like)
+            buf = state[key] = np.empty_like(like)
         return buf
 
     def _effective_grad(self, p: Parameter, state: dict, weight_decay: float) -> np.ndarray:
         """grad + weight_decay * w (coupled weight decay, as PyTorch), without touching p.grad."""
         g, zero = p.grad_target()
-        if zero:                       # nothing wrote a gradient: it is zero
+        if zero or p.grad_scale != 1.0:    # nothing was written (zero), or a scaled buffer
             g = p.grad
         if weight_decay:
             tmp = self._scratch(state, g)
@@ -76,12 +80,19 @@ class Optimizer:
         return {"lr": self.lr}
 
     def state_dict(self):
-        arrays = {}
+        """(arrays, scalars): per-parameter arrays keyed "<index>.<name>", and JSON-able scalars
+        (per-parameter ones under "param_scalars")."""
+        arrays, per_param = {}, {}
         for i, st in enumerate(self.state):
             for k, v in st.items():
-                if not k.startswith("_"):
+                if k.startswith("_"):
+                    continue
+                if isinstance(v, np.ndarray):
                     arrays[f"{i}.{k}"] = np.array(v, order="C")
-        return arrays, {"type": type(self).__name__, "steps": self.steps, **self.hyperparameters()}
+                else:
+                    per_param.setdefault(str(i), {})[k] = v
+        return arrays, {"type": type(self).__name__, "steps": self.steps, "param_scalars": per_param,
+                        **self.hyperparameters()}
 
     def load_state_dict(self, arrays, scalars) -> None:
         if scalars.get("type", type(self).__name__) != type(self).__name__:
@@ -92,6 +103,8 @@ class Optimizer:
                 v = scalars[k]
                 setattr(self, k, tuple(v) if isinstance(v, list) else v)
         self.state = [{} for _ in self.params]
+        for i, values in scalars.get("param_scalars", {}).items():
+            self.state[int(i)].update(values)
         for key, arr in arrays.items():
             idx, name = key.split(".", 1)
             i = int(idx)

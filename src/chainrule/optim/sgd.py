@@ -26,27 +26,59 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay}
 
+    prescales_gradients = True
+
     def _update(self, p, state):
-        g = self._effective_grad(p, state, self.weight_decay)
+        """One step, in the gradient scale s the buffer carries (s = lr when the training loop
+        pre-multiplied the loss gradient, else 1). Momentum is kept as u = c v (c = the learning
+        rate it was last scaled with, ``momentum_scale``): with s = c = lr the step is
+        u <- mu u + (lr g), w <- w - u, three passes over the weights and no temporary."""
+        g, s = p.scaled_grad()
         w = p.value
-        lr = w.dtype.type(self.lr)
-        if self.momentum == 0:
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if wd:                                   # g_eff = g + wd w, in the buffer's scale
             tmp = self._scratch(state, w)
-            np.multiply(g, lr, out=tmp)
-            w -= tmp
-            return
-        mu = w.dtype.type(self.momentum)
-        v = state.get("momentum_buffer")
-        if v is None:
-            v = state["momentum_buffer"] = np.array(g, order="K")   # v_1 = g (mu * 0 + g)
-        else:
-            v *= mu
-            v += g
-        tmp = self._scratch(state, w)
-        if self.nesterov:
-            np.multiply(v, mu, out=tmp)   # g + mu v
+            np.multiply(w, s * wd, out=tmp)
             tmp += g
-            tmp *= lr
+            g = tmp
+        if mu == 0:                              # w <- w - lr g_true = w - (lr / s) g
+            if lr == s:
+                w -= g
+            else:
+                tmp = self._scratch(state, w, "_scratch2")
+                np.multiply(g, lr / s, out=tmp)
+                w -= tmp
+            return
+        u = state.get("momentum_lr")
+        if u is None:                            # v_1 = g: u = lr g
+            u = state["momentum_lr"] = np.array(g, order="K")
+            if lr != s:
+                u *= lr / s
         else:
-            np.multiply(v, lr, out=tmp)
-        w -= tmp
+            c = state["momentum_scale"]
+            u *= mu if c == lr else lr * mu / c  # mu v, rescaled to the current learning rate
+            if lr == s:
+                u += g
+            else:
+                tmp = self._scratch(state, w, "_scratch2")
+                np.multiply(g, lr / s, out=tmp)
+                u += tmp
+        state["momentum_scale"] = lr
+        if self.nesterov:                        # w <- w - lr (g + mu v_new) = w - (lr / s) g - mu u
+            tmp = self._scratch(state, w, "_scratch2")
+            np.multiply(u, mu, out=tmp)
+            w -= tmp
+            if lr == s:
+                w -= g
+            else:
+                np.multiply(g, lr / s, out=tmp)
+                w -= tmp
+        else:
+            w -= u
+
+    def momentum_buffer(self, index: int) -> np.ndarray | None:
+        """The momentum v of parameter ``index`` in PyTorch's convention (v <- mu v + g)."""
+        st = self.state[index]
+        if "momentum_lr" not in st:
+            return None
+        return st["momentum_lr"] / st["momentum_scale"]

@@ -33,9 +33,10 @@ class Penalty:
     def gradient(self, W) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def add_gradient(self, W: np.ndarray, grad: np.ndarray) -> None:
-        """grad += d(lambda R)/dW, in place (the training loop's form)."""
-        grad += self.gradient(W)
+    def add_gradient(self, W: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
+        """grad += scale * d(lambda R)/dW, in place (the training loop's form; ``scale`` is the
+        factor the gradient buffer carries, see ``Parameter.zero_grad``)."""
+        grad += self.gradient(W) * scale
 
     def __call__(self, W):
         return self.penalty(W)
@@ -53,8 +54,8 @@ class L2(Penalty):
     def gradient(self, W):
         return _as_float(W) * (2 * self.strength)
 
-    def add_gradient(self, W, grad):
-        grad += W * (2 * self.strength)
+    def add_gradient(self, W, grad, scale=1.0):
+        grad += W * (2 * self.strength * scale)
 
 
 class L1(Penalty):

@@ -212,12 +212,9 @@ class Trainer:
         penalised = [p for p in self.model.parameters() if p.regularizer is not None]
         batch_cbs = [c for c in self.callbacks if overrides(c, "on_batch_end")]
 
-        # validate every target once with the loss's own checks (on dummy scores of the model's
-        # output shape, 0.5 being valid as a score and as a probability), then skip them per batch
+        # validate every target once with the loss's own checks, then skip them per batch
         saved_check = self.loss.check_input
-        out_shape = self.predict_scores(X[:1]).shape[1:]
-        self.loss.check_input = True
-        self.loss.forward(np.full((n,) + out_shape, 0.5, dtype=dtype), y, sample_weight=sw)
+        self.loss.check_targets(y, self.predict_scores(X[:1]).shape[1:], dtype, sample_weight=sw)
         self.loss.check_input = False
         self.stop_training = False
         history = self.history
@@ -228,11 +225,15 @@ class Trainer:
         predict_labels = self.predict_labels
         labels_are_y = labels is y
         classification = self.task == "classification"
+        # SGD takes gradients pre-multiplied by the learning rate: the loss gradient (N x C) is
+        # scaled, backpropagation carries the factor, and the update saves a pass over the weights
+        prescale = optimizer.prescales_gradients
         try:
             with _InterruptFlag() as interrupt:
                 for epoch in range(self.start_epoch, self.epochs):
                     lr = self.schedule(self.base_lr, epoch)
                     optimizer.lr = lr
+                    grad_scale = lr if prescale else 1.0
                     model.train()
                     for cb in self.callbacks:
                         cb.on_epoch_begin(self, epoch)
@@ -252,7 +253,7 @@ class Trainer:
                             lb = yb if labels_are_y else (labels[idx] if labels is not None else None)
                             wb = sw[idx] if sw is not None else None
                         m = xb.shape[0]
-                        optimizer.zero_grad()
+                        optimizer.zero_grad(grad_scale)
                         scores = model.forward(xb)
                         data_loss = float(loss.forward(scores, yb, sample_weight=wb))
                         if lb is not None:
@@ -266,9 +267,13 @@ class Trainer:
                         objective = data_loss + penalty
                         if not (objective <= self._divergence_limit):   # also catches NaN
                             self._check_divergence(objective, epoch, b, lr, good_state)
-                        model.backward(loss.backward(), need_input_grad=False)
+                        upstream = loss.backward()
+                        if grad_scale != 1.0:
+                            upstream *= grad_scale
+                        model.backward(upstream, need_input_grad=False)
                         for p in penalised:
-                            p.regularizer.add_gradient(p.value, p.grad)
+                            buf, scale = p.scaled_grad()
+                            p.regularizer.add_gradient(p.value, buf, scale)
                         optimizer.step()
                         sum_obj += objective * m
                         sum_data += data_loss * m
