@@ -42,31 +42,20 @@ def sizes(text: str) -> tuple[int, ...]:
     return out
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return v
+def _number(convert, accept, expected: str):
+    """An argparse type: ``convert(text)`` that ``accept`` must approve, else 'expected ...; got ...'."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        return value
+    parse.__name__ = expected.replace(" ", "_")
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0; got {text!r}")
-    return v
-
-
-def fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
-    return v
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+positive_float = _number(float, lambda v: v > 0, "a number > 0")
+fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")

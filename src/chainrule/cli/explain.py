@@ -168,20 +168,15 @@ def regression(args) -> int:
     s = np.array(args.prediction, dtype=np.float64)
     if y.shape != s.shape:
         raise UsageError(f"--target and --prediction need the same length; got {y.size} and {s.size}")
-    if args.which == "l1":
-        loss = losses.L1Loss()
-        value = float(loss(s[None], y[None]))
-        terms = [f"|{a:g} - {b:g}|" for a, b in zip(y, s) if a != b]
-        print("L1 regression loss: L = sum_k |y_k - s_k|")
-        print(f"  = {' + '.join(terms)} = {value:.4f}")
-        print(f"  dL/ds = sign(s - y): {row(loss.backward()[0], lambda v: f'{v:g}', 5)}")
-    else:
-        loss = losses.L2Loss()
-        value = float(loss(s[None], y[None]))
-        terms = [f"({a:g} - {b:g})^2" for a, b in zip(y, s) if a != b]
-        print("L2 regression loss: L = sum_k (y_k - s_k)^2   (no 1/2)")
-        print(f"  = {' + '.join(terms)} = {value:.4f}")
-        print(f"  dL/ds = -2 (y - s): {row(loss.backward()[0], lambda v: f'{v:g}', 6)}")
+    loss, formula, term, gradient = {
+        "l1": (losses.L1Loss(), "L1 regression loss: L = sum_k |y_k - s_k|", "|{:g} - {:g}|", "sign(s - y)"),
+        "l2": (losses.L2Loss(), "L2 regression loss: L = sum_k (y_k - s_k)^2   (no 1/2)", "({:g} - {:g})^2",
+               "-2 (y - s)"),
+    }[args.which]
+    value = float(loss(s[None], y[None]))
+    print(formula)
+    print(f"  = {' + '.join(term.format(a, b) for a, b in zip(y, s) if a != b)} = {value:.4f}")
+    print(f"  dL/ds = {gradient}: {row(loss.backward()[0], lambda v: f'{v:g}', 6)}")
     return 0
 
 

@@ -26,10 +26,28 @@ def _as_batch(X, name="X") -> np.ndarray:
 
 
 class _ImageStep(TransformerMixin, BaseEstimator):
-    def _check_shape(self, X):
+    """fit checks the batch, records the sample shape and calls ``_learn``; transform checks the
+    batch against that shape and calls ``_apply``."""
+
+    def _learn(self, X) -> None:
+        """Learn the statistics of the training batch X (nothing by default)."""
+
+    def _apply(self, X) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fit(self, X, y=None):
+        X = _as_batch(X)
+        self._learn(X)
+        self.sample_shape_ = np.array(X.shape[1:])
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "sample_shape_")
+        X = _as_batch(X)
         fitted = tuple(int(v) for v in self.sample_shape_)
         if tuple(X.shape[1:]) != fitted:
             raise ValueError(f"{type(self).__name__} was fitted on samples of shape {fitted}; got {tuple(X.shape[1:])}")
+        return self._apply(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -44,19 +62,13 @@ class ScaleToUnit(_ImageStep):
     def __init__(self, max_value=None):
         self.max_value = max_value
 
-    def fit(self, X, y=None):
-        X = _as_batch(X)
+    def _learn(self, X):
         m = float(X.max()) if self.max_value is None else float(self.max_value)
         if not m > 0:
             raise ValueError(f"max_value must be > 0; got {m}")
         self.scale_ = np.array(m, dtype=np.float64)
-        self.sample_shape_ = np.array(X.shape[1:])
-        return self
 
-    def transform(self, X):
-        check_is_fitted(self)
-        X = _as_batch(X)
-        self._check_shape(X)
+    def _apply(self, X):
         return (X / self.scale_).astype(np.float32)
 
 
@@ -67,19 +79,14 @@ class Standardize(_ImageStep):
     def __init__(self):
         pass
 
-    def fit(self, X, y=None):
-        X = _as_batch(X).astype(np.float64)
+    def _learn(self, X):
+        X = X.astype(np.float64)
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         std[std == 0] = 1.0
         self.scale_ = std
-        self.sample_shape_ = np.array(X.shape[1:])
-        return self
 
-    def transform(self, X):
-        check_is_fitted(self)
-        X = _as_batch(X)
-        self._check_shape(X)
+    def _apply(self, X):
         return ((X - self.mean_) / self.scale_).astype(np.float32)
 
 
@@ -89,16 +96,10 @@ class SubtractMeanImage(_ImageStep):
     def __init__(self):
         pass
 
-    def fit(self, X, y=None):
-        X = _as_batch(X)
+    def _learn(self, X):
         self.mean_ = X.astype(np.float64).mean(axis=0)
-        self.sample_shape_ = np.array(X.shape[1:])
-        return self
 
-    def transform(self, X):
-        check_is_fitted(self)
-        X = _as_batch(X)
-        self._check_shape(X)
+    def _apply(self, X):
         return (X - self.mean_).astype(np.float32)
 
 
@@ -108,15 +109,7 @@ class Flatten(_ImageStep):
     def __init__(self):
         pass
 
-    def fit(self, X, y=None):
-        X = _as_batch(X)
-        self.sample_shape_ = np.array(X.shape[1:])
-        return self
-
-    def transform(self, X):
-        check_is_fitted(self)
-        X = _as_batch(X)
-        self._check_shape(X)
+    def _apply(self, X):
         return X.reshape(X.shape[0], -1)
 
 

@@ -123,42 +123,47 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class Sigmoid(Module):
+class _OutputCached(Module):
+    """An activation whose derivative is a function of its output y: forward keeps y, backward
+    returns ``_backward(g, y)``."""
+
+    def __init__(self):
+        super().__init__()
+        self._y = None
+
+    def _forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _backward(self, g, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x):
+        self._y = self._forward(_float_input(x))
+        return self._y
+
+    def backward(self, grad_output, *, need_input_grad: bool = True):
+        y = self._require_cache(self._y)
+        return self._backward(_check_grad(grad_output, y.shape, y.dtype), y)
+
+
+class Sigmoid(_OutputCached):
     """y = 1 / (1 + e^-x) (the notes' single neuron); dy/dx = y (1 - y)."""
 
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
-    def forward(self, x):
-        x = _float_input(x)
-        self._y = sigmoid(x)
-        return self._y
-
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        y = self._require_cache(self._y)
-        return sigmoid_backward(_check_grad(grad_output, y.shape, y.dtype), y)
+    _forward = staticmethod(sigmoid)
+    _backward = staticmethod(sigmoid_backward)
 
 
-class Tanh(Module):
+class Tanh(_OutputCached):
     """y = tanh(x); dy/dx = 1 - y^2."""
 
-    def __init__(self):
-        super().__init__()
-        self._y = None
+    _forward = staticmethod(np.tanh)
 
-    def forward(self, x):
-        x = _float_input(x)
-        self._y = np.tanh(x)
-        return self._y
-
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        y = self._require_cache(self._y)
-        g = _check_grad(grad_output, y.shape, y.dtype)
+    @staticmethod
+    def _backward(g, y):
         return g * (1.0 - y * y)
 
 
-class Softmax(Module):
+class Softmax(_OutputCached):
     """p = e^s / sum_j e^{s_j} over the last axis; backward is the vector-Jacobian product with
     D_ab = p_a (delta_ab - p_b), computed without an N x C x C array.
 
@@ -166,15 +171,10 @@ class Softmax(Module):
     and is exact for scores of any size.
     """
 
-    def __init__(self):
-        super().__init__()
-        self._p = None
+    @staticmethod
+    def _forward(x):
+        return softmax(x, axis=-1)
 
-    def forward(self, x):
-        x = _float_input(x)
-        self._p = softmax(x, axis=-1)
-        return self._p
-
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        p = self._require_cache(self._p)
-        return softmax_backward(_check_grad(grad_output, p.shape, p.dtype), p, axis=-1)
+    @staticmethod
+    def _backward(g, p):
+        return softmax_backward(g, p, axis=-1)

@@ -72,7 +72,19 @@ def _targets_matrix(loss, x, target):
     return z, y
 
 
-class CrossEntropy(Loss):
+class _ZTargets(Loss):
+    """Losses on (N,) or (N, C) outputs whose targets become a matrix z (see ``_targets_matrix``)."""
+
+    _what = "outputs"
+
+    def _validate(self, x, target):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"input must be {self._what} of shape (N, C) or (N,); got shape {x.shape}")
+        z, _ = _targets_matrix(self, x, target)
+        return x, z
+
+
+class CrossEntropy(_ZTargets):
     """L_i = -sum_j [z_ij log p_j + (1 - z_ij) log(1 - p_j)] on probabilities p of shape (N, C).
 
     ``target`` is integer labels (z is their one-hot code), or an (N, C) matrix of targets in
@@ -84,12 +96,7 @@ class CrossEntropy(Loss):
     """
 
     takes_probabilities = True
-
-    def _validate(self, x, target):
-        if x.ndim not in (1, 2):
-            raise ValueError(f"input must be probabilities of shape (N, C) or (N,); got shape {x.shape}")
-        z, _ = _targets_matrix(self, x, target)
-        return x, z
+    _what = "probabilities"
 
     def _per_sample(self, p, z):
         dt = p.dtype
@@ -208,7 +215,7 @@ class SoftmaxCrossEntropy(ClassLabelsLoss):
         return g.astype(dt, copy=False)
 
 
-class SigmoidCrossEntropy(Loss):
+class SigmoidCrossEntropy(_ZTargets):
     """A layer of sigmoid neurons trained with the cross-entropy, fused for stability:
 
     L_i = sum_j [z_j softplus(-s_j) + (1 - z_j) softplus(s_j)] = CrossEntropy(sigmoid(s), z)
@@ -218,11 +225,7 @@ class SigmoidCrossEntropy(Loss):
     (one-hot z) or an (N, C) matrix of targets in [0, 1].
     """
 
-    def _validate(self, x, target):
-        if x.ndim not in (1, 2):
-            raise ValueError(f"input must be scores of shape (N,) or (N, C); got shape {x.shape}")
-        z, _ = _targets_matrix(self, x, target)
-        return x, z
+    _what = "scores"
 
     def _per_sample(self, s, z):
         # softplus(s) = max(s, 0) + log1p(e^-|s|); softplus(-s) = softplus(s) - s

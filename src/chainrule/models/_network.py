@@ -18,6 +18,14 @@ from ..training.callbacks import Checkpoint, EarlyStopping
 from ..training.trainer import Trainer, predict_in_batches
 
 
+def store_params(estimator, arguments: dict) -> None:
+    """Store every __init__ argument untouched under its own name (scikit-learn's convention),
+    from ``locals()`` of the __init__."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def resolve_random_state(random_state) -> np.random.Generator:
     """int / None / numpy Generator / legacy RandomState -> a Generator."""
     if isinstance(random_state, np.random.Generator):

@@ -9,7 +9,7 @@ from ..core.sequential import Sequential
 from ..features.polynomial import PolynomialFeatures
 from ..layers.linear import Linear
 from ..training.history import History
-from ._network import _positive_int, resolve_random_state
+from ._network import _positive_int, resolve_random_state, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
 
@@ -40,30 +40,7 @@ class LinearClassifier(ClassifierNetwork):
                  epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
                  warm_start=False, dtype="float32", checkpoint=None):
-        self.loss = loss
-        self.penalty = penalty
-        self.alpha = alpha
-        self.beta = beta
-        self.max_norm = max_norm
-        self.penalize_bias = penalize_bias
-        self.fit_intercept = fit_intercept
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr_schedule = lr_schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.dtype = dtype
-        self.checkpoint = checkpoint
+        store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
         return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
@@ -104,24 +81,7 @@ class LinearRegression(RegressorNetwork):
     def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
                  optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
                  tol=0.0, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
-        self.solver = solver
-        self.loss = loss
-        self.fit_intercept = fit_intercept
-        self.penalty = penalty
-        self.alpha = alpha
-        self.beta = beta
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr_schedule = lr_schedule
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.dtype = dtype
+        store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
         return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
@@ -215,22 +175,7 @@ class PolynomialRegression(LinearRegression):
     def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", optimizer="sgd", lr="auto", momentum=0.0,
                  batch_size=None, epochs=5000, lr_schedule=None, tol=0.0, n_iter_no_change=10,
                  random_state=None, verbose=0, warm_start=False, dtype="float64"):
-        self.degree = degree
-        self.alpha = alpha
-        self.solver = solver
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr_schedule = lr_schedule
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.dtype = dtype
+        store_params(self, locals())
 
     fit_intercept = True
 

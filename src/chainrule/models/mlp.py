@@ -6,7 +6,7 @@ from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
-from ._network import _number, _positive_int
+from ._network import _number, _positive_int, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
 
@@ -45,7 +45,16 @@ def _check_architecture(est):
     return sizes
 
 
-class MLPClassifier(ClassifierNetwork):
+class _MLP:
+    """What the two networks share: the architecture settings and how they become layers."""
+
+    def _build_network(self, n_in, n_out, rng):
+        sizes = _check_architecture(self)
+        return build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
+                         rng, self._dtype)
+
+
+class MLPClassifier(_MLP, ClassifierNetwork):
     """A deep network classifier: (Linear -> activation) per hidden layer, then Linear scores.
 
     Parameters follow scikit-learn where they can: ``hidden_layer_sizes``, ``activation``
@@ -80,41 +89,10 @@ class MLPClassifier(ClassifierNetwork):
                  lr_schedule=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, class_weight=None, random_state=None, verbose=0, warm_start=False,
                  dtype="float32", checkpoint=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.penalty = penalty
-        self.alpha = alpha
-        self.beta = beta
-        self.max_norm = max_norm
-        self.penalize_bias = penalize_bias
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr_schedule = lr_schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.dtype = dtype
-        self.checkpoint = checkpoint
-
-    def _build_network(self, n_in, n_out, rng):
-        sizes = _check_architecture(self)
-        return build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
-                         rng, self._dtype)
+        store_params(self, locals())
 
 
-class MLPRegressor(RegressorNetwork):
+class MLPRegressor(_MLP, RegressorNetwork):
     """A deep network for regression with the L2 (``loss='l2'``, sum of squares, no 1/2) or
     L1 loss. Same settings as ``MLPClassifier`` (without ``class_weight``).
 
@@ -132,34 +110,4 @@ class MLPRegressor(RegressorNetwork):
                  optimizer="adam", lr=1e-3, momentum=0.9, nesterov=False, batch_size=200, epochs=200,
                  lr_schedule=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  tol=1e-4, random_state=None, verbose=0, warm_start=False, dtype="float32", checkpoint=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.penalty = penalty
-        self.alpha = alpha
-        self.beta = beta
-        self.max_norm = max_norm
-        self.penalize_bias = penalize_bias
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr_schedule = lr_schedule
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.dtype = dtype
-        self.checkpoint = checkpoint
-
-    def _build_network(self, n_in, n_out, rng):
-        sizes = _check_architecture(self)
-        return build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
-                         rng, self._dtype)
+        store_params(self, locals())

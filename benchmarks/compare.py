@@ -1,0 +1,515 @@
+"""chainrule against PyTorch (CPU) and scikit-learn, side by side, in one process.
+
+    make bench                                    # builds .venv-bench (chainrule + PyTorch 2.13 CPU + scikit-learn)
+    .venv-bench/bin/python benchmarks/compare.py  # all workloads, 3 repeats, this machine's cores
+
+Data: the 10,000 real MNIST test images in ../shared/data/mnist (no network). The first 8,000
+(pixels / 255) are tiled to 60,000 rows for throughput; accuracy is measured on the last 2,000.
+Systems run interleaved (a, b, c, a, b, c, ...) so that drifts in machine speed hit all alike;
+every number is the minimum (and median) of the repeats. All systems use the same number of
+threads (threadpoolctl for NumPy's BLAS, torch.set_num_threads for PyTorch). The float32 matrix
+multiply rate is measured in the same run. FLOPs of an MLP epoch: forward 2P, weight gradients
+2P, input gradients 2P for every layer but the first (P = number of weights), per row.
+
+Workloads: (a) MLP 784-512-256-10, ReLU, softmax log-likelihood, SGD momentum 0.9, batch 128,
+60,000 rows; (b) the same at batch 32 and 512; (c) linear softmax and hinge classifiers;
+(d) prediction throughput; (e) scaling in rows and width; (f) MLPClassifier.fit end to end
+against the bare training loop. Results: a table on stdout and JSON in benchmarks/results/.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+# ---- measurement helpers -------------------------------------------------------------------------
+def reset_peak_rss() -> bool:
+    """Reset the process's peak resident set size (Linux: /proc/self/clear_refs, value 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mb(field: str = "VmHWM") -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def timed(fn):
+    """(seconds, growth of the peak RSS in MB during fn over the RSS at its start, result).
+
+    The data set is allocated before, so the growth is what the epoch itself needs."""
+    gc.collect()
+    start = rss_mb("VmRSS")
+    reset = reset_peak_rss()
+    t0 = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - t0
+    peak = rss_mb("VmHWM")
+    growth = (peak - start) if (reset and peak is not None and start is not None) else None
+    return seconds, growth, result
+
+
+def matmul_rate(n: int = 2048, repeats: int = 5) -> float:
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = a.copy()
+    a @ b
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def mlp_flops(sizes, rows) -> float:
+    """FLOPs of one epoch: 2P forward + 2P weight gradients + 2P input gradients except layer 1."""
+    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    P = sum(weights)
+    return rows * (6 * P - 2 * weights[0])
+
+
+# ---- data ------------------------------------------------------------------------------------------
+def load_data(rows: int):
+    from chainrule.datasets import load_mnist
+
+    d = load_mnist(MNIST, download=False, subset="test", progress=False)
+    X = d.X_test.reshape(10000, -1).astype(np.float32) / 255.0
+    y = d.y_test.astype(np.int64)
+    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    reps = -(-rows // 8000)
+    return np.ascontiguousarray(np.tile(Xtr, (reps, 1))[:rows]), np.tile(ytr, reps)[:rows], Xtr, ytr, Xte, yte
+
+
+# ---- the systems -------------------------------------------------------------------------------------
+class ChainruleMLP:
+    name = "chainrule"
+
+    def __init__(self, sizes, lr, batch, seed):
+        from chainrule import losses, optim
+        from chainrule.models import build_mlp
+        from chainrule.training import Trainer
+
+        rng = np.random.default_rng(seed)
+        self.model = build_mlp(sizes[0], sizes[1:-1], sizes[-1], "relu", 0.0, False, rng, np.float32)
+        self.trainer = Trainer(self.model, losses.SoftmaxLogLikelihood(),
+                               optim.SGD(self.model, lr=lr, momentum=0.9), batch_size=batch, epochs=1, rng=rng)
+
+    def epoch(self, X, y):
+        self.trainer.epochs = self.trainer.start_epoch + 1
+        self.trainer.fit(X, y)
+
+    def predict(self, X):
+        return self.trainer.predict_scores(X).argmax(1)
+
+
+class BareNumpyMLP:
+    """The straightforward loop with no abstraction at all (a reference, not a product)."""
+    name = "bare NumPy loop"
+
+    def __init__(self, sizes, lr, batch, seed):
+        rng = np.random.default_rng(seed)
+        self.W = [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.b = [np.zeros(b, np.float32) for b in sizes[1:]]
+        self.vW = [np.zeros_like(w) for w in self.W]
+        self.vb = [np.zeros_like(b) for b in self.b]
+        self.lr, self.batch, self.rng = np.float32(lr), batch, rng
+
+    def epoch(self, X, y):
+        n = len(X)
+        perm = self.rng.permutation(n)
+        for s in range(0, n, self.batch):
+            idx = perm[s:s + self.batch]
+            hs = [X[idx]]
+            for i, (W, b) in enumerate(zip(self.W, self.b)):
+                h = hs[-1] @ W + b
+                if i < len(self.W) - 1:
+                    np.maximum(h, 0, out=h)
+                hs.append(h)
+            s_ = hs[-1]
+            s_ -= s_.max(1, keepdims=True)
+            np.exp(s_, out=s_)
+            s_ /= s_.sum(1, keepdims=True)
+            s_[np.arange(len(idx)), y[idx]] -= 1
+            g = s_ / np.float32(len(idx))
+            for i in range(len(self.W) - 1, -1, -1):
+                gW, gb = hs[i].T @ g, g.sum(0)
+                if i:
+                    g = g @ self.W[i].T
+                    g *= hs[i] > 0
+                self.vW[i] *= np.float32(0.9)
+                self.vW[i] += gW
+                self.vb[i] *= np.float32(0.9)
+                self.vb[i] += gb
+                self.W[i] -= self.lr * self.vW[i]
+                self.b[i] -= self.lr * self.vb[i]
+
+    def predict(self, X):
+        h = X
+        for i, (W, b) in enumerate(zip(self.W, self.b)):
+            h = h @ W + b
+            if i < len(self.W) - 1:
+                h = np.maximum(h, 0)
+        return h.argmax(1)
+
+
+class TorchMLP:
+    name = "PyTorch"
+
+    def __init__(self, sizes, lr, batch, seed):
+        import torch
+        torch.manual_seed(seed)
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        self.torch = torch
+        self.model = torch.nn.Sequential(*layers)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.batch = batch
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def epoch(self, X, y):
+        torch = self.torch
+        Xt, yt = self._tensors(X, y)
+        n = len(Xt)
+        perm = torch.randperm(n, generator=self.gen)
+        self.model.train()
+        for s in range(0, n, self.batch):
+            idx = perm[s:s + self.batch]
+            out = self.model(Xt[idx])
+            loss = self.loss(out, yt[idx])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+
+    def _tensors(self, X, y):
+        key = (id(X), X.shape)
+        if getattr(self, "_key", None) != key:   # converted once per data set, outside the timing
+            self._key, self._X, self._y = key, self.torch.from_numpy(X), self.torch.from_numpy(y)
+        return self._X, self._y
+
+    def predict(self, X):
+        with self.torch.no_grad():
+            self.model.eval()
+            return self.model(self.torch.from_numpy(X)).argmax(1).numpy()
+
+
+class SklearnMLP:
+    name = "scikit-learn MLP"
+
+    def __init__(self, sizes, lr, batch, seed):
+        from sklearn.neural_network import MLPClassifier
+        self.model = MLPClassifier(hidden_layer_sizes=tuple(sizes[1:-1]), solver="sgd", learning_rate_init=lr,
+                                   momentum=0.9, nesterovs_momentum=False, batch_size=batch, alpha=0.0,
+                                   random_state=seed, shuffle=True)
+        self.classes = np.arange(sizes[-1])
+
+    def epoch(self, X, y):
+        self.model.partial_fit(X, y, classes=self.classes)
+
+    def predict(self, X):
+        return self.model.predict(X)
+
+
+# ---- workloads -----------------------------------------------------------------------------------------
+def run_mlp(systems, X, y, Xte, yte, sizes, batch, repeats, lr=0.01, warmup=True):
+    """Interleaved epochs of each system; returns {name: {min, median, rss, accuracy}}."""
+    results = {cls.name: {"times": [], "rss": []} for cls in systems}
+    models = {cls.name: cls(sizes, lr, batch, 0) for cls in systems}
+    if warmup:
+        for cls in systems:
+            models[cls.name].epoch(X[: 4 * batch], y[: 4 * batch])
+    for r in range(repeats):
+        for cls in systems:
+            m = cls(sizes, lr, batch, r)
+            m.epoch(X[: 2 * batch], y[: 2 * batch])        # first-touch allocations outside the timing
+            sec, rss, _ = timed(lambda: m.epoch(X, y))
+            results[cls.name]["times"].append(sec)
+            results[cls.name]["rss"].append(rss)
+            models[cls.name] = m
+    flops = mlp_flops(sizes, len(X))
+    out = {}
+    for cls in systems:
+        t = results[cls.name]["times"]
+        acc = float(np.mean(models[cls.name].predict(Xte) == yte))
+        grow = [v for v in results[cls.name]["rss"] if v is not None]
+        out[cls.name] = {"min": min(t), "median": statistics.median(t), "times": t,
+                         "rss_growth_mb": max(grow) if grow else None,
+                         "rows_per_s": len(X) / min(t), "gflops": flops / min(t) / 1e9, "accuracy": acc}
+    return out
+
+
+def workload_linear(Xtr, ytr, Xte, yte, repeats):
+    """(c): linear softmax and hinge; chainrule against scikit-learn on the MNIST split (8,000/2,000)."""
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+
+    from chainrule.models import LinearClassifier
+
+    runs = {
+        "chainrule LinearClassifier softmax (10 epochs, batch 128)":
+            lambda: LinearClassifier(lr=0.1, lr_schedule="cosine", batch_size=128, epochs=10, tol=0, random_state=0),
+        "chainrule LinearClassifier hinge (10 epochs, batch 128)":
+            lambda: LinearClassifier(loss="hinge", lr=0.01, lr_schedule="cosine", batch_size=128, epochs=10, tol=0,
+                                     random_state=0),
+        "scikit-learn LogisticRegression (lbfgs)": lambda: LogisticRegression(max_iter=1000),
+        "scikit-learn SGDClassifier log_loss": lambda: SGDClassifier(loss="log_loss", random_state=0),
+        "scikit-learn SGDClassifier hinge": lambda: SGDClassifier(loss="hinge", random_state=0),
+    }
+    out = {name: {"times": []} for name in runs}
+    import warnings
+    for _ in range(repeats):
+        for name, make in runs.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = make()
+                sec = _time(lambda: model.fit(Xtr, ytr))
+            out[name]["times"].append(sec)
+            out[name]["accuracy"] = float(model.score(Xte, yte))
+    for v in out.values():
+        v["min"], v["median"] = min(v["times"]), statistics.median(v["times"])
+    return out
+
+
+def workload_predict(X, repeats, sizes, models):
+    out = {}
+    for _ in range(repeats):
+        for name, m in models.items():
+            sec = _time(lambda: m.predict(X))
+            out.setdefault(name, []).append(sec)
+    return {k: {"min": min(v), "median": statistics.median(v), "rows_per_s": len(X) / min(v)} for k, v in out.items()}
+
+
+def workload_scaling(Xbig, ybig, Xte, yte, repeats):
+    """(e): epochs at 15k..120k rows and at three widths, all configurations interleaved per repeat
+    (a slow spell of the machine then hits every configuration alike)."""
+    configs = [("rows", rows, (784, 512, 256, 10)) for rows in (15000, 30000, 60000, 120000)]
+    configs += [("width", 60000, (784, *w, 10)) for w in ((256, 128), (1024, 512))]
+    models = {}
+    for kind, rows, sizes in configs:
+        m = ChainruleMLP(sizes, 0.01, 128, 0)
+        m.epoch(Xbig[:1024], ybig[:1024])
+        models[(kind, rows, sizes)] = m
+    times = {key: [] for key in models}
+    for _ in range(repeats):
+        for key, m in models.items():
+            _, rows, _ = key
+            times[key].append(_time(lambda: m.epoch(Xbig[:rows], ybig[:rows])))
+    from_rows = {rows: {"seconds": min(times[("rows", rows, sizes)]),
+                        "us_per_row": 1e6 * min(times[("rows", rows, sizes)]) / rows}
+                 for kind, rows, sizes in configs if kind == "rows"}
+    widths = {}
+    for key in [("width", 60000, (784, 256, 128, 10)), ("rows", 60000, (784, 512, 256, 10)),
+                ("width", 60000, (784, 1024, 512, 10))]:
+        sizes = key[2]
+        sec = min(times[key])
+        widths["-".join(map(str, sizes))] = {"seconds": sec, "gflop": mlp_flops(sizes, 60000) / 1e9,
+                                             "gflops": mlp_flops(sizes, 60000) / sec / 1e9}
+    return {"rows": from_rows, "width": widths}
+
+
+def workload_fit(X, y, Xte, yte, repeats):
+    """(f): MLPClassifier.fit (validation, history, progress lines) against the bare Trainer loop, one epoch."""
+    import io as _io
+
+    from chainrule.models import MLPClassifier
+    out = {"MLPClassifier.fit (1 epoch, verbose=1)": [], "Trainer.fit (same network)": []}
+    sink = _io.StringIO()
+    for r in range(repeats + 1):                      # the first round warms up and is not counted
+        est = MLPClassifier((512, 256), optimizer="sgd", lr=0.01, momentum=0.9, batch_size=128, epochs=1, tol=0,
+                            alpha=0.0, random_state=r, verbose=1)
+        from contextlib import redirect_stderr
+        with redirect_stderr(sink):
+            sec = _time(lambda: est.fit(X, y))
+        bare = ChainruleMLP((784, 512, 256, 10), 0.01, 128, r)
+        bare_sec = _time(lambda: bare.epoch(X, y))
+        if r:
+            out["MLPClassifier.fit (1 epoch, verbose=1)"].append(sec)
+            out["Trainer.fit (same network)"].append(bare_sec)
+    res = {k: {"min": min(v), "median": statistics.median(v), "times": v} for k, v in out.items()}
+    a, b = res["MLPClassifier.fit (1 epoch, verbose=1)"]["min"], res["Trainer.fit (same network)"]["min"]
+    res["overhead"] = a / b - 1
+    return res
+
+
+def targets(report, data_mb):
+    """Issue 6's targets, evaluated from this run's numbers."""
+    out = []
+    rate = report["matmul_gflops"]
+    a = report.get("a", {})
+    if "chainrule" in a and "PyTorch" in a:
+        ratio = a["chainrule"]["min"] / a["PyTorch"]["min"]
+        frac = a["chainrule"]["gflops"] / rate
+        out.append({"target": "(a) epoch <= 0.85 x PyTorch", "met": ratio <= 0.85, "measured": f"{ratio:.3f} x"})
+        out.append({"target": "(a) >= 75% of the matmul rate", "met": frac >= 0.75, "measured": f"{frac:.1%}"})
+        growth = a["chainrule"].get("rss_growth_mb")
+        P = sum(x * y for x, y in zip((784, 512, 256), (512, 256, 10))) + 512 + 256 + 10
+        limit = 4 * P * 4 / 2**20 + 150
+        if growth is not None:
+            out.append({"target": f"(a) memory <= data ({data_mb:.0f} MB) + 4 x parameters + 150 MB",
+                        "met": growth <= limit, "measured": f"data + {growth:.0f} MB (limit data + {limit:.0f} MB)"})
+    b = report.get("b", {})
+    if "32" in b and "PyTorch" in b["32"]:
+        ratio = b["32"]["chainrule"]["min"] / b["32"]["PyTorch"]["min"]
+        out.append({"target": "(b) batch 32 <= 1.0 x PyTorch", "met": ratio <= 1.0, "measured": f"{ratio:.3f} x"})
+    c = report.get("c", {})
+    ours = c.get("chainrule LinearClassifier softmax (10 epochs, batch 128)")
+    lr_ = c.get("scikit-learn LogisticRegression (lbfgs)")
+    if ours and lr_:
+        ratio = ours["min"] / lr_["min"]
+        out.append({"target": "(c) linear softmax reaches LogisticRegression's accuracy in <= 0.2 x its fit time",
+                    "met": ours["accuracy"] >= lr_["accuracy"] and ratio <= 0.2,
+                    "measured": f"{ours['accuracy']:.4f} vs {lr_['accuracy']:.4f} in {ratio:.3f} x the time"})
+    e = report.get("e", {})
+    if e:
+        per_row = [v["us_per_row"] for v in e["rows"].values()]
+        spread = max(per_row) / min(per_row) - 1
+        out.append({"target": "(e) time per row within 10% from 15k to 120k rows", "met": spread <= 0.10,
+                    "measured": f"{spread:.1%} spread"})
+        w = list(e["width"].values())
+        growth_ok = all(b_["seconds"] / a_["seconds"] <= b_["gflop"] / a_["gflop"] for a_, b_ in zip(w, w[1:]))
+        steps = ", ".join(f"time x{b_['seconds'] / a_['seconds']:.2f} for FLOPs x{b_['gflop'] / a_['gflop']:.2f}"
+                          for a_, b_ in zip(w, w[1:]))
+        out.append({"target": "(e) time grows no faster than the FLOPs with width", "met": growth_ok, "measured": steps})
+    f = report.get("f", {})
+    if "overhead" in f:
+        out.append({"target": "(f) MLPClassifier.fit overhead over the bare loop <= 5%", "met": f["overhead"] <= 0.05,
+                    "measured": f"{f['overhead']:+.1%}"})
+    return out
+
+
+# ---- report ------------------------------------------------------------------------------------------
+def table(rows, header):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    line = " | ".join(f"{str(h):<{w}}" for h, w in zip(header, widths))
+    out = [line, "-|-".join("-" * w for w in widths)]
+    out += [" | ".join(f"{str(v):<{w}}" for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", default="a,b,c,d,e,f", help="workloads to run, e.g. a,b")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
+    args = ap.parse_args(argv)
+    if not MNIST.exists():
+        print(f"the MNIST test-set files are not in {MNIST}", file=sys.stderr)
+        return 1
+    from threadpoolctl import threadpool_info, threadpool_limits
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("PyTorch is not installed here: run in .venv-bench (make bench)", file=sys.stderr)
+    only = set(args.only.split(","))
+    report = {"machine": {"python": platform.python_version(), "numpy": np.__version__, "threads": args.threads,
+                          "cpu": platform.processor() or platform.machine(),
+                          "blas": [(i["internal_api"], i.get("version"), i["num_threads"]) for i in threadpool_info()]},
+              "repeats": args.repeats}
+    if have_torch:
+        report["machine"]["torch"] = torch.__version__
+    import sklearn
+    report["machine"]["sklearn"] = sklearn.__version__
+    with threadpool_limits(args.threads):
+        rate = matmul_rate()
+        report["matmul_gflops"] = rate
+        print(f"float32 matmul 2048 x 2048: {rate:.1f} GFLOP/s ({args.threads} threads)")
+        Xbig, ybig, Xtr, ytr, Xte, yte = load_data(120000)
+        X60, y60 = Xbig[:60000], ybig[:60000]
+        data_mb = X60.nbytes / 2**20
+        mlp_systems = [ChainruleMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
+        sizes = (784, 512, 256, 10)
+        if "a" in only or "d" in only:
+            r = run_mlp(mlp_systems, X60, y60, Xte, yte, sizes, 128, args.repeats)
+            report["a"] = r
+            rows = [(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['rows_per_s']:,.0f}", f"{v['gflops']:.0f}",
+                     f"{v['gflops'] / rate:.0%}", f"{v['accuracy']:.4f}",
+                     f"{v['rss_growth_mb']:.0f}" if v["rss_growth_mb"] is not None else "-") for k, v in r.items()]
+            print("\n(a) MLP 784-512-256-10, SGD momentum 0.9, batch 128, one epoch of 60,000 rows "
+                  f"({mlp_flops(sizes, 60000) / 1e9:.1f} GFLOP; data {data_mb:.0f} MB)")
+            print(table(rows, ("system", "epoch s (min)", "median", "rows/s", "GFLOP/s", "of matmul", "test acc",
+                               "memory growth MB")))
+        if "b" in only:
+            report["b"] = {}
+            for batch in (32, 512):
+                r = run_mlp(mlp_systems[:3] if have_torch else mlp_systems[:2], X60, y60, Xte, yte, sizes, batch,
+                            args.repeats)
+                report["b"][str(batch)] = r
+                rows = [(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['gflops'] / rate:.0%}") for k, v in r.items()]
+                print(f"\n(b) the same at batch {batch}")
+                print(table(rows, ("system", "epoch s (min)", "median", "of matmul")))
+        if "c" in only:
+            r = workload_linear(Xtr, ytr, Xte, yte, args.repeats)
+            report["c"] = r
+            print("\n(c) linear classifiers on the MNIST split (8,000 train / 2,000 test)")
+            print(table([(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['accuracy']:.4f}") for k, v in r.items()],
+                        ("model", "fit s (min)", "median", "test acc")))
+        if "d" in only:
+            models = {"chainrule": ChainruleMLP(sizes, 0.01, 128, 0), "bare NumPy loop": BareNumpyMLP(sizes, 0.01, 128, 0)}
+            if have_torch:
+                models["PyTorch"] = TorchMLP(sizes, 0.01, 128, 0)
+            r = workload_predict(X60, args.repeats, sizes, models)
+            report["d"] = r
+            print("\n(d) prediction, 60,000 rows")
+            print(table([(k, f"{v['min']:.3f}", f"{v['rows_per_s']:,.0f}") for k, v in r.items()],
+                        ("system", "seconds (min)", "rows/s")))
+        if "e" in only:
+            r = workload_scaling(Xbig, ybig, Xte, yte, args.repeats)
+            report["e"] = r
+            base = r["rows"][60000]["us_per_row"]
+            print("\n(e) chainrule scaling: rows (784-512-256-10, batch 128)")
+            print(table([(k, f"{v['seconds']:.3f}", f"{v['us_per_row']:.2f}", f"{v['us_per_row'] / base:.2f}")
+                         for k, v in r["rows"].items()], ("rows", "epoch s", "us/row", "vs 60k")))
+            print("    width (60,000 rows)")
+            print(table([(k, f"{v['seconds']:.3f}", f"{v['gflop']:.0f}", f"{v['gflops']:.0f}")
+                         for k, v in r["width"].items()], ("network", "epoch s", "GFLOP", "GFLOP/s")))
+        if "f" in only:
+            r = workload_fit(X60, y60, Xte, yte, args.repeats)
+            report["f"] = r
+            print("\n(f) estimator fit end to end against the bare training loop (one epoch, 60,000 rows)")
+            print(table([(k, f"{v['min']:.3f}", f"{v['median']:.3f}") for k, v in r.items() if k != "overhead"],
+                        ("run", "s (min)", "median")))
+            print(f"    overhead of the estimator: {r['overhead']:+.1%}")
+    report["targets"] = targets(report, data_mb)
+    if report["targets"]:
+        print("\nTargets (ratios from this run; min over repeats):")
+        for t in report["targets"]:
+            print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}")
+    report["created"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1, default=float))
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
