@@ -6,7 +6,6 @@ lambda R(W), step along the negative gradient; visit the whole set every epoch.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import signal
 import threading
@@ -14,7 +13,6 @@ import time
 
 import numpy as np
 
-from .._atomic import atomic_open
 from .._validation import resolve_rng
 from ..core.module import Module
 from ..errors import TrainingDiverged
@@ -22,13 +20,10 @@ from ..losses.base import Loss
 from ..optim.base import Optimizer
 from ..optim.schedules import make_schedule
 from .batching import batch_slices, random_split, stratified_split
-from .callbacks import Callback, ProgressBar, get_state_arrays, overrides
+from .callbacks import Callback, ProgressBar, overrides
+from .checkpoint import read_checkpoint, restore, write_checkpoint
 from .history import History
 from .metrics import scores_to_labels
-
-CHECKPOINT_FORMAT = "chainrule-checkpoint"
-CHECKPOINT_VERSION = 1
-
 
 class _InterruptFlag:
     """While active, Ctrl-C (SIGINT) sets ``caught`` instead of raising; a second Ctrl-C raises."""
@@ -57,17 +52,6 @@ class _InterruptFlag:
         if self._active:
             signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
         return False
-
-
-def _generators(model: Module, rng: np.random.Generator) -> list[np.random.Generator]:
-    """The run's generator, then every distinct generator held by a module (dropout masks)."""
-    gens, seen = [rng], {id(rng)}
-    for m in model.modules():
-        g = getattr(m, "rng", None)
-        if isinstance(g, np.random.Generator) and id(g) not in seen:
-            gens.append(g)
-            seen.add(id(g))
-    return gens
 
 
 class Trainer:
@@ -340,73 +324,19 @@ class Trainer:
             epoch=epoch, batch=batch, lr=lr, loss=objective, history=self.history,
         )
 
-    # -- checkpoints ----------------------------------------------------------------------------
+    # -- checkpoints (training/checkpoint.py) ---------------------------------------------------
     def save_checkpoint(self, path, completed_epochs: int | None = None) -> None:
         """Write model, optimizer, generators, history and callbacks to ``path`` (npz, atomic)."""
-        completed = self.completed_epochs if completed_epochs is None else completed_epochs
-        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
-        opt_arrays, opt_meta = self.optimizer.state_dict()
-        arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
-        cb_arrays, cb_meta = get_state_arrays(self.callbacks)
-        arrays.update({f"callback/{k}": v for k, v in cb_arrays.items()})
-        arrays.update({f"extra/{k}": np.asarray(v) for k, v in self.checkpoint_arrays.items()})
-        meta = {
-            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-            "completed_epochs": completed, "epochs": self.epochs, "base_lr": self.base_lr,
-            "divergence_ref": self._divergence_ref, "split_seed": self.split_seed, "optimizer": opt_meta,
-            "generators": [g.bit_generator.state for g in _generators(self.model, self.rng)],
-            "history": self.history.to_dict(), "callbacks": cb_meta, "extra": self.checkpoint_extra,
-        }
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-        with atomic_open(path, "wb") as f:
-            np.savez(f, **arrays)
+        write_checkpoint(self, path, self.completed_epochs if completed_epochs is None else completed_epochs)
 
     @staticmethod
     def read_checkpoint(path):
         """(arrays, meta) of a checkpoint file; never unpickles anything."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError...
-            raise ValueError(f"{path} is not a readable chainrule checkpoint: {exc}") from None
-        if "meta" not in arrays:
-            raise ValueError(f"{path} is not a chainrule checkpoint (no meta entry)")
-        try:
-            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} has a damaged checkpoint header: {exc}") from None
-        if meta.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a chainrule checkpoint (format {meta.get('format')!r})")
-        return arrays, meta
+        return read_checkpoint(path)
 
     def resume(self, path) -> "Trainer":
         """Restore everything a checkpoint holds; the next ``fit`` continues after its last epoch."""
-        arrays, meta = self.read_checkpoint(path)
-        self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
-        self.optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim/")},
-                                       meta["optimizer"])
-        gens = _generators(self.model, self.rng)
-        states = meta["generators"]
-        if len(states) != len(gens):
-            raise ValueError(f"checkpoint holds {len(states)} random generators; this run has {len(gens)}")
-        for g, st in zip(gens, states):
-            g.bit_generator.state = st
-        cb_meta = meta.get("callbacks", {})
-        for i, cb in enumerate(self.callbacks):
-            if str(i) in cb_meta:
-                prefix = f"callback/{i}."
-                cb.set_state({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                             cb_meta[str(i)])
-        self.history = History.from_dict(meta["history"])
-        self.history.interrupted = False
-        self.base_lr = meta["base_lr"]
-        self._divergence_ref = meta.get("divergence_ref")
-        self.split_seed = meta.get("split_seed")
-        self.start_epoch = self.completed_epochs = int(meta["completed_epochs"])
-        self.checkpoint_extra = meta.get("extra", {})
-        self.checkpoint_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("extra/")}
+        restore(self, path)
         return self
 
 
