@@ -188,11 +188,7 @@ class Module:
             for name, b in list(m._buffers.items()):
                 if b.dtype.kind == "f" and b.dtype != dt:
                     setattr(m, name, b.astype(dt))
-            m._on_dtype_change(dt)
         return self
-
-    def _on_dtype_change(self, dtype) -> None:
-        """Hook for modules that keep dtype-dependent state."""
 
     @property
     def dtype(self):

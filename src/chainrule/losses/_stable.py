@@ -72,12 +72,5 @@ def logsumexp_leave_one_out(s: np.ndarray) -> np.ndarray:
         e = np.exp(s - shift1[:, None])
         total = e.sum(axis=1, keepdims=True)
         out = np.log(np.maximum(total - e, 0.0)) + shift1[:, None]
-        # the argmax column: sum over the others around the second maximum
-        others = s.copy()
-        others[rows, k1] = -np.inf
-        k2 = others.argmax(axis=1)
-        m2 = others[rows, k2]
-        shift2 = np.where(np.isfinite(m2), m2, 0.0).astype(s.dtype)
-        e2 = np.exp(others - shift2[:, None])
-        out[rows, k1] = np.log(e2.sum(axis=1)) + shift2
+    out[rows, k1] = logsumexp_leave_one_out_max(s, rows, k1)   # the argmax column
     return out

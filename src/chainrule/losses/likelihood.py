@@ -135,20 +135,13 @@ class SoftmaxLogLikelihood(ClassLabelsLoss):
     tiny loss such as 1e-6 keeps its relative precision (log1p; see ``softmax_parts``).
     """
 
-    #: float64 computes the loss with log1p for full relative precision; float32 (training) takes
-    #: the one-pass form, whose error is below float32's own resolution.
-    @property
-    def _exact_small(self):
-        return self._dtype_in == np.float64
-
     def _validate(self, x, target):
-        self._dtype_in = x.dtype
         return check_class_input(self, x, target)
 
     def _per_sample(self, s, y):
         rows = _rows(s.shape[0])
         self._rows, self._y = rows, y
-        if self._exact_small:
+        if s.dtype == np.float64:  # log1p, full relative precision (float32 training takes one pass)
             p, logp, _ = softmax_parts(s)
             self._p = p
             return -logp[rows, y]
