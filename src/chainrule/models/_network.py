@@ -176,14 +176,9 @@ class NetworkEstimator(BaseEstimator):
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             Xv = self._model_input(validation_data[0])
-            if self._task == "classification":
-                from sklearn.utils.validation import column_or_1d
-                yv = column_or_1d(validation_data[1])
-            else:
-                yv = np.asarray(validation_data[1])
-            if Xv.shape[0] != yv.shape[0]:
-                raise ValueError(f"validation_data has {Xv.shape[0]} samples and {yv.shape[0]} targets")
-            tv, lv = self._validation_targets(yv)
+            tv, lv = self._validation_targets(validation_data[1])
+            if Xv.shape[0] != tv.shape[0]:
+                raise ValueError(f"validation_data has {Xv.shape[0]} samples and {tv.shape[0]} targets")
             val = (Xv, tv, lv) if lv is not None else (Xv, tv)
         trainer = Trainer(model, loss, opt, batch_size=self.batch_size, epochs=epochs, rng=rng,
                           lr_schedule=self.lr_schedule, callbacks=[] if incremental else self._callbacks(),

@@ -6,7 +6,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .. import registry
 from ..losses._stable import logsumexp
@@ -53,7 +53,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
 
     def _validation_targets(self, y):
         """(loss targets, class indices) of labels y, encoded as for training."""
-        y = np.asarray(y)
+        y = column_or_1d(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(f"y contains labels that are not classes: {unseen.tolist()}")
