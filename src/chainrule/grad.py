@@ -24,6 +24,9 @@ from .core.module import Module
 from .losses.base import Loss
 from .regularizers.penalties import Penalty
 
+__all__ = ["EPS", "ZERO_TOL", "numerical_gradient", "derivative", "jacobian", "hessian", "relative_error",
+           "GradCheckReport", "check_gradients"]
+
 #: Default step of the central differences (float64).
 EPS = 1e-6
 #: Gradients below this everywhere (analytic and numerical) count as zero; see the module docstring.
@@ -178,12 +181,8 @@ def _refuse_float32(arr, what):
 
 
 def _rng_states(module: Module):
-    gens = []
-    for m in module.modules():
-        g = getattr(m, "rng", None)
-        if isinstance(g, np.random.Generator):
-            gens.append((g, g.bit_generator.state))
-    return gens
+    """Every generator the module draws from (``Module.all_generators``) with its current state."""
+    return [(g, g.bit_generator.state) for g in module.all_generators()]
 
 
 def _restore(gens):
@@ -238,10 +237,10 @@ def check_gradients(obj, x, target=None, *, eps: float = EPS, tol: float = 1e-6,
             out = obj.forward(x)
             G = rng.standard_normal(np.shape(out))
             obj.zero_grad()
-            dx = obj.backward(G)
+            dx = obj.backward(G, need_input_grad=True)
             analytic = {"input": np.array(dx)}
             for pname, p in obj.named_parameters():
-                analytic[pname] = p.grad.copy()
+                analytic[pname] = np.zeros_like(p.value) if p.grad is None else p.grad.copy()
 
             def f_of_x(z):
                 _restore(gens)

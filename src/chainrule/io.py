@@ -1,123 +1,76 @@
 """Model files: safetensors for the arrays, JSON for the architecture and preprocessing. No pickle.
 
-``save(obj, path)`` writes a network (``nn.Sequential``), a fitted chainrule estimator, or a
-scikit-learn ``Pipeline`` of chainrule preprocessing steps ending in one, to a single
+``save(obj, path)`` writes a network (any ``Module``, nested containers included), a fitted
+chainrule estimator, or a scikit-learn ``Pipeline`` of saveable steps ending in one, to a single
 ``.safetensors`` file; ``load(path)`` rebuilds it. Writes are atomic.
 
 Layout of the file:
 
-- The network's parameters and buffers keep their PyTorch ``Sequential`` names and layouts
-  (``0.weight`` of shape (out, in), ``1.running_mean``...), so the same tensors load into an
-  equivalent ``torch.nn.Sequential`` (see the README for the mapping).
+- The network's parameters and buffers keep their PyTorch names and layouts (``0.weight`` of
+  shape (out, in), ``1.running_mean``...), so the same tensors load into the equivalent
+  ``torch.nn`` model (see the README for the mapping).
 - Every other array (preprocessing statistics, numeric class labels...) is named ``extra.<path>``.
 - The metadata entry ``chainrule`` holds the JSON description; ``chainrule.sha256`` a SHA-256 over
   that description and every tensor, so a truncated or altered file is refused with one error.
 
-Only chainrule's own classes (and scikit-learn's ``Pipeline``) can be rebuilt: the description
-names a class from a fixed list, never an importable path.
+How objects describe themselves (no class ladders here): a module by ``Module.spec()``, rebuilt
+by ``registry.build_module``; an estimator or transformer by ``get_params()`` and the fitted
+attributes its class lists in ``_fitted_attributes`` (or the registry lists for scikit-learn's
+scalers), rebuilt from the class the registry names. This module imports neither the estimators
+nor scikit-learn.
+
+Hostile files are refused before they cost memory: only regular files are read; the declared
+shapes of a network are checked against the tensors actually present before anything is built;
+tensor dtypes come from a closed list; the description's size and nesting depth are bounded; a
+stored attribute can only be one its class declares, never a method.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 
 import numpy as np
 
+from . import registry
 from ._atomic import atomic_write_bytes
 from .core.module import Module
-from .core.sequential import Sequential
-from .layers import BatchNorm1d, Dropout, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .training.history import History
 
 FORMAT = "chainrule-model"
-VERSION = 1
-_SKIP_ATTRS = {"_rng", "_optimizer"}          # run state, not model state: rebuilt fresh on load
+VERSION = 2
+MAX_DEPTH = 64                       # nesting of the description
+MAX_DESCRIPTION_BYTES = 16 * 2**20
+TENSOR_DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "U16": np.uint16, "I16": np.int16,
+                 "U32": np.uint32, "I32": np.int32, "U64": np.uint64, "I64": np.int64, "F16": np.float16,
+                 "F32": np.float32, "F64": np.float64}
+_DTYPE_NAMES = ("float32", "float64", "int64", "int32", "uint8", "bool")
 _NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
 
 
 class ModelFileError(ValueError):
-    """A model file is missing, truncated, altered or not a chainrule model."""
-
-
-# ---- layers ----------------------------------------------------------------------------------------
-def _layer_config(m: Module) -> dict:
-    dt = lambda p: str(p.value.dtype)  # noqa: E731
-    if isinstance(m, Linear):
-        return {"type": "Linear", "in_features": m.in_features, "out_features": m.out_features,
-                "bias": m.bias is not None, "dtype": dt(m.weight)}
-    if isinstance(m, BatchNorm1d):
-        return {"type": "BatchNorm1d", "num_features": m.num_features, "momentum": m.momentum, "eps": m.eps,
-                "dtype": dt(m.weight)}
-    if isinstance(m, Dropout):
-        return {"type": "Dropout", "p": m.p}
-    if isinstance(m, ReLU):
-        return {"type": "ReLU", "inplace": m.inplace}
-    if isinstance(m, LeakyReLU):
-        return {"type": "LeakyReLU", "negative_slope": m.negative_slope}
-    for cls in (Sigmoid, Tanh, Softmax, Identity):
-        if type(m) is cls:
-            return {"type": cls.__name__}
-    raise TypeError(f"cannot save a {type(m).__name__} layer: chainrule.io knows Linear, BatchNorm1d, Dropout, "
-                    "ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and Identity")
-
-
-def _build_layer(cfg: dict) -> Module:
-    kind = cfg.get("type")
-    if kind == "Linear":
-        return Linear(int(cfg["in_features"]), int(cfg["out_features"]), bias=bool(cfg["bias"]), rng=0,
-                      dtype=cfg["dtype"], init="zeros")
-    if kind == "BatchNorm1d":
-        return BatchNorm1d(int(cfg["num_features"]), momentum=cfg["momentum"], eps=cfg["eps"], dtype=cfg["dtype"])
-    if kind == "Dropout":
-        return Dropout(float(cfg["p"]))
-    if kind == "ReLU":
-        return ReLU(inplace=bool(cfg.get("inplace", False)))
-    if kind == "LeakyReLU":
-        return LeakyReLU(float(cfg["negative_slope"]))
-    simple = {"Sigmoid": Sigmoid, "Tanh": Tanh, "Softmax": Softmax, "Identity": Identity}
-    if kind in simple:
-        return simple[kind]()
-    raise ModelFileError(f"unknown layer type {kind!r} in the model description")
-
-
-def architecture(model: Module) -> list[dict]:
-    """The JSON description of a Sequential (or of a single layer, as a one-layer Sequential)."""
-    layers = list(model) if isinstance(model, Sequential) else [model]
-    for m in layers:
-        if isinstance(m, Sequential):
-            raise TypeError("cannot save nested Sequentials; flatten them into one")
-    return [_layer_config(m) for m in layers]
-
-
-def build(arch: list[dict]) -> Sequential:
-    if not isinstance(arch, list) or not all(isinstance(c, dict) for c in arch):
-        raise ModelFileError("the model description has no valid list of layers")
-    return Sequential(*[_build_layer(c) for c in arch])
-
-
-# ---- the classes a file may name ----------------------------------------------------------------------
-def _classes() -> dict:
-    from sklearn.pipeline import Pipeline
-
-    from .datasets.preprocessing import Flatten, ScaleToUnit, Standardize, SubtractMeanImage
-    from .features import HOGFeatures, KNeighborsClassifier, NotesTransform, PolynomialFeatures
-    from .models import LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor, PolynomialRegression
-    return {c.__name__: c for c in (LinearClassifier, LinearRegression, PolynomialRegression, MLPClassifier,
-                                    MLPRegressor, KNeighborsClassifier, PolynomialFeatures, NotesTransform,
-                                    HOGFeatures, ScaleToUnit, Standardize, SubtractMeanImage, Flatten, Pipeline)}
+    """A model file is missing, truncated, altered, hostile or not a chainrule model."""
 
 
 # ---- encoding -----------------------------------------------------------------------------------------
+def _fitted_names(obj) -> tuple:
+    names = getattr(type(obj), "_fitted_attributes", None)
+    if names is None:
+        names = registry.FOREIGN_FITTED_ATTRIBUTES.get(type(obj).__name__)
+    return tuple(names or ())
+
+
 class _Writer:
     def __init__(self):
         self.tensors: dict[str, np.ndarray] = {}
         self.network_saved = False
 
     def array(self, a: np.ndarray, path: str):
-        if a.dtype.kind in "US":
-            return {"__strings__": a.tolist(), "dtype": a.dtype.str}
+        if a.dtype.kind == "U":
+            return {"__strings__": a.tolist()}
         if a.dtype.kind == "O":
             return {"__objects__": [self.value(v, f"{path}[{i}]") for i, v in enumerate(a.tolist())]}
         if a.dtype.kind not in "biuf":
@@ -131,7 +84,7 @@ class _Writer:
         self.network_saved = True
         for k, v in m.state_dict().items():
             self.tensors[prefix + k] = v
-        return {"__module__": architecture(m), "prefix": prefix}
+        return {"__module__": m.spec(), "prefix": prefix}
 
     def value(self, v, path: str):
         if v is None or isinstance(v, (bool, str)):
@@ -158,87 +111,129 @@ class _Writer:
             return self.module(v, path)
         if isinstance(v, History):
             return {"__history__": v.to_dict()}
-        classes = _classes()
-        name = type(v).__name__
-        if classes.get(name) is type(v):
-            return self.estimator(v, path)
-        raise TypeError(f"cannot save {path}: objects of type {type(v).__name__} are not supported")
+        return self.estimator(v, path)
 
     def estimator(self, est, path: str):
         name = type(est).__name__
+        if registry.SAVEABLE.get(name) is None or registry.saveable_class(name) is not type(est):
+            hint = registry.EQUIVALENTS.get(name)
+            raise TypeError(f"cannot save {path}: chainrule.io saves chainrule's networks, estimators and "
+                            f"transformers and scikit-learn's Pipeline, StandardScaler and MinMaxScaler; got "
+                            f"{name}" + (f" (use chainrule's equivalent: {hint})" if hint else ""))
         if name == "Pipeline":
             return {"__pipeline__": [[n, self.value(step, f"{path}.{n}")] for n, step in est.steps]}
         params = {k: self.value(v, f"{path}.{k}") for k, v in est.get_params(deep=False).items()}
-        attrs = {}
-        for k, v in vars(est).items():
-            if k in params or k in _SKIP_ATTRS or not _NAME.match(k):
-                continue
-            attrs[k] = self.value(v, f"{path}.{k}")
-        return {"__estimator__": name, "params": params, "attrs": attrs}
+        state = {k: self.value(getattr(est, k), f"{path}.{k}") for k in _fitted_names(est) if hasattr(est, k)}
+        return {"__estimator__": name, "params": params, "state": state}
 
 
+# ---- decoding -----------------------------------------------------------------------------------------
 class _Reader:
-    def __init__(self, tensors: dict):
+    def __init__(self, tensors: dict, legacy: bool = False):
         self.tensors = tensors
-        self.used: set[str] = set()
+        self.legacy = legacy
 
     def tensor(self, key: str) -> np.ndarray:
-        if key not in self.tensors:
+        if not isinstance(key, str) or key not in self.tensors:
             raise ModelFileError(f"the model description refers to a tensor {key!r} that the file does not hold")
-        self.used.add(key)
         return self.tensors[key]
 
-    def value(self, v):
+    def value(self, v, depth: int = 0):
+        if depth > MAX_DEPTH:
+            raise ModelFileError(f"the model description is nested more than {MAX_DEPTH} levels deep")
         if isinstance(v, list):
-            return [self.value(x) for x in v]
+            return [self.value(x, depth + 1) for x in v]
         if not isinstance(v, dict):
             return v
         if "__array__" in v:
             return self.tensor(v["__array__"]).copy()
         if "__strings__" in v:
-            return np.array(v["__strings__"], dtype=np.dtype(v["dtype"]))
+            items = v["__strings__"]
+            if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+                raise ModelFileError("a string array in the model description holds something else than strings")
+            return np.array(items, dtype=str)   # the width comes from the strings, never from the file
         if "__objects__" in v:
-            out = np.empty(len(v["__objects__"]), dtype=object)
-            out[:] = [self.value(x) for x in v["__objects__"]]
+            items = [self.value(x, depth + 1) for x in v["__objects__"]]
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
             return out
         if "__float__" in v:
+            if v["__float__"] not in ("nan", "inf", "-inf"):
+                raise ModelFileError(f"invalid number {v['__float__']!r} in the model description")
             return float(v["__float__"])
         if "__dtype__" in v:
-            name = v["__dtype__"]
-            if name not in ("float32", "float64", "int64", "int32", "uint8", "bool"):
-                raise ModelFileError(f"unsupported dtype {name!r} in the model description")
-            return np.dtype(name).type
+            if v["__dtype__"] not in _DTYPE_NAMES:
+                raise ModelFileError(f"unsupported dtype {v['__dtype__']!r} in the model description")
+            return np.dtype(v["__dtype__"]).type
         if "__tuple__" in v:
-            return tuple(self.value(x) for x in v["__tuple__"])
+            return tuple(self.value(x, depth + 1) for x in v["__tuple__"])
         if "__dict__" in v:
-            return {self.value(k): self.value(x) for k, x in v["__dict__"]}
+            return {self.value(k, depth + 1): self.value(x, depth + 1) for k, x in v["__dict__"]}
         if "__history__" in v:
             return History.from_dict(v["__history__"])
         if "__module__" in v:
-            model = build(v["__module__"])
-            prefix = v.get("prefix", "")
-            own = model.state_dict()
-            model.load_state_dict({k: self.tensor(prefix + k) for k in own})
-            model.eval()
-            return model
+            return self.module(v, depth)
         if "__pipeline__" in v:
-            from sklearn.pipeline import Pipeline
-            return Pipeline([(str(n), self.value(step)) for n, step in v["__pipeline__"]])
+            steps = [(str(n), self.value(step, depth + 1)) for n, step in v["__pipeline__"]]
+            return registry.saveable_class("Pipeline")(steps)
         if "__estimator__" in v:
-            return self.estimator(v)
+            return self.estimator(v, depth)
         raise ModelFileError(f"unrecognised entry in the model description: {sorted(v)[:3]}")
 
-    def estimator(self, v):
-        classes = _classes()
-        name = v["__estimator__"]
-        if name not in classes:
-            raise ModelFileError(f"the model file names a class {name!r} that chainrule does not load")
-        est = classes[name](**{k: self.value(x) for k, x in v.get("params", {}).items()})
-        for k, x in v.get("attrs", {}).items():
-            if not _NAME.match(k) or k.startswith("__"):
-                raise ModelFileError(f"invalid attribute name {k!r} in the model description")
-            object.__setattr__(est, k, self.value(x))
+    def module(self, v, depth):
+        spec = _legacy_spec(v["__module__"]) if self.legacy else v["__module__"]
+        prefix = v.get("prefix", "")
+        expected = registry.state_shapes(spec)           # declared shapes, before anything is allocated
+        present = {k[len(prefix):]: t for k, t in self.tensors.items() if k.startswith(prefix)
+                   and (prefix or not k.startswith("extra."))}
+        for key, shape in expected.items():
+            if key not in present:
+                raise ModelFileError(f"the model description declares a tensor {prefix + key!r} that the file "
+                                     "does not hold")
+            if tuple(present[key].shape) != tuple(shape):
+                raise ModelFileError(f"the model description declares {prefix + key!r} of shape {tuple(shape)}; "
+                                     f"the file holds shape {tuple(present[key].shape)}")
+        model = registry.build_module(spec)
+        model.load_state_dict({k: present[k] for k in expected})
+        model.eval()
+        return model
+
+    def estimator(self, v, depth):
+        name = v.get("__estimator__")
+        try:
+            cls = registry.saveable_class(name)
+        except ValueError:
+            raise ModelFileError(f"the model file names a class {name!r} that chainrule does not load") from None
+        params = v.get("params", {})
+        if not isinstance(params, dict):
+            raise ModelFileError(f"the parameters of {name} in the model description are not a mapping")
+        est = cls(**{k: self.value(x, depth + 1) for k, x in params.items()})
+        allowed = set(_fitted_names(est))
+        state = v.get("attrs" if self.legacy else "state", {})
+        for k, x in state.items():
+            if k not in allowed:
+                if self.legacy and k in _LEGACY_IGNORED:
+                    continue
+                raise ModelFileError(f"the model file sets {name}.{k}, which is not a fitted attribute of {name}")
+            object.__setattr__(est, k, self.value(x, depth + 1))
         return est
+
+
+# attributes that chainrule 0.1 files hold and that are rebuilt (or no longer kept) on load
+_LEGACY_IGNORED = {"_optimizer", "_rng"}
+
+
+def _legacy_spec(arch) -> dict:
+    """chainrule 0.1 described a network as a list of layer dicts: the Sequential's spec."""
+    if not isinstance(arch, list) or not all(isinstance(c, dict) for c in arch):
+        raise ModelFileError("the model description has no valid list of layers")
+    modules = []
+    for cfg in arch:
+        cfg = dict(cfg)
+        kind = cfg.pop("type", None)
+        cfg.pop("inplace", None)             # 0.1's in-place ReLU; every kernel is pure now
+        modules.append({"type": kind, "config": cfg})
+    return {"type": "Sequential", "config": {"modules": modules}}
 
 
 # ---- files --------------------------------------------------------------------------------------------
@@ -252,19 +247,74 @@ def _digest(description: str, tensors: dict) -> str:
 
 
 def save(obj, path) -> None:
-    """Write ``obj`` (a Sequential, a fitted estimator, or a Pipeline ending in one) to ``path``."""
+    """Write ``obj`` (a Module, a fitted estimator, or a Pipeline ending in one) to ``path``."""
     from safetensors.numpy import save as st_save
 
     w = _Writer()
     if isinstance(obj, Module):
         body = w.module(obj, "model")
+    elif hasattr(obj, "get_params") or hasattr(obj, "steps"):
+        body = w.estimator(obj, "model")
     else:
-        body = w.value(obj, "model")
-        if not isinstance(body, dict) or not ({"__estimator__", "__pipeline__"} & set(body)):
-            raise TypeError(f"save takes a Sequential, a chainrule estimator or a Pipeline; got {type(obj).__name__}")
+        raise TypeError(f"save takes a Module, a chainrule estimator or a Pipeline; got {type(obj).__name__}")
     description = json.dumps({"format": FORMAT, "version": VERSION, "object": body}, sort_keys=True)
     metadata = {"chainrule": description, "chainrule.sha256": _digest(description, w.tensors), "format": "np"}
     atomic_write_bytes(path, st_save(w.tensors, metadata=metadata))
+
+
+def _read_bytes(path) -> bytes:
+    """The bytes of a regular file (no FIFO, device or directory); ModelFileError otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such model file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot open the model file ({exc.strerror})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it")
+        raise ModelFileError(f"{path} is not a regular file (a device, a FIFO or a socket); refused")
+    with os.fdopen(fd, "rb") as f:
+        return f.read(st.st_size + 1)
+
+
+def _parse_header(data: bytes, path):
+    """safetensors' own header (tensor names, dtypes, shapes, offsets), checked before any tensor
+    is copied: dtypes from a closed list, offsets inside the file, sizes that match the shapes."""
+    if len(data) < 8:
+        raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): {len(data)} bytes")
+    n = int.from_bytes(data[:8], "little")
+    if n > min(len(data) - 8, MAX_DESCRIPTION_BYTES + 2**20):
+        raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): a header of {n} bytes")
+    try:
+        header = json.loads(data[8:8 + n])
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): {exc}") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path} is not a valid model file: its header is not a mapping")
+    body = len(data) - 8 - n
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or entry.get("dtype") not in TENSOR_DTYPES:
+            raise ModelFileError(f"{path}: tensor {key!r} has an unsupported dtype "
+                                 f"{entry.get('dtype') if isinstance(entry, dict) else entry!r}")
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
+                and isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(o, int) for o in offsets) and 0 <= offsets[0] <= offsets[1] <= body):
+            raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): tensor {key!r} "
+                                 "has an invalid shape or lies beyond the end of the file")
+        size = math.prod(shape) * np.dtype(TENSOR_DTYPES[entry["dtype"]]).itemsize
+        if size != offsets[1] - offsets[0]:
+            raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): tensor {key!r} "
+                                 f"declares shape {tuple(shape)} but holds {offsets[1] - offsets[0]} bytes")
+    meta = header.get("__metadata__", {})
+    return meta if isinstance(meta, dict) else {}
 
 
 def read(path):
@@ -272,49 +322,63 @@ def read(path):
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it") from None
-    try:
-        tensors = st_load(data)
-        header_len = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + header_len]).get("__metadata__", {})
-    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): {exc}") from None
+    data = _read_bytes(path)
+    metadata = _parse_header(data, path)
     description = metadata.get("chainrule")
     if description is None:
         raise ModelFileError(f"{path} is a safetensors file but not a chainrule model (no description); "
                              "load its tensors with safetensors directly")
+    try:
+        tensors = st_load(data)
+    except (SafetensorError, ValueError) as exc:
+        raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): {exc}") from None
+    del data
     if _digest(description, tensors) != metadata.get("chainrule.sha256"):
         raise ModelFileError(f"{path} has been altered or damaged: its checksum does not match its contents")
     try:
         desc = json.loads(description)
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}: the model description is not valid JSON: {exc}") from None
-    if desc.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: unknown format {desc.get('format')!r}")
-    if desc.get("version", 0) > VERSION:
-        raise ModelFileError(f"{path} was written by a newer chainrule (format version {desc['version']})")
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: the model description is not valid JSON or is nested too deeply "
+                             f"({type(exc).__name__})") from None
+    if not isinstance(desc, dict) or desc.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: unknown format {desc.get('format') if isinstance(desc, dict) else None!r}")
+    version = desc.get("version", 1)
+    if not isinstance(version, int) or version > VERSION:
+        raise ModelFileError(f"{path} was written by a newer chainrule (format version {version!r})")
     return desc, tensors
 
 
 def load(path):
     """Rebuild what ``save`` wrote; networks come back in evaluation mode."""
     desc, tensors = read(path)
-    reader = _Reader(tensors)
+    reader = _Reader(tensors, legacy=desc.get("version", 1) < 2)
     try:
         return reader.value(desc["object"])
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path}: the model description does not fit the tensors: {exc}") from None
 
 
 def network_state(path) -> dict:
-    """Just the network's tensors, under PyTorch ``Sequential`` names (no ``extra.`` entries)."""
+    """Just the network's tensors, under PyTorch names (no ``extra.`` entries)."""
     _, tensors = read(path)
     return {k: v for k, v in tensors.items() if not k.startswith("extra.")}
+
+
+def architecture(path_or_module) -> dict:
+    """The network's description (``Module.spec()``) from a model file or a module."""
+    if isinstance(path_or_module, Module):
+        return path_or_module.spec()
+    desc, _ = read(path_or_module)
+    obj = desc["object"]
+    stack = [obj]
+    while stack:                              # the first network in the description
+        v = stack.pop(0)
+        if isinstance(v, dict):
+            if "__module__" in v:
+                return _legacy_spec(v["__module__"]) if desc.get("version", 1) < 2 else v["__module__"]
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    raise ModelFileError(f"{path_or_module} holds no network")

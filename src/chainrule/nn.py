@@ -7,9 +7,9 @@
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
 from .core import Module, Parameter, Sequential
-from .layers import BatchNorm1d, Dropout, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .layers import BatchNorm1d, BatchNorm2d, Dropout, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
-    "Tanh", "Softmax", "Dropout", "BatchNorm1d",
+    "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
 ]

@@ -1,44 +1,132 @@
-"""One registry of names for the estimators and the command line: activations, losses,
-penalties, optimizers (DESIGN.md, principle 9)."""
+"""One registry of names (DESIGN.md, principle 9): layers (for model files), activations, losses,
+penalties and optimizers, for the estimators, the command line and ``chainrule.io``.
+
+An unknown name is refused with the list of known ones. The registry is the only module that
+knows the names of the outer layers' classes (estimators, preprocessing), as import paths it
+resolves only when a model file names them, so that ``chainrule.io`` depends on nothing outward.
+"""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import losses, nn, optim, regularizers
+from ._validation import check_dtype
 
 
 def choose(kind: str, table: dict, name):
     """table[name], or a ValueError listing the valid names."""
-    if name not in table:
+    if not isinstance(name, (str, type(None))) or name not in table:
         options = ", ".join(repr(k) for k in table)
         raise ValueError(f"{kind} must be one of {options}; got {name!r}")
     return table[name]
 
 
-# activation name -> (module factory, weight initialisation matched to it)
+# ---- layers and containers a model file may name --------------------------------------------------
+LAYERS: dict[str, type] = {cls.__name__: cls for cls in (
+    nn.Sequential, nn.Linear, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.Dropout,
+    nn.BatchNorm1d, nn.BatchNorm2d,
+)}
+
+
+def register_layer(cls: type) -> type:
+    """Make a Module subclass known to model files (a decorator; the name must be new)."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise TypeError(f"register_layer takes a Module subclass; got {cls!r}")
+    if LAYERS.get(cls.__name__, cls) is not cls:
+        raise ValueError(f"a layer named {cls.__name__!r} is registered already")
+    LAYERS[cls.__name__] = cls
+    return cls
+
+
+def _layer_class(spec) -> type:
+    if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
+        raise ValueError(f"a module description must be {{'type': name, 'config': {{...}}}}; got {str(spec)[:80]}")
+    return choose("layer type", LAYERS, spec.get("type"))
+
+
+def build_module(spec: dict) -> nn.Module:
+    """The module a ``Module.spec()`` describes ({"type": name, "config": {...}}), children included."""
+    return _layer_class(spec).from_config(dict(spec.get("config", {})), build_module)
+
+
+def state_shapes(spec: dict) -> dict:
+    """{state name: shape} of the module a spec describes, computed without building it (model
+    files check declared shapes against the tensors present before allocating anything)."""
+    return _layer_class(spec).state_shapes(dict(spec.get("config", {})), state_shapes)
+
+
+# ---- estimators and preprocessing (outer layers), resolved lazily -----------------------------------
+SAVEABLE: dict[str, str] = {
+    "LinearClassifier": "chainrule.models", "LinearRegression": "chainrule.models",
+    "PolynomialRegression": "chainrule.models", "MLPClassifier": "chainrule.models",
+    "MLPRegressor": "chainrule.models", "KNeighborsClassifier": "chainrule.features",
+    "PolynomialFeatures": "chainrule.features", "NotesTransform": "chainrule.features",
+    "HOGFeatures": "chainrule.features", "ScaleToUnit": "chainrule.datasets.preprocessing",
+    "Standardize": "chainrule.datasets.preprocessing", "SubtractMeanImage": "chainrule.datasets.preprocessing",
+    "Flatten": "chainrule.datasets.preprocessing",
+    "Pipeline": "sklearn.pipeline", "StandardScaler": "sklearn.preprocessing",
+    "MinMaxScaler": "sklearn.preprocessing",
+}
+
+#: the fitted attributes of the scikit-learn transformers a model file may hold (chainrule's own
+#: classes list theirs in ``_fitted_attributes``)
+FOREIGN_FITTED_ATTRIBUTES = {
+    "StandardScaler": ("mean_", "var_", "scale_", "n_samples_seen_", "n_features_in_", "feature_names_in_"),
+    "MinMaxScaler": ("min_", "scale_", "data_min_", "data_max_", "data_range_", "n_samples_seen_",
+                     "n_features_in_", "feature_names_in_"),
+}
+
+#: what to use instead of a class that model files cannot hold
+EQUIVALENTS = {
+    "PolynomialFeatures": "chainrule.features.PolynomialFeatures",
+    "KNeighborsClassifier": "chainrule.features.KNeighborsClassifier",
+    "LogisticRegression": "chainrule.models.LinearClassifier(loss='softmax')",
+    "SGDClassifier": "chainrule.models.LinearClassifier",
+    "LinearSVC": "chainrule.models.LinearClassifier(loss='hinge')",
+    "LinearRegression": "chainrule.models.LinearRegression",
+    "Ridge": "chainrule.models.LinearRegression(penalty='l2')",
+    "MLPClassifier": "chainrule.models.MLPClassifier",
+    "MLPRegressor": "chainrule.models.MLPRegressor",
+    "Normalizer": "chainrule.datasets.preprocessing.ScaleToUnit",
+    "MaxAbsScaler": "chainrule.datasets.preprocessing.ScaleToUnit",
+    "RobustScaler": "chainrule.datasets.preprocessing.Standardize",
+    "FunctionTransformer": "a chainrule transformer (ScaleToUnit, Standardize, SubtractMeanImage, Flatten, "
+                           "PolynomialFeatures, NotesTransform, HOGFeatures)",
+}
+
+
+def saveable_class(name: str) -> type:
+    """The estimator or transformer class a model file names (only those listed in SAVEABLE)."""
+    module = choose("class", SAVEABLE, name)
+    return getattr(importlib.import_module(module), name)
+
+
+# ---- activations ---------------------------------------------------------------------------------
+# activation name -> (module class, weight initialisation matched to it)
 ACTIVATIONS = {
-    "relu": (lambda: nn.ReLU(inplace=True), "he"),
-    "leaky_relu": (lambda: nn.LeakyReLU(0.01), "he"),
+    "relu": (nn.ReLU, "he"),
+    "leaky_relu": (nn.LeakyReLU, "he"),
     "sigmoid": (nn.Sigmoid, "glorot"),
+    "logistic": (nn.Sigmoid, "glorot"),     # scikit-learn's name
     "tanh": (nn.Tanh, "glorot"),
     "identity": (nn.Identity, "glorot"),
 }
 
 
 def activation(name: str):
-    """(module, init) for an activation name."""
-    factory, init = choose("activation", ACTIVATIONS, name)
-    return factory(), init
+    """(a new activation module, the initialisation that suits it) for an activation name."""
+    cls, init = choose("activation", ACTIVATIONS, name)
+    return cls(), init
 
 
+# ---- losses --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClassificationLoss:
     """How a classification loss name maps onto outputs and targets.
 
     ``single_output_binary``: two classes use one score (s > 0 is the second class).
-    ``target``: 'index' (class index), 'sign' (-1/+1) or 'binary' (0/1) for one output.
+    ``binary_target``: 'index' (class index), 'sign' (-1/+1) or 'binary' (0/1) for one output.
     ``proba``: 'softmax', 'sigmoid' or None (no probabilities: the hinge).
     """
 
@@ -71,6 +159,7 @@ def regression_loss(name: str):
     return choose("loss", REGRESSION_LOSSES, name)()
 
 
+# ---- penalties -----------------------------------------------------------------------------------
 PENALTIES = ("l2", "l1", "elasticnet", "maxnorm", None)
 
 
@@ -90,23 +179,18 @@ def penalty(name, alpha: float, beta: float = 0.5, max_norm: float = 3.0):
     return regularizers.ElasticNet(alpha, beta), None
 
 
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
+# ---- optimizers ----------------------------------------------------------------------------------
+OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
 
 
-def optimizer(name: str, params, lr: float, momentum: float = 0.9, nesterov: bool = False):
+def optimizer(name: str, params, lr: float, **settings):
+    """The named optimizer over ``params``; ``settings`` are its keyword arguments (those it
+    does not take are refused by its constructor)."""
     cls = choose("optimizer", OPTIMIZERS, name)
-    if cls is optim.SGD:
-        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov)
-    return optim.Adam(params, lr=lr)
+    return cls(params, lr=lr, **settings)
 
 
-DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
+# ---- dtypes --------------------------------------------------------------------------------------
 def dtype(name):
-    if isinstance(name, str):
-        return choose("dtype", DTYPES, name)
-    dt = np.dtype(name)
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {name!r}")
-    return dt.type
+    """float32 or float64 (a name, a type or a dtype) as a NumPy scalar type."""
+    return check_dtype(name).type

@@ -56,32 +56,103 @@ def test_train_and_eval_reach_every_module():
     assert all(m.training for m in net.modules())
 
 
-def test_zero_grad_is_lazy_but_reads_as_zero_and_backward_accumulates():
+def test_grad_is_none_until_backward_and_backward_accumulates():
     lin = nn.Linear(3, 2, rng=0, dtype=np.float64)
     x = np.arange(6.0).reshape(2, 3)
     g = np.ones((2, 2))
+    assert lin.weight.grad is None and lin.bias.grad is None
     lin.forward(x)
     lin.backward(g)
     once = lin.weight.grad.copy()
-    lin.backward(g)                                   # accumulates
+    np.testing.assert_allclose(once, g.T @ x)              # dL/dW = ds^T x
+    lin.backward(g)                                        # accumulates
     np.testing.assert_allclose(lin.weight.grad, 2 * once)
     lin.zero_grad()
-    np.testing.assert_array_equal(lin.weight.grad, 0)  # reads as zero
-    lin.zero_grad()
-    lin.backward(g)                                   # written fresh, not added to a stale buffer
+    assert lin.weight.grad is None and lin.bias.grad is None   # PyTorch's set-to-none
+    lin.backward(g)                                        # written fresh, not added to a stale buffer
     np.testing.assert_allclose(lin.weight.grad, once)
     np.testing.assert_allclose(lin.bias.grad, g.sum(axis=0))
 
 
-def test_mixed_zero_state_of_weight_and_bias():
+def test_weight_and_bias_zeroed_separately():
     lin = nn.Linear(3, 2, rng=0, dtype=np.float64)
-    x = np.ones((2, 3))
-    lin.forward(x)
+    lin.forward(np.ones((2, 3)))
     lin.backward(np.ones((2, 2)))
-    lin.weight.zero_grad()                            # only the weight is zeroed by hand
+    lin.weight.zero_grad()                                 # only the weight is zeroed by hand
     lin.backward(np.ones((2, 2)))
     np.testing.assert_allclose(lin.weight.grad, np.full((2, 3), 2.0))
     np.testing.assert_allclose(lin.bias.grad, [4.0, 4.0])
+
+
+def _sgd_run(read_grad_first: bool, dtype=np.float64):
+    from chainrule import losses, optim
+    rng = np.random.default_rng(3)
+    net = nn.Sequential(nn.Linear(6, 5, rng=1, dtype=dtype), nn.ReLU(), nn.Linear(5, 3, rng=2, dtype=dtype))
+    opt = optim.SGD(net, lr=0.37, momentum=0.9)
+    loss = losses.SoftmaxLogLikelihood()
+    for _ in range(4):
+        x, y = rng.standard_normal((8, 6)).astype(dtype), rng.integers(0, 3, 8)
+        opt.zero_grad()
+        if read_grad_first:
+            _ = [p.grad for p in net.parameters()]        # a read between zero_grad and backward
+        loss.forward(net.forward(x), y)
+        net.backward(loss.backward())
+        if read_grad_first:
+            _ = [p.grad for p in net.parameters()]
+        opt.step()
+    return net.state_dict()
+
+
+def test_reading_grad_never_changes_a_run():
+    a, b = _sgd_run(False), _sgd_run(True)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_zero_grad_then_backward_gives_the_bits_of_a_fresh_network():
+    x = np.random.default_rng(0).standard_normal((16, 7)).astype(np.float32)
+    g = np.random.default_rng(1).standard_normal((16, 4)).astype(np.float32)
+
+    def make():
+        return nn.Sequential(nn.Linear(7, 9, rng=0), nn.Tanh(), nn.Linear(9, 4, rng=1))
+
+    fresh = make()
+    fresh.forward(x)
+    fresh.backward(g)
+    used = make()
+    for _ in range(2):                                     # earlier batches leave gradients behind
+        used.forward(x * 3)
+        used.backward(g * 2)
+    used.zero_grad()
+    used.forward(x)
+    used.backward(g)
+    for (name, p), (_, q) in zip(fresh.named_parameters(), used.named_parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
+
+
+def test_a_module_applied_twice_is_refused_and_tied_weights_get_both_contributions():
+    lin = nn.Linear(3, 3, rng=0, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"Linear at '2' is the same object as the one at '0'.*share one Parameter"):
+        nn.Sequential(lin, nn.Tanh(), lin)
+    inner = nn.Sequential(lin)
+    with pytest.raises(ValueError, match=r"same object"):
+        nn.Sequential(inner, nn.Tanh(), lin)               # also through a nested container
+    # tied weights: two modules, one Parameter
+    second = nn.Linear(3, 3, rng=1, dtype=np.float64)
+    second.weight = lin.weight
+    net = nn.Sequential(lin, nn.Tanh(), second)
+    assert [n for n, _ in net.named_parameters()] == ["0.weight", "0.bias", "2.bias"]   # listed once
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    report = __import__("chainrule").grad.check_gradients(net, x)
+    assert report.passed, str(report)
+    # both contributions: the tied gradient is the sum of what each use alone gives
+    G = np.ones((5, 3))
+    net.zero_grad()
+    net.forward(x)
+    net.backward(G)
+    h = np.tanh(x @ lin.weight.value.T + lin.bias.value)
+    ds1 = (G @ lin.weight.value) * (1 - h * h)
+    np.testing.assert_allclose(lin.weight.grad, G.T @ h + ds1.T @ x, rtol=1e-12)
 
 
 class Spy(nn.Identity):
@@ -98,11 +169,11 @@ def test_sequential_skips_gradients_nobody_asked_for():
     x = np.ones((5, 4), np.float32)
     net.forward(x)
     net.zero_grad()
-    assert net.backward(np.ones((5, 2), np.float32), need_input_grad=False) is None
+    assert net.backward(np.ones((5, 2), np.float32)) is None   # a model computes no dL/dx unless asked
     assert Spy.calls == 0                             # nothing before the first Linear ran
     w_skip = net[1].weight.grad.copy()
     net.zero_grad()
-    dx = net.backward(np.ones((5, 2), np.float32))
+    dx = net.backward(np.ones((5, 2), np.float32), need_input_grad=True)
     assert dx.shape == (5, 4) and Spy.calls == 1
     np.testing.assert_array_equal(net[1].weight.grad, w_skip)  # same parameter gradients either way
 

@@ -238,7 +238,7 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (LinearClassifier(loss="svm"), r"loss must be one of 'softmax', 'softmax_cross_entropy', 'hinge', 'sigmoid'; got 'svm'"),
         (LinearClassifier(penalty="l3"), r"penalty must be one of .*; got 'l3'"),
         (MLPClassifier(activation="gelu"), r"activation must be one of .*; got 'gelu'"),
-        (MLPClassifier(optimizer="rmsprop"), r"optimizer must be one of 'sgd', 'adam'; got 'rmsprop'"),
+        (MLPClassifier(optimizer="nadam"), r"optimizer must be one of 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
         (MLPClassifier(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes entries must be a positive integer; got 0"),
         (MLPClassifier(dropout=1.0), r"dropout must be a finite number >= 0 and < 1; got 1.0"),
         (LinearClassifier(lr=-1), r"lr must be a finite number > 0; got -1"),

@@ -31,7 +31,7 @@ def test_momentum_two_steps():
     p.grad = np.array([1.0])
     opt.step()
     assert p.value[0] == pytest.approx(0.805, abs=1e-15)
-    np.testing.assert_allclose(opt.momentum_buffer(0), [1.45])
+    np.testing.assert_allclose(opt.state[0]["momentum_buffer"], [1.45])
 
 
 def test_nesterov_two_steps():
@@ -155,57 +155,81 @@ def _reference_sgd(w, grads, lrs, mu, nesterov, wd):
 
 @pytest.mark.parametrize("mu,nesterov,wd", [(0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0),
                                             (0.9, False, 0.01), (0.5, True, 0.05)])
-def test_gradients_prescaled_by_the_learning_rate_give_the_same_steps(mu, nesterov, wd):
-    """The training loop's form: buffers carrying lr * g (grad_scale = lr), learning rates changing."""
+def test_sgd_with_changing_learning_rates_follows_the_textbook(mu, nesterov, wd):
+    """A schedule changes lr between steps: the momentum v is kept in PyTorch's convention (no lr in it)."""
     rng = np.random.default_rng(1)
-    grads = [rng.standard_normal((3, 4)) for _ in range(6)]
-    lrs = [0.1, 0.1, 0.05, 0.05, 0.2, 0.02]
-    w0 = rng.standard_normal((3, 4))
-    for prescale in (False, True):
-        p = Parameter(w0.copy())
-        opt = optim.SGD([p], lr=lrs[0], momentum=mu, nesterov=nesterov, weight_decay=wd)
-        for g, lr in zip(grads, lrs):
-            opt.lr = lr
-            scale = lr if prescale else 1.0
-            p.zero_grad(scale)
-            buf, _ = p.scaled_grad()
-            buf[...] = g * scale
-            opt.step()
-        np.testing.assert_allclose(p.value, _reference_sgd(w0, grads, lrs, mu, nesterov, wd), rtol=1e-12, atol=1e-13)
-        if mu:
-            assert opt.momentum_buffer(0) is not None
+    grads = [rng.standard_normal(4) for _ in range(5)]
+    lrs = [0.1, 0.1, 0.05, 0.02, 0.02]
+    p = param(rng.standard_normal(4), np.zeros(4))
+    w0 = p.value.copy()
+    opt = optim.SGD([p], lr=lrs[0], momentum=mu, nesterov=nesterov, weight_decay=wd)
+    for g, lr in zip(grads, lrs):
+        opt.lr = lr
+        p.grad = g
+        opt.step()
+    np.testing.assert_allclose(p.value, _reference_sgd(w0, grads, lrs, mu, nesterov, wd), rtol=1e-13)
 
 
-def test_reading_grad_divides_the_scale_out_once():
-    p = Parameter(np.zeros(3))
-    p.zero_grad(0.5)
-    buf, scale = p.scaled_grad()
-    buf[...] = [0.5, 1.0, -2.0]                 # contributions carry the factor 0.5
-    assert scale == 0.5 and p.grad_scale == 0.5
-    np.testing.assert_allclose(p.grad, [1.0, 2.0, -4.0])
-    assert p.grad_scale == 1.0
-    np.testing.assert_allclose(p.grad, [1.0, 2.0, -4.0])   # not divided twice
+def test_rmsprop_steps_equal_the_formula():
+    # PyTorch's RMSprop: v = a v + (1 - a) g^2; centered: c = a c + (1 - a) g, denom = sqrt(v - c^2) + eps;
+    # momentum: b = mu b + g / denom, w -= lr b
+    alpha, eps, lr, mu = 0.9, 1e-8, 0.01, 0.5
+    for centered in (False, True):
+        for momentum in (0.0, mu):
+            w, v, c, b = 1.5, 0.0, 0.0, 0.0
+            p = param([w], [0.0])
+            opt = optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps, momentum=momentum, centered=centered)
+            for g in (0.3, -0.7, 0.2):
+                p.grad = np.array([g])
+                opt.step()
+                v = alpha * v + (1 - alpha) * g * g
+                c = alpha * c + (1 - alpha) * g
+                denom = math.sqrt(v - c * c if centered else v) + eps
+                if momentum:
+                    b = momentum * b + g / denom
+                    w -= lr * b
+                else:
+                    w -= lr * g / denom
+            assert p.value[0] == pytest.approx(w, rel=1e-13), (centered, momentum)
 
 
-def test_prescaled_state_round_trips_bit_exactly():
-    rng = np.random.default_rng(0)
+def test_adagrad_steps_equal_the_formula():
+    # PyTorch's Adagrad: clr = lr / (1 + (t - 1) lr_decay); s += g^2; w -= clr g / (sqrt(s) + eps)
+    lr, decay, eps, s0 = 0.1, 0.05, 1e-10, 0.2
+    w, s = 1.0, s0
+    p = param([w], [0.0])
+    opt = optim.Adagrad([p], lr=lr, lr_decay=decay, eps=eps, initial_accumulator_value=s0)
+    for t, g in enumerate((0.5, -0.25, 1.0), start=1):
+        p.grad = np.array([g])
+        opt.step()
+        s += g * g
+        w -= lr / (1 + (t - 1) * decay) * g / (math.sqrt(s) + eps)
+    assert p.value[0] == pytest.approx(w, rel=1e-14)
+    assert opt.state[0]["sum"][0] == pytest.approx(s, rel=1e-14) and opt.state[0]["step"] == 3
 
-    def run(split):
-        p = Parameter(np.ones(4, np.float32))
-        opt = optim.SGD([p], lr=0.1, momentum=0.9)
-        for i in range(5):
-            if i == split:
-                arrays, scalars = opt.state_dict()
-                opt = optim.SGD([p], lr=0.1, momentum=0.9)
-                opt.load_state_dict(arrays, scalars)
-            opt.lr = 0.1 / (i + 1)
-            p.zero_grad(opt.lr)
-            p.scaled_grad()[0][...] = np.float32(opt.lr) * rng.standard_normal(4).astype(np.float32)
-            opt.step()
-        return p.value.copy()
 
-    rng = np.random.default_rng(0)
-    a = run(99)
-    rng = np.random.default_rng(0)
-    b = run(3)
-    np.testing.assert_array_equal(a, b)
+def test_update_functions_are_the_rules_themselves():
+    """Each rule is a plain function of (w, g, state): usable without an optimizer object."""
+    w, state = np.array([1.0, 2.0]), {}
+    optim.sgd_update(w, np.array([1.0, -1.0]), state, lr=0.5, momentum=0.9)
+    np.testing.assert_allclose(w, [0.5, 2.5])
+    np.testing.assert_allclose(state["momentum_buffer"], [1.0, -1.0])
+    w2 = np.array([1.0])
+    optim.adam_update(w2, np.array([4.0]), {}, lr=0.1)
+    assert w2[0] == pytest.approx(0.9, abs=1e-8)
+
+
+def test_parameters_without_gradient_are_not_stepped():
+    p, q = param([1.0], [1.0]), Parameter(np.array([5.0]))
+    opt = optim.Adam([p, q], lr=0.1)
+    opt.step()
+    assert q.value[0] == 5.0 and "exp_avg" not in opt.state[1]
+    assert p.value[0] != 1.0
+
+
+def test_adam_on_float32_limits_stops_with_the_cause_instead_of_stalling():
+    from chainrule import TrainingDiverged
+    p = Parameter(np.ones(3, np.float32))
+    p.grad = np.array([1e20, 1.0, -3e25], np.float32)        # g * g overflows float32
+    with pytest.raises(TrainingDiverged, match=r"overflowed.*largest gradient entry is 3e\+25.*Scale the input"):
+        optim.Adam([p], lr=0.1).step()

@@ -15,12 +15,24 @@ def test_penalty_values_follow_the_notes():
     np.testing.assert_allclose(regularizers.L1(0.1).gradient(W), [[0.1, -0.1], [0.0, 0.1]])  # 0 at W = 0
 
 
-def test_penalty_keeps_float32_and_reads_fortran_order_without_copy():
+def test_penalty_keeps_float32_and_the_weight_layout():
     Wf = np.asfortranarray(W.astype(np.float32))
     assert np.asarray(regularizers.L2(0.5).penalty(Wf)).dtype == np.float32
-    g = np.zeros_like(Wf)
-    regularizers.L2(0.5).add_gradient(Wf, g)
+    g = regularizers.L2(0.5).gradient(Wf)
+    assert g.dtype == np.float32 and g.flags.f_contiguous     # the update then runs over matching layouts
     np.testing.assert_allclose(g, Wf)
+
+
+def test_penalty_gradients_accumulate_into_grad():
+    from chainrule import nn
+    p, q = nn.Parameter(W.copy(), regularizer=regularizers.L1(0.1)), nn.Parameter(W.copy())
+    regularizers.add_penalty_gradients([p, q])
+    np.testing.assert_allclose(p.grad, 0.1 * np.sign(W))   # written when there was no gradient
+    assert q.grad is None                                   # no regularizer: untouched
+    p.grad = np.ones_like(W)
+    regularizers.add_penalty_gradients([p, q])
+    np.testing.assert_allclose(p.grad, 1 + 0.1 * np.sign(W))   # added to the data gradient
+    assert regularizers.penalty_value([p, q]) == pytest.approx(0.1 * 6)
 
 
 def test_maxnorm_projects_long_rows_onto_the_ball_only():

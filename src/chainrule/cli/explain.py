@@ -297,4 +297,5 @@ class _WithLoss(nn.Module):
         return np.array([float(self.loss(self.net.forward(x), self.target))])
 
     def backward(self, grad_output, *, need_input_grad=True):
-        return self.net.backward(self.loss.backward() * float(np.asarray(grad_output).ravel()[0]))
+        return self.net.backward(self.loss.backward() * float(np.asarray(grad_output).ravel()[0]),
+                                 need_input_grad=need_input_grad)

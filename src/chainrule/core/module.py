@@ -1,9 +1,17 @@
 """Module: the contract every differentiable unit obeys.
 
-``forward(x)`` computes the output and keeps what ``backward`` needs; ``backward(grad_output)``
-adds dL/d(parameter) to every parameter's ``.grad`` and returns dL/dx. Parameters and child
-modules assigned as attributes are registered in order, so names are dotted paths that match
-PyTorch's (``0.weight`` inside a ``Sequential``).
+``forward(x)`` computes the output with the unit's forward kernel and keeps the kernel's cache;
+``backward(grad_output)`` hands that cache and dL/d(output) to the backward kernel, adds the
+parameter gradients to every parameter's ``.grad`` and returns dL/dx. The kernels are plain
+functions (``layers/linear.py``: ``linear_forward``/``linear_backward``); a module only holds
+parameters, calls its kernels and keeps the cache (always in ``self._cache``).
+
+Parameters and child modules assigned as attributes are registered in order, so names are
+dotted paths that match PyTorch's (``0.weight`` inside a ``Sequential``).
+
+A module keeps the cache of its *last* forward only, so one module object cannot appear twice in
+a network: the containers refuse it with an error that says how to tie weights instead (two
+modules sharing one ``Parameter``; each backward adds its contribution to the shared ``grad``).
 """
 from __future__ import annotations
 
@@ -17,15 +25,28 @@ from .parameter import Parameter
 
 
 class Module:
-    """Base class of layers and containers."""
+    """Base class of layers and containers.
+
+    What a training loop may ask of a module, instead of looking at its class:
+
+    - ``min_train_batch``: the smallest batch it can train on (batch norm: 2);
+    - ``generators()``: the random generators it draws from (dropout masks), which checkpoints
+      save and gradient checks rewind;
+    - ``output_shape(input_shape)``: the shape of its output for an input of that shape;
+    - ``get_config()``: its constructor arguments as JSON-able values (model files rebuild it
+      through ``chainrule.registry.build_module``).
+    """
 
     training: bool
+    #: the smallest number of samples a training batch may have
+    min_train_batch: int = 1
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_cache", None)
 
     # -- registration -----------------------------------------------------------------------------
     def __setattr__(self, name, value) -> None:
@@ -33,15 +54,16 @@ class Module:
         if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
-        if (value is None or type(value) is np.ndarray) and name not in params and name not in buffers \
-                and name not in modules:
-            d[name] = value          # the common case in forward(): caching an array for backward
+        if name == "_cache" or ((value is None or type(value) is np.ndarray) and name not in params
+                                and name not in buffers and name not in modules):
+            d[name] = value
             return
         if isinstance(value, Parameter):
             buffers.pop(name, None)
             modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
+            self._refuse_repeats(name, value)
             params.pop(name, None)
             buffers.pop(name, None)
             modules[name] = value
@@ -57,6 +79,19 @@ class Module:
             raise TypeError(f"{type(self).__name__}.{name} is a Module; got {type(value).__name__}")
         object.__setattr__(self, name, value)
 
+    def _refuse_repeats(self, name: str, child: "Module") -> None:
+        """A module keeps one forward cache, so it may appear only once in a network."""
+        mine = {id(m): path for path, m in self.named_modules() if not _under(path, name)}
+        for path, m in child.named_modules(name):
+            if id(m) in mine:
+                where = mine[id(m)] or "the container itself"
+                raise ValueError(
+                    f"{type(m).__name__} at {path!r} is the same object as the one at {where!r}: a module "
+                    "keeps the cache of its last forward, so applying it twice would give a wrong gradient. "
+                    "To tie weights, use two modules that share one Parameter (b.weight = a.weight); "
+                    "backward then adds both contributions to the shared grad."
+                )
+
     def register_buffer(self, name: str, value) -> None:
         """Register state that is saved with the model but not trained (running statistics)."""
         self._buffers[name] = np.asarray(value)
@@ -64,23 +99,55 @@ class Module:
 
     # -- computation ------------------------------------------------------------------------------
     def forward(self, x):  # pragma: no cover - abstract
+        """Compute the output for the batch ``x`` and keep what backward needs."""
         raise NotImplementedError
 
     def backward(self, grad_output, *, need_input_grad: bool = True):  # pragma: no cover - abstract
-        """Accumulate parameter gradients and return dL/dx.
+        """Add dL/d(parameter) to every parameter's ``grad`` and return dL/dx.
 
-        With ``need_input_grad=False`` a module may skip computing dL/dx and return ``None`` (the
-        first layer of a network: nobody needs the gradient with respect to the data).
+        With ``need_input_grad=False`` the module computes no dL/dx and returns None (the first
+        layer of a network: nobody needs the gradient with respect to the data).
         """
         raise NotImplementedError
 
     def __call__(self, x):
         return self.forward(x)
 
-    def _require_cache(self, cache):
+    def _cached(self):
+        """The cache of the last forward; NoForwardError if there was none."""
+        cache = self._cache
         if cache is None:
             raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
         return cache
+
+    # -- what a training loop may ask ---------------------------------------------------------------
+    def generators(self) -> list:
+        """The random generators this module itself draws from (not its children's)."""
+        return []
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """The output's shape for an input of ``input_shape`` (default: the same shape)."""
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        """Constructor arguments as JSON-able values; ``from_config`` rebuilds the module."""
+        return {}
+
+    @classmethod
+    def state_shapes(cls, config: dict, shapes_of=None) -> dict:
+        """{name: shape} of the parameters and buffers a module built from ``config`` would have,
+        computed without building it (containers use ``shapes_of(spec)`` for their children).
+        Model files check these against the tensors present before allocating anything."""
+        return {}
+
+    def spec(self) -> dict:
+        """``{"type": class name, "config": get_config()}``: what a model file stores."""
+        return {"type": type(self).__name__, "config": self.get_config()}
+
+    @classmethod
+    def from_config(cls, config: dict, build=None) -> "Module":
+        """Rebuild from ``get_config()``; containers use ``build(spec)`` for their children."""
+        return cls(**config)
 
     # -- traversal --------------------------------------------------------------------------------
     def children(self) -> Iterator["Module"]:
@@ -96,9 +163,13 @@ class Module:
             yield m
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once, under its first name (a shared Parameter is listed once)."""
+        seen = set()
         for mod_name, mod in self.named_modules(prefix):
             for name, p in mod._parameters.items():
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -111,6 +182,16 @@ class Module:
     def has_parameters(self) -> bool:
         return any(True for _ in self.named_parameters())
 
+    def all_generators(self) -> list:
+        """Every distinct generator in the network, in module order (what checkpoints save)."""
+        gens, seen = [], set()
+        for m in self.modules():
+            for g in m.generators():
+                if id(g) not in seen:
+                    seen.add(id(g))
+                    gens.append(g)
+        return gens
+
     # -- modes and gradients ----------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         for m in self.modules():
@@ -121,21 +202,27 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad`` becomes None)."""
         for p in self.parameters():
             p.zero_grad()
 
     # -- state ------------------------------------------------------------------------------------
+    def _named_state(self):
+        for mod_name, mod in self.named_modules():
+            for name in mod._parameters:
+                yield (f"{mod_name}.{name}" if mod_name else name), mod, name, "param"
+            for name in mod._buffers:
+                yield (f"{mod_name}.{name}" if mod_name else name), mod, name, "buffer"
+
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Copies of every parameter and buffer, C-contiguous, in registration order.
 
         Names and layouts are PyTorch's: ``0.weight`` of shape (out, in), ``1.running_mean``...
         """
         state = OrderedDict()
-        for mod_name, mod in self.named_modules():
-            for name, p in mod._parameters.items():
-                state[f"{mod_name}.{name}" if mod_name else name] = np.array(p.value, order="C")
-            for name, b in mod._buffers.items():
-                state[f"{mod_name}.{name}" if mod_name else name] = np.array(b, order="C")
+        for key, mod, name, kind in self._named_state():
+            arr = mod._parameters[name].value if kind == "param" else mod._buffers[name]
+            state[key] = np.array(arr, order="C")
         return state
 
     def load_state_dict(self, state, strict: bool = True) -> None:
@@ -143,12 +230,7 @@ class Module:
 
         With ``strict`` every key must match; shapes must always match.
         """
-        own = OrderedDict()
-        for mod_name, mod in self.named_modules():
-            for name in mod._parameters:
-                own[f"{mod_name}.{name}" if mod_name else name] = (mod, name, "param")
-            for name in mod._buffers:
-                own[f"{mod_name}.{name}" if mod_name else name] = (mod, name, "buffer")
+        own = OrderedDict((key, (mod, name, kind)) for key, mod, name, kind in self._named_state())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
@@ -185,6 +267,7 @@ class Module:
             for p in m._parameters.values():
                 if p.value.dtype != dt:
                     p.value = p.value.astype(dt, order="K")
+                    p.zero_grad()
             for name, b in list(m._buffers.items()):
                 if b.dtype.kind == "f" and b.dtype != dt:
                     setattr(m, name, b.astype(dt))
@@ -192,12 +275,13 @@ class Module:
 
     @property
     def dtype(self):
+        """The dtype of the first parameter (None for a module without parameters)."""
         ps = self.parameters()
         return ps[0].value.dtype if ps else None
 
     # -- display ----------------------------------------------------------------------------------
     def extra_repr(self) -> str:
-        return ""
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
 
     def __repr__(self) -> str:
         if not self._modules:
@@ -208,3 +292,8 @@ class Module:
             lines.append(f"  ({name}): {child_repr}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _under(path: str, name: str) -> bool:
+    """True when ``path`` is ``name`` or inside it (the child being replaced)."""
+    return path == name or path.startswith(name + ".")

@@ -1,32 +1,32 @@
-"""Parameter: a trainable array, its gradient, and what regularises it."""
+"""Parameter: a trainable array and the gradient of the loss with respect to it."""
 from __future__ import annotations
 
 import numpy as np
 
 
 class Parameter:
-    """A trainable array that owns its value and the gradient of the loss with respect to it.
+    """A trainable array ``value`` and ``grad`` = dL/d(value).
 
-    ``value`` is the array the model computes with; ``grad`` has the same shape, dtype and memory
-    layout and holds dL/d(value) accumulated by ``Module.backward``.
+    ``grad`` is ``None`` until a backward pass writes it, and again after ``zero_grad()``
+    (PyTorch's set-to-none). Backward passes *accumulate*: the first contribution is stored, the
+    next ones are added (``accumulate``), so a weight shared by two layers gets both. Reading
+    ``grad`` never changes anything.
 
     A parameter may carry a ``regularizer`` (an object with ``penalty(W)`` and ``gradient(W)``,
     added to the objective as lambda R(W)) and a ``constraint`` (an object with ``apply(W)``, such
     as ``MaxNorm``, applied after each optimizer step).
 
-    Zeroing is lazy: ``zero_grad()`` only marks the gradient as zero. The next writer
-    (``Linear.backward`` for instance) then stores its product directly into the buffer instead of
-    zero-filling and adding, which saves a full pass over the weights every batch. Reading
-    ``grad`` always shows the true value (zeros after ``zero_grad()``).
-
-    Gradient scale: ``zero_grad(scale=s)`` declares that the contributions written until the next
-    zero_grad carry a factor s (the training loop multiplies the loss's gradient by the learning
-    rate, and backpropagation, being linear, carries the factor into every parameter's gradient;
-    SGD then saves a pass over the weights). Reading ``grad`` divides the factor out once, so it
-    always shows dL/d(value); ``grad_scale`` tells what the buffer holds.
+    >>> import numpy as np
+    >>> p = Parameter(np.zeros(3))
+    >>> p.grad is None
+    True
+    >>> p.accumulate(np.ones(3)); p.accumulate(np.ones(3)); p.grad
+    array([2., 2., 2.])
+    >>> p.zero_grad(); p.grad is None
+    True
     """
 
-    __slots__ = ("value", "_grad", "_grad_is_zero", "_grad_scale", "regularizer", "constraint")
+    __slots__ = ("value", "_grad", "regularizer", "constraint")
 
     def __init__(self, value, *, regularizer=None, constraint=None):
         value = np.asarray(value)
@@ -34,79 +34,41 @@ class Parameter:
             raise TypeError(f"Parameter value must be a floating-point array; got dtype {value.dtype}")
         self.value = value
         self._grad = None
-        self._grad_is_zero = True
-        self._grad_scale = 1.0
         self.regularizer = regularizer
         self.constraint = constraint
 
-    # -- gradient -------------------------------------------------------------------------------
-    def _buffer(self) -> np.ndarray:
-        g = self._grad
-        v = self.value
-        if g is None or g.shape != v.shape or g.dtype != v.dtype:
-            g = self._grad = np.zeros_like(v)  # keeps value's layout (order='K')
-            self._grad_is_zero = False
-        return g
-
     @property
-    def grad(self) -> np.ndarray:
-        g = self._buffer()
-        if self._grad_is_zero:
-            g.fill(0)
-            self._grad_is_zero = False
-        elif self._grad_scale != 1.0:
-            g *= 1.0 / self._grad_scale
-        self._grad_scale = 1.0
-        return g
+    def grad(self) -> np.ndarray | None:
+        """dL/d(value), summed over every contribution since the last ``zero_grad()``; or None."""
+        return self._grad
 
     @grad.setter
     def grad(self, new) -> None:
-        new = np.asarray(new)
-        if new.shape != self.value.shape:
-            raise ValueError(f"grad must have the parameter's shape {self.value.shape}; got {new.shape}")
-        g = self._buffer()
-        np.copyto(g, new, casting="same_kind")
-        self._grad_is_zero = False
-        self._grad_scale = 1.0
-
-    @property
-    def grad_scale(self) -> float:
-        """The factor the gradient buffer carries (1 unless the training loop set one)."""
-        return self._grad_scale
-
-    def scaled_grad(self) -> tuple[np.ndarray, float]:
-        """(buffer, scale) with buffer = scale * dL/d(value), zero-filled if nothing was written."""
-        g = self._buffer()
-        if self._grad_is_zero:
-            g.fill(0)
-            self._grad_is_zero = False
-        return g, self._grad_scale
-
-    def grad_target(self) -> tuple[np.ndarray, bool]:
-        """Return ``(buffer, overwrite)`` for a kernel that writes a gradient contribution.
-
-        When ``overwrite`` is True the current gradient is zero and the kernel should write its
-        contribution straight into ``buffer`` (``np.matmul(..., out=buffer)``); otherwise it adds.
-        Call ``mark_written()`` after an overwrite.
-        """
-        return self._buffer(), self._grad_is_zero
-
-    def mark_written(self) -> None:
-        self._grad_is_zero = False
+        if new is not None:
+            new = np.asarray(new)
+            if new.shape != self.value.shape:
+                raise ValueError(f"grad must have the parameter's shape {self.value.shape}; got {new.shape}")
+            if new.dtype != self.value.dtype:
+                new = new.astype(self.value.dtype)
+        self._grad = new
 
     def accumulate(self, g: np.ndarray) -> None:
-        """grad += g (or grad = g when the gradient is zero)."""
-        buf, overwrite = self.grad_target()
-        if overwrite:
-            np.copyto(buf, g, casting="same_kind")
-            self._grad_is_zero = False
-        else:
-            buf += g
+        """grad <- g when there is no gradient yet, else grad <- grad + g.
 
-    def zero_grad(self, scale: float = 1.0) -> None:
-        """Mark the gradient zero; contributions written next carry the factor ``scale``."""
-        self._grad_is_zero = True
-        self._grad_scale = float(scale)
+        The first contribution is kept as it is (no copy): kernels hand over arrays they computed
+        for this purpose.
+        """
+        v = self.value
+        if g.shape != v.shape:
+            raise ValueError(f"a gradient contribution must have the parameter's shape {v.shape}; got {g.shape}")
+        if self._grad is None:
+            self._grad = g if g.dtype == v.dtype else g.astype(v.dtype)
+        else:
+            self._grad += g
+
+    def zero_grad(self) -> None:
+        """Forget the gradient (``grad`` becomes None); the next backward writes it afresh."""
+        self._grad = None
 
     # -- conveniences ---------------------------------------------------------------------------
     @property

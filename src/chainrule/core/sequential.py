@@ -5,13 +5,15 @@ from .module import Module
 
 
 class Sequential(Module):
-    """``Sequential(Linear(784, 100), ReLU(), Linear(100, 10))``.
+    """``Sequential(Linear(784, 100), ReLU(), Linear(100, 10))``: f = f_n o ... o f_1.
 
     Children are named ``"0"``, ``"1"``, ... so parameter names match PyTorch's ``nn.Sequential``.
 
-    ``backward(g, need_input_grad=False)`` stops at the first module that has parameters and
-    asks it for no input gradient: the layers before it have nothing to learn, so propagating
-    further would compute a gradient nobody asked for.
+    ``backward(g)`` applies the chain rule from the last module to the first:
+    dL/dh_{i-1} = backward_i(dL/dh_i). A model computes no gradient nobody asked for: by default
+    it stops at the first module with parameters and asks it for no input gradient (the layers
+    before it have nothing to learn, and nobody needs dL/dx of the data). Pass
+    ``need_input_grad=True`` to get dL/dx (gradient checks and saliency maps do).
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -47,8 +49,8 @@ class Sequential(Module):
     def _plan(self):
         """(modules in order, index of the first with parameters), recomputed when children change.
 
-        Parameters themselves cannot appear or vanish without assigning a child, so the length and
-        identities of the children are enough to know the plan is current.
+        Parameters cannot appear or vanish without assigning a child, so the identities of the
+        children are enough to know the plan is current.
         """
         mods = tuple(self._modules.values())
         plan = self.__dict__.get("_plan_cache")
@@ -57,12 +59,35 @@ class Sequential(Module):
             plan = self.__dict__["_plan_cache"] = (mods, first)
         return plan
 
-    def backward(self, grad_output, *, need_input_grad: bool = True):
+    def backward(self, grad_output, *, need_input_grad: bool = False):
         mods, first = self._plan()
-        # with need_input_grad=False, stop at the first module with parameters: nothing before it
-        # has anything to learn, so its input gradient would be computed for nobody
         stop = 0 if need_input_grad else first
         g = grad_output
         for i in range(len(mods) - 1, stop - 1, -1):
             g = mods[i].backward(g, need_input_grad=need_input_grad or i > stop)
         return g if need_input_grad else None
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for m in self._modules.values():
+            shape = m.output_shape(shape)
+        return shape
+
+    def get_config(self) -> dict:
+        return {"modules": [m.spec() for m in self._modules.values()]}
+
+    @classmethod
+    def from_config(cls, config, build=None):
+        if build is None:
+            raise TypeError("Sequential.from_config needs build (chainrule.registry.build_module)")
+        return cls(*[build(spec) for spec in config["modules"]])
+
+    @classmethod
+    def state_shapes(cls, config, shapes_of=None):
+        out = {}
+        for i, spec in enumerate(config["modules"]):
+            out.update({f"{i}.{k}": v for k, v in shapes_of(spec).items()})
+        return out
+
+    def extra_repr(self) -> str:
+        return ""

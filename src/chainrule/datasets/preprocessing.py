@@ -59,6 +59,8 @@ class ScaleToUnit(_ImageStep):
     """x / max_value, as float32 in [0, 1]. ``max_value=None`` takes the training data's largest
     value (255 for MNIST and CIFAR, 16 for the bundled digits)."""
 
+    _fitted_attributes = ("scale_", "sample_shape_")
+
     def __init__(self, max_value=None):
         self.max_value = max_value
 
@@ -75,6 +77,8 @@ class ScaleToUnit(_ImageStep):
 class Standardize(_ImageStep):
     """(x - mean) / std per feature (per pixel), with the training data's statistics; features
     with no spread are only centred."""
+
+    _fitted_attributes = ("mean_", "scale_", "sample_shape_")
 
     def __init__(self):
         pass
@@ -93,6 +97,8 @@ class Standardize(_ImageStep):
 class SubtractMeanImage(_ImageStep):
     """x - (the mean training image): the notes' centring of images."""
 
+    _fitted_attributes = ("mean_", "sample_shape_")
+
     def __init__(self):
         pass
 
@@ -105,6 +111,8 @@ class SubtractMeanImage(_ImageStep):
 
 class Flatten(_ImageStep):
     """(N, H, W[, C]) -> (N, H*W*C), in C order (rows, then columns, then channels)."""
+
+    _fitted_attributes = ("sample_shape_",)
 
     def __init__(self):
         pass

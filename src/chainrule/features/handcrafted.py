@@ -80,6 +80,8 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
     ``hog_features``.
     """
 
+    _fitted_attributes = ("image_shape_", "n_features_in_")
+
     def __init__(self, image_shape=None, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2), hue_bins=0,
                  resize_to=None):
         self.image_shape = image_shape

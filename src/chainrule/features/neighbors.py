@@ -16,6 +16,8 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
     labels go to the label whose members are nearest (the sum of their ranks is lowest).
     """
 
+    _fitted_attributes = ("classes_", "_y", "_X", "_sq", "n_samples_fit_", "n_features_in_", "feature_names_in_")
+
     def __init__(self, k: int = 1, memory_mb: float = 64.0):
         self.k = k
         self.memory_mb = memory_mb

@@ -42,6 +42,8 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
     ['1', 'x0', 'x1', 'x0^2', 'x0 x1', 'x1^2']
     """
 
+    _fitted_attributes = ("powers_", "n_output_features_", "n_features_in_", "feature_names_in_")
+
     def __init__(self, degree: int = 2, include_bias: bool = True):
         self.degree = degree
         self.include_bias = include_bias

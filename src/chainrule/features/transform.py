@@ -25,6 +25,8 @@ def notes_transform(X) -> np.ndarray:
 class NotesTransform(TransformerMixin, BaseEstimator):
     """``notes_transform`` as a scikit-learn transformer (nothing to learn)."""
 
+    _fitted_attributes = ("n_features_in_", "feature_names_in_")
+
     def fit(self, X, y=None):
         validate_data(self, X, reset=True)
         if self.n_features_in_ != 2:

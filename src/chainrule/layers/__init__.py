@@ -1,6 +1,9 @@
+"""Layers: each a pure kernel pair (forward -> output and cache; backward -> input and parameter
+gradients) and a thin module that holds the parameters and keeps the cache."""
 from .activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .batchnorm import BatchNorm1d
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .dropout import Dropout
 from .linear import Linear
 
-__all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm1d"]
+__all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm1d",
+           "BatchNorm2d"]

@@ -1,29 +1,50 @@
-"""Element-wise activations and softmax, each with its derivative from the notes."""
+"""Element-wise activations and softmax: each a kernel pair with its derivative from the notes.
+
+A forward kernel takes the input and returns ``(output, cache)``; its backward kernel takes the
+upstream gradient g = dL/dy and the cache and returns dL/dx = g * dy/dx (for the softmax, the
+vector-Jacobian product). Kernels never modify their arguments: a gradient may be shared by two
+branches of a network (a residual block and its shortcut).
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from .._validation import float_input
 from ..core.module import Module
 
 
-def _float_input(x, name="input"):
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    if x.dtype.kind != "f":
-        if x.dtype.kind not in "iub":
-            raise TypeError(f"{name} must be numeric; got dtype {x.dtype}")
-        x = x.astype(np.float64)
-    return x
-
-
-def _check_grad(g, shape, dtype):
-    g = np.asarray(g)
-    if g.shape != shape:
-        raise ValueError(f"grad_output must have the output's shape {shape}; got {g.shape}")
-    return g if g.dtype == dtype else g.astype(dtype)
-
-
 # ---- kernels -------------------------------------------------------------------------------------
+def identity_forward(x):
+    """y = x."""
+    return x, True
+
+
+def identity_backward(g, cache):
+    """dy/dx = I."""
+    return g
+
+
+def relu_forward(x):
+    """y = max(0, x); the cache is y."""
+    y = np.maximum(x, 0)
+    return y, y
+
+
+def relu_backward(g, y):
+    """dy/dx = 1 where x > 0, else 0 (subgradient 0 at the kink x = 0, as PyTorch); y > 0 iff x > 0."""
+    return g * (y > 0)
+
+
+def leaky_relu_forward(x, slope):
+    """y = x for x > 0, a x otherwise; the cache is x."""
+    return np.where(x > 0, x, x * x.dtype.type(slope)), x
+
+
+def leaky_relu_backward(g, x, slope):
+    """dy/dx = 1 for x > 0, a otherwise (a at the kink x = 0, as PyTorch)."""
+    return g * np.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """sigma(x) = 1 / (1 + e^-x), computed without overflow for large |x|.
 
@@ -34,14 +55,26 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, out, t * out)
 
 
+def sigmoid_forward(x):
+    """y = sigma(x) (the notes' single neuron); the cache is y."""
+    y = sigmoid(x)
+    return y, y
+
+
 def sigmoid_backward(g, y):
     """d sigma/dx = sigma (1 - sigma) (the notes' derivation), times the upstream gradient."""
     return g * y * (1.0 - y)
 
 
-def relu_backward(g, y, out=None):
-    """dReLU/dx = 1 where x > 0, else 0 (subgradient 0 at the kink x = 0, as PyTorch)."""
-    return np.multiply(g, y > 0, out=out)
+def tanh_forward(x):
+    """y = tanh(x); the cache is y."""
+    y = np.tanh(x)
+    return y, y
+
+
+def tanh_backward(g, y):
+    """d tanh/dx = 1 - tanh^2."""
+    return g * (1.0 - y * y)
 
 
 def softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -52,118 +85,112 @@ def softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
     return z
 
 
-def softmax_backward(g, p, axis: int = -1):
-    """Vector-Jacobian product with D_ab = p_a (delta_ab - p_b): (g D)_b = p_b (g_b - sum_a g_a p_a).
+def softmax_forward(s):
+    """p = softmax(s) over the last axis; the cache is p."""
+    p = softmax(s, axis=-1)
+    return p, p
 
-    Never builds the N x C x C Jacobian.
-    """
-    return p * (g - (g * p).sum(axis=axis, keepdims=True))
+
+def softmax_backward(g, p):
+    """Vector-Jacobian product with the softmax Jacobian D_ab = p_a (delta_ab - p_b):
+    (g D)_b = p_b (g_b - sum_a g_a p_a). Never builds the N x C x C Jacobian."""
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
 # ---- modules -------------------------------------------------------------------------------------
+def _grad_like(g, cache_array):
+    g = np.asarray(g)
+    if g.shape != cache_array.shape:
+        raise ValueError(f"grad_output must have the output's shape {cache_array.shape}; got {g.shape}")
+    return g if g.dtype == cache_array.dtype else g.astype(cache_array.dtype)
+
+
+class _Elementwise(Module):
+    """An activation y = f(x) applied entry by entry: forward and backward call the kernel pair
+    ``_forward(x, *args)`` -> (y, cache) and ``_backward(g, cache, *args)`` -> dL/dx, where the
+    cache is an array of the output's shape."""
+
+    _forward = staticmethod(identity_forward)
+    _backward = staticmethod(identity_backward)
+
+    def _args(self) -> tuple:
+        return ()
+
+    def forward(self, x):
+        x = float_input(x)
+        y, self._cache = self._forward(x, *self._args())
+        return y
+
+    def backward(self, grad_output, *, need_input_grad: bool = True):
+        cache = self._cached()
+        if not need_input_grad:
+            return None
+        return self._backward(_grad_like(grad_output, cache), cache, *self._args())
+
+
 class Identity(Module):
     """y = x (a placeholder, e.g. for a network with no activation)."""
 
     def forward(self, x):
-        return x
-
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        return grad_output if need_input_grad else None
-
-
-class ReLU(Module):
-    """y = max(0, x); dy/dx = 1 for x > 0 and 0 for x <= 0 (subgradient 0 at the kink).
-
-    ``inplace=True`` overwrites the input in forward and the incoming gradient in backward,
-    saving two arrays per layer; estimators use it behind layers whose output is theirs alone.
-    """
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = bool(inplace)
-        self._y = None
-
-    def forward(self, x):
-        x = _float_input(x)
-        y = np.maximum(x, 0, out=x if self.inplace else None)
-        self._y = y
+        y, self._cache = identity_forward(x)
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        y = self._require_cache(self._y)
-        g = _check_grad(grad_output, y.shape, y.dtype)
-        return relu_backward(g, y, out=g if self.inplace else None)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+        self._cached()
+        return identity_backward(grad_output, None) if need_input_grad else None
 
 
-class LeakyReLU(Module):
+class ReLU(_Elementwise):
+    """y = max(0, x); dy/dx = 1 for x > 0 and 0 for x <= 0 (subgradient 0 at the kink).
+
+    ``inplace`` is accepted for PyTorch-style code and chainrule 0.1 scripts but has no effect:
+    kernels never overwrite their input (a residual block's input is also its shortcut's).
+    """
+
+    _forward = staticmethod(relu_forward)
+    _backward = staticmethod(relu_backward)
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        if inplace:
+            import warnings
+            warnings.warn("ReLU(inplace=True) has no effect: chainrule's kernels never overwrite their input",
+                          DeprecationWarning, stacklevel=2)
+
+
+class LeakyReLU(_Elementwise):
     """y = x for x > 0, a x otherwise; dy/dx = 1 or a (a at the kink x = 0, as PyTorch)."""
+
+    _forward = staticmethod(leaky_relu_forward)
+    _backward = staticmethod(leaky_relu_backward)
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        if not np.isfinite(negative_slope):
-            raise ValueError(f"negative_slope must be finite; got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
-        self._x = None
+        from .._validation import check_number
+        self.negative_slope = check_number("negative_slope", negative_slope, low=None)
 
-    def forward(self, x):
-        x = _float_input(x)
-        self._x = x
-        return np.where(x > 0, x, x * x.dtype.type(self.negative_slope))
+    def _args(self):
+        return (self.negative_slope,)
 
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        x = self._require_cache(self._x)
-        g = _check_grad(grad_output, x.shape, x.dtype)
-        slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(self.negative_slope))
-        return g * slope
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
 
 
-class _OutputCached(Module):
-    """An activation whose derivative is a function of its output y: forward keeps y, backward
-    returns ``_backward(g, y)``."""
-
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
-    def _forward(self, x):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _backward(self, g, y):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def forward(self, x):
-        self._y = self._forward(_float_input(x))
-        return self._y
-
-    def backward(self, grad_output, *, need_input_grad: bool = True):
-        y = self._require_cache(self._y)
-        return self._backward(_check_grad(grad_output, y.shape, y.dtype), y)
-
-
-class Sigmoid(_OutputCached):
+class Sigmoid(_Elementwise):
     """y = 1 / (1 + e^-x) (the notes' single neuron); dy/dx = y (1 - y)."""
 
-    _forward = staticmethod(sigmoid)
+    _forward = staticmethod(sigmoid_forward)
     _backward = staticmethod(sigmoid_backward)
 
 
-class Tanh(_OutputCached):
+class Tanh(_Elementwise):
     """y = tanh(x); dy/dx = 1 - y^2."""
 
-    _forward = staticmethod(np.tanh)
-
-    @staticmethod
-    def _backward(g, y):
-        return g * (1.0 - y * y)
+    _forward = staticmethod(tanh_forward)
+    _backward = staticmethod(tanh_backward)
 
 
-class Softmax(_OutputCached):
+class Softmax(_Elementwise):
     """p = e^s / sum_j e^{s_j} over the last axis; backward is the vector-Jacobian product with
     D_ab = p_a (delta_ab - p_b), computed without an N x C x C array.
 
@@ -171,10 +198,5 @@ class Softmax(_OutputCached):
     and is exact for scores of any size.
     """
 
-    @staticmethod
-    def _forward(x):
-        return softmax(x, axis=-1)
-
-    @staticmethod
-    def _backward(g, p):
-        return softmax_backward(g, p, axis=-1)
+    _forward = staticmethod(softmax_forward)
+    _backward = staticmethod(softmax_backward)

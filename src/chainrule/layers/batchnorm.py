@@ -1,125 +1,186 @@
-"""Batch normalisation over the features of a batch (N, C)."""
+"""Batch normalisation (the notes' regulariser): kernels for training and evaluation mode, and
+the modules BatchNorm1d (inputs (N, C)) and BatchNorm2d (images (N, C, H, W)).
+
+The statistics are taken per channel over every other axis: axis 0 for (N, C), axes 0, 2, 3 for
+(N, C, H, W). The same four kernels serve both.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_dtype
+from .._validation import check_dtype, check_int, check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
 
 
-def batchnorm_forward(x, gamma, beta, eps):
-    """Training-mode forward: normalise with the batch's mean and (biased) variance.
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) vector shaped to broadcast against (N, C, ...) inputs."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
 
-    xhat = (x - mu) / sqrt(var + eps), y = gamma * xhat + beta.
-    Returns y, xhat, inv_std, mu, var.
+
+def _axes(ndim: int) -> tuple:
+    return (0,) + tuple(range(2, ndim))
+
+
+def batchnorm_forward(x, gamma, beta, eps):
+    """Training mode: normalise with the batch's statistics per channel (m values each).
+
+    mu = 1/m sum x,  var = 1/m sum (x - mu)^2 (biased),  xhat = (x - mu) / sqrt(var + eps),
+    y = gamma xhat + beta.  Returns ``(y, cache, (mu, var))``.
     """
-    mu = x.mean(axis=0)
+    axes = _axes(x.ndim)
+    mu = x.mean(axis=axes, keepdims=True)
     xc = x - mu
-    var = np.mean(xc * xc, axis=0)
+    var = np.mean(xc * xc, axis=axes, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
     xhat = xc
     xhat *= inv_std
-    y = xhat * gamma
-    y += beta
-    return y, xhat, inv_std, mu, var
+    y = xhat * _per_channel(gamma, x.ndim)
+    y += _per_channel(beta, x.ndim)
+    return y, (xhat, inv_std), (mu.reshape(-1), var.reshape(-1))
 
 
-def batchnorm_backward(g, xhat, inv_std, gamma):
-    """Gradients of the training-mode forward (mean and variance depend on x too).
+def batchnorm_backward(g, cache, gamma, *, need_dx: bool = True):
+    """Gradients of the training-mode forward (mean and variance depend on x too):
 
-    dL/dbeta = sum_i g_i, dL/dgamma = sum_i g_i xhat_i, and with h = g gamma:
-    dL/dx = inv_std / N * (N h - sum_i h_i - xhat * sum_i h_i xhat_i).
+    dL/dbeta = sum g,  dL/dgamma = sum g xhat,  and with h = g gamma:
+    dL/dx = inv_std / m * (m h - sum h - xhat sum h xhat)   (sums per channel).
+    Returns ``(dx, dgamma, dbeta)``.
     """
-    n = g.shape[0]
-    dbeta = g.sum(axis=0)
-    dgamma = (g * xhat).sum(axis=0)
-    h = g * gamma
-    dx = h * n
-    dx -= h.sum(axis=0)
-    dx -= xhat * (h * xhat).sum(axis=0)
-    dx *= inv_std / n
+    xhat, inv_std = cache
+    axes = _axes(g.ndim)
+    m = g.size // g.shape[1]
+    dbeta = g.sum(axis=axes)
+    dgamma = (g * xhat).sum(axis=axes)
+    if not need_dx:
+        return None, dgamma, dbeta
+    h = g * _per_channel(gamma, g.ndim)
+    dx = h * m
+    dx -= h.sum(axis=axes, keepdims=True)
+    dx -= xhat * (h * xhat).sum(axis=axes, keepdims=True)
+    dx *= inv_std / m
     return dx, dgamma, dbeta
 
 
-class BatchNorm1d(Module):
-    """y = gamma (x - mu) / sqrt(var + eps) + beta for inputs of shape (N, num_features).
+def batchnorm_eval_forward(x, gamma, beta, mean, var, eps):
+    """Evaluation mode: a fixed affine map with the running statistics,
+    xhat = (x - mean) / sqrt(var + eps), y = gamma xhat + beta. Returns ``(y, cache)``."""
+    inv_std = 1.0 / np.sqrt(_per_channel(var, x.ndim) + eps)
+    xhat = (x - _per_channel(mean, x.ndim)) * inv_std
+    y = xhat * _per_channel(gamma, x.ndim)
+    y += _per_channel(beta, x.ndim)
+    return y, (xhat, inv_std)
+
+
+def batchnorm_eval_backward(g, cache, gamma, *, need_dx: bool = True):
+    """dL/dbeta = sum g, dL/dgamma = sum g xhat, dL/dx = g gamma / sqrt(var + eps)."""
+    xhat, inv_std = cache
+    axes = _axes(g.ndim)
+    dbeta = g.sum(axis=axes)
+    dgamma = (g * xhat).sum(axis=axes)
+    dx = g * (_per_channel(gamma, g.ndim) * inv_std) if need_dx else None
+    return dx, dgamma, dbeta
+
+
+class _BatchNorm(Module):
+    """y = gamma (x - mu) / sqrt(var + eps) + beta, per channel (axis 1).
 
     Training mode uses the batch's mean and biased variance and updates the running statistics
     (running = (1 - momentum) running + momentum batch, with the unbiased variance, as PyTorch);
     evaluation mode uses the running statistics. ``gamma`` (``weight``) and ``beta`` (``bias``)
     are parameters; ``running_mean``, ``running_var`` and ``num_batches_tracked`` are buffers.
-    ``momentum=None`` uses the cumulative average. A training batch needs at least 2 samples.
+    ``momentum=None`` uses the cumulative average. A training batch needs at least 2 values per
+    channel.
     """
 
-    def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5, *,
-                 dtype=np.float32):
+    _ndim = 2
+    _shape_text = "(N, C)"
+    min_train_batch = 2     # batch statistics need two values per channel
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, *, dtype=np.float32):
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"num_features must be a positive integer; got {num_features!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1] or None; got {momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive; got {eps!r}")
-        dt = check_dtype(dtype)
-        self.num_features = int(num_features)
+        self.num_features = check_int("num_features", num_features)
+        if momentum is not None:
+            momentum = check_number("momentum", momentum, 0.0, 1.0, high_inclusive=True)
         self.momentum = momentum
-        self.eps = float(eps)
-        self.weight = Parameter(np.ones(num_features, dtype=dt))   # gamma
-        self.bias = Parameter(np.zeros(num_features, dtype=dt))    # beta
-        self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
-        self.register_buffer("running_var", np.ones(num_features, dtype=dt))
+        self.eps = check_number("eps", eps, 0.0, low_inclusive=False)
+        dt = check_dtype(dtype)
+        self.weight = Parameter(np.ones(self.num_features, dtype=dt))   # gamma
+        self.bias = Parameter(np.zeros(self.num_features, dtype=dt))    # beta
+        self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dt))
+        self.register_buffer("running_var", np.ones(self.num_features, dtype=dt))
         self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
-        self._cache = None
+
+    def _check_input(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != self._ndim or x.shape[1] != self.num_features:
+            want = self._shape_text.replace("C", str(self.num_features))
+            raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
+                             f"got shape {x.shape}")
+        dt = self.weight.value.dtype
+        return x if x.dtype == dt else x.astype(dt)
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d expected input of shape (N, {self.num_features}); got shape {x.shape}"
-            )
-        dt = self.weight.value.dtype
-        if x.dtype != dt:
-            x = x.astype(dt)
+        x = self._check_input(x)
+        dt = x.dtype.type
         gamma, beta = self.weight.value, self.bias.value
-        if self.training:
-            n = x.shape[0]
-            if n < 2:
-                raise ValueError(
-                    f"BatchNorm1d needs at least 2 samples per batch in training mode; got {n}"
-                )
-            y, xhat, inv_std, mu, var = batchnorm_forward(x, gamma, beta, dt.type(self.eps))
-            self.num_batches_tracked = self.num_batches_tracked + 1
-            m = (1.0 / float(self.num_batches_tracked)) if self.momentum is None else self.momentum
-            m = dt.type(m)
-            self.running_mean *= 1 - m
-            self.running_mean += m * mu
-            self.running_var *= 1 - m
-            self.running_var += (m * dt.type(n / (n - 1))) * var
-            self._cache = ("train", xhat, inv_std)
+        if not self.training:
+            y, cache = batchnorm_eval_forward(x, gamma, beta, self.running_mean, self.running_var, dt(self.eps))
+            self._cache = ("eval", cache)
             return y
-        inv_std = 1.0 / np.sqrt(self.running_var + dt.type(self.eps))
-        xhat = (x - self.running_mean) * inv_std
-        self._cache = ("eval", xhat, inv_std)
-        return xhat * gamma + beta
+        m = x.size // x.shape[1]
+        if m < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 values per channel in training mode "
+                             f"(a batch of 2 or more); got input of shape {x.shape}")
+        y, cache, (mu, var) = batchnorm_forward(x, gamma, beta, dt(self.eps))
+        self.num_batches_tracked = self.num_batches_tracked + 1
+        f = dt((1.0 / float(self.num_batches_tracked)) if self.momentum is None else self.momentum)
+        self.running_mean *= 1 - f
+        self.running_mean += f * mu
+        self.running_var *= 1 - f
+        self.running_var += (f * dt(m / (m - 1))) * var
+        self._cache = ("train", cache)
+        return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        mode, xhat, inv_std = self._require_cache(self._cache)
+        mode, cache = self._cached()
+        xhat = cache[0]
         g = np.asarray(grad_output)
         if g.shape != xhat.shape:
             raise ValueError(f"grad_output must have shape {xhat.shape}; got {g.shape}")
         if g.dtype != xhat.dtype:
             g = g.astype(xhat.dtype)
-        gamma = self.weight.value
-        if mode == "train":
-            dx, dgamma, dbeta = batchnorm_backward(g, xhat, inv_std, gamma)
-        else:
-            dgamma = (g * xhat).sum(axis=0)
-            dbeta = g.sum(axis=0)
-            dx = g * (gamma * inv_std) if need_input_grad else None
+        kernel = batchnorm_backward if mode == "train" else batchnorm_eval_backward
+        dx, dgamma, dbeta = kernel(g, cache, self.weight.value, need_dx=need_input_grad)
         self.weight.accumulate(dgamma)
         self.bias.accumulate(dbeta)
-        return dx if need_input_grad else None
+        return dx
 
-    def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+    @classmethod
+    def state_shapes(cls, config, shapes_of=None):
+        c = (int(config["num_features"]),)
+        return {"weight": c, "bias": c, "running_mean": c, "running_var": c, "num_batches_tracked": ()}
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "dtype": str(self.weight.value.dtype)}
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm for inputs of shape (N, C) (after a Linear layer).
+
+    Arguments in chainrule 0.1's order: ``BatchNorm1d(num_features, momentum=0.1, eps=1e-5)``
+    (pass them by name to be safe; ``BatchNorm2d`` follows PyTorch's order, eps first).
+    """
+
+    def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5, *, dtype=np.float32):
+        super().__init__(num_features, eps=eps, momentum=momentum, dtype=dtype)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm for images (N, C, H, W), statistics per channel over N, H and W (PyTorch's
+    ``BatchNorm2d(num_features, eps=1e-5, momentum=0.1)``)."""
+
+    _ndim = 4
+    _shape_text = "(N, C, H, W)"
+    min_train_batch = 1     # one image already has H x W values per channel

@@ -3,18 +3,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import resolve_rng
+from .._validation import check_number, resolve_rng
 from ..core.module import Module
 
 
 def dropout_mask(rng: np.random.Generator, shape, p: float, dtype) -> np.ndarray:
     """Mask of 0 (dropped, probability p) and 1/(1 - p) (kept): inverted dropout."""
+    dtype = np.dtype(dtype)
     if p >= 1.0:
         return np.zeros(shape, dtype=dtype)
     keep = rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= p
     mask = keep.astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - p))
     return mask
+
+
+def dropout_forward(x, mask):
+    """y = x * m; the cache is m (None: the identity, as in evaluation mode)."""
+    return (x if mask is None else x * mask), mask
+
+
+def dropout_backward(g, mask):
+    """dy/dx = diag(m): dL/dx = g * m (the identity when m is None)."""
+    return g if mask is None else g * mask
 
 
 class Dropout(Module):
@@ -28,34 +39,32 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng=None):
         super().__init__()
-        if not isinstance(p, (int, float, np.floating)) or not 0.0 <= float(p) <= 1.0:
-            raise ValueError(f"p (the drop probability) must be in [0, 1]; got {p!r}")
-        self.p = float(p)
+        self.p = check_number("p (the drop probability)", p, 0.0, 1.0, high_inclusive=True)
         self.rng = resolve_rng(rng)
-        self._mask = None
-        self._forwarded = False
+
+    def generators(self):
+        return [self.rng]
 
     def forward(self, x):
         if not isinstance(x, np.ndarray):
             x = np.asarray(x, dtype=np.float64)
-        self._forwarded = True
-        if not self.training or self.p == 0.0:
-            self._mask = None
-            return x
-        if x.dtype.kind != "f":
-            x = x.astype(np.float64)
-        self._mask = dropout_mask(self.rng, x.shape, self.p, x.dtype)
-        return x * self._mask
+        mask = None
+        if self.training and self.p > 0.0:
+            if x.dtype.kind != "f":
+                x = x.astype(np.float64)
+            mask = dropout_mask(self.rng, x.shape, self.p, x.dtype)
+        y, cache = dropout_forward(x, mask)
+        self._cache = (cache, x.shape, x.dtype)
+        return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        if not self._forwarded:
-            self._require_cache(None)
-        if self._mask is None:
-            return grad_output
+        mask, shape, dtype = self._cached()
+        if not need_input_grad:
+            return None
         g = np.asarray(grad_output)
-        if g.shape != self._mask.shape:
-            raise ValueError(f"grad_output must have the output's shape {self._mask.shape}; got {g.shape}")
-        return g * self._mask
+        if g.shape != shape:
+            raise ValueError(f"grad_output must have the output's shape {shape}; got {g.shape}")
+        return dropout_backward(g if g.dtype == dtype else g.astype(dtype), mask)
 
-    def extra_repr(self):
-        return f"p={self.p}"
+    def get_config(self):
+        return {"p": self.p}

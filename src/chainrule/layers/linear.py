@@ -5,51 +5,44 @@ import math
 
 import numpy as np
 
-from .._validation import check_dtype, resolve_rng
+from .._validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
 
 INITS = ("uniform", "he", "glorot", "zeros")
 
 
-def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """s = x W^T + b for a batch x of shape (N, in); W has shape (out, in), rows w_j^T."""
+def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None):
+    """s = x W^T + b for a batch x of shape (N, in); W has shape (out, in), rows w_j^T.
+
+    Returns ``(s, cache)``; the cache is x (what the weight gradient needs).
+    """
     s = x @ W.T
     if b is not None:
         s += b
-    return s
+    return s, x
 
 
-def linear_backward(ds, x, W, *, need_dx=True, dW_out=None, dW_overwrite=True, db_out=None):
-    """Gradients of s = x W^T + b given ds = dL/ds of shape (N, out).
+def linear_backward(ds: np.ndarray, x: np.ndarray, W: np.ndarray, *, need_dx: bool = True,
+                    need_db: bool = True):
+    """Gradients of s = x W^T + b given ds = dL/ds of shape (N, out) and the cache x:
 
-    dL/dW = ds^T x   (sum over the batch of ds_i x_i^T; the notes' ds/dw_j = [0 .. x .. 0])
+    dL/dW = ds^T x       (sum over the batch of ds_i x_i^T; the notes' ds/dw_j = [0 .. x .. 0])
     dL/db = sum_i ds_i   (ds/db = I)
-    dL/dx = ds W     (ds/dx = W^T, applied to the upstream gradient)
+    dL/dx = ds W         (ds/dx = W^T, applied to the upstream gradient)
 
-    ``dW_out``/``db_out`` receive the result (overwritten when ``dW_overwrite``, else added).
-    Returns ``(dx, dW, db)``; ``dx`` is None when ``need_dx`` is False.
+    Returns ``(dx, dW, db)``; dx is None unless ``need_dx``, db None unless ``need_db``. dW comes
+    out in W's memory layout (for a column-major W it is computed as (x^T ds)^T, which OpenBLAS
+    also runs faster), so the optimizer's update passes run over matching layouts.
     """
-    if dW_out is None:
-        dW = ds.T @ x
-    elif dW_overwrite:
-        dW = np.matmul(ds.T, x, out=dW_out)
-    else:
-        dW_out += ds.T @ x
-        dW = dW_out
-    if db_out is None:
-        db = ds.sum(axis=0)
-    elif dW_overwrite:
-        db = np.sum(ds, axis=0, out=db_out)
-    else:
-        db_out += ds.sum(axis=0)
-        db = db_out
+    dW = (x.T @ ds).T if W.flags.f_contiguous and not W.flags.c_contiguous else ds.T @ x
+    db = ds.sum(axis=0) if need_db else None
     dx = ds @ W if need_dx else None
     return dx, dW, db
 
 
 def init_weight(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
-    """Draw an (out, in) weight for the named scheme (see ``Linear``)."""
+    """Draw an (out, in) weight for the named scheme (see ``Linear``), stored column-major."""
     shape = (in_features, out_features)  # drawn as (in, out), returned as its transpose (see Linear)
     if init == "uniform":
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
@@ -66,6 +59,14 @@ def init_weight(rng: np.random.Generator, in_features: int, out_features: int, i
     return np.ascontiguousarray(w, dtype=dtype).T
 
 
+def init_bias(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
+    """PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for ``"uniform"``; zeros for the other schemes."""
+    if init == "uniform":
+        bound = 1.0 / math.sqrt(in_features)
+        return rng.uniform(-bound, bound, size=out_features).astype(dtype)
+    return np.zeros(out_features, dtype=dtype)
+
+
 class Linear(Module):
     """Fully connected layer s = W x + b.
 
@@ -80,36 +81,22 @@ class Linear(Module):
 
     The weight is stored column-major (a transposed view of an (in, out) row-major buffer):
     OpenBLAS multiplies x @ W^T about 15% faster that way. Its shape, values and ``state_dict``
-    (which is row-major) are unaffected.
-
-    Inputs of another dtype are converted to the weight's dtype (float32 by default).
+    (which is row-major) are unaffected. Inputs of another dtype are converted to the weight's
+    dtype (float32 by default).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, *,
                  dtype=np.float32, init: str = "uniform"):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        self.in_features = check_int("in_features", in_features)
+        self.out_features = check_int("out_features", out_features)
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {init!r}")
         dt = check_dtype(dtype)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
         self.init = init
         gen = resolve_rng(rng)
         self.weight = Parameter(init_weight(gen, self.in_features, self.out_features, init, dt))
-        if bias:
-            if init == "uniform":
-                bound = 1.0 / math.sqrt(self.in_features)
-                b = gen.uniform(-bound, bound, size=self.out_features).astype(dt)
-            else:
-                b = np.zeros(self.out_features, dtype=dt)
-            self.bias = Parameter(b)
-        else:
-            self.bias = None
-        self._x = None
-        self._vector_input = False
+        self.bias = Parameter(init_bias(gen, self.in_features, self.out_features, init, dt)) if bias else None
 
     def reset_parameters(self, rng=None, init: str | None = None) -> None:
         """Draw new weights (and a new bias) with ``init`` (default: the layer's own scheme)."""
@@ -118,11 +105,7 @@ class Linear(Module):
         dt = self.weight.value.dtype
         self.weight.value = init_weight(gen, self.in_features, self.out_features, init, dt)
         if self.bias is not None:
-            if init == "uniform":
-                bound = 1.0 / math.sqrt(self.in_features)
-                self.bias.value = gen.uniform(-bound, bound, size=self.out_features).astype(dt)
-            else:
-                self.bias.value = np.zeros(self.out_features, dtype=dt)
+            self.bias.value = init_bias(gen, self.in_features, self.out_features, init, dt)
         self.init = init
 
     def forward(self, x):
@@ -134,45 +117,41 @@ class Linear(Module):
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
-                f"Linear expected input of shape (N, {self.in_features}) or ({self.in_features},); "
-                f"got shape {x.shape if not vector else x.shape[1:]}"
+                f"Linear({self.in_features}, {self.out_features}) expected input of shape "
+                f"(N, {self.in_features}) or ({self.in_features},); got shape {x.shape[1:] if vector else x.shape}"
             )
         if x.dtype != W.dtype:
             if x.dtype.kind not in "fiub":
                 raise TypeError(f"Linear input must be numeric; got dtype {x.dtype}")
             x = x.astype(W.dtype)
-        self._x = x
-        self._vector_input = vector
-        s = linear_forward(x, W, self.bias.value if self.bias is not None else None)
+        s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
+        self._cache = (cache, vector)
         return s[0] if vector else s
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        x = self._require_cache(self._x)
+        x, vector = self._cached()
         ds = np.asarray(grad_output)
-        if self._vector_input and ds.ndim == 1:
+        if vector and ds.ndim == 1:
             ds = ds[None, :]
         if ds.shape != (x.shape[0], self.out_features):
-            raise ValueError(
-                f"grad_output must have shape {(x.shape[0], self.out_features)}; got {ds.shape}"
-            )
+            raise ValueError(f"grad_output must have shape {(x.shape[0], self.out_features)}; got {ds.shape}")
         if ds.dtype != x.dtype:
             ds = ds.astype(x.dtype)
-        dW_buf, overwrite = self.weight.grad_target()
-        db_buf = None
-        if self.bias is not None:
-            db_buf, b_over = self.bias.grad_target()
-            if b_over != overwrite:  # mixed state (one was zeroed by hand): materialise both
-                self.weight.grad
-                self.bias.grad
-                overwrite = False
-        dx, _, _ = linear_backward(ds, x, self.weight.value, need_dx=need_input_grad,
-                                   dW_out=dW_buf, dW_overwrite=overwrite, db_out=db_buf)
-        self.weight.mark_written()
-        if self.bias is not None:
-            self.bias.mark_written()
-        if dx is not None and self._vector_input:
-            dx = dx[0]
-        return dx
+        dx, dW, db = linear_backward(ds, x, self.weight.value, need_dx=need_input_grad,
+                                     need_db=self.bias is not None)
+        self.weight.accumulate(dW)
+        if db is not None:
+            self.bias.accumulate(db)
+        return dx[0] if (vector and dx is not None) else dx
 
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+    def output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.out_features,)
+
+    @classmethod
+    def state_shapes(cls, config, shapes_of=None):
+        n_in, n_out = int(config["in_features"]), int(config["out_features"])
+        return {"weight": (n_out, n_in), **({"bias": (n_out,)} if config.get("bias", True) else {})}
+
+    def get_config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}

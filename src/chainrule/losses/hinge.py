@@ -18,16 +18,15 @@ class BinaryHinge(Loss):
             raise ValueError(f"input must be scores of shape (N,) or (N, 1); got shape {x.shape}")
         n = x.shape[0]
         y = np.asarray(target)
-        if self.check_input:
-            if y.ndim != 1 or y.shape[0] != n:
-                raise ValueError(f"target must be a 1-D array of {n} labels in {{-1, +1}}; got shape {y.shape}")
-            if y.dtype.kind not in "iuf":
-                raise TypeError(f"target must hold the numbers -1 and +1; got dtype {y.dtype}")
-            bad = np.flatnonzero((y != 1) & (y != -1))
-            if bad.size:
-                raise ValueError(
-                    f"target must hold labels in {{-1, +1}}; got {y[bad[0]].item()} at index {bad[0]}"
-                )
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"target must be a 1-D array of {n} labels in {{-1, +1}}; got shape {y.shape}")
+        if y.dtype.kind not in "iuf":
+            raise TypeError(f"target must hold the numbers -1 and +1; got dtype {y.dtype}")
+        bad = np.flatnonzero((y != 1) & (y != -1))
+        if bad.size:
+            raise ValueError(
+                f"target must hold labels in {{-1, +1}}; got {y[bad[0]].item()} at index {bad[0]}"
+            )
         return x, y.astype(x.dtype, copy=False)
 
     def _per_sample(self, x, y):

@@ -51,20 +51,18 @@ def _targets_matrix(loss, x, target):
     t = np.asarray(target)
     if t.ndim == x.ndim and t.shape == x.shape and x.ndim == 2:
         z = as_float_array(t, "target")
-        if loss.check_input:
-            check_finite(z, "target")
-            if ((z < 0) | (z > 1)).any():
-                raise ValueError("target matrix must hold values in [0, 1]")
+        check_finite(z, "target")
+        if ((z < 0) | (z > 1)).any():
+            raise ValueError("target matrix must hold values in [0, 1]")
         return z.astype(x.dtype, copy=False), None
     if x.ndim == 1:  # one output: binary labels 0/1 of shape (N,)
         if t.shape != x.shape:
             raise ValueError(f"target must have shape {x.shape} (labels 0 or 1); got {t.shape}")
-        if loss.check_input:
-            if t.dtype.kind not in "iufb":
-                raise TypeError(f"target must hold the labels 0 and 1; got dtype {t.dtype}")
-            bad = np.flatnonzero((t != 0) & (t != 1))
-            if bad.size:
-                raise ValueError(f"target must hold labels in {{0, 1}}; got {t[bad[0]].item()} at index {bad[0]}")
+        if t.dtype.kind not in "iufb":
+            raise TypeError(f"target must hold the labels 0 and 1; got dtype {t.dtype}")
+        bad = np.flatnonzero((t != 0) & (t != 1))
+        if bad.size:
+            raise ValueError(f"target must hold labels in {{0, 1}}; got {t[bad[0]].item()} at index {bad[0]}")
         return t.astype(x.dtype), None
     x, y = check_class_input(loss, x, target)
     z = np.zeros(x.shape, dtype=x.dtype)

@@ -10,11 +10,7 @@ class _Regression(Loss):
     def _validate(self, x, target):
         if x.ndim not in (1, 2):
             raise ValueError(f"input must be predictions of shape (N,) or (N, K); got shape {x.shape}")
-        if self.check_input:
-            target = check_same_shape(x, target)
-        else:
-            target = np.asarray(target, dtype=x.dtype)
-        return x, target
+        return x, check_same_shape(x, target)
 
     def _sum_rows(self, a):
         return a.sum(axis=1) if a.ndim == 2 else a

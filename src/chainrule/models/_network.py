@@ -3,7 +3,6 @@ the trainer, checkpoints, warm starts and partial fits. Subclasses only build th
 encode the targets."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -11,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import registry
+from .._validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..errors import TrainingDiverged
 from ..layers.linear import Linear
@@ -26,39 +26,12 @@ def store_params(estimator, arguments: dict) -> None:
             setattr(estimator, name, value)
 
 
-def resolve_random_state(random_state) -> np.random.Generator:
-    """int / None / numpy Generator / legacy RandomState -> a Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
-        return np.random.default_rng(None if random_state is None else int(random_state))
-    raise ValueError(f"random_state must be None, an int or a numpy Generator; got {random_state!r}")
-
-
 def _positive_int(name, v, allow_none=False):
-    if allow_none and v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}; got {v!r}")
-    return int(v)
-
-
-def _nonneg_int(name, v):
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 0:
-        raise ValueError(f"{name} must be an integer >= 0; got {v!r}")
-    return int(v)
+    return check_int(name, v, 1, allow_none=allow_none)
 
 
 def _number(name, v, low=0.0, strict=False, high=None):
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) and \
-        (v > low if strict else v >= low) and (high is None or v < high)
-    if not ok:
-        rel = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {rel} {low:g}" +
-                         (f" and < {high:g}" if high is not None else "") + f"; got {v!r}")
-    return float(v)
+    return check_number(name, v, low, high, low_inclusive=not strict)
 
 
 class NetworkEstimator(BaseEstimator):
@@ -70,6 +43,9 @@ class NetworkEstimator(BaseEstimator):
     """
 
     _task = "classification"
+    #: what a model file stores besides the parameters (chainrule.io)
+    _fitted_attributes = ("model_", "history_", "n_features_in_", "feature_names_in_", "n_iter_", "loss_curve_",
+                          "loss_", "_dtype")
 
     # Defaults of the settings a subclass does not expose in its __init__ (scikit-learn's
     # get_params only lists __init__ arguments; these keep the engine's code uniform).
@@ -114,7 +90,7 @@ class NetworkEstimator(BaseEstimator):
         registry.choose("optimizer", registry.OPTIMIZERS, self.optimizer)
         _number("momentum", self.momentum, high=1.0)
         _positive_int("batch_size", self.batch_size, allow_none=True)
-        _nonneg_int("epochs", self.epochs)
+        check_int("epochs", self.epochs, 0)
         _positive_int("n_iter_no_change", self.n_iter_no_change)
         _number("tol", self.tol)
         if self.early_stopping:
@@ -123,6 +99,12 @@ class NetworkEstimator(BaseEstimator):
     def _learning_rate(self, X) -> float:
         """The learning rate to use for data X (subclasses may derive it from the data)."""
         return _number("lr", self.lr, strict=True)
+
+    def _optimizer_settings(self) -> dict:
+        """The optimizer's keyword arguments from the estimator's settings."""
+        if self.optimizer == "sgd":
+            return {"momentum": self.momentum, "nesterov": self.nesterov}
+        return {}
 
     def _penalise(self, model: Sequential) -> None:
         """Give weights (and biases if asked) the penalty or constraint of the settings."""
@@ -160,7 +142,7 @@ class NetworkEstimator(BaseEstimator):
         first = not (incremental or self.warm_start) or not hasattr(self, "model_")
         X, y = self._validate_X_y(X, y, reset=first)
         lr = self._learning_rate(X)
-        rng = resolve_random_state(self.random_state) if first or not hasattr(self, "_rng") else self._rng
+        rng = resolve_rng(self.random_state, "random_state") if first or not hasattr(self, "_rng") else self._rng
         loss, targets, labels, n_out, sw = self._encode_fit_targets(y, first, classes)
         if first:
             self.model_ = self._build_network(X.shape[1], n_out, rng)
@@ -169,7 +151,7 @@ class NetworkEstimator(BaseEstimator):
         self._penalise(model)
         opt = getattr(self, "_optimizer", None) if incremental else None
         if opt is None:
-            opt = registry.optimizer(self.optimizer, model, lr, self.momentum, self.nesterov)
+            opt = registry.optimizer(self.optimizer, model, lr, **self._optimizer_settings())
         use_validation = self.early_stopping and not incremental and validation_data is None
         val = None
         if validation_data is not None:

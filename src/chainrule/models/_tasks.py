@@ -26,6 +26,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
     """Classifier: any label type (``classes_``), ``decision_function``, ``predict_proba`` for the
     probabilistic losses, ``class_weight`` ('balanced' or a dict label -> weight)."""
 
+    _fitted_attributes = NetworkEstimator._fitted_attributes + ("classes_",)
     _task = "classification"
 
     def _encode_fit_targets(self, y, first, classes=None):
@@ -133,6 +134,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
 class RegressorNetwork(RegressorMixin, NetworkEstimator):
     """Regressor: targets (N,) or (N, K); predictions are float64."""
 
+    _fitted_attributes = NetworkEstimator._fitted_attributes + ("_single_output",)
     _task = "regression"
 
     def _encode_fit_targets(self, y, first, classes=None):

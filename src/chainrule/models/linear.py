@@ -9,7 +9,8 @@ from ..core.sequential import Sequential
 from ..features.polynomial import PolynomialFeatures
 from ..layers.linear import Linear
 from ..training.history import History
-from ._network import _positive_int, resolve_random_state, store_params
+from .._validation import resolve_rng
+from ._network import _positive_int, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
 
@@ -78,6 +79,8 @@ class LinearRegression(RegressorNetwork):
     (0.5, 2.0)
     """
 
+    _fitted_attributes = RegressorNetwork._fitted_attributes + ("solver_",)
+
     def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
                  optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
                  tol=0.0, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
@@ -130,7 +133,7 @@ class LinearRegression(RegressorNetwork):
             A = np.vstack([A / np.sqrt(n), np.sqrt(alpha) * np.eye(d)])
             Y = np.vstack([Y / np.sqrt(n), np.zeros((d, Y.shape[1]))])
         W, *_ = np.linalg.lstsq(A, Y, rcond=None)           # (d, K)
-        self.model_ = self._build_network(d, n_out, resolve_random_state(self.random_state))
+        self.model_ = self._build_network(d, n_out, resolve_rng(self.random_state, 'random_state'))
         layer = self.model_[0]
         layer.weight.value[...] = W.T
         if self.fit_intercept:
@@ -171,6 +174,9 @@ class PolynomialRegression(LinearRegression):
     >>> bool(np.abs(reg.predict(x) - y).max() < 1e-9), reg.solver_
     (True, 'lstsq')
     """
+
+    _fitted_attributes = LinearRegression._fitted_attributes + ("input_mean_", "input_scale_", "poly_",
+                                                                "feature_mean_", "feature_scale_")
 
     def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", optimizer="sgd", lr="auto", momentum=0.0,
                  batch_size=None, epochs=5000, lr_schedule=None, tol=0.0, n_iter_no_change=10,

@@ -1,27 +1,25 @@
-"""Optimizer: one update rule per class, per-parameter state, step() and zero_grad()."""
+"""Optimizer: the loop over parameters shared by every update rule.
+
+Each rule is one plain function ``<rule>_update(w, g, state, ...)`` next to its formula (``sgd.py``,
+``adam.py``, ``rmsprop.py``, ``adagrad.py``) that changes the weight ``w`` in place from its
+gradient ``g`` and the parameter's own ``state`` dict. An optimizer class holds the parameters,
+the hyperparameters and one state dict per parameter; ``step()`` calls the rule for every
+parameter that has a gradient, then applies the parameter's ``constraint`` (max-norm).
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
-
-
-def _check_number(name, value, low=0.0, low_inclusive=True, high=None):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-        and np.isfinite(value) and (value >= low if low_inclusive else value > low) \
-        and (high is None or value < high)
-    if not ok:
-        bound = f"{'>=' if low_inclusive else '>'} {low:g}" + (f" and < {high:g}" if high is not None else "")
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}")
-    return float(value)
+from ..errors import TrainingDiverged
 
 
 class Optimizer:
-    """Base class: holds the parameters (a Module or an iterable of Parameters) and the learning rate.
+    """Base class: ``params`` (a Module or an iterable of Parameters) and the learning rate ``lr``.
 
-    ``step()`` applies the update rule to every parameter, then its ``constraint`` (``MaxNorm``)
-    if it has one. ``state_dict()`` returns ``(arrays, scalars)``: per-parameter state arrays keyed
+    ``state_dict()`` returns ``(arrays, scalars)``: per-parameter state arrays keyed
     ``"<index>.<name>"`` and JSON-able scalars, enough to resume bit for bit.
     """
 
@@ -34,49 +32,41 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"params[{i}] must be a Parameter; got {type(p).__name__}")
-        self.lr = _check_number("lr", lr, 0.0, low_inclusive=False)
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError("params lists one Parameter twice; it would be updated twice per step")
+        self.lr = check_number("lr", lr, 0.0, low_inclusive=False)
         self.state: list[dict] = [{} for _ in self.params]
         self.steps = 0
 
-    #: True for optimizers that can use gradients pre-multiplied by the learning rate (SGD)
-    prescales_gradients = False
-
-    def zero_grad(self, scale: float = 1.0) -> None:
-        """Mark every gradient zero; ``scale`` as in ``Parameter.zero_grad``."""
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad`` becomes None, as PyTorch's set-to-none)."""
         for p in self.params:
-            p.zero_grad(scale)
+            p.zero_grad()
 
     def step(self) -> None:
+        """Apply the update rule to every parameter that has a gradient, then its constraint."""
         self.steps += 1
-        update = self._update
-        for p, state in zip(self.params, self.state):
-            update(p, state)
-            if p.constraint is not None:
-                p.constraint.apply(p.value)
+        with np.errstate(over="raise", invalid="raise"):
+            for i, (p, state) in enumerate(zip(self.params, self.state)):
+                if p.grad is None:
+                    continue
+                try:
+                    self._update(p.value, p.grad, state)
+                except FloatingPointError as exc:
+                    raise TrainingDiverged(
+                        f"{type(self).__name__} step {self.steps}: the update of parameter {i} "
+                        f"(shape {p.value.shape}, {p.value.dtype}) overflowed ({exc}); the largest gradient "
+                        f"entry is {float(np.abs(p.grad).max()):.3g}. Scale the input features (e.g. "
+                        "standardise them) or lower the learning rate.", lr=self.lr) from None
+                if p.constraint is not None:
+                    p.constraint.apply(p.value)
 
-    def _update(self, p: Parameter, state: dict) -> None:  # pragma: no cover - abstract
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def _scratch(self, state: dict, like: np.ndarray, key: str = "_scratch") -> np.ndarray:
-        buf = state.get(key)
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.strides != like.strides:
-            buf = state[key] = np.empty_like(like)
-        return buf
-
-    def _effective_grad(self, p: Parameter, state: dict, weight_decay: float) -> np.ndarray:
-        """grad + weight_decay * w (coupled weight decay, as PyTorch), without touching p.grad."""
-        g, zero = p.grad_target()
-        if zero or p.grad_scale != 1.0:    # nothing was written (zero), or a scaled buffer
-            g = p.grad
-        if weight_decay:
-            tmp = self._scratch(state, g)
-            np.multiply(p.value, weight_decay, out=tmp)
-            tmp += g
-            return tmp
-        return g
 
     # -- state ----------------------------------------------------------------------------------
     def hyperparameters(self) -> dict:
+        """The settings of the rule (JSON-able); checkpoints compare them on resume."""
         return {"lr": self.lr}
 
     def state_dict(self):
@@ -85,8 +75,6 @@ class Optimizer:
         arrays, per_param = {}, {}
         for i, st in enumerate(self.state):
             for k, v in st.items():
-                if k.startswith("_"):
-                    continue
                 if isinstance(v, np.ndarray):
                     arrays[f"{i}.{k}"] = np.array(v, order="C")
                 else:
@@ -95,6 +83,7 @@ class Optimizer:
                         **self.hyperparameters()}
 
     def load_state_dict(self, arrays, scalars) -> None:
+        """Restore what ``state_dict`` returned (the hyperparameters included)."""
         if scalars.get("type", type(self).__name__) != type(self).__name__:
             raise ValueError(f"optimizer state is for {scalars.get('type')}; this is {type(self).__name__}")
         self.steps = int(scalars.get("steps", 0))
@@ -104,6 +93,8 @@ class Optimizer:
                 setattr(self, k, tuple(v) if isinstance(v, list) else v)
         self.state = [{} for _ in self.params]
         for i, values in scalars.get("param_scalars", {}).items():
+            if not i.isdigit() or int(i) >= len(self.params):
+                raise ValueError(f"optimizer state has an entry for parameter {i}; there are {len(self.params)}")
             self.state[int(i)].update(values)
         for key, arr in arrays.items():
             idx, name = key.split(".", 1)
@@ -113,7 +104,7 @@ class Optimizer:
             like = self.params[i].value
             if arr.shape != like.shape:
                 raise ValueError(f"optimizer state {key!r} must have shape {like.shape}; got {arr.shape}")
-            buf = np.empty_like(like)
+            buf = np.empty_like(like)   # the parameter's memory layout, as a fresh run's state has
             np.copyto(buf, arr, casting="unsafe")
             self.state[i][name] = buf
 

@@ -3,6 +3,6 @@
 Dropout and batch normalisation, the notes' other regularisers, are layers (``chainrule.nn``).
 """
 from .constraints import MaxNorm
-from .penalties import L1, L2, ElasticNet, Penalty
+from .penalties import L1, L2, ElasticNet, Penalty, add_penalty_gradients, penalty_value
 
-__all__ = ["Penalty", "L2", "L1", "ElasticNet", "MaxNorm"]
+__all__ = ["Penalty", "L2", "L1", "ElasticNet", "MaxNorm", "penalty_value", "add_penalty_gradients"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_number
+
 
 class MaxNorm:
     """Keep every row w_j of W inside the ball ||w_j|| <= c: rows longer than c are scaled back
@@ -13,10 +15,7 @@ class MaxNorm:
     """
 
     def __init__(self, max_norm: float = 3.0):
-        if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(max_norm) or max_norm <= 0:
-            raise ValueError(f"max_norm must be a finite number > 0; got {max_norm!r}")
-        self.max_norm = float(max_norm)
+        self.max_norm = check_number("max_norm", max_norm, 0.0, low_inclusive=False)
 
     def row_norms(self, W) -> np.ndarray:
         W = np.asarray(W)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_number
+
 
 def _as_float(W) -> np.ndarray:
     W = np.asarray(W)
@@ -14,29 +16,17 @@ def _sum_squares(W: np.ndarray):
     return np.dot(v, v)
 
 
-def _check_strength(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)
-
-
 class Penalty:
     """lambda R(W): ``penalty(W)`` is the value, ``gradient(W)`` its derivative d/dW."""
 
     def __init__(self, strength: float = 1.0):
-        self.strength = _check_strength("strength", strength)
+        self.strength = check_number("strength", strength)
 
     def penalty(self, W) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def gradient(self, W) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def add_gradient(self, W: np.ndarray, grad: np.ndarray, scale: float = 1.0) -> None:
-        """grad += scale * d(lambda R)/dW, in place (the training loop's form; ``scale`` is the
-        factor the gradient buffer carries, see ``Parameter.zero_grad``)."""
-        grad += self.gradient(W) * scale
 
     def __call__(self, W):
         return self.penalty(W)
@@ -52,10 +42,8 @@ class L2(Penalty):
         return self.strength * _sum_squares(_as_float(W))
 
     def gradient(self, W):
-        return _as_float(W) * (2 * self.strength)
-
-    def add_gradient(self, W, grad, scale=1.0):
-        grad += W * (2 * self.strength * scale)
+        W = _as_float(W)
+        return W * W.dtype.type(2 * self.strength)
 
 
 class L1(Penalty):
@@ -75,7 +63,7 @@ class ElasticNet(Penalty):
 
     def __init__(self, strength: float = 1.0, beta: float = 0.5):
         super().__init__(strength)
-        self.beta = _check_strength("beta", beta)
+        self.beta = check_number("beta", beta)
 
     def penalty(self, W):
         W = _as_float(W)
@@ -87,3 +75,15 @@ class ElasticNet(Penalty):
 
     def __repr__(self):
         return f"ElasticNet(strength={self.strength}, beta={self.beta})"
+
+
+def penalty_value(params) -> float:
+    """sum of lambda R(W) over the parameters that carry a regularizer (the objective's second term)."""
+    return float(sum(p.regularizer.penalty(p.value) for p in params if p.regularizer is not None))
+
+
+def add_penalty_gradients(params) -> None:
+    """grad += d(lambda R)/dW for every parameter that carries a regularizer (after backward)."""
+    for p in params:
+        if p.regularizer is not None:
+            p.accumulate(p.regularizer.gradient(p.value))

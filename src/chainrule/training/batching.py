@@ -1,19 +1,21 @@
-"""Minibatches and seeded, stratified splits."""
+"""The data of a run: checked once, split for validation, and cut into shuffled minibatches."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 
-def batch_slices(n: int, batch_size: int | None, merge_single: bool = False) -> list[slice]:
+def batch_slices(n: int, batch_size: int | None, min_batch: int = 1) -> list[slice]:
     """Slices covering 0..n in order; the last partial batch is kept.
 
-    ``batch_size=None`` gives one full batch (gradient descent). With ``merge_single`` a trailing
-    batch of one sample is merged into the previous one (batch norm cannot train on one sample).
+    ``batch_size=None`` gives one full batch (gradient descent). A trailing batch smaller than
+    ``min_batch`` is merged into the previous one (batch norm cannot train on one sample).
     """
     if batch_size is None or batch_size >= n:
         return [slice(0, n)]
     starts = list(range(0, n, batch_size))
-    if merge_single and len(starts) > 1 and n - starts[-1] == 1:
+    if len(starts) > 1 and n - starts[-1] < min_batch:
         starts.pop()
     return [slice(s, starts[i + 1] if i + 1 < len(starts) else n) for i, s in enumerate(starts)]
 
@@ -54,3 +56,92 @@ def random_split(n: int, fraction: float, rng: np.random.Generator):
     perm = rng.permutation(n)
     k = max(1, int(round(fraction * n)))
     return perm[k:], perm[:k]
+
+
+@dataclass
+class TrainingData:
+    """Inputs ``X``, loss targets ``y``, class indices ``labels`` for accuracy (None for
+    regression), per-sample ``weights`` (normalised to mean 1, or None) and the ``validation``
+    triple (X_val, y_val, labels_val) or None."""
+
+    X: np.ndarray
+    y: np.ndarray
+    labels: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    validation: tuple | None = None
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def take(self, idx):
+        """The rows ``idx`` (an index array or a slice) as a batch (x, y, labels, weights)."""
+        y = self.y[idx]
+        labels = None if self.labels is None else (y if self.labels is self.y else self.labels[idx])
+        return self.X[idx], y, labels, None if self.weights is None else self.weights[idx]
+
+    def subset(self, idx) -> "TrainingData":
+        x, y, labels, w = self.take(idx)
+        return TrainingData(x, y, labels, w, self.validation)
+
+
+def shuffled_batches(data: TrainingData, slices: list[slice], rng: np.random.Generator):
+    """One epoch: (x, y, labels, weights) per batch, in a fresh random order (none for one batch)."""
+    if len(slices) == 1:
+        yield data.take(slices[0])
+        return
+    perm = rng.permutation(len(data))
+    for sl in slices:
+        yield data.take(perm[sl])
+
+
+def prepare_data(X, y, *, dtype, classification: bool, y_labels=None, sample_weight=None, validation_data=None,
+                 validation_fraction=None, stratify=None, split_rng=None) -> TrainingData:
+    """Check (X, y) once, normalise the sample weights, and set the validation data aside.
+
+    ``validation_data`` is (X_val, y_val) or (X_val, y_val, labels_val); otherwise
+    ``validation_fraction`` of (X, y) is held out with ``split_rng`` (stratified by class for
+    classification unless ``stratify=False``).
+    """
+    X = _as_dtype(X, dtype)
+    y = np.asarray(y)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}")
+    if X.shape[0] == 0:
+        raise ValueError("X must contain at least one sample; got 0")
+    weights = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (X.shape[0],) or not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+            raise ValueError(f"sample_weight must be {X.shape[0]} finite numbers >= 0, not all zero")
+        # mean 1 over the training set: each batch's 1/B sum w_i L_i is then an unbiased estimate
+        # of the weighted mean over the whole set (see Loss)
+        weights = (w / w.mean()).astype(dtype)
+    labels = (y if y_labels is None else np.asarray(y_labels)) if classification else None
+    data = TrainingData(X, y, labels, weights)
+    if validation_data is not None:
+        if len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, y_val_labels)")
+        Xv, yv = _as_dtype(validation_data[0], dtype), np.asarray(validation_data[1])
+        lv = np.asarray(validation_data[2]) if len(validation_data) == 3 else (yv if classification else None)
+        data.validation = (Xv, yv, lv)
+    elif validation_fraction:
+        if stratify is None:
+            stratify = classification
+        if stratify:
+            tr, va = stratified_split(labels, validation_fraction, split_rng)
+        else:
+            tr, va = random_split(X.shape[0], validation_fraction, split_rng)
+        x_val, y_val, l_val, _ = data.take(va)
+        data = data.subset(tr)
+        data.validation = (x_val, y_val, l_val)
+    if data.validation is not None and len(data.validation[0]) == 0:
+        data.validation = None
+    return data
+
+
+def _as_dtype(X, dtype):
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):      # scipy.sparse: rows are taken as CSR
+        X = X.tocsr()
+        return X if X.dtype == dtype else X.astype(dtype)
+    X = np.asarray(X)
+    return X if X.dtype == dtype else X.astype(dtype)

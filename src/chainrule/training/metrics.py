@@ -34,3 +34,14 @@ def scores_to_labels(scores: np.ndarray) -> np.ndarray:
     if scores.shape[1] == 1:
         return (scores[:, 0] > 0).astype(np.intp)
     return scores.argmax(axis=1)
+
+
+def count_correct(scores: np.ndarray, labels, predict_labels=scores_to_labels) -> int:
+    """How many rows of ``scores`` predict their label (the running accuracy's numerator)."""
+    return int(np.count_nonzero(predict_labels(scores) == labels))
+
+
+def squared_error_sum(predictions: np.ndarray, targets) -> float:
+    """sum (s - y)^2 over every entry (the running RMSE's numerator)."""
+    d = predictions - np.asarray(targets).reshape(predictions.shape)
+    return float(np.vdot(d, d))
