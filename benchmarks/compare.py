@@ -126,6 +126,41 @@ class ChainruleMLP:
         return self.trainer.predict_scores(X).argmax(1)
 
 
+class NotesLoopMLP:
+    """The loop a user writes from the notes, through chainrule's public API only."""
+    name = "chainrule, the notes' loop"
+
+    def __init__(self, sizes, lr, batch, seed):
+        from chainrule import losses, nn, optim
+
+        rng = np.random.default_rng(seed)
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b, rng=rng, init="he" if i < len(sizes) - 2 else "glorot"))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        self.net = nn.Sequential(*layers)
+        self.loss = losses.SoftmaxLogLikelihood()
+        self.opt = optim.SGD(self.net, lr=lr, momentum=0.9)
+        self.batch, self.rng = batch, rng
+
+    def epoch(self, X, y):
+        net, loss, opt = self.net, self.loss, self.opt
+        net.train()
+        perm = self.rng.permutation(len(X))
+        for s in range(0, len(X), self.batch):
+            idx = perm[s:s + self.batch]
+            opt.zero_grad()
+            scores = net.forward(X[idx])
+            loss.forward(scores, y[idx])
+            net.backward(loss.backward())
+            opt.step()
+
+    def predict(self, X):
+        self.net.eval()
+        return self.net.forward(X).argmax(1)
+
+
 class BareNumpyMLP:
     """The straightforward loop with no abstraction at all (a reference, not a product)."""
     name = "bare NumPy loop"
@@ -363,10 +398,19 @@ def targets(report, data_mb):
     rate = report["matmul_gflops"]
     a = report.get("a", {})
     if "chainrule" in a and "PyTorch" in a:
-        ratio = a["chainrule"]["min"] / a["PyTorch"]["min"]
-        frac = a["chainrule"]["gflops"] / rate
-        out.append({"target": "(a) epoch <= 0.85 x PyTorch", "met": ratio <= 0.85, "measured": f"{ratio:.3f} x"})
-        out.append({"target": "(a) >= 75% of the matmul rate", "met": frac >= 0.75, "measured": f"{frac:.1%}"})
+        for name in ("chainrule", "chainrule, the notes' loop"):
+            if name not in a:
+                continue
+            ratio = a[name]["min"] / a["PyTorch"]["min"]
+            frac = a[name]["gflops"] / rate
+            out.append({"target": f"(a) {name}: epoch <= 0.80 x PyTorch", "met": ratio <= 0.80,
+                        "measured": f"{ratio:.3f} x"})
+            out.append({"target": f"(a) {name}: >= 78% of the matmul rate", "met": frac >= 0.78,
+                        "measured": f"{frac:.1%}"})
+        if "chainrule, the notes' loop" in a:
+            gap = a["chainrule, the notes' loop"]["min"] / a["chainrule"]["min"] - 1
+            out.append({"target": "(a) the notes' loop within 3% of the trainer's epoch", "met": abs(gap) <= 0.03,
+                        "measured": f"{gap:+.1%}"})
         growth = a["chainrule"].get("rss_growth_mb")
         P = sum(x * y for x, y in zip((784, 512, 256), (512, 256, 10))) + 512 + 256 + 10
         limit = 4 * P * 4 / 2**20 + 150
@@ -417,7 +461,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", default="a,b,c,d,e,f", help="workloads to run, e.g. a,b")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "local" / "last.json"),
+                    help="where the JSON goes (the tracked benchmarks/results/latest.json only when named here)")
     args = ap.parse_args(argv)
     if not MNIST.exists():
         print(f"the MNIST test-set files are not in {MNIST}", file=sys.stderr)
@@ -446,7 +491,7 @@ def main(argv=None) -> int:
         Xbig, ybig, Xtr, ytr, Xte, yte = load_data(120000)
         X60, y60 = Xbig[:60000], ybig[:60000]
         data_mb = X60.nbytes / 2**20
-        mlp_systems = [ChainruleMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
+        mlp_systems = [ChainruleMLP, NotesLoopMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
         sizes = (784, 512, 256, 10)
         if "a" in only or "d" in only:
             r = run_mlp(mlp_systems, X60, y60, Xte, yte, sizes, 128, args.repeats)
@@ -461,7 +506,7 @@ def main(argv=None) -> int:
         if "b" in only:
             report["b"] = {}
             for batch in (32, 512):
-                r = run_mlp(mlp_systems[:3] if have_torch else mlp_systems[:2], X60, y60, Xte, yte, sizes, batch,
+                r = run_mlp([ChainruleMLP, NotesLoopMLP] + ([TorchMLP] if have_torch else []), X60, y60, Xte, yte, sizes, batch,
                             args.repeats)
                 report["b"][str(batch)] = r
                 rows = [(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['gflops'] / rate:.0%}") for k, v in r.items()]

@@ -160,10 +160,24 @@ def test_demos(tmp_path, capsys):
     assert all(r["test_accuracy"] > 0.9 for r in results)
 
 
-def test_gradcheck_command(capsys):
+def test_gradcheck_command(capsys, monkeypatch):
+    from chainrule import grad_cases, nn
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "23 of 23 pass" in out and "BatchNorm1d (train)" in out and "SoftmaxCrossEntropy" in out
+    names = [m[0] for m in grad_cases.MODULES] + [c[0] for c in grad_cases.LOSSES] + \
+        [f"{p[0]} penalty" for p in grad_cases.PENALTIES]
+    assert all(name in out for name in names)                 # every case of the shared table ran
+    assert f"{len(names)} of {len(names)} pass" in out
+
+    class Broken(nn.Sigmoid):                                  # backward forgets the (1 - y) factor
+        def backward(self, grad_output, *, need_input_grad=True):
+            return grad_output * self._cache
+
+    monkeypatch.setattr(grad_cases, "MODULES", grad_cases.MODULES + [
+        ("BrokenSigmoid", lambda d, r: Broken(), lambda s, r: r.standard_normal(s))])
+    assert main(["gradcheck"]) == 1
+    out = capsys.readouterr().out
+    assert "BrokenSigmoid" in out and "FAILED" in out and f"{len(names)} of {len(names) + 1} pass" in out
 
 
 def _commands(parser):

@@ -25,6 +25,16 @@ def _as_batch(X, name="X") -> np.ndarray:
     return X
 
 
+def mean_and_scale(X):
+    """(mean, standard deviation) per feature in float64, with a spread of 0 replaced by 1 so that
+    constant features are only centred: the one standardiser (Standardize, PolynomialRegression)."""
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
 class _ImageStep(TransformerMixin, BaseEstimator):
     """fit checks the batch, records the sample shape and calls ``_learn``; transform checks the
     batch against that shape and calls ``_apply``."""
@@ -84,11 +94,7 @@ class Standardize(_ImageStep):
         pass
 
     def _learn(self, X):
-        X = X.astype(np.float64)
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        std[std == 0] = 1.0
-        self.scale_ = std
+        self.mean_, self.scale_ = mean_and_scale(X)
 
     def _apply(self, X):
         return ((X - self.mean_) / self.scale_).astype(np.float32)

@@ -4,6 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def softplus(s: np.ndarray) -> np.ndarray:
+    """log(1 + e^s) = max(s, 0) + log1p(e^-|s|): never overflows, exact for large |s|."""
+    return np.maximum(s, 0) + np.log1p(np.exp(-np.abs(s)))
+
+
+def log_sigmoid(s: np.ndarray) -> np.ndarray:
+    """log sigma(s) = -softplus(-s), stable for any s."""
+    return -softplus(-s)
+
+
 def logsumexp(s: np.ndarray) -> np.ndarray:
     """log sum_j e^{s_j} over the last axis, shifted by the row maximum (never overflows)."""
     m = s.max(axis=-1, keepdims=True)

@@ -6,7 +6,7 @@ import numpy as np
 from .._validation import as_float_array, check_finite
 from ..layers.activations import sigmoid
 from .base import ClassLabelsLoss, Loss, check_class_input
-from ._stable import logsumexp_leave_one_out, softmax_parts
+from ._stable import logsumexp_leave_one_out, softmax_parts, softplus
 
 
 def prob_floor(dtype) -> float:
@@ -219,8 +219,7 @@ class SigmoidCrossEntropy(_ZTargets):
     _what = "scores"
 
     def _per_sample(self, s, z):
-        # softplus(s) = max(s, 0) + log1p(e^-|s|); softplus(-s) = softplus(s) - s
-        sp = np.maximum(s, 0) + np.log1p(np.exp(-np.abs(s)))
+        sp = softplus(s)             # softplus(-s) = softplus(s) - s
         terms = sp - z * s
         self._sig, self._z = sigmoid(s), z
         return terms.sum(axis=1) if s.ndim == 2 else terms

@@ -9,13 +9,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .. import registry
-from ..losses._stable import logsumexp
+from ..losses._stable import log_sigmoid, logsumexp
 from ._network import NetworkEstimator
-
-
-def _log_sigmoid(s):
-    """log sigma(s) = -softplus(-s), stable for any s."""
-    return -(np.maximum(-s, 0) + np.log1p(np.exp(-np.abs(s))))
 
 
 def _has_proba(est) -> bool:
@@ -120,8 +115,8 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         if spec.proba == "softmax":
             return s - logsumexp(s)[:, None]
         if s.shape[1] == 1:   # one sigmoid neuron: P(class 1) = sigma(s), P(class 0) = sigma(-s)
-            return np.column_stack([_log_sigmoid(-s[:, 0]), _log_sigmoid(s[:, 0])])
-        ls = _log_sigmoid(s)  # one sigmoid per class, normalised (one-vs-rest)
+            return np.column_stack([log_sigmoid(-s[:, 0]), log_sigmoid(s[:, 0])])
+        ls = log_sigmoid(s)  # one sigmoid per class, normalised (one-vs-rest)
         return ls - logsumexp(ls)[:, None]
 
     @available_if(_has_proba)

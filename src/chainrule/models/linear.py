@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..core.sequential import Sequential
+from ..datasets.preprocessing import mean_and_scale
 from ..features.polynomial import PolynomialFeatures
 from ..layers.linear import Linear
 from ..training.history import History
@@ -193,11 +194,11 @@ class PolynomialRegression(LinearRegression):
         X, y = super()._validate_X_y(X, y, reset)
         if reset:
             _positive_int("degree", self.degree)
-            self.input_mean_, self.input_scale_ = _standardiser(X)
+            self.input_mean_, self.input_scale_ = mean_and_scale(X)
             self.poly_ = PolynomialFeatures(int(self.degree), include_bias=False).fit(
                 (X - self.input_mean_) / self.input_scale_)
             phi = self.poly_.transform((X - self.input_mean_) / self.input_scale_)
-            self.feature_mean_, self.feature_scale_ = _standardiser(phi)
+            self.feature_mean_, self.feature_scale_ = mean_and_scale(phi)
         return self._features(X), y
 
     def _features(self, X):
@@ -206,10 +207,3 @@ class PolynomialRegression(LinearRegression):
 
     def _model_input(self, X):
         return self._features(validate_data(self, X, reset=False, dtype=np.float64))
-
-
-def _standardiser(A):
-    mean = A.mean(axis=0)
-    scale = A.std(axis=0)
-    scale[scale == 0] = 1.0
-    return mean, scale
