@@ -5,8 +5,11 @@ import math
 import sys
 import time
 import warnings
+import weakref
 
 import numpy as np
+
+from .._lock import PathLock
 
 
 class Callback:
@@ -107,18 +110,52 @@ class Checkpoint(Callback):
     """Write a checkpoint (model, optimizer, random generators, history, callbacks) every
     ``every`` epochs to ``path``, atomically: a temporary file, then a rename, so the file on
     disk is always a whole checkpoint. ``Trainer.resume(path)`` continues from it bit for bit.
+
+    From train begin to train end the run holds ``<path>.lock`` (``chainrule._lock.PathLock``):
+    a second live run given the same path is refused with ``PathLocked`` instead of silently
+    overwriting this run's checkpoints. The lock is released at train end, also when training
+    raises; a run that diverged (no train end) frees it to the next run of this process.
     """
 
     def __init__(self, path, every: int = 1):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer; got {every!r}")
         self.path, self.every = path, every
+        self._lock = None
+        self._trainer = None
+
+    def _run_over(self) -> bool:
+        trainer = self._trainer() if self._trainer is not None else None
+        return trainer is None or trainer.history.diverged
+
+    def on_train_begin(self, trainer):
+        if self._lock is None or not self._lock.held:
+            lock = PathLock(self.path)
+            other = _CHECKPOINT_RUNS.get(lock.lock_path)
+            if other is not None and other is not self and other._run_over():
+                other.release()
+            self._lock = lock.acquire()
+            _CHECKPOINT_RUNS[lock.lock_path] = self
+        self._trainer = weakref.ref(trainer)
 
     def on_epoch_end(self, trainer, epoch, record):
         # only at epoch boundaries: a checkpoint never holds the weights of half an epoch, so an
         # interrupted run resumes from its last complete epoch exactly
         if (epoch + 1) % self.every == 0:
             trainer.save_checkpoint(self.path, completed_epochs=epoch + 1)
+
+    def on_train_end(self, trainer):
+        self.release()
+
+    def release(self) -> None:
+        """Free ``<path>.lock`` (done at train end; harmless when not held)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+# lock file -> the Checkpoint holding it in this process; lets a new run take the lock of one that diverged
+_CHECKPOINT_RUNS: "weakref.WeakValueDictionary[str, Checkpoint]" = weakref.WeakValueDictionary()
 
 
 def format_record(record: dict, epochs: int | None = None) -> str:
