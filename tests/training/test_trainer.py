@@ -71,7 +71,7 @@ def test_batch_norm_never_gets_a_single_sample_batch():
                 sizes.append(x.shape[0])
             return x
 
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ValueError, match="BatchNorm1d needs at least 2"):
         nn.BatchNorm1d(4).forward(X[:1, :4])
     model = nn.Sequential(nn.Linear(5, 4, rng=0), BatchSizes(), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3, rng=1))
     h = make_trainer(model, epochs=2).fit(X, y)
