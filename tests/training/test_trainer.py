@@ -69,7 +69,7 @@ def test_batch_norm_never_gets_a_single_sample_batch():
         def forward(self, x):
             if self.training:
                 sizes.append(x.shape[0])
-            return x
+            return super().forward(x)
 
     with pytest.raises(ValueError, match="BatchNorm1d needs at least 2"):
         nn.BatchNorm1d(4).forward(X[:1, :4])
