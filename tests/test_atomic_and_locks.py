@@ -94,7 +94,7 @@ def test_sigkill_in_the_middle_of_writes_loses_no_file_and_the_next_write_remove
     proc.kill()
     proc.wait()
     kills, lost, temps_seen = 1, 0, len(_temps(tmp_path))
-    for _ in range(20):
+    for _ in range(16):                              # 33 kills in all
         # two live writers of the same targets: neither may delete the other's temporary file
         # (its rename would fail and the process would exit with a traceback instead of being killed)
         pair = [_start(WRITER, tmp_path, *rng.sample(TARGETS, len(TARGETS))) for _ in range(2)]
