@@ -54,8 +54,12 @@ def test_mlp_with_dropout_and_batch_norm_round_trip(digits, tmp_path):
     assert state["1.running_var"].shape == (32,) and state["1.num_batches_tracked"].dtype == np.int64
     assert state["4.weight"].shape == (16, 32) and state["8.weight"].shape == (10, 16)
     assert not any(k.startswith("extra.") for k in state)
-    # a second fit keeps learning from the loaded weights (warm start)
+    # a second fit keeps learning from the loaded weights (warm start), not from a new initialisation
+    loaded = back.model_.state_dict()
     back.set_params(warm_start=True, epochs=1).fit(Xtr, digits.y_train)
+    assert any(not np.array_equal(loaded[k], v) for k, v in back.model_.state_dict().items())
+    # its epoch improves on the saved model's last one; a fresh start would begin near the first
+    assert back.history_["loss"][0] < clf.history_["loss"][-1] < clf.history_["loss"][0]
 
 
 def test_model_with_preprocessing_round_trip(digits, tmp_path):

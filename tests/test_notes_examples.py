@@ -24,12 +24,21 @@ def test_hinge_table_per_example_and_mean():
 
 
 def test_hinge_each_max_term_of_the_notes():
-    # cat: max(0, 5.1 - 3.2 + 1) + max(0, -1.7 - 3.2 + 1) = 2.9 + 0
-    s = SCORES[0]
-    assert max(0, s[1] - s[0] + 1) == pytest.approx(2.9)
-    # frog: max(0, 2.2 - (-3.1) + 1) + max(0, 2.5 - (-3.1) + 1) = 6.3 + 6.6
     loss = losses.MulticlassHinge(reduction="none")
+
+    def term(i, j):
+        """max(0, s_j - s_y + 1) of image i, computed by the library: its loss on classes {y_i, j}."""
+        return float(loss(SCORES[i:i + 1, [LABELS[i], j]], [0])[0])
+
+    # cat: max(0, 5.1 - 3.2 + 1) + max(0, -1.7 - 3.2 + 1) = 2.9 + 0
+    assert term(0, 1) == pytest.approx(2.9) and term(0, 2) == 0.0
+    # frog: max(0, 2.2 - (-3.1) + 1) + max(0, 2.5 - (-3.1) + 1) = 6.3 + 6.6
+    assert term(2, 0) == pytest.approx(6.3) and term(2, 1) == pytest.approx(6.6)
     assert loss(SCORES[2:], [2])[0] == pytest.approx(6.3 + 6.6)
+    # only the active term (car) counts in the cat's gradient: d/ds = (-1, +1, 0)
+    total = losses.MulticlassHinge(reduction="sum")
+    total(SCORES[:1], [0])
+    np.testing.assert_array_equal(total.backward()[0], [-1.0, 1.0, 0.0])
 
 
 def test_doubling_the_car_scores_still_gives_zero():
@@ -41,7 +50,8 @@ def test_doubling_the_car_scores_still_gives_zero():
 def test_softmax_probabilities_two_decimals():
     p = nn.Softmax().forward(SCORES[:1])[0]
     np.testing.assert_array_equal(np.round(p, 2), [0.13, 0.87, 0.00])
-    np.testing.assert_allclose(np.exp(SCORES[0]), [24.5, 164.0, 0.18], atol=0.05)
+    # the notes' unnormalised probabilities e^s = 24.5, 164.0, 0.18, divided by their sum
+    np.testing.assert_allclose(p, np.array([24.5, 164.0, 0.18]) / (24.5 + 164.0 + 0.18), atol=2e-4)
 
 
 def _digits(value, printed):

@@ -42,6 +42,24 @@ def _bn_eval(n, rng):
     return bn.eval()
 
 
+def _bn2d(train):
+    def make(d, rng):
+        bn = nn.BatchNorm2d(d, dtype=F64)
+        bn.weight.value = rng.uniform(0.5, 2, d)
+        bn.bias.value = rng.standard_normal(d)
+        if not train:
+            for _ in range(3):
+                bn.forward(rng.standard_normal((4, d, 3, 3)) * 2 + 1)
+            bn.eval()
+        return bn
+    return make
+
+
+def _images(scale=1.0, shift=0.0, size=3):
+    """(N, C, size, size) images for a batch shape (N, C)."""
+    return lambda s, r: r.standard_normal((s[0], s[1], size, size)) * scale + shift
+
+
 def _mlp(train):
     def make(d, rng):
         net = nn.Sequential(
@@ -74,6 +92,8 @@ MODULES = [
     ("Dropout(eval)", lambda d, r: nn.Dropout(0.4, rng=r).eval(), _normal()),
     ("BatchNorm1d(train)", lambda d, r: nn.BatchNorm1d(d, dtype=F64), _normal(2, 1)),
     ("BatchNorm1d(eval)", _bn_eval, _normal()),
+    ("BatchNorm2d(train)", _bn2d(True), _images(2, 1)),
+    ("BatchNorm2d(eval)", _bn2d(False), _images()),
     ("MLP(train)", _mlp(True), _normal()),
     ("MLP(eval)", _mlp(False), _normal()),
 ]

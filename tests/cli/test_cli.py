@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chainrule import losses, nn, regularizers
 from chainrule.cli import build_parser, main
 
 BLUE = (0x1F, 0x77, 0xB4)    # training curves
@@ -160,24 +161,39 @@ def test_demos(tmp_path, capsys):
     assert all(r["test_accuracy"] > 0.9 for r in results)
 
 
-def test_gradcheck_command(capsys, monkeypatch):
-    from chainrule import grad_cases, nn
+def _gradcheck_rows(out):
+    """{piece: (largest relative error, verdict)} of the gradcheck table, and its summary line."""
+    lines = out.strip().splitlines()
+    rows = {}
+    for line in lines[1:-1]:
+        *_, err, verdict = line.split()
+        rows[line[:38].strip()] = (float(err), verdict)
+    return rows, lines[-1]
+
+
+def test_gradcheck_command_checks_every_differentiable_piece_of_the_library(capsys):
     assert main(["gradcheck"]) == 0
-    out = capsys.readouterr().out
-    names = [m[0] for m in grad_cases.MODULES] + [c[0] for c in grad_cases.LOSSES] + \
-        [f"{p[0]} penalty" for p in grad_cases.PENALTIES]
-    assert all(name in out for name in names)                 # every case of the shared table ran
-    assert f"{len(names)} of {len(names)} pass" in out
+    rows, summary = _gradcheck_rows(capsys.readouterr().out)
+    assert all(v == "ok" and err < 1e-6 for err, v in rows.values()), rows
+    assert summary.startswith(f"{len(rows)} of {len(rows)} pass")
+    # every module, loss and penalty the library exports has a row (Identity has no derivative to check)
+    pieces = [n for n in nn.__all__ if n not in ("Parameter", "Module", "Sequential", "Identity")]
+    pieces += [n for n in losses.__all__ if isinstance(getattr(losses, n), type) and n != "Loss"]
+    penalties = [n for n in regularizers.__all__ if isinstance(getattr(regularizers, n), type)
+                 and issubclass(getattr(regularizers, n), regularizers.Penalty) and n != "Penalty"]
+    pieces += [f"{n} penalty" for n in penalties]
+    assert [p for p in pieces if p not in rows and f"{p}(train)" not in rows] == []
+    assert {"BatchNorm1d(train)", "BatchNorm1d(eval)", "Dropout(train)", "Dropout(eval)"} <= set(rows)
 
-    class Broken(nn.Sigmoid):                                  # backward forgets the (1 - y) factor
-        def backward(self, grad_output, *, need_input_grad=True):
-            return grad_output * self._cache
 
-    monkeypatch.setattr(grad_cases, "MODULES", grad_cases.MODULES + [
-        ("BrokenSigmoid", lambda d, r: Broken(), lambda s, r: r.standard_normal(s))])
+def test_gradcheck_command_reports_a_wrong_gradient(capsys, monkeypatch):
+    monkeypatch.setattr(nn.Tanh, "_backward", staticmethod(lambda g, y: g * (1.0 - y)))   # not 1 - y^2
     assert main(["gradcheck"]) == 1
-    out = capsys.readouterr().out
-    assert "BrokenSigmoid" in out and "FAILED" in out and f"{len(names)} of {len(names) + 1} pass" in out
+    rows, summary = _gradcheck_rows(capsys.readouterr().out)
+    assert rows["Tanh"][1] == "FAILED" and rows["Tanh"][0] > 1e-3
+    assert rows["Sigmoid"][1] == "ok"
+    failed = sum(v == "FAILED" for _, v in rows.values())
+    assert failed >= 1 and summary.startswith(f"{len(rows) - failed} of {len(rows)} pass")
 
 
 def _commands(parser):

@@ -80,16 +80,32 @@ def test_huge_learning_rate_on_digits_raises_and_keeps_history(digits):
 
 
 def test_early_stopping_restores_the_best_validation_weights(digits):
+    from chainrule.training import Callback
+
+    class Snapshots(Callback):
+        """The weights at the end of every epoch, as early stopping saw them."""
+        def __init__(self):
+            self.states = []
+
+        def on_epoch_end(self, trainer, epoch, record):
+            self.states.append(trainer.model.state_dict())
+
     Xtr, Xte, ytr, yte = digits
+    snaps = Snapshots()
     clf = MLPClassifier((64,), lr=0.01, epochs=60, early_stopping=True, n_iter_no_change=3, tol=0,
-                        random_state=0).fit(Xtr, ytr)
+                        random_state=0)
+    clf._callbacks = lambda: MLPClassifier._callbacks(clf) + [snaps]
+    clf.fit(Xtr, ytr)
     h = clf.history_
-    assert h.stopped_early and len(h) < 60
+    assert h.stopped_early and len(h) < 60 and len(snaps.states) == len(h)
     assert h.best_epoch == int(np.argmin(h["val_loss"]))
     assert h.best_epoch < len(h) - 1                       # the last epochs were worse...
-    # ...and the model is the best epoch's: its validation loss is the best one seen
-    val_best = min(h["val_loss"])
-    assert clf.score(Xte, yte) >= 0.95 and val_best == h["val_loss"][h.best_epoch]
+    # ...and the model holds the best epoch's weights, not the last epoch's
+    best, last, now = snaps.states[h.best_epoch], snaps.states[-1], clf.model_.state_dict()
+    assert any(not np.array_equal(best[k], last[k]) for k in best)
+    for k in best:
+        np.testing.assert_array_equal(now[k], best[k], err_msg=k)
+    assert clf.score(Xte, yte) >= 0.95
 
 
 @pytest.fixture
@@ -186,7 +202,7 @@ def test_partial_fit_and_warm_start(digits):
     warm = MLPClassifier((32,), epochs=3, tol=0, warm_start=True, random_state=0).fit(Xtr, ytr)
     w = warm.model_[0].weight.value.copy()
     warm.fit(Xtr, ytr)
-    assert warm.model_[0].weight.value is not w and not np.array_equal(warm.model_[0].weight.value, w)
+    assert not np.array_equal(warm.model_[0].weight.value, w)        # the second fit trained on
     cold = MLPClassifier((32,), epochs=3, tol=0, random_state=0).fit(Xtr, ytr)
     assert warm.history_["loss"][-1] < cold.history_["loss"][-1]   # it went on from where it was
 

@@ -63,8 +63,20 @@ def test_batch_norm_never_gets_a_single_sample_batch():
     assert [s.stop - s.start for s in batch_slices(65, 32, min_batch=2)] == [32, 33]
     assert [s.stop - s.start for s in batch_slices(65, 32)] == [32, 32, 1]
     X, y = blobs(65)
-    model = nn.Sequential(nn.Linear(5, 4, rng=0), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3, rng=1))
-    make_trainer(model, epochs=2).fit(X, y)   # would raise with a batch of 1
+    sizes = []
+
+    class BatchSizes(nn.Identity):
+        def forward(self, x):
+            if self.training:
+                sizes.append(x.shape[0])
+            return super().forward(x)
+
+    with pytest.raises(ValueError, match="BatchNorm1d needs at least 2"):
+        nn.BatchNorm1d(4).forward(X[:1, :4])
+    model = nn.Sequential(nn.Linear(5, 4, rng=0), BatchSizes(), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3, rng=1))
+    h = make_trainer(model, epochs=2).fit(X, y)
+    assert sizes == [32, 33, 32, 33]           # the last sample joins the previous batch
+    assert len(h) == 2 and all(np.isfinite(h["loss"]))
 
 
 def test_full_batch_is_gradient_descent():

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__, io
 from .._atomic import atomic_write_text
+from .._lock import PathLock, PathLocked
 from ..datasets import Flatten, ScaleToUnit, Standardize, train_validation_split
 from ..errors import TrainingDiverged
 from ..features import HOGFeatures, PolynomialFeatures
@@ -144,6 +145,16 @@ def _pictures(args, split, model, est, out, y_pred) -> list[str]:
 
 def run(args) -> int:
     out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    try:
+        lock = PathLock(out).acquire()      # one live run per --out folder: never a mixed folder
+    except PathLocked as exc:
+        print(f"chainrule train: {exc}", file=sys.stderr)
+        return 1
+    with lock:
+        return _run(args, out)
+
+
+def _run(args, out: Path) -> int:
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     steps = _steps(args, split)          # settings that do not fit the data set fail here, before any output
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 
+from .._lock import PathLock
+
 
 class Callback:
     """Hooks called by ``Trainer.fit``. Override what you need; ``trainer.stop_training = True``
@@ -107,18 +109,37 @@ class Checkpoint(Callback):
     """Write a checkpoint (model, optimizer, random generators, history, callbacks) every
     ``every`` epochs to ``path``, atomically: a temporary file, then a rename, so the file on
     disk is always a whole checkpoint. ``Trainer.resume(path)`` continues from it bit for bit.
+
+    From train begin to train end the run holds ``<path>.lock`` (``chainrule._lock.PathLock``):
+    a second live run given the same path is refused with ``PathLocked`` instead of silently
+    overwriting this run's checkpoints. The lock is released at train end, also when training
+    raises or diverges.
     """
 
     def __init__(self, path, every: int = 1):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer; got {every!r}")
         self.path, self.every = path, every
+        self._lock = None
+
+    def on_train_begin(self, trainer):
+        if self._lock is None or not self._lock.held:
+            self._lock = PathLock(self.path).acquire()
 
     def on_epoch_end(self, trainer, epoch, record):
         # only at epoch boundaries: a checkpoint never holds the weights of half an epoch, so an
         # interrupted run resumes from its last complete epoch exactly
         if (epoch + 1) % self.every == 0:
             trainer.save_checkpoint(self.path, completed_epochs=epoch + 1)
+
+    def on_train_end(self, trainer):
+        self.release()
+
+    def release(self) -> None:
+        """Free ``<path>.lock`` (done at train end; harmless when not held)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def format_record(record: dict, epochs: int | None = None) -> str:

@@ -154,9 +154,8 @@ class Trainer:
                         break
         finally:
             self.model.eval()
-            if not history.diverged:
-                for cb in self.callbacks:
-                    cb.on_train_end(self)
+            for cb in self.callbacks:          # also after a divergence: checkpoints release their lock
+                cb.on_train_end(self)
         self.start_epoch = self.completed_epochs
         return history
 
