@@ -20,6 +20,37 @@ FIRST_NOTEBOOK_CELL = "%matplotlib inline"
 _SCRAPED = "_chainrule_gallery_scraped"
 
 
+#: the gallery's sections and examples in the order of the notes (file names; others go last)
+CHAPTERS = ["introduction", "losses", "backprop"]
+NOTES_ORDER = [
+    "plot_regression_toy.py", "plot_quadratic_classifier.py", "plot_feature_transform.py",
+    "plot_under_over_fitting.py", "plot_handcrafted_vs_learned.py", "plot_linear_templates.py",
+    "plot_loss_worked_examples.py", "plot_regularization.py", "plot_gd_vs_minibatch.py",
+    "plot_derivatives.py", "plot_sigmoid_softmax.py", "plot_backprop_step_by_step.py",
+    "plot_dropout_batchnorm.py",
+]
+
+
+def chapter_order(path) -> tuple:
+    """Sort key of a gallery section (a folder of examples/): the notes' chapter order."""
+    name = Path(path).name
+    return (CHAPTERS.index(name) if name in CHAPTERS else len(CHAPTERS), name)
+
+
+class NotesOrder:
+    """Sort key of the examples within a section: the order in which the notes treat them."""
+
+    def __init__(self, src_dir):
+        self.src_dir = src_dir
+
+    def __call__(self, filename) -> tuple:
+        name = Path(filename).name
+        return (NOTES_ORDER.index(name) if name in NOTES_ORDER else len(NOTES_ORDER), name)
+
+    def __repr__(self):  # sphinx-gallery compares configurations by their repr
+        return "NotesOrder"
+
+
 def _figures_in(value):
     from matplotlib.figure import Figure
 
@@ -55,7 +86,8 @@ def gallery_conf(src_dir: Path) -> dict:
         "image_scrapers": ("matplotlib", "_gallery.figure_scraper"),
         "first_notebook_cell": FIRST_NOTEBOOK_CELL,
         "ignore_repr_types": r"matplotlib[.](figure|axes|text)",
-        "within_subsection_order": "FileNameSortKey",
+        "subsection_order": "_gallery.chapter_order",
+        "within_subsection_order": "_gallery.NotesOrder",
         "download_all_examples": True,
         "abort_on_example_error": True,
         "only_warn_on_example_error": False,

@@ -55,8 +55,29 @@ def public_names(modname: str) -> list[str]:
     return list(names)
 
 
+def _is_constant(obj) -> bool:
+    return not (callable(obj) or inspect.ismodule(obj))
+
+
+def _constants(modname: str, names: list[str]) -> list[str]:
+    """Module-level values (``REDUCTIONS``, ``MNIST``...) as a table of their values: autodoc
+    would show their type's docstring ("Built-in immutable sequence"), which says nothing."""
+    mod = importlib.import_module(modname)
+    rows = []
+    for n in names:
+        text = repr(getattr(mod, n)).replace("\n", " ")
+        text = text if len(text) <= 110 else text[:107] + "..."
+        rows += [f"   * - ``{n}``", f"     - ``{text}``"]
+    if not rows:
+        return []
+    return [".. list-table:: Constants", "   :widths: 25 75", "", *rows, ""]
+
+
 def _page(modname: str, title: str, blurb: str) -> str:
+    mod = importlib.import_module(modname)
     names = public_names(modname)
+    constants = [n for n in names if _is_constant(getattr(mod, n))]
+    names = [n for n in names if n not in constants]
     shown = [n for n in names if f"{modname}.{n}" not in EXCLUDED]
     left_out = [n for n in names if f"{modname}.{n}" in EXCLUDED]
     heading = f"``{modname}``: {title}"
@@ -68,6 +89,7 @@ def _page(modname: str, title: str, blurb: str) -> str:
              ".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
     lines += [f"   {n}" for n in shown]
     lines.append("")
+    lines += _constants(modname, constants)
     if left_out or modname in EXCLUDED_MODULE_DOCSTRINGS:
         lines += [".. note::", "", "   Not yet in this reference (their docstrings are being rewritten):", ""]
         if modname in EXCLUDED_MODULE_DOCSTRINGS:
@@ -75,6 +97,14 @@ def _page(modname: str, title: str, blurb: str) -> str:
         lines += [f"   - ``{n}``: {EXCLUDED[f'{modname}.{n}']}" for n in left_out]
         lines.append("")
     return "\n".join(lines)
+
+
+def _documented_as_page(fullname: str) -> bool:
+    """True for the names that get a page of their own (not excluded, not constants)."""
+    modname, name = fullname.rsplit(".", 1)
+    if fullname in EXCLUDED:
+        return False
+    return not _is_constant(getattr(importlib.import_module(modname), name))
 
 
 def write_api_pages(folder: Path) -> None:
@@ -88,8 +118,15 @@ def write_api_pages(folder: Path) -> None:
         "the rest needs the ``all`` extra.", "",
         ".. toctree::", "   :maxdepth: 1", "",
         *[f"   {m.split('.')[-1]}" for m, _, _ in PACKAGES], ""])}
+    documented = set()
     for modname, title, blurb in PACKAGES:
         pages[modname.split(".")[-1] + ".rst"] = _page(modname, title, blurb)
+        documented |= {f"{modname}.{n}" for n in public_names(modname)}
+    # stubs autosummary wrote for names that are gone (renamed, excluded, now constants) would
+    # otherwise linger as pages outside every table of contents
+    for stub in (folder / "generated").glob("*.rst"):
+        if stub.stem not in documented or not _documented_as_page(stub.stem):
+            stub.unlink()
     for name, text in pages.items():
         path = folder / name
         if not path.exists() or path.read_text() != text:
