@@ -1,12 +1,17 @@
 # Two commands on a fresh machine with Python >= 3.10: `make demo` and `make test`.
-# Each creates its own virtual environment in .venv from nothing.
+# Each creates its own virtual environment in .venv from nothing; so does `make docs`, in either order:
+# the docs stamp depends on the test stamp, so a fresh clone builds .venv once, and a change to
+# pyproject.toml reinstalls both.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-stamp
+# -W: any warning fails the build (CI runs this); --keep-going lists them all first.
+SPHINXOPTS ?= -W --keep-going
 BENCH_VENV := .venv-bench
 
-.PHONY: demo test pictures bench clean
+.PHONY: demo test docs pictures bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +25,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The documentation site (Sphinx, numpydoc, sphinx-gallery) in docs/_build/html. The gallery
+# (examples/) is executed during the build; unchanged examples are not run again.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[all,test,docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	MPLBACKEND=Agg $(PY) -m sphinx -b html $(SPHINXOPTS) docs/source docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 # Regenerate the pictures the README shows (committed under docs/images).
 pictures: $(STAMP)
@@ -46,3 +61,4 @@ bench: $(BENCH_VENV)/.installed-stamp
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) build src/*.egg-info .pytest_cache
+	rm -rf docs/_build docs/source/api docs/source/auto_examples docs/source/sg_execution_times.rst
