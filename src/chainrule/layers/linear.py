@@ -152,6 +152,9 @@ class Linear(Module):
         n_in, n_out = int(config["in_features"]), int(config["out_features"])
         return {"weight": (n_out, n_in), **({"bias": (n_out,)} if config.get("bias", True) else {})}
 
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
     def get_config(self):
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
