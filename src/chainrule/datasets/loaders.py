@@ -82,10 +82,10 @@ def load_cifar10(data_dir=None, download: bool = True, subset: str | None = None
     paths = fetch(spec, folder, download=download, mirrors=mirrors, progress=progress)
     archive = paths[spec.files[0].name]
     if format == "binary":
-        Xtr, ytr, Xte, yte, names = load_binary_archive(archive, subset)
+        Xtr, ytr, Xte, yte, names = load_binary_archive(archive, subset, root=folder)
         class_names = names if len(names) == 10 else spec.class_names
     else:
-        Xtr, ytr, Xte, yte = load_python_archive(archive, subset)
+        Xtr, ytr, Xte, yte = load_python_archive(archive, subset, root=folder)
         class_names = spec.class_names
     return ImageDataset("cifar10", Xtr, ytr, Xte, yte, tuple(class_names))
 
