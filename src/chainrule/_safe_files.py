@@ -71,7 +71,11 @@ def open_regular(path, *, root=None, max_size: int | None = None):
     target = os.path.realpath(name)
     if root is not None:
         base = os.path.realpath(os.fspath(root))
-        if os.path.commonpath([base, target]) != base:
+        try:
+            inside = os.path.commonpath([base, target]) == base
+        except ValueError:                   # Windows: another drive
+            inside = False
+        if not inside:
             raise UnsafeFileError(name, f"must stay inside {os.fspath(root)}; got a link to {target}")
     before = os.stat(target)
     if not stat.S_ISREG(before.st_mode):

@@ -66,6 +66,14 @@ def _latin1_encode(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+def _reconstruct(pending: list, cls, shape, typecode):
+    """numpy's ``_reconstruct(ndarray, (0,), b'b')`` only: a placeholder that BUILD fills."""
+    if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError(f"refused numpy _reconstruct({cls!r}, {shape!r}, {typecode!r})")
+    pending[0] += 1
+    return _PendingArray()
+
+
 def _make_dtype(name, align=False, copy=True):
     """numpy.dtype(name, align, copy) for a plain numeric type only (a fresh instance: BUILD sets it)."""
     name = _as_text(name, "a dtype name")
@@ -82,17 +90,22 @@ def _make_dtype(name, align=False, copy=True):
 
 class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: every opcode is seen
     """Admits only dicts, lists, tuples, strings, bytes, numbers and NumPy arrays of numeric
-    dtypes, and refuses a pickle that would build more than ``max_bytes`` (see the module)."""
+    dtypes, and refuses a pickle that would build more than ``max_bytes`` (see the module;
+    default 2 x ``size`` + 1 MiB, ``size`` being the pickle's length, or what is left of a
+    seekable ``file``)."""
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, *, encoding: str = "bytes", max_bytes: int | None = None, size: int | None = None):
         super().__init__(file, encoding=encoding)
         if max_bytes is None:
-            max_bytes = 2 * (size if size is not None else 0) + (1 << 20)
+            if size is None:                  # what is left of the file, if it can tell
+                here = file.tell()
+                size = file.seek(0, io.SEEK_END) - here
+                file.seek(here)
+            max_bytes = 2 * size + (1 << 20)
         self.max_bytes = int(max_bytes)
         self.built = 0
-        self._pending = 0
         read = self._file_read
 
         def read_exactly(n):          # the pure-Python unpickler trusts declared lengths; we do not
@@ -102,7 +115,8 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: ever
             return data
 
         self._file_read = read_exactly
-        self._reconstruct_fn = self._reconstruct         # one bound method, so `is` recognises it
+        pending = self._pending_arrays = [0]            # a closure, not a bound method: no reference cycle
+        self._reconstruct_fn = lambda cls, shape, typecode: _reconstruct(pending, cls, shape, typecode)
         self._callables = (self._reconstruct_fn, _make_dtype, _latin1_encode)
 
     # -- what may be named, and called -------------------------------------------------------
@@ -116,12 +130,6 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: ever
         if (module, name) == ("_codecs", "encode"):
             return _latin1_encode
         raise pickle.UnpicklingError(f"refused to load the global {module}.{name}")
-
-    def _reconstruct(self, cls, shape, typecode):
-        if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
-            raise pickle.UnpicklingError(f"refused numpy _reconstruct({cls!r}, {shape!r}, {typecode!r})")
-        self._pending += 1
-        return _PendingArray()
 
     # -- accounting ----------------------------------------------------------------------------
     def _charge(self, n: int) -> None:
@@ -183,7 +191,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: ever
         inst = self.stack[-1]
         if isinstance(inst, _PendingArray):
             self.stack[-1] = self._array(state)
-            self._pending -= 1
+            self._pending_arrays[0] -= 1
         elif isinstance(inst, np.dtype):
             self._dtype_state(inst, state)
         else:
@@ -224,7 +232,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: ever
 
     def load(self):
         result = super().load()
-        if self._pending:
+        if self._pending_arrays[0]:
             raise pickle.UnpicklingError("refused an array that was never given its data")
         return result
 
