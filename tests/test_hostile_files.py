@@ -56,7 +56,7 @@ def refused_cheaply(label, path, setup, action, error, message):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     budget = 4 * size + 64 * MB
-    print(f"\nPEAK {label}: file {size:,} bytes; peak +{result['growth'] / MB:.1f} MB (budget {budget / MB:.1f} MB)")
+    print(f"\nPEAK {label}: file {size:,} bytes; peak +{result['growth'] / 1024:,.0f} KiB (budget {budget / MB:.1f} MiB)")
     assert result["error"] == error, result
     assert message in result["message"], result["message"]
     assert result["growth"] <= budget, f"{label}: peak +{result['growth']:,} bytes > {budget:,}"
