@@ -79,3 +79,40 @@ def test_mnist_pair_cross_checks(tmp_path):
     write_idx(tmp_path / "lab.gz", np.array([1, 2, 3, 12], dtype=np.uint8))
     with pytest.raises(DatasetCorrupt, match=r"label 12 is not a class in \[0, 10\)"):
         read_mnist_pair(tmp_path / "img.gz", tmp_path / "lab.gz")
+
+
+def test_headers_are_checked_against_what_mnist_holds_before_the_data_is_read(tmp_path):
+    import hashlib
+    import struct
+    from chainrule.datasets import DatasetSpec, RemoteFile
+    huge = tmp_path / "huge.idx"
+    huge.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">IIII", *[0xFFFFFFFF] * 4))   # 2^128 bytes, no data
+    with pytest.raises(DatasetCorrupt, match=r"the data must be at most 47,040,000 bytes; got a header declaring "
+                                             r"\(4294967295, 4294967295, 4294967295, 4294967295\) of uint8"):
+        read_idx(huge)
+    write_idx(tmp_path / "small.idx", GOOD)                                          # the cap is a parameter
+    with pytest.raises(DatasetCorrupt, match=r"must be at most 10 bytes; got a header declaring \(4, 5, 5\)"):
+        read_idx(tmp_path / "small.idx", max_bytes=10)
+    # the test files may hold 10,000 images, the training files 60,000
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10_001, 28, 28), np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros(10_001, np.uint8))
+    files = tuple(RemoteFile(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+                  for p in sorted(folder.iterdir()))
+    spec = DatasetSpec("mnist", files, ("http://127.0.0.1:9/",), tuple("0123456789"),
+                       subsets={"test": tuple(f.name for f in files)}, max_images={"test": 10_000})
+    with pytest.raises(DatasetCorrupt, match=r"t10k-images-idx3-ubyte.gz: must hold at most 10,000 images; got a header "
+                                             r"declaring 10,001"):
+        load_mnist(folder, download=False, subset="test", spec=spec, progress=False)
+
+
+def test_an_idx_file_linked_from_outside_the_data_folder_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere.idx"
+    write_idx(outside, GOOD)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.idx").symlink_to(outside)
+    np.testing.assert_array_equal(read_idx(folder / "a.idx"), GOOD)                 # no root: links are followed
+    with pytest.raises(DatasetCorrupt, match=rf"a.idx must stay inside {folder}; got a link to {outside}"):
+        read_idx(folder / "a.idx", root=folder)

@@ -110,3 +110,48 @@ def test_hue_histogram_of_pure_colours():
         hue_histogram(np.zeros((2, 8, 8)))
     feats = HOGFeatures(hue_bins=12).fit_transform(np.concatenate([red, blue, grey] * 2).repeat(2, 1).repeat(2, 2))
     assert feats.shape[0] == 6 and np.allclose(feats[:, -12:].sum(1)[:2], 1)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"resize_to": (40000, 40000)}, r"resize_to must be None or \(height, width\) with each side an integer from 1 to "
+                                    r"1024; got \(40000, 40000\)"),
+    ({"resize_to": (1025, 8)}, r"resize_to must be .*; got \(1025, 8\)"),
+    ({"resize_to": (0, 8)}, r"resize_to must be .*; got \(0, 8\)"),
+    ({"resize_to": (24.0, 24)}, r"resize_to must be .*; got \(24.0, 24\)"),
+    ({"resize_to": (24,)}, r"resize_to must be .*; got \(24,\)"),
+    ({"orientations": 10**9}, r"orientations must be an integer from 1 to 360; got 1000000000"),
+    ({"pixels_per_cell": (0, 4)}, r"pixels_per_cell must be \(rows, columns\), positive integers up to 1024; got \(0, 4\)"),
+    ({"cells_per_block": (True, 2)}, r"cells_per_block must be .*; got \(True, 2\)"),
+    ({"hue_bins": -1}, r"hue_bins must be an integer from 0 to 360; got -1"),
+])
+def test_hog_refuses_absurd_settings_at_construction_fit_and_transform(digits, settings, message):
+    with pytest.raises(ValueError, match=message):
+        HOGFeatures(**settings)
+    with pytest.raises(ValueError, match=message):                  # set_params skips __init__
+        HOGFeatures().set_params(**settings).fit(digits.X_train[:2])
+    fitted = HOGFeatures().fit(digits.X_train[:2])
+    with pytest.raises(ValueError, match=message):
+        fitted.set_params(**settings).transform(digits.X_test[:2])
+    if "resize_to" in settings:
+        with pytest.raises(ValueError, match=message):
+            hog_features(digits.X_test[:2], resize_to=settings["resize_to"])
+
+
+def test_hog_refuses_more_than_a_million_numbers_per_image_before_any_work(digits):
+    hog = HOGFeatures(resize_to=(1024, 1024), pixels_per_cell=(1, 1), cells_per_block=(1, 1))
+    with pytest.raises(ValueError, match=r"one image's HOG vector must have at most 1,048,576 numbers; got 9,437,184 "
+                                         r"\(1024 x 1024 pixels, cells \(1, 1\), blocks \(1, 1\), 9 orientations\)"):
+        hog.fit(digits.X_train[:2])
+    # the largest side is allowed; images are resized one at a time
+    wide = HOGFeatures(resize_to=(1024, 8)).fit_transform(digits.X_train[:3])
+    assert wide.shape == (3, 255 * 1 * 4 * 9) and wide.dtype == np.float32
+
+
+def test_hog_resizes_image_by_image_exactly_as_the_whole_batch(digits):
+    from skimage.feature import hog
+    from skimage.transform import resize
+    X = digits.X_test[:6].astype(np.float64)
+    batch = resize(X / X.max(), (6, 24, 24), order=1, anti_aliasing=False)
+    expected = np.stack([hog(im, orientations=9, pixels_per_cell=(6, 6), cells_per_block=(2, 2)) for im in batch])
+    got = hog_features(X, pixels_per_cell=(6, 6), resize_to=(24, 24))
+    np.testing.assert_array_equal(got, expected.astype(np.float32))

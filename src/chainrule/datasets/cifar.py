@@ -1,17 +1,26 @@
 """CIFAR-10 readers. The binary version is plain records; the python version is pickles, read
-with an unpickler that admits only plain containers and NumPy arrays (no code can run). Archive
-members are read by name into memory: nothing is extracted to disk."""
+with a restricted unpickler (``unpickle.py``: plain containers and NumPy arrays, no code, bounded
+size). Archives are streamed once, member by member, into memory: nothing is extracted to disk.
+
+A hostile archive is refused at a bounded cost: the archive must be a regular file; its gzip
+stream is decompressed with a hard cap (what 60,000 images of 3,073 bytes plus headers need, and
+never more than 2 x the archive's size + 16 MiB: the real archive expands 1.08-fold); a wanted
+member whose header declares more than a batch (10,000 records) is refused before it is read;
+each member is parsed as soon as it is read, so at most one raw batch is held at a time.
+"""
 from __future__ import annotations
 
-import io
-import pickle
+import os
 import posixpath
 import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._safe_files import UnsafeFileError, open_gzip_capped, open_regular, read_capped
 from ..errors import DatasetCorrupt
+from .unpickle import RestrictedUnpickler, safe_unpickle  # noqa: F401  (re-exported)
 
 RECORD = 1 + 3072          # one label byte, then 1024 red, 1024 green, 1024 blue pixel bytes
 BIN_TRAIN = tuple(f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6))
@@ -19,6 +28,14 @@ BIN_TEST = ("cifar-10-batches-bin/test_batch.bin",)
 BIN_META = "cifar-10-batches-bin/batches.meta.txt"
 PY_TRAIN = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6))
 PY_TEST = ("cifar-10-batches-py/test_batch",)
+MAX_MEMBER = 10_000 * RECORD + (1 << 20)      # a batch: 10,000 records (+ ~0.3 MB of names in the pickles)
+MAX_ARCHIVE = 60_000 * RECORD + (8 << 20)     # every image, plus tar headers, names, meta and readme
+EXPANSION_SLACK = 16 << 20                     # a small archive may expand to 2 x its size + this
+
+
+def decompression_cap(archive_size: int) -> int:
+    """The most decompressed bytes an archive of ``archive_size`` bytes may yield."""
+    return min(MAX_ARCHIVE, 2 * archive_size + EXPANSION_SLACK)
 
 
 def parse_binary_batch(data: bytes, name: str = "batch"):
@@ -35,44 +52,50 @@ def parse_binary_batch(data: bytes, name: str = "batch"):
     return images, labels
 
 
-def safe_members(tar: tarfile.TarFile, archive: str) -> dict[str, tarfile.TarInfo]:
-    """Members by name; refuses an archive holding any absolute path or '..' component."""
-    members = {}
-    for m in tar.getmembers():
-        name = m.name
-        parts = posixpath.normpath(name).split("/")
-        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or parts[0] == "..":
-            raise DatasetCorrupt(f"{archive}: refusing the archive: member {name!r} points outside its folder")
-        members[name] = m
-    return members
+def _check_name(name: str, archive) -> None:
+    parts = posixpath.normpath(name).split("/")
+    if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or parts[0] == "..":
+        raise DatasetCorrupt(f"{archive}: refusing the archive: member {name!r} points outside its folder")
 
 
-def read_members(archive, names) -> dict[str, bytes]:
-    """The bytes of the named regular-file members of a tar(.gz) archive, read into memory."""
+def read_members(archive, names, parse=None, *, root=None) -> dict:
+    """``{name: parse(bytes, name)}`` (or the bytes) for the named regular-file members of a
+    tar(.gz) archive, streamed once with the caps of the module docstring. Every member name is
+    checked (no absolute path, no '..'); a missing or repeated wanted member is an error."""
     archive = Path(archive)
+    wanted, out = set(names), {}
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = safe_members(tar, str(archive))
-            out = {}
-            for n in names:
-                m = members.get(n)
-                if m is None:
-                    raise DatasetCorrupt(f"{archive}: has no member {n!r}")
-                if not m.isfile():
-                    raise DatasetCorrupt(f"{archive}: member {n!r} is not a regular file")
-                out[n] = tar.extractfile(m).read()
-            return out
-    except (tarfile.TarError, EOFError, OSError) as exc:
+        with open_regular(archive, root=root) as raw:
+            size = os.fstat(raw.fileno()).st_size
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            stream = open_gzip_capped(raw, decompression_cap(size), name=str(archive)) if gz else raw
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for m in tar:
+                    _check_name(m.name, archive)
+                    if m.name not in wanted:
+                        continue
+                    if m.name in out:
+                        raise DatasetCorrupt(f"{archive}: member {m.name!r} must appear once; got it twice")
+                    if not m.isfile():
+                        raise DatasetCorrupt(f"{archive}: member {m.name!r} is not a regular file")
+                    if m.size > MAX_MEMBER:
+                        raise DatasetCorrupt(f"{archive}: member {m.name!r} must be at most {MAX_MEMBER:,} bytes "
+                                             f"(10,000 records); got a header declaring {m.size:,} (refused before "
+                                             "reading)")
+                    data = read_capped(tar.extractfile(m), m.size, name=f"{archive}:{m.name}")
+                    if len(data) != m.size:
+                        raise DatasetCorrupt(f"{archive}: member {m.name!r} is truncated")
+                    out[m.name] = parse(data, m.name) if parse is not None else data
+                    del data
+    except UnsafeFileError as exc:
+        raise DatasetCorrupt(f"{archive}: refusing the archive: {exc.reason}") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise DatasetCorrupt(f"{archive}: not a readable tar archive: {exc}") from None
-
-
-def load_binary_archive(archive, subset=None):
-    """(X_train, y_train, X_test, y_test, class_names) from cifar-10-binary.tar.gz."""
-    names = (BIN_TRAIN if subset in (None, "train") else ()) + (BIN_TEST if subset in (None, "test") else ())
-    data = read_members(archive, names + (BIN_META,))
-    class_names = tuple(line.strip() for line in data[BIN_META].decode("ascii", "replace").splitlines() if line.strip())
-    parts = {n: parse_binary_batch(data[n], f"{archive}:{n}") for n in names}
-    return _assemble(parts, subset, BIN_TRAIN, BIN_TEST) + (class_names,)
+    for n in names:
+        if n not in out:
+            raise DatasetCorrupt(f"{archive}: has no member {n!r}")
+    return out
 
 
 def _assemble(parts, subset, train_names, test_names):
@@ -86,66 +109,41 @@ def _assemble(parts, subset, train_names, test_names):
     return Xtr, ytr, Xte, yte
 
 
-# ---- the python version ------------------------------------------------------------------------
-def _latin1_encode(text, encoding="latin1"):
-    """What protocol-2 pickles written by Python 3 use to rebuild bytes; only latin-1 is admitted."""
-    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin1")
+def load_binary_archive(archive, subset=None, *, root=None):
+    """(X_train, y_train, X_test, y_test, class_names) from cifar-10-binary.tar.gz."""
+    names = (BIN_TRAIN if subset in (None, "train") else ()) + (BIN_TEST if subset in (None, "test") else ())
 
+    def parse(data, member):
+        if member == BIN_META:
+            return tuple(line.strip() for line in data.decode("ascii", "replace").splitlines() if line.strip())
+        return parse_binary_batch(data, f"{archive}:{member}")
 
-def _numpy_globals():
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_encode}
-    reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]   # numpy's _reconstruct, wherever it lives
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(module, "_reconstruct")] = reconstruct
-    return allowed
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Admits only dicts, lists, tuples, strings, bytes, numbers and NumPy arrays (the globals
-    numpy.ndarray, numpy.dtype, numpy's _reconstruct, and _codecs.encode limited to latin-1).
-
-    Any other global (``os.system``, ``builtins.eval``, a class with a ``__reduce__``) is refused
-    before it can be called, so a hostile file cannot run code.
-    """
-
-    _allowed = None
-
-    def find_class(self, module, name):
-        if RestrictedUnpickler._allowed is None:
-            RestrictedUnpickler._allowed = _numpy_globals()
-        try:
-            return RestrictedUnpickler._allowed[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refused to load the global {module}.{name}") from None
-
-
-def safe_unpickle(data: bytes, name: str = "pickle"):
-    """Decode a pickle of plain data with ``RestrictedUnpickler`` (never ``pickle.load``)."""
-    try:
-        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()  # safe: restricted find_class
-    except pickle.UnpicklingError as exc:
-        raise DatasetCorrupt(f"{name}: {exc}; refusing the file") from None
-    except Exception as exc:  # malformed stream
-        raise DatasetCorrupt(f"{name}: not a valid CIFAR pickle: {exc}") from None
+    parts = read_members(archive, names + (BIN_META,), parse, root=root)
+    return _assemble(parts, subset, BIN_TRAIN, BIN_TEST) + (parts[BIN_META],)
 
 
 def parse_python_batch(data: bytes, name: str = "batch"):
     d = safe_unpickle(data, name)
     if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
         raise DatasetCorrupt(f"{name}: expected a dict with b'data' and b'labels'")
-    pixels = np.asarray(d[b"data"])
-    labels = np.asarray(d[b"labels"])
-    if pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3072:
-        raise DatasetCorrupt(f"{name}: data must be uint8 of shape (N, 3072); got {pixels.dtype} {pixels.shape}")
+    pixels = d[b"data"]
+    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3072:
+        what = f"{pixels.dtype} {pixels.shape}" if isinstance(pixels, np.ndarray) else type(pixels).__name__
+        raise DatasetCorrupt(f"{name}: data must be uint8 of shape (N, 3072); got {what}")
+    if pixels.shape[0] == 0:
+        raise DatasetCorrupt(f"{name}: the batch is empty")
+    labels = d[b"labels"]
+    if isinstance(labels, list) and all(type(v) is int for v in labels):
+        labels = np.asarray(labels)
+    if not isinstance(labels, np.ndarray):
+        raise DatasetCorrupt(f"{name}: labels must be {pixels.shape[0]} integers in 0-9")
     if labels.shape != (pixels.shape[0],) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
         raise DatasetCorrupt(f"{name}: labels must be {pixels.shape[0]} integers in 0-9")
     return pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), labels.astype(np.uint8)
 
 
-def load_python_archive(archive, subset=None):
+def load_python_archive(archive, subset=None, *, root=None):
     names = (PY_TRAIN if subset in (None, "train") else ()) + (PY_TEST if subset in (None, "test") else ())
-    data = read_members(archive, names)
-    parts = {n: parse_python_batch(data[n], f"{archive}:{n}") for n in names}
+    parts = read_members(archive, names, lambda data, member: parse_python_batch(data, f"{archive}:{member}"),
+                         root=root)
     return _assemble(parts, subset, PY_TRAIN, PY_TEST)

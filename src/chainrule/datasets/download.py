@@ -1,6 +1,11 @@
 """Getting data files onto disk safely: verified against pinned sizes and SHA-256 sums before a
-byte is parsed, downloaded to a temporary file and renamed only when whole and verified, from
-the canonical source first and then the mirrors."""
+byte is parsed, downloaded to a temporary file and installed only when whole and verified (never
+over an existing file), from the canonical source first and then the mirrors.
+
+Files are opened with ``open_regular``: a FIFO, a device or a link out of the data folder is
+refused without being read. Nothing is deleted unless chainrule downloaded it into its own cache
+(``ownership.py``); a bad file anywhere else is named, with what was expected, and left alone.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -12,34 +17,51 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .._safe_files import UnsafeFileError, open_regular
 from ..errors import DatasetCorrupt, DatasetMissing
+from . import ownership
 from .spec import DatasetSpec, RemoteFile
 
 CHUNK = 1 << 20
 USER_AGENT = "chainrule-datasets/0.1 (+https://pypi.org/project/chainrule)"
 
 
-def sha256_of(path) -> str:
+def _sha256(f) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
+    for block in iter(lambda: f.read(CHUNK), b""):
+        h.update(block)
     return h.hexdigest()
 
 
-def check_file(path: Path, remote: RemoteFile) -> str | None:
-    """None if ``path`` has the pinned size and SHA-256, else what is wrong with it."""
-    size = path.stat().st_size
-    if size != remote.size:
-        what = "is empty" if size == 0 else f"has {size:,} bytes"
-        hint = ""
-        if 0 < size < 4096:
-            with open(path, "rb") as f:
+def sha256_of(path, *, root=None) -> str:
+    with open_regular(path, root=root) as f:
+        return _sha256(f)
+
+
+def check_file(path: Path, remote: RemoteFile, *, root=None) -> str | None:
+    """None if ``path`` has the pinned size and SHA-256, else what is wrong with it.
+
+    The file must be a regular file (inside ``root`` if given); it is never read past its size.
+    """
+    try:
+        f = open_regular(path, root=root)
+    except UnsafeFileError as exc:
+        return exc.reason
+    except FileNotFoundError:
+        return "is missing (a broken link?)" if os.path.lexists(path) else "is missing"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if size != remote.size:
+            what = "is empty" if size == 0 else f"has {size:,} bytes"
+            hint = ""
+            if 0 < size < 4096:
                 head = f.read(256).lstrip().lower()
-            if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
-                hint = " (it is an HTML page: the server sent an error or login page instead of the file)"
-        return f"{what}, expected {remote.size:,}{hint}"
-    digest = sha256_of(path)
+                if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+                    hint = " (it is an HTML page: the server sent an error or login page instead of the file)"
+            return f"{what}, expected {remote.size:,}{hint}"
+        digest = _sha256(f)
     if digest != remote.sha256:
         return f"has SHA-256 {digest}, expected {remote.sha256}"
     return None
@@ -102,27 +124,59 @@ def _download(url: str, dest_dir: Path, remote: RemoteFile, progress: bool, time
         raise
 
 
+def _install(tmp: Path, path: Path) -> None:
+    """Put the verified download ``tmp`` at ``path`` without replacing anything already there."""
+    try:
+        os.link(tmp, path)                  # fails if ``path`` exists, even as a dangling link
+    except FileExistsError:
+        _remove(tmp)
+        raise DatasetCorrupt(f"{path} appeared while it was being downloaded; left it alone") from None
+    except OSError:                         # no hard links here (FAT, some network drives)
+        if os.path.lexists(path):
+            _remove(tmp)
+            raise DatasetCorrupt(f"{path} appeared while it was being downloaded; left it alone") from None
+        os.replace(tmp, path)
+    else:
+        _remove(tmp)
+
+
+def _reject(path: Path, remote: RemoteFile, problem: str, folder: Path, owned: bool) -> str:
+    """Remove a bad file if chainrule downloaded it into its own cache; say what was done."""
+    if owned and ownership.wrote(folder, path):
+        _remove(path)
+        if os.path.lexists(path):
+            return f"{path} {problem}; could not remove it"
+        ownership.forget(folder, remote.name)
+        return f"{path} {problem}; removed"
+    why = "chainrule did not download it" if owned else "chainrule deletes nothing outside its own cache"
+    return (f"{path} {problem}; left untouched ({why}): move it away or replace it with the genuine file "
+            f"({remote.size:,} bytes, SHA-256 {remote.sha256})")
+
+
 def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirrors=(), progress: bool = True,
           timeout: float = 60.0) -> dict[str, Path]:
     """Make sure every file of ``spec`` (or ``files``, a subset) is in ``folder`` and verified.
 
-    Files already present are verified; a file that fails is removed (when the folder allows it),
-    named in the error, and downloaded again if ``download``. Downloads try ``mirrors`` (base
-    URLs) after the spec's own sources. Nothing is parsed here.
+    Files already present are verified. One that fails is removed (and downloaded again if
+    ``download``) only if chainrule downloaded it into its own cache folder; anywhere else it is
+    named in the error, with the expected size and SHA-256, and left alone. Downloads try
+    ``mirrors`` (base URLs) after the spec's own sources. Nothing is parsed here.
     """
     folder = Path(folder)
+    owned = ownership.owns(folder, spec)
     wanted = tuple(files) if files is not None else spec.files
     bases = tuple(spec.urls) + tuple(mirrors or ())
     paths, rejected = {}, []
     for remote in wanted:
         path = folder / remote.name
-        if path.exists():
-            problem = check_file(path, remote)
+        if os.path.lexists(path):
+            problem = check_file(path, remote, root=folder)
             if problem is None:
                 paths[remote.name] = path
                 continue
-            _remove(path)
-            rejected.append(f"{path} {problem}" + ("; removed" if not path.exists() else "; could not remove it"))
+            rejected.append(_reject(path, remote, problem, folder, owned))
+            if os.path.lexists(path):
+                continue                    # not ours to replace
         if not download:
             continue
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +195,9 @@ def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirro
             except DatasetCorrupt as exc:
                 attempts.append(str(exc))
                 continue
-            os.replace(tmp, path)
+            _install(tmp, path)
+            if owned:
+                ownership.record(folder, path, remote.sha256)
             paths[remote.name] = path
             break
         else:
@@ -155,7 +211,7 @@ def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirro
         if not download:
             lines.append("or allow downloading (download=True).")
         message = "\n".join(lines)
-        corrupt_only = rejected and all("could not be downloaded" not in r for r in rejected) and not download
+        corrupt_only = rejected and all("could not be downloaded" not in r for r in rejected)
         raise (DatasetCorrupt if corrupt_only else DatasetMissing)(message)
     return paths
 
@@ -165,9 +221,9 @@ def status(spec: DatasetSpec, folder) -> list[tuple[RemoteFile, str]]:
     out = []
     for remote in spec.files:
         path = Path(folder) / remote.name
-        if not path.exists():
+        if not os.path.lexists(path):
             out.append((remote, "missing"))
         else:
-            problem = check_file(path, remote)
+            problem = check_file(path, remote, root=folder)
             out.append((remote, "verified" if problem is None else f"invalid: {problem}"))
     return out

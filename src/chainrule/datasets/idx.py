@@ -1,14 +1,25 @@
-"""The IDX format of MNIST: a magic number, the dimensions, then the data, big-endian."""
+"""The IDX format of MNIST: a magic number, the dimensions, then the data, big-endian.
+
+Reading checks first: the file must be a regular file (no FIFO, device or link out of ``root``),
+the header is parsed and the declared size compared with ``max_bytes`` (by default what the
+largest MNIST file holds: 60,000 images of 28 x 28) before any data is read, the data is read in
+chunks into an array of exactly the declared size, and a gzip stream is decompressed with a cap
+of header + data + 1 byte. A gzip bomb therefore costs at most the array it claims to be.
+"""
 from __future__ import annotations
 
 import gzip
 import io
+import math
+import os
 import struct
+import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._safe_files import CHUNK, UnsafeFileError, open_gzip_capped, open_regular
 from ..errors import DatasetCorrupt
 
 # IDX type code -> NumPy dtype (big-endian)
@@ -16,19 +27,15 @@ IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2")
              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 DTYPE_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
                np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
-
-
-def _open(path: Path):
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+MNIST_SIDE = 28
+MAX_BYTES = 60_000 * MNIST_SIDE * MNIST_SIDE     # the MNIST training images: the largest MNIST file
 
 
 def _read_exact(f, n: int, name: str, what: str) -> bytes:
     try:
         data = f.read(n)
+    except UnsafeFileError as exc:
+        raise DatasetCorrupt(str(exc)) from None
     except (OSError, EOFError, zlib.error) as exc:  # a damaged gzip stream
         raise DatasetCorrupt(f"{name}: cannot read the {what}: {exc}") from None
     if len(data) != n:
@@ -36,17 +43,47 @@ def _read_exact(f, n: int, name: str, what: str) -> bytes:
     return data
 
 
-def read_idx(path) -> np.ndarray:
+def _read_into(f, dtype: np.dtype, count: int, name: str, what: str) -> np.ndarray:
+    """``count`` items of ``dtype`` read in chunks into one preallocated array (no second copy)."""
+    out = np.empty(count, dtype=dtype)
+    view = memoryview(out.view(np.uint8))
+    nbytes, pos = count * dtype.itemsize, 0
+    try:
+        while pos < nbytes:
+            got = f.readinto(view[pos:pos + CHUNK])
+            if not got:
+                break
+            pos += got
+    except UnsafeFileError as exc:
+        raise DatasetCorrupt(str(exc)) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetCorrupt(f"{name}: cannot read the {what}: {exc}") from None
+    if pos != nbytes:
+        raise DatasetCorrupt(f"{name}: truncated: expected {nbytes:,} bytes of {what}, found {pos:,}")
+    return out
+
+
+def read_idx(path, *, max_bytes: int = MAX_BYTES, check=None, root=None) -> np.ndarray:
     """Parse an IDX file (raw or gzip-compressed) and return its array in native byte order.
 
-    Checks: the magic number (two zero bytes, a known type code, 1 to 4 dimensions), the declared
-    dimensions, and that the data is exactly as long as they say (no less, no more).
+    Checks, in this order and before the data is read: the file is a regular file (inside
+    ``root`` if given), the magic number (two zero bytes, a known type code, 1 to 4 dimensions),
+    no empty dimension, ``check(dtype, dims)`` if given (it raises to refuse), and a declared
+    size of at most ``max_bytes``. Then the data must be exactly as long as declared.
     """
     path = Path(path)
     name = str(path)
-    if path.stat().st_size == 0:
-        raise DatasetCorrupt(f"{name}: the file is empty")
-    with _open(path) as f:
+    try:
+        raw = open_regular(path, root=root)
+    except UnsafeFileError as exc:
+        raise DatasetCorrupt(str(exc)) from None
+    with raw:
+        if os.fstat(raw.fileno()).st_size == 0:
+            raise DatasetCorrupt(f"{name}: the file is empty")
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        # header (4 + 16 bytes at most) + the largest data allowed + 1 byte to see if there is more
+        f = open_gzip_capped(raw, 20 + max_bytes + 1, name=name) if gz else raw
         magic = _read_exact(f, 4, name, "magic number")
         if magic[:1] == b"<":
             raise DatasetCorrupt(f"{name}: this is an HTML or XML page, not an IDX file")
@@ -56,17 +93,25 @@ def read_idx(path) -> np.ndarray:
         dims = struct.unpack(">" + "I" * ndim, _read_exact(f, 4 * ndim, name, "dimensions"))
         if any(d == 0 for d in dims):
             raise DatasetCorrupt(f"{name}: declares an empty dimension {dims}")
-        count = int(np.prod(dims, dtype=np.int64))
-        if count * dtype.itemsize > 1 << 33:
-            raise DatasetCorrupt(f"{name}: declares {dims}, more than 8 GiB of data")
-        data = _read_exact(f, count * dtype.itemsize, name, f"data of shape {dims}")
+        if check is not None:
+            check(dtype.newbyteorder("="), dims)
+        count = math.prod(dims)
+        if count * dtype.itemsize > max_bytes:
+            raise DatasetCorrupt(f"{name}: the data must be at most {max_bytes:,} bytes; got a header declaring "
+                                 f"{dims} of {dtype.newbyteorder('=').name}, {count * dtype.itemsize:,} bytes "
+                                 "(refused before reading)")
+        data = _read_into(f, dtype, count, name, f"data of shape {dims}")
         try:
             extra = f.read(1)
+        except UnsafeFileError:
+            extra = b"x"
         except (OSError, EOFError, zlib.error) as exc:
             raise DatasetCorrupt(f"{name}: damaged after the data: {exc}") from None
         if extra:
             raise DatasetCorrupt(f"{name}: has bytes beyond the {dims} it declares (wrong declared count?)")
-    return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+    if dtype.byteorder == ">" and sys.byteorder == "little" and dtype.itemsize > 1:
+        data.byteswap(inplace=True)
+    return data.view(dtype.newbyteorder("=")).reshape(dims)
 
 
 def write_idx(path, array, compress: bool | None = None) -> None:
@@ -87,14 +132,28 @@ def write_idx(path, array, compress: bool | None = None) -> None:
     path.write_bytes(payload)
 
 
-def read_mnist_pair(images_path, labels_path, *, n_classes: int = 10):
-    """Images (N, 28, 28) uint8 and labels (N,) uint8, checked against each other."""
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise DatasetCorrupt(f"{images_path}: expected unsigned bytes of shape (N, rows, cols); got {images.dtype} {images.shape}")
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise DatasetCorrupt(f"{labels_path}: expected unsigned bytes of shape (N,); got {labels.dtype} {labels.shape}")
+def read_mnist_pair(images_path, labels_path, *, n_classes: int = 10, max_images: int = 60_000, root=None):
+    """Images (N, 28, 28) uint8 and labels (N,) uint8, checked against each other.
+
+    At most ``max_images`` images (60,000 in the training files, 10,000 in the test files) of at
+    most 28 x 28 pixels; both headers are checked before any data is read.
+    """
+    def images_header(dtype, dims):
+        if dtype != np.uint8 or len(dims) != 3:
+            raise DatasetCorrupt(f"{images_path}: expected unsigned bytes of shape (N, rows, cols); got {dtype} {dims}")
+        if dims[0] > max_images:
+            raise DatasetCorrupt(f"{images_path}: must hold at most {max_images:,} images; got a header declaring "
+                                 f"{dims[0]:,}")
+
+    def labels_header(dtype, dims):
+        if dtype != np.uint8 or len(dims) != 1:
+            raise DatasetCorrupt(f"{labels_path}: expected unsigned bytes of shape (N,); got {dtype} {dims}")
+        if dims[0] > max_images:
+            raise DatasetCorrupt(f"{labels_path}: must hold at most {max_images:,} labels; got a header declaring "
+                                 f"{dims[0]:,}")
+
+    images = read_idx(images_path, max_bytes=max_images * MNIST_SIDE * MNIST_SIDE, check=images_header, root=root)
+    labels = read_idx(labels_path, max_bytes=max_images, check=labels_header, root=root)
     if images.shape[0] != labels.shape[0]:
         raise DatasetCorrupt(f"{images_path} holds {images.shape[0]} images but {labels_path} {labels.shape[0]} labels")
     if labels.max() >= n_classes:

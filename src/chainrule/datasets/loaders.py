@@ -47,14 +47,21 @@ def load_mnist(data_dir=None, download: bool = True, subset: str | None = None, 
     Files are looked for in ``data_dir`` (default ``$CHAINRULE_DATA/mnist`` or the user cache),
     verified against their pinned sizes and SHA-256 sums, and downloaded if missing (canonical
     source, then mirrors). ``subset='train'`` or ``'test'`` needs only that half's two files.
+    Headers are checked before data is read: at most 60,000 training and 10,000 test images of
+    28 x 28 (``spec.max_images``), so a hostile file costs no more memory than the real one.
+    A file that fails verification is removed only if chainrule downloaded it into its own cache;
+    anywhere else it is named in the error and left alone.
     """
     folder = dataset_dir(spec, data_dir)
     paths = fetch(spec, folder, spec.files_for(subset), download=download, mirrors=mirrors, progress=progress)
     Xtr = ytr = Xte = yte = None
+    limits = {"train": 60_000, "test": 10_000, **spec.max_images}   # MNIST's sizes unless the spec says
     if subset in (None, "train"):
-        Xtr, ytr = read_mnist_pair(paths[spec.subsets["train"][0]], paths[spec.subsets["train"][1]])
+        Xtr, ytr = read_mnist_pair(paths[spec.subsets["train"][0]], paths[spec.subsets["train"][1]],
+                                   max_images=limits["train"], root=folder)
     if subset in (None, "test"):
-        Xte, yte = read_mnist_pair(paths[spec.subsets["test"][0]], paths[spec.subsets["test"][1]])
+        Xte, yte = read_mnist_pair(paths[spec.subsets["test"][0]], paths[spec.subsets["test"][1]],
+                                   max_images=limits["test"], root=folder)
     return ImageDataset("mnist", Xtr, ytr, Xte, yte, spec.class_names)
 
 
@@ -75,10 +82,10 @@ def load_cifar10(data_dir=None, download: bool = True, subset: str | None = None
     paths = fetch(spec, folder, download=download, mirrors=mirrors, progress=progress)
     archive = paths[spec.files[0].name]
     if format == "binary":
-        Xtr, ytr, Xte, yte, names = load_binary_archive(archive, subset)
+        Xtr, ytr, Xte, yte, names = load_binary_archive(archive, subset, root=folder)
         class_names = names if len(names) == 10 else spec.class_names
     else:
-        Xtr, ytr, Xte, yte = load_python_archive(archive, subset)
+        Xtr, ytr, Xte, yte = load_python_archive(archive, subset, root=folder)
         class_names = spec.class_names
     return ImageDataset("cifar10", Xtr, ytr, Xte, yte, tuple(class_names))
 

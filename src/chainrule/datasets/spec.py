@@ -26,6 +26,7 @@ class DatasetSpec:
     class_names: tuple[str, ...]
     description: str = ""
     subsets: dict = field(default_factory=dict)   # subset name -> file names it needs
+    max_images: dict = field(default_factory=dict)  # subset name -> most images its files may hold
 
     def file(self, name: str) -> RemoteFile:
         for f in self.files:
@@ -58,6 +59,7 @@ MNIST = DatasetSpec(
     description="handwritten digits, 28 x 28 grey levels; 60,000 training and 10,000 test images",
     subsets={"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
              "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")},
+    max_images={"train": 60_000, "test": 10_000},
 )
 
 CIFAR10_BINARY = DatasetSpec(

@@ -1,10 +1,24 @@
 """Hand-crafted image features (the notes' 'feature descriptor + classifier'): HOG and a hue
-histogram. HOG is scikit-image's."""
+histogram. HOG is scikit-image's.
+
+Sizes are checked before any work, because a model file can carry them: ``resize_to`` is at most
+``MAX_SIDE`` x ``MAX_SIDE`` (1024 x 1024) pixels and one image's HOG vector at most
+``MAX_FEATURES`` (2^20) numbers, so a hostile setting such as ``resize_to=(40000, 40000)`` is
+refused with a clear error at construction, fit and transform instead of asking for gigabytes.
+Images are resized one at a time, so memory is one resized image plus the output.
+"""
 from __future__ import annotations
+
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+MAX_SIDE = 1024               # the largest image side resize_to may ask for
+MAX_FEATURES = 1 << 20        # the most HOG numbers per image (4 MiB in float32)
+MAX_ORIENTATIONS = 360
+MAX_HUE_BINS = 360
 
 
 def _images(X, image_shape=None, name="X"):
@@ -21,6 +35,47 @@ def _images(X, image_shape=None, name="X"):
     return X
 
 
+def _is_int(v, low: int, high: int) -> bool:
+    return isinstance(v, Integral) and not isinstance(v, bool) and low <= v <= high
+
+
+def _pair(value, name: str, high: int, what: str):
+    if not (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(_is_int(v, 1, high) for v in value)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def check_hog_settings(orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2), resize_to=None,
+                       hue_bins=0) -> None:
+    """Raise ``ValueError`` naming the first setting outside its documented range."""
+    if not _is_int(orientations, 1, MAX_ORIENTATIONS):
+        raise ValueError(f"orientations must be an integer from 1 to {MAX_ORIENTATIONS}; got {orientations!r}")
+    _pair(pixels_per_cell, "pixels_per_cell", MAX_SIDE, f"(rows, columns), positive integers up to {MAX_SIDE}")
+    _pair(cells_per_block, "cells_per_block", MAX_SIDE, f"(rows, columns), positive integers up to {MAX_SIDE}")
+    if resize_to is not None:
+        _pair(resize_to, "resize_to", MAX_SIDE,
+              f"None or (height, width) with each side an integer from 1 to {MAX_SIDE}")
+    if not _is_int(hue_bins, 0, MAX_HUE_BINS):
+        raise ValueError(f"hue_bins must be an integer from 0 to {MAX_HUE_BINS}; got {hue_bins!r}")
+
+
+def hog_size(height: int, width: int, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2)) -> int:
+    """How many numbers scikit-image's ``hog`` returns for one image of ``height`` x ``width``."""
+    rows, cols = height // pixels_per_cell[0], width // pixels_per_cell[1]
+    blocks = max(rows - cells_per_block[0] + 1, 0) * max(cols - cells_per_block[1] + 1, 0)
+    return blocks * cells_per_block[0] * cells_per_block[1] * orientations
+
+
+def check_hog_size(height: int, width: int, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2)) -> int:
+    """``hog_size``, refused with ``ValueError`` above ``MAX_FEATURES``."""
+    size = hog_size(height, width, orientations, pixels_per_cell, cells_per_block)
+    if size > MAX_FEATURES:
+        raise ValueError(f"one image's HOG vector must have at most {MAX_FEATURES:,} numbers; got {size:,} "
+                         f"({height} x {width} pixels, cells {tuple(pixels_per_cell)}, blocks "
+                         f"{tuple(cells_per_block)}, {orientations} orientations)")
+    return size
+
+
 def hog_features(images, orientations: int = 9, pixels_per_cell=(4, 4), cells_per_block=(2, 2),
                  resize_to=None) -> np.ndarray:
     """Histogram of oriented gradients of each image (scikit-image's ``hog``), one row per image.
@@ -28,26 +83,36 @@ def hog_features(images, orientations: int = 9, pixels_per_cell=(4, 4), cells_pe
     ``resize_to=(H, W)`` first resizes the images (bilinear, scikit-image's ``resize``): tiny
     images such as the 8 x 8 digits have too few pixels for gradients; at 24 x 24 with cells of
     6 x 6 and blocks of 2 x 2 cells, HOG plus a linear classifier reaches about 0.98 on them.
+    Sides are at most ``MAX_SIDE`` (1024) and one image gives at most ``MAX_FEATURES`` numbers;
+    both are checked before any work.
 
     scikit-image computes HOG one image at a time, so this is the one place that loops over
     images; it is feature extraction, not the training hot path.
     """
     from skimage.feature import hog
 
+    check_hog_settings(orientations, pixels_per_cell, cells_per_block, resize_to)
     images = _images(images)
+    height, width = tuple(resize_to) if resize_to is not None else images.shape[1:3]
+    check_hog_size(height, width, orientations, pixels_per_cell, cells_per_block)
+    kw = dict(orientations=orientations, pixels_per_cell=tuple(pixels_per_cell),
+              cells_per_block=tuple(cells_per_block), feature_vector=True,
+              channel_axis=-1 if images.ndim == 4 else None)
     if resize_to is not None:
         from skimage.transform import resize
         peak = 255.0 if images.dtype == np.uint8 else float(max(images.max(), 1e-12))
-        target = (images.shape[0],) + tuple(resize_to) + images.shape[3:]
-        images = resize(images.astype(np.float64) / peak, target, order=1, anti_aliasing=False)
-    channel_axis = -1 if images.ndim == 4 else None
-    kw = dict(orientations=orientations, pixels_per_cell=tuple(pixels_per_cell),
-              cells_per_block=tuple(cells_per_block), feature_vector=True, channel_axis=channel_axis)
-    first = hog(images[0].astype(np.float64), **kw)
+        target = (height, width) + images.shape[3:]
+
+        def image(i):
+            return resize(images[i].astype(np.float64) / peak, target, order=1, anti_aliasing=False)
+    else:
+        def image(i):
+            return images[i].astype(np.float64)
+    first = hog(image(0), **kw)
     out = np.empty((images.shape[0], first.size), dtype=np.float32)
     out[0] = first
     for i in range(1, images.shape[0]):
-        out[i] = hog(images[i].astype(np.float64), **kw)
+        out[i] = hog(image(i), **kw)
     return out
 
 
@@ -59,8 +124,8 @@ def hue_histogram(images, bins: int = 12, saturation_weighted: bool = True) -> n
     images = _images(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"a hue histogram needs colour images (N, H, W, 3); got shape {images.shape}")
-    if bins < 1:
-        raise ValueError(f"bins must be a positive integer; got {bins}")
+    if not _is_int(bins, 1, MAX_HUE_BINS):
+        raise ValueError(f"bins must be an integer from 1 to {MAX_HUE_BINS}; got {bins!r}")
     scale = 255.0 if images.dtype == np.uint8 else 1.0
     hsv = rgb2hsv(images.astype(np.float64) / scale)
     hue = np.minimum((hsv[..., 0] * bins).astype(np.int64), bins - 1).reshape(images.shape[0], -1)
@@ -77,7 +142,9 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
     """HOG (plus, for colour images with ``hue_bins`` > 0, a hue histogram) as a transformer.
 
     Takes images (N, H, W[, 3]) or flat rows with ``image_shape``; ``resize_to`` as in
-    ``hog_features``.
+    ``hog_features``. The settings are checked when the transformer is built (so a model file
+    carrying absurd ones is refused as it loads), and again at ``fit`` and ``transform`` (after
+    ``set_params``): ``resize_to`` sides at most 1024, at most 2^20 HOG numbers per image.
     """
 
     _fitted_attributes = ("image_shape_", "n_features_in_")
@@ -90,15 +157,24 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
         self.hue_bins = hue_bins
+        self._check_settings()
+
+    def _check_settings(self):
+        check_hog_settings(self.orientations, self.pixels_per_cell, self.cells_per_block, self.resize_to,
+                           self.hue_bins)
 
     def fit(self, X, y=None):
+        self._check_settings()
         images = _images(X, self.image_shape)
+        height, width = tuple(self.resize_to) if self.resize_to is not None else images.shape[1:3]
+        check_hog_size(height, width, self.orientations, self.pixels_per_cell, self.cells_per_block)
         self.image_shape_ = np.array(images.shape[1:])
         self.n_features_in_ = int(np.prod(images.shape[1:])) if np.asarray(X).ndim == 2 else None
         return self
 
     def transform(self, X):
         check_is_fitted(self, "image_shape_")
+        self._check_settings()
         images = _images(X, self.image_shape)
         fitted = tuple(int(v) for v in self.image_shape_)
         if tuple(images.shape[1:]) != fitted:
