@@ -31,12 +31,12 @@ import json
 import math
 import os
 import re
-import stat
 
 import numpy as np
 
 from . import registry
 from ._atomic import atomic_write_bytes
+from ._safe_files import UnsafeFileError, open_regular
 from .core.module import Module
 from .training.history import History
 
@@ -263,23 +263,19 @@ def save(obj, path) -> None:
 
 
 def _read_bytes(path) -> bytes:
-    """The bytes of a regular file (no FIFO, device or directory); ModelFileError otherwise."""
+    """The bytes of a regular file inside its folder (no FIFO, device, folder, or link leading out
+    of the folder: ``_safe_files.open_regular``); ModelFileError otherwise."""
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open_regular(path, root=os.path.dirname(os.path.abspath(path))) as f:
+            return f.read()
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it") from None
+    except UnsafeFileError as exc:
+        raise ModelFileError(f"{path} is refused: {exc.reason}") from None
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot open the model file ({exc.strerror})") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it")
-        raise ModelFileError(f"{path} is not a regular file (a device, a FIFO or a socket); refused")
-    with os.fdopen(fd, "rb") as f:
-        return f.read(st.st_size + 1)
+        raise ModelFileError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
 
 
 def _parse_header(data: bytes, path):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import numpy as np
 
 from .._atomic import atomic_open
+from .._safe_files import load_npz_capped
 from .callbacks import get_state_arrays
 from .history import History
 
@@ -102,13 +104,18 @@ def write_checkpoint(trainer, path, completed_epochs: int) -> None:
 
 
 def read_checkpoint(path):
-    """(arrays, meta) of a checkpoint file; never unpickles anything."""
+    """(arrays, meta) of a checkpoint file; never unpickles anything.
+
+    Checkpoints are written uncompressed, so a genuine one holds about its own size in arrays: the
+    archive is refused before anything is decompressed if it declares more than twice its size
+    plus 16 MB, or more than 100,000 entries (``_safe_files.load_npz_capped``)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        size = os.stat(path).st_size
+        arrays = load_npz_capped(path, max_total_bytes=2 * size + 16 * 2**20, max_members=100_000,
+                                 root=os.path.dirname(os.path.abspath(path)))
     except FileNotFoundError:
         raise
-    except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError...
+    except Exception as exc:  # UnsafeFileError, zipfile.BadZipFile, ValueError, OSError...
         raise ValueError(f"{path} is not a readable chainrule checkpoint: {exc}") from None
     if "meta" not in arrays:
         raise ValueError(f"{path} is not a chainrule checkpoint (no meta entry)")
