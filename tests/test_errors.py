@@ -109,7 +109,7 @@ def test_linear_wrong_number_of_features():
 def test_wrong_gradient_shapes():
     lin = nn.Linear(3, 2)
     lin.forward(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 2\); got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"grad_output must have the output's shape \(4, 2\); got \(4, 3\)"):
         lin.backward(np.zeros((4, 3)))
     relu = nn.ReLU()
     relu.forward(np.zeros((4, 3)))

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Iterator
 
-import numpy as np
-
+from .. import _array as xp
 from ..errors import NoForwardError
 from .parameter import Parameter
 
@@ -54,7 +53,7 @@ class Module:
         if "_parameters" not in d:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
-        if name == "_cache" or ((value is None or type(value) is np.ndarray) and name not in params
+        if name == "_cache" or ((value is None or xp.is_array(value)) and name not in params
                                 and name not in buffers and name not in modules):
             d[name] = value
             return
@@ -73,7 +72,7 @@ class Module:
                 f"(or set {name}.value); got {type(value).__name__}"
             )
         elif name in buffers:
-            buffers[name] = np.asarray(value)
+            buffers[name] = xp.as_array(value)
             value = buffers[name]
         elif name in modules:
             raise TypeError(f"{type(self).__name__}.{name} is a Module; got {type(value).__name__}")
@@ -94,7 +93,7 @@ class Module:
 
     def register_buffer(self, name: str, value) -> None:
         """Register state that is saved with the model but not trained (running statistics)."""
-        self._buffers[name] = np.asarray(value)
+        self._buffers[name] = xp.as_array(value)
         object.__setattr__(self, name, self._buffers[name])
 
     # -- computation ------------------------------------------------------------------------------
@@ -174,7 +173,7 @@ class Module:
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, "xp.ndarray"]]:
         for mod_name, mod in self.named_modules(prefix):
             for name, b in mod._buffers.items():
                 yield (f"{mod_name}.{name}" if mod_name else name), b
@@ -214,7 +213,7 @@ class Module:
             for name in mod._buffers:
                 yield (f"{mod_name}.{name}" if mod_name else name), mod, name, "buffer"
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
         """Copies of every parameter and buffer, C-contiguous, in registration order.
 
         Names and layouts are PyTorch's: ``0.weight`` of shape (out, in), ``1.running_mean``...
@@ -222,7 +221,7 @@ class Module:
         state = OrderedDict()
         for key, mod, name, kind in self._named_state():
             arr = mod._parameters[name].value if kind == "param" else mod._buffers[name]
-            state[key] = np.array(arr, order="C")
+            state[key] = xp.to_host(arr)
         return state
 
     def load_state_dict(self, state, strict: bool = True) -> None:
@@ -243,24 +242,24 @@ class Module:
         for key, (mod, name, kind) in own.items():
             if key not in state:
                 continue
-            src = np.asarray(state[key])
+            src = xp.as_array(state[key])
             dst = mod._parameters[name].value if kind == "param" else mod._buffers[name]
             if src.shape != dst.shape:
                 raise ValueError(f"state_dict[{key!r}] must have shape {dst.shape}; got {src.shape}")
             if src.dtype.kind not in "fiub":
                 raise TypeError(f"state_dict[{key!r}] must be numeric; got dtype {src.dtype}")
             if dst.ndim == 0:
-                new = np.array(src, dtype=dst.dtype)
+                new = xp.scalar(src, dst.dtype)
                 if kind == "buffer":
                     setattr(mod, name, new)
                 else:
                     mod._parameters[name].value = new
             else:
-                np.copyto(dst, src, casting="unsafe")
+                xp.copy_into(dst, src)
 
     def astype(self, dtype) -> "Module":
         """Convert every floating parameter and buffer to ``dtype`` (float32 or float64), in place."""
-        dt = np.dtype(dtype)
+        dt = xp.dtype_of(dtype)
         if dt.kind != "f":
             raise TypeError(f"dtype must be a floating-point type; got {dt}")
         for m in self.modules():

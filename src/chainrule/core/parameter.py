@@ -1,7 +1,7 @@
 """Parameter: a trainable array and the gradient of the loss with respect to it."""
 from __future__ import annotations
 
-import numpy as np
+from .. import _array as xp
 
 
 class Parameter:
@@ -29,7 +29,7 @@ class Parameter:
     __slots__ = ("value", "_grad", "regularizer", "constraint")
 
     def __init__(self, value, *, regularizer=None, constraint=None):
-        value = np.asarray(value)
+        value = xp.as_array(value)
         if value.dtype.kind != "f":
             raise TypeError(f"Parameter value must be a floating-point array; got dtype {value.dtype}")
         self.value = value
@@ -38,21 +38,21 @@ class Parameter:
         self.constraint = constraint
 
     @property
-    def grad(self) -> np.ndarray | None:
+    def grad(self):
         """dL/d(value), summed over every contribution since the last ``zero_grad()``; or None."""
         return self._grad
 
     @grad.setter
     def grad(self, new) -> None:
         if new is not None:
-            new = np.asarray(new)
+            new = xp.as_array(new)
             if new.shape != self.value.shape:
                 raise ValueError(f"grad must have the parameter's shape {self.value.shape}; got {new.shape}")
             if new.dtype != self.value.dtype:
                 new = new.astype(self.value.dtype)
         self._grad = new
 
-    def accumulate(self, g: np.ndarray) -> None:
+    def accumulate(self, g) -> None:
         """grad <- g when there is no gradient yet, else grad <- grad + g.
 
         The first contribution is kept as it is (no copy): kernels hand over arrays they computed
@@ -76,7 +76,7 @@ class Parameter:
         return self.value.shape
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self):
         return self.value.dtype
 
     @property

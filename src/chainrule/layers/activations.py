@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _array as xp
 from .._validation import float_input
 from ..core.module import Module
 
@@ -99,10 +100,7 @@ def softmax_backward(g, p):
 
 # ---- modules -------------------------------------------------------------------------------------
 def _grad_like(g, cache_array):
-    g = np.asarray(g)
-    if g.shape != cache_array.shape:
-        raise ValueError(f"grad_output must have the output's shape {cache_array.shape}; got {g.shape}")
-    return g if g.dtype == cache_array.dtype else g.astype(cache_array.dtype)
+    return xp.as_grad(g, cache_array.shape, cache_array.dtype)
 
 
 class _Elementwise(Module):

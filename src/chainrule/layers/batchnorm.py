@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _array as xp
 from .._validation import check_dtype, check_int, check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
@@ -105,20 +106,19 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.eps = check_number("eps", eps, 0.0, low_inclusive=False)
         dt = check_dtype(dtype)
-        self.weight = Parameter(np.ones(self.num_features, dtype=dt))   # gamma
-        self.bias = Parameter(np.zeros(self.num_features, dtype=dt))    # beta
-        self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dt))
-        self.register_buffer("running_var", np.ones(self.num_features, dtype=dt))
-        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        self.weight = Parameter(xp.ones(self.num_features, dt))   # gamma
+        self.bias = Parameter(xp.zeros(self.num_features, dt))    # beta
+        self.register_buffer("running_mean", xp.zeros(self.num_features, dt))
+        self.register_buffer("running_var", xp.ones(self.num_features, dt))
+        self.register_buffer("num_batches_tracked", xp.scalar(0, "int64"))
 
-    def _check_input(self, x) -> np.ndarray:
-        x = np.asarray(x)
+    def _check_input(self, x):
+        x = xp.as_array(x)
         if x.ndim != self._ndim or x.shape[1] != self.num_features:
             want = self._shape_text.replace("C", str(self.num_features))
             raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
                              f"got shape {x.shape}")
-        dt = self.weight.value.dtype
-        return x if x.dtype == dt else x.astype(dt)
+        return xp.as_input(x, self.weight.value.dtype, type(self).__name__)
 
     def forward(self, x):
         x = self._check_input(x)
@@ -145,11 +145,7 @@ class _BatchNorm(Module):
     def backward(self, grad_output, *, need_input_grad: bool = True):
         mode, cache = self._cached()
         xhat = cache[0]
-        g = np.asarray(grad_output)
-        if g.shape != xhat.shape:
-            raise ValueError(f"grad_output must have shape {xhat.shape}; got {g.shape}")
-        if g.dtype != xhat.dtype:
-            g = g.astype(xhat.dtype)
+        g = xp.as_grad(grad_output, xhat.shape, xhat.dtype)
         kernel = batchnorm_backward if mode == "train" else batchnorm_eval_backward
         dx, dgamma, dbeta = kernel(g, cache, self.weight.value, need_dx=need_input_grad)
         self.weight.accumulate(dgamma)

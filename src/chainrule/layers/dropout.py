@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_number, resolve_rng
+from .. import _array as xp
+from .._validation import check_number, float_input, resolve_rng
 from ..core.module import Module
 
 
@@ -46,12 +47,9 @@ class Dropout(Module):
         return [self.rng]
 
     def forward(self, x):
-        if not isinstance(x, np.ndarray):
-            x = np.asarray(x, dtype=np.float64)
+        x = float_input(x)
         mask = None
         if self.training and self.p > 0.0:
-            if x.dtype.kind != "f":
-                x = x.astype(np.float64)
             mask = dropout_mask(self.rng, x.shape, self.p, x.dtype)
         y, cache = dropout_forward(x, mask)
         self._cache = (cache, x.shape, x.dtype)
@@ -61,10 +59,7 @@ class Dropout(Module):
         mask, shape, dtype = self._cached()
         if not need_input_grad:
             return None
-        g = np.asarray(grad_output)
-        if g.shape != shape:
-            raise ValueError(f"grad_output must have the output's shape {shape}; got {g.shape}")
-        return dropout_backward(g if g.dtype == dtype else g.astype(dtype), mask)
+        return dropout_backward(xp.as_grad(grad_output, shape, dtype), mask)
 
     def get_config(self):
         return {"p": self.p}

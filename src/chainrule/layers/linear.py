@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from .. import _array as xp
 from .._validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
@@ -110,8 +111,7 @@ class Linear(Module):
 
     def forward(self, x):
         W = self.weight.value
-        if not isinstance(x, np.ndarray):
-            x = np.asarray(x)
+        x = xp.as_array(x)
         vector = x.ndim == 1
         if vector:
             x = x[None, :]
@@ -120,23 +120,17 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                 f"(N, {self.in_features}) or ({self.in_features},); got shape {x.shape[1:] if vector else x.shape}"
             )
-        if x.dtype != W.dtype:
-            if x.dtype.kind not in "fiub":
-                raise TypeError(f"Linear input must be numeric; got dtype {x.dtype}")
-            x = x.astype(W.dtype)
+        x = xp.as_input(x, W.dtype, "Linear")
         s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
         self._cache = (cache, vector)
         return s[0] if vector else s
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
         x, vector = self._cached()
-        ds = np.asarray(grad_output)
+        ds = xp.as_array(grad_output)
         if vector and ds.ndim == 1:
             ds = ds[None, :]
-        if ds.shape != (x.shape[0], self.out_features):
-            raise ValueError(f"grad_output must have shape {(x.shape[0], self.out_features)}; got {ds.shape}")
-        if ds.dtype != x.dtype:
-            ds = ds.astype(x.dtype)
+        ds = xp.as_grad(ds, (x.shape[0], self.out_features), x.dtype)
         dx, dW, db = linear_backward(ds, x, self.weight.value, need_dx=need_input_grad,
                                      need_db=self.bias is not None)
         self.weight.accumulate(dW)

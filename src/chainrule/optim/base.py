@@ -8,8 +8,7 @@ parameter that has a gradient, then applies the parameter's ``constraint`` (max-
 """
 from __future__ import annotations
 
-import numpy as np
-
+from .. import _array as xp
 from .._validation import check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
@@ -46,7 +45,7 @@ class Optimizer:
     def step(self) -> None:
         """Apply the update rule to every parameter that has a gradient, then its constraint."""
         self.steps += 1
-        with np.errstate(over="raise", invalid="raise"):
+        with xp.overflow_raises():
             for i, (p, state) in enumerate(zip(self.params, self.state)):
                 if p.grad is None:
                     continue
@@ -56,12 +55,12 @@ class Optimizer:
                     raise TrainingDiverged(
                         f"{type(self).__name__} step {self.steps}: the update of parameter {i} "
                         f"(shape {p.value.shape}, {p.value.dtype}) overflowed ({exc}); the largest gradient "
-                        f"entry is {float(np.abs(p.grad).max()):.3g}. Scale the input features (e.g. "
+                        f"entry is {xp.largest_abs(p.grad):.3g}. Scale the input features (e.g. "
                         "standardise them) or lower the learning rate.", lr=self.lr) from None
                 if p.constraint is not None:
                     p.constraint.apply(p.value)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:  # pragma: no cover - abstract
+    def _update(self, w, g, state: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- state ----------------------------------------------------------------------------------
@@ -75,8 +74,8 @@ class Optimizer:
         arrays, per_param = {}, {}
         for i, st in enumerate(self.state):
             for k, v in st.items():
-                if isinstance(v, np.ndarray):
-                    arrays[f"{i}.{k}"] = np.array(v, order="C")
+                if xp.is_array(v):
+                    arrays[f"{i}.{k}"] = xp.to_host(v)
                 else:
                     per_param.setdefault(str(i), {})[k] = v
         return arrays, {"type": type(self).__name__, "steps": self.steps, "param_scalars": per_param,
@@ -104,8 +103,8 @@ class Optimizer:
             like = self.params[i].value
             if arr.shape != like.shape:
                 raise ValueError(f"optimizer state {key!r} must have shape {like.shape}; got {arr.shape}")
-            buf = np.empty_like(like)   # the parameter's memory layout, as a fresh run's state has
-            np.copyto(buf, arr, casting="unsafe")
+            buf = xp.empty_like(like)   # the parameter's memory layout, as a fresh run's state has
+            xp.copy_into(buf, arr)
             self.state[i][name] = buf
 
     def __repr__(self):
