@@ -53,7 +53,7 @@ pictures: $(STAMP)
 $(BENCH_VENV)/.installed-stamp: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[all,bench]'
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[all,fast,bench]'
 	touch $@
 
 bench: $(BENCH_VENV)/.installed-stamp

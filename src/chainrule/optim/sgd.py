@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_number
+from . import _fused
 from .base import Optimizer
 
 
@@ -13,8 +14,11 @@ def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.
     g <- g + weight_decay w;   with momentum mu: v <- mu v + g (v_1 = g), then
     w <- w - lr v   (or, Nesterov: w <- w - lr (g + mu v));   without momentum: w <- w - lr g.
 
-    ``state["momentum_buffer"]`` holds v between steps.
+    ``state["momentum_buffer"]`` holds v between steps. With the optional ``fast`` extra (numba)
+    the same arithmetic runs as one compiled loop (``_fused.py``, the same bits).
     """
+    if _fused.sgd_step(w, g, state, lr, momentum, nesterov, weight_decay):
+        return
     dt = w.dtype.type
     if weight_decay:
         g = g + dt(weight_decay) * w

@@ -1,0 +1,94 @@
+"""The optional compiled update loops (``pip install chainrule[fast]``, numba).
+
+NumPy runs an update such as SGD with momentum as four passes over the weights (v *= mu, v += g,
+t = lr v, w -= t); one compiled loop does the same arithmetic in one pass. The loops compute
+exactly what the NumPy updates compute, in the same order and dtype, with no fused multiply-add
+(numba's default ``fastmath=False`` forbids contracting a * b + c), so both paths give the same
+bits; the test suite runs both and compares them. NumPy stays the reference: this module is used
+only when numba is installed, and ``CHAINRULE_FUSED=0`` (or ``set_enabled(False)``) turns it off.
+"""
+from __future__ import annotations
+
+import os
+
+try:  # pragma: no cover - depends on the environment
+    import numba
+except ImportError:  # pragma: no cover
+    numba = None
+
+_enabled = numba is not None and os.environ.get("CHAINRULE_FUSED", "1") != "0"
+
+
+def available() -> bool:
+    """True when numba is installed (the ``fast`` extra)."""
+    return numba is not None
+
+
+def enabled() -> bool:
+    """True when the optimizers use the compiled loops."""
+    return _enabled
+
+
+def set_enabled(flag: bool) -> None:
+    """Use the compiled loops (True, needs numba) or the NumPy updates (False)."""
+    global _enabled
+    if flag and numba is None:
+        raise RuntimeError("the fused updates need numba: pip install 'chainrule[fast]'")
+    _enabled = bool(flag)
+
+
+def _flat(*arrays):
+    """1-D views in memory order of arrays that share one contiguous layout; None otherwise."""
+    first = arrays[0]
+    for a in arrays:
+        if a.dtype != first.dtype or a.shape != first.shape or a.strides != first.strides:
+            return None
+        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+            return None
+    return [a.reshape(-1, order="F" if (a.flags.f_contiguous and not a.flags.c_contiguous) else "C")
+            for a in arrays]
+
+
+if numba is not None:  # pragma: no branch
+    @numba.njit(cache=True, nogil=True)
+    def _sgd_momentum(w, g, v, lr, mu, wd, nesterov):  # pragma: no cover - compiled
+        for i in range(w.size):
+            gi = g[i]
+            if wd != 0:
+                gi = gi + wd * w[i]
+            vi = v[i] * mu
+            vi = vi + gi
+            v[i] = vi
+            if nesterov:
+                w[i] = w[i] - lr * (gi + mu * vi)
+            else:
+                w[i] = w[i] - lr * vi
+
+    @numba.njit(cache=True, nogil=True)
+    def _sgd_plain(w, g, lr, wd):  # pragma: no cover - compiled
+        for i in range(w.size):
+            gi = g[i]
+            if wd != 0:
+                gi = gi + wd * w[i]
+            w[i] = w[i] - lr * gi
+
+
+def sgd_step(w, g, state, lr, momentum, nesterov, weight_decay) -> bool:
+    """One SGD step as one compiled loop, when enabled and the arrays allow it; True if done."""
+    if not _enabled:
+        return False
+    dt = w.dtype.type
+    if momentum:
+        v = state.get("momentum_buffer")
+        if v is None:                     # the first step copies g: the NumPy path does it in one pass
+            return False
+        flat = _flat(w, g, v)
+        if flat is None:
+            return False
+        _sgd_momentum(flat[0], flat[1], flat[2], dt(lr), dt(momentum), dt(weight_decay), bool(nesterov))
+        return True
+    flat = _flat(w, g)
+    if flat is None:
+        return False
+    _sgd_plain(flat[0], flat[1], dt(lr), dt(weight_decay))
+    return True
