@@ -138,19 +138,17 @@ def read_mnist_pair(images_path, labels_path, *, n_classes: int = 10, max_images
     At most ``max_images`` images (60,000 in the training files, 10,000 in the test files) of at
     most 28 x 28 pixels; both headers are checked before any data is read.
     """
-    def images_header(dtype, dims):
-        if dtype != np.uint8 or len(dims) != 3:
-            raise DatasetCorrupt(f"{images_path}: expected unsigned bytes of shape (N, rows, cols); got {dtype} {dims}")
-        if dims[0] > max_images:
-            raise DatasetCorrupt(f"{images_path}: must hold at most {max_images:,} images; got a header declaring "
-                                 f"{dims[0]:,}")
+    def header(path, ndim, shape, what):
+        def check(dtype, dims):
+            if dtype != np.uint8 or len(dims) != ndim:
+                raise DatasetCorrupt(f"{path}: expected unsigned bytes of shape {shape}; got {dtype} {dims}")
+            if dims[0] > max_images:
+                raise DatasetCorrupt(f"{path}: must hold at most {max_images:,} {what}; got a header declaring "
+                                     f"{dims[0]:,}")
+        return check
 
-    def labels_header(dtype, dims):
-        if dtype != np.uint8 or len(dims) != 1:
-            raise DatasetCorrupt(f"{labels_path}: expected unsigned bytes of shape (N,); got {dtype} {dims}")
-        if dims[0] > max_images:
-            raise DatasetCorrupt(f"{labels_path}: must hold at most {max_images:,} labels; got a header declaring "
-                                 f"{dims[0]:,}")
+    images_header = header(images_path, 3, "(N, rows, cols)", "images")
+    labels_header = header(labels_path, 1, "(N,)", "labels")
 
     images = read_idx(images_path, max_bytes=max_images * MNIST_SIDE * MNIST_SIDE, check=images_header, root=root)
     labels = read_idx(labels_path, max_bytes=max_images, check=labels_header, root=root)
