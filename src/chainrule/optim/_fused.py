@@ -9,19 +9,17 @@ only when numba is installed, and ``CHAINRULE_FUSED=0`` (or ``set_enabled(False)
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
-try:  # pragma: no cover - depends on the environment
-    import numba
-except ImportError:  # pragma: no cover
-    numba = None
-
-_enabled = numba is not None and os.environ.get("CHAINRULE_FUSED", "1") != "0"
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None   # numba itself is imported at first use
+_enabled = _HAVE_NUMBA and os.environ.get("CHAINRULE_FUSED", "1") != "0"
+_loops = None
 
 
 def available() -> bool:
     """True when numba is installed (the ``fast`` extra)."""
-    return numba is not None
+    return _HAVE_NUMBA
 
 
 def enabled() -> bool:
@@ -32,7 +30,7 @@ def enabled() -> bool:
 def set_enabled(flag: bool) -> None:
     """Use the compiled loops (True, needs numba) or the NumPy updates (False)."""
     global _enabled
-    if flag and numba is None:
+    if flag and not _HAVE_NUMBA:
         raise RuntimeError("the fused updates need numba: pip install 'chainrule[fast]'")
     _enabled = bool(flag)
 
@@ -49,28 +47,36 @@ def _flat(*arrays):
             for a in arrays]
 
 
-if numba is not None:  # pragma: no branch
-    @numba.njit(cache=True, nogil=True)
-    def _sgd_momentum(w, g, v, lr, mu, wd, nesterov):  # pragma: no cover - compiled
-        for i in range(w.size):
-            gi = g[i]
-            if wd != 0:
-                gi = gi + wd * w[i]
-            vi = v[i] * mu
-            vi = vi + gi
-            v[i] = vi
-            if nesterov:
-                w[i] = w[i] - lr * (gi + mu * vi)
-            else:
-                w[i] = w[i] - lr * vi
+def _compiled():
+    """The compiled loops, built (or read from numba's cache) at their first use."""
+    global _loops
+    if _loops is None:
+        import numba
 
-    @numba.njit(cache=True, nogil=True)
-    def _sgd_plain(w, g, lr, wd):  # pragma: no cover - compiled
-        for i in range(w.size):
-            gi = g[i]
-            if wd != 0:
-                gi = gi + wd * w[i]
-            w[i] = w[i] - lr * gi
+        @numba.njit(cache=True, nogil=True)
+        def sgd_momentum(w, g, v, lr, mu, wd, nesterov):  # pragma: no cover - compiled
+            for i in range(w.size):
+                gi = g[i]
+                if wd != 0:
+                    gi = gi + wd * w[i]
+                vi = v[i] * mu
+                vi = vi + gi
+                v[i] = vi
+                if nesterov:
+                    w[i] = w[i] - lr * (gi + mu * vi)
+                else:
+                    w[i] = w[i] - lr * vi
+
+        @numba.njit(cache=True, nogil=True)
+        def sgd_plain(w, g, lr, wd):  # pragma: no cover - compiled
+            for i in range(w.size):
+                gi = g[i]
+                if wd != 0:
+                    gi = gi + wd * w[i]
+                w[i] = w[i] - lr * gi
+
+        _loops = {"sgd_momentum": sgd_momentum, "sgd_plain": sgd_plain}
+    return _loops
 
 
 def sgd_step(w, g, state, lr, momentum, nesterov, weight_decay) -> bool:
@@ -85,10 +91,11 @@ def sgd_step(w, g, state, lr, momentum, nesterov, weight_decay) -> bool:
         flat = _flat(w, g, v)
         if flat is None:
             return False
-        _sgd_momentum(flat[0], flat[1], flat[2], dt(lr), dt(momentum), dt(weight_decay), bool(nesterov))
+        _compiled()["sgd_momentum"](flat[0], flat[1], flat[2], dt(lr), dt(momentum), dt(weight_decay),
+                                    bool(nesterov))
         return True
     flat = _flat(w, g)
     if flat is None:
         return False
-    _sgd_plain(flat[0], flat[1], dt(lr), dt(weight_decay))
+    _compiled()["sgd_plain"](flat[0], flat[1], dt(lr), dt(weight_decay))
     return True
