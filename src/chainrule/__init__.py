@@ -1,10 +1,37 @@
 """chainrule: deep learning on NumPy, every gradient derived by hand with the chain rule and
 checked numerically.
 
-Subpackages: ``nn`` (layers), ``losses``, ``regularizers``, ``grad`` (numerical derivatives and
-the gradient check). The core needs NumPy only.
+Every subpackage is reachable after ``import chainrule`` and is loaded at its first use, so the
+import itself stays fast:
+
+- the differentiable core (NumPy only): ``nn`` (Parameter, Module, Sequential and the layers),
+  ``losses``, ``regularizers``, ``grad`` (numerical derivatives and the gradient check),
+  ``optim`` (update rules and schedules), ``training`` (the loop, history, callbacks, checkpoints);
+- files and names: ``io`` (model files), ``registry`` (names of layers, losses, optimizers);
+- the shells: ``models`` (scikit-learn estimators), ``datasets``, ``features``, ``plotting``, ``cli``.
 """
+from __future__ import annotations
+
+import importlib
+
+from .errors import NoForwardError, TrainingDiverged
+
 __version__ = "0.1.0"
 
-from . import grad, losses, nn, regularizers  # noqa: E402,F401
-from .errors import NoForwardError, TrainingDiverged  # noqa: E402,F401
+_SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "training", "io", "registry",
+                "models", "datasets", "features", "plotting", "cli", "errors")
+
+__all__ = ["__version__", "NoForwardError", "TrainingDiverged", *_SUBPACKAGES]
+
+
+def __getattr__(name: str):
+    """Import a subpackage at its first use (PEP 562)."""
+    if name in _SUBPACKAGES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return list(__all__)

@@ -266,3 +266,8 @@ def check_gradients(obj, x, target=None, *, eps: float = EPS, tol: float = 1e-6,
     raise TypeError(
         f"check_gradients takes a Module, a Loss or a Penalty; got {type(obj).__name__}"
     )
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

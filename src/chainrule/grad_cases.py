@@ -200,3 +200,8 @@ def cases(seed: int = 0, batch: tuple = (6, 4), classes: int = 4):
         rng = np.random.default_rng(seed_of(seed, name))
         out.append((f"{name} penalty", make(), away_from_zero(rng, (3, 4), 0.05, 1.5), None))
     return out
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

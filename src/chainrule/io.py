@@ -40,6 +40,8 @@ from ._safe_files import UnsafeFileError, open_regular
 from .core.module import Module
 from .training.history import History
 
+__all__ = ["save", "load", "read", "network_state", "architecture", "ModelFileError", "FORMAT", "VERSION"]
+
 FORMAT = "chainrule-model"
 VERSION = 2
 MAX_DEPTH = 64                       # nesting of the description
@@ -378,3 +380,8 @@ def architecture(path_or_module) -> dict:
         elif isinstance(v, list):
             stack.extend(v)
     raise ModelFileError(f"{path_or_module} holds no network")
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

@@ -13,3 +13,8 @@ __all__ = [
     "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
 ]
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

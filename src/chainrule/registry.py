@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from . import losses, nn, optim, regularizers
 from ._validation import check_dtype
 
+__all__ = ["choose", "LAYERS", "register_layer", "build_module", "state_shapes", "SAVEABLE", "saveable_class",
+           "FOREIGN_FITTED_ATTRIBUTES", "EQUIVALENTS", "ACTIVATIONS", "activation", "ClassificationLoss",
+           "CLASSIFICATION_LOSSES", "REGRESSION_LOSSES", "classification_loss", "regression_loss", "PENALTIES",
+           "penalty", "OPTIMIZERS", "optimizer", "dtype"]
+
 
 def choose(kind: str, table: dict, name):
     """table[name], or a ValueError listing the valid names."""
@@ -194,3 +199,8 @@ def optimizer(name: str, params, lr: float, **settings):
 def dtype(name):
     """float32 or float64 (a name, a type or a dtype) as a NumPy scalar type."""
     return check_dtype(name).type
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

@@ -344,3 +344,22 @@ def test_gradients_after_a_training_batch_are_the_true_gradients(penalty):
     for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters()):
         expected = q.grad + (penalty.gradient(before[name]) if (penalty is not None and name == "0.weight") else 0)
         np.testing.assert_allclose(p.grad, expected, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_progress_bar_draws_in_a_jupyter_kernel(monkeypatch, capsys):
+    """In a notebook sys.stderr is no terminal, yet a bar is wanted (tqdm's auto mode)."""
+    import types
+
+    class ZMQInteractiveShell:                          # the class name Jupyter's kernel shell has
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: ZMQInteractiveShell()
+    monkeypatch.setitem(__import__("sys").modules, "IPython", fake)
+    X, y = blobs(64)
+    make_trainer(epochs=2, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "batch" in err and "|" in err     # tqdm's bar, not only the epoch lines
+    monkeypatch.delitem(__import__("sys").modules, "IPython")
+    make_trainer(epochs=1, verbose=1).fit(X, y)
+    assert "|" not in capsys.readouterr().err                       # a pipe: one line per epoch

@@ -279,6 +279,12 @@ class Module:
         return ps[0].value.dtype if ps else None
 
     # -- display ----------------------------------------------------------------------------------
+    def summary(self, input_shape=None):
+        """A table of every layer, its output shape for samples of ``input_shape`` (without the batch
+        axis, e.g. ``(784,)`` or ``(1, 28, 28)``) and its number of parameters, with totals."""
+        from .summary import summarize
+        return summarize(self, input_shape)
+
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
 

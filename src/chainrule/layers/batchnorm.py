@@ -152,6 +152,13 @@ class _BatchNorm(Module):
         self.bias.accumulate(dbeta)
         return dx
 
+    def output_shape(self, input_shape):
+        if len(input_shape) != self._ndim or input_shape[1] != self.num_features:
+            want = self._shape_text.replace("C", str(self.num_features))
+            raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
+                             f"got shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
         c = (int(config["num_features"]),)

@@ -139,6 +139,9 @@ class Linear(Module):
         return dx[0] if (vector and dx is not None) else dx
 
     def output_shape(self, input_shape):
+        if not input_shape or input_shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
+                             f"(N, {self.in_features}); got shape {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.out_features,)
 
     @classmethod

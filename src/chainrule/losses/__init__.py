@@ -25,3 +25,8 @@ __all__ = [
     "SoftmaxLogLikelihood", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "L1Loss", "L2Loss",
     "prob_floor",
 ]
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

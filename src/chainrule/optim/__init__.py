@@ -9,3 +9,8 @@ from .sgd import SGD, sgd_update
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "sgd_update", "adam_update", "rmsprop_update",
            "adagrad_update", "Schedule", "Constant", "StepDecay", "ExponentialDecay", "Cosine", "SCHEDULES",
            "make_schedule"]
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

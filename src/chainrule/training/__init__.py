@@ -8,3 +8,8 @@ from .trainer import Trainer, predict_in_batches
 __all__ = ["Trainer", "History", "Callback", "EarlyStopping", "Checkpoint", "ProgressBar", "batch_slices",
            "stratified_split", "random_split", "accuracy", "rmse", "confusion_matrix", "scores_to_labels",
            "predict_in_batches"]
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return list(__all__)

@@ -153,9 +153,27 @@ def format_record(record: dict, epochs: int | None = None) -> str:
     return "  ".join(parts)
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where tqdm draws a widget, or a line redrawn in place)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _tqdm_class():
+    """tqdm's notebook widget in Jupyter when ipywidgets is installed (tqdm.auto), its text bar otherwise."""
+    import importlib.util
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
+
+
 class ProgressBar(Callback):
-    """tqdm progress bar over each epoch's batches on a terminal; one line per epoch otherwise.
-    ``verbose=0`` is silent."""
+    """tqdm progress bar over each epoch's batches on a terminal and in Jupyter (a widget when
+    ipywidgets is installed); one line per epoch otherwise (a log file, a pipe). ``verbose=0`` is
+    silent."""
 
     def __init__(self, verbose: int = 1, stream=None):
         self.verbose = int(verbose)
@@ -167,7 +185,7 @@ class ProgressBar(Callback):
 
     def _use_tqdm(self) -> bool:
         out = self._out()
-        if not (hasattr(out, "isatty") and out.isatty()):
+        if not ((hasattr(out, "isatty") and out.isatty()) or (self.stream is None and in_notebook())):
             return False
         try:
             import tqdm  # noqa: F401
@@ -181,7 +199,7 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, trainer, epoch):
         if self.verbose <= 0 or not self._tqdm:
             return
-        from tqdm.auto import tqdm
+        tqdm = _tqdm_class()
         self._bar = tqdm(total=trainer.batches_per_epoch, desc=f"epoch {epoch + 1}/{trainer.epochs}",
                          file=self._out(), leave=True, unit="batch", dynamic_ncols=True)
         self._last = time.perf_counter()

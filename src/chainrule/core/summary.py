@@ -1,0 +1,77 @@
+"""``Module.summary()``: each layer, its output shape and its number of parameters, with totals."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Summary:
+    """A network's table: rows of (name, type, output shape, parameters), and the totals.
+
+    ``print(net.summary((64,)))`` or, in a notebook, just ``net.summary((64,))`` (an HTML table).
+    """
+
+    rows: list = field(default_factory=list)
+    total_params: int = 0
+    trainable_params: int = 0
+    input_shape: tuple | None = None
+
+    def __str__(self) -> str:
+        header = ("layer", "type", "output shape", "parameters")
+        body = [(name, kind, shape, f"{n:,}") for name, kind, shape, n in self.rows]
+        widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+        line = "  ".join("-" * w for w in widths)
+        fmt = lambda r: "  ".join(  # noqa: E731
+            (f"{v:>{w}}" if i == 3 else f"{v:<{w}}") for i, (v, w) in enumerate(zip(r, widths)))
+        out = [fmt(header), line] + [fmt(r) for r in body] + [line]
+        out.append(f"total parameters: {self.total_params:,} ({self.trainable_params:,} trainable)"
+                   + (f"; input (N,) + {self.input_shape}" if self.input_shape is not None else ""))
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<tr><td>{n}</td><td>{k}</td><td>{s}</td><td style='text-align:right'>{p:,}</td></tr>"
+                        for n, k, s, p in self.rows)
+        return ("<table><thead><tr><th>layer</th><th>type</th><th>output shape</th><th>parameters</th></tr>"
+                f"</thead><tbody>{cells}</tbody></table><p>total parameters: {self.total_params:,} "
+                f"({self.trainable_params:,} trainable)</p>")
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(["N", *(str(int(d)) for d in shape[1:])]) + ("," if len(shape) == 1 else "") + ")"
+
+
+def summarize(module, input_shape=None) -> Summary:
+    """The Summary of ``module`` for samples of ``input_shape`` (without the batch axis; None: shapes
+    are not computed)."""
+    from .sequential import Sequential
+
+    rows = []
+
+    def own_params(m) -> int:
+        return sum(p.value.size for p in m._parameters.values())
+
+    def visit(m, name, shape, depth):
+        out = None
+        if shape is not None:
+            out = tuple(m.output_shape(shape))
+        label = ("  " * depth) + (name or type(m).__name__)
+        children = list(m._modules.items())
+        if isinstance(m, Sequential) and children:
+            s = shape
+            for child_name, child in children:
+                s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth)
+            return out
+        rows.append((label, type(m).__name__, _shape_text(out), own_params(m)))
+        for child_name, child in children:          # other containers (Residual): each child from the input
+            visit(child, f"{name}.{child_name}" if name else child_name, shape, depth + 1)
+        return out
+
+    shape = None if input_shape is None else (1,) + tuple(int(d) for d in input_shape)
+    visit(module, "", shape, 0)
+    params = module.parameters()
+    total = sum(p.value.size for p in params)
+    return Summary(rows, total, total, None if input_shape is None else tuple(input_shape))
