@@ -26,9 +26,13 @@ def test_every_python_example_of_the_readme_runs(capsys):
     """All blocks but the PyTorch one (PyTorch is not a test dependency; benchmarks/torch_interop.py runs it)."""
     blocks = [b for b in _python_blocks() if "import torch" not in b]
     assert len(blocks) >= 2
+    namespace = {}                  # blocks build on each other, as a reader runs them one after another
     for block in blocks:
-        exec(compile(block, str(README), "exec"), {})
+        exec(compile(block, str(README), "exec"), namespace)
     out = capsys.readouterr().out
+    first = float(next(ln for ln in out.splitlines() if ln.startswith("loss ")).split()[1])
+    trained = float(next(ln for ln in out.splitlines() if ln.startswith("loss after")).split()[-1])
+    assert trained < first / 2                              # the notes' loop learns
     lines = [ln for ln in out.splitlines() if ln.startswith("0.") and "(10, 64)" in ln]
     assert lines and float(lines[0].split()[0]) >= 0.955   # the README says about 0.96
 
