@@ -1,5 +1,6 @@
 """Model files: bit-identical round trips, PyTorch names and layouts, and damaged files refused."""
 import hashlib
+import re
 import json
 
 import numpy as np
@@ -155,6 +156,29 @@ def test_unsupported_objects_are_refused_at_save(tmp_path):
     with pytest.raises(TypeError, match=r"got LogisticRegression \(use chainrule's equivalent: chainrule.models.LinearClassifier\(loss='softmax'\)\)"):
         io.save(make_pipeline(ScaleToUnit(), LogisticRegression()), tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+@pytest.mark.parametrize("scaler", ["StandardScaler", "MinMaxScaler"])
+def test_scikit_learn_scalers_in_a_pipeline_keep_their_fitted_arrays(tmp_path, digits, scaler):
+    import sklearn.preprocessing as skp
+    (Xtr, Xte), ytr = _flat(digits), digits.y_train
+    pipe = make_pipeline(getattr(skp, scaler)(), LinearClassifier(epochs=3, random_state=0)).fit(Xtr, ytr)
+    back, _ = _round_trip(pipe, tmp_path)
+    np.testing.assert_array_equal(back.decision_function(Xte), pipe.decision_function(Xte))
+    fitted = back.steps[0][1]
+    assert type(fitted) is getattr(skp, scaler)
+    np.testing.assert_array_equal(fitted.scale_, pipe.steps[0][1].scale_)
+
+
+@pytest.mark.parametrize("name,hint", [("Normalizer", "chainrule.datasets.preprocessing.ScaleToUnit"),
+                                       ("RobustScaler", "chainrule.datasets.preprocessing.Standardize"),
+                                       ("PolynomialFeatures", "chainrule.features.PolynomialFeatures")])
+def test_other_transformers_are_refused_naming_chainrules_equivalent(tmp_path, digits, name, hint):
+    import sklearn.preprocessing as skp
+    (Xtr, _), ytr = _flat(digits), digits.y_train
+    pipe = make_pipeline(getattr(skp, name)(), LinearClassifier(epochs=1, random_state=0)).fit(Xtr[:200], ytr[:200])
+    with pytest.raises(TypeError, match=rf"got {name} \(use chainrule's equivalent: {re.escape(hint)}"):
+        io.save(pipe, tmp_path / "x.safetensors")
 
 
 def test_save_is_atomic(saved, monkeypatch):

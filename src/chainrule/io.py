@@ -78,7 +78,7 @@ class _Writer:
         if a.dtype.kind not in "biuf":
             raise TypeError(f"cannot save {path}: arrays of dtype {a.dtype} are not supported")
         key = f"extra.{path}"
-        self.tensors[key] = np.ascontiguousarray(a)
+        self.tensors[key] = np.array(a, order="C")     # (np.ascontiguousarray would make a 0-d array 1-d)
         return {"__array__": key}
 
     def module(self, m: Module, path: str):
@@ -242,7 +242,7 @@ def _legacy_spec(arch) -> dict:
 def _digest(description: str, tensors: dict) -> str:
     h = hashlib.sha256(description.encode("utf-8"))
     for key in sorted(tensors):
-        a = np.ascontiguousarray(tensors[key])
+        a = np.asarray(tensors[key], order="C")
         h.update(f"\0{key}\0{a.dtype.str}\0{a.shape}\0".encode())
         h.update(a.tobytes())
     return h.hexdigest()
