@@ -242,7 +242,7 @@ def _legacy_spec(arch) -> dict:
 def _digest(description: str, tensors: dict) -> str:
     h = hashlib.sha256(description.encode("utf-8"))
     for key in sorted(tensors):
-        a = np.asarray(tensors[key], order="C")
+        a = np.ascontiguousarray(tensors[key])    # (a 0-d array hashes as shape (1,), as in 0.1's files)
         h.update(f"\0{key}\0{a.dtype.str}\0{a.shape}\0".encode())
         h.update(a.tobytes())
     return h.hexdigest()
