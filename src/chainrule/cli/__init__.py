@@ -18,6 +18,7 @@ import warnings
 
 from ._errors import FileProblem, UsageError, one_line
 from ._parser import Parser, given_options
+from ._types import PathArg
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -36,7 +37,8 @@ def build_parser() -> Parser:
     demo.add_parser(sub)
     gradcheck.add_parser(sub)
     d = sub.add_parser("data", help="where each data set is cached, and whether it is present and verified")
-    d.add_argument("--data-home", default=None, help="data home to inspect (default: $CHAINRULE_DATA or the cache)")
+    d.add_argument("--data-home", type=PathArg("dir"), default=None,
+                   help="data home to inspect (default: $CHAINRULE_DATA or the cache)")
     d.set_defaults(run=lambda args: __import__("chainrule.datasets.__main__", fromlist=["info"]).info(args.data_home))
     return parser
 

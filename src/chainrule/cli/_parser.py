@@ -3,12 +3,15 @@ line gives itself (so an option that would be ignored can be refused)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from ._errors import UsageError, one_line
 
 __all__ = ["HelpFormatter", "Parser", "UsageError", "given_options", "show"]
+
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
 def show(value) -> str:
@@ -56,6 +59,10 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+        # argparse takes '-1e6' and '-inf' for options ('expected one argument'); they are values
+        # here (no option looks like a number), so that '--x -1e6' works and '--lr -inf' is told
+        # what --lr expects.
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")

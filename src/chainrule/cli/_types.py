@@ -138,11 +138,12 @@ class PathArg:
 
     - ``"out_dir"``: a folder to write to; created when missing, so it must not be a file, nor lie
       under one.
+    - ``"dir"``: a folder that may not exist yet (a data home to inspect): the same checks.
     - ``"in_file"``: an existing file.
     - ``"run"``: a folder written by ``chainrule train``, or a model file (``.safetensors``).
     """
 
-    KINDS = ("out_dir", "in_file", "run")
+    KINDS = ("out_dir", "dir", "in_file", "run")
 
     def __init__(self, kind: str):
         if kind not in self.KINDS:
@@ -154,13 +155,14 @@ class PathArg:
         if not text.strip():
             raise argparse.ArgumentTypeError(f"expected a path; got {text!r}")
         path = Path(text).expanduser()
-        if self.kind == "out_dir":
+        if self.kind in ("out_dir", "dir"):
+            expected = "a folder (created if missing)" if self.kind == "out_dir" else "a folder"
             if path.exists() and not path.is_dir():
-                raise argparse.ArgumentTypeError(f"expected a folder (created if missing); got {text!r}, which is a file")
+                raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, which is a file")
             for parent in path.parents:
                 if parent.exists():
                     if not parent.is_dir():
-                        raise argparse.ArgumentTypeError(f"expected a folder (created if missing); got {text!r}, "
+                        raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, "
                                                          f"but {str(parent)!r} is a file")
                     break
         elif self.kind == "in_file":

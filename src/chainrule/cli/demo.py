@@ -18,7 +18,7 @@ def add_parser(sub):
     p = sub.add_parser("demo", help="the notes' illustrations: overfitting, features, handcrafted")
     demos = p.add_subparsers(dest="demo", required=True, metavar="DEMO", parser_class=type(p))
     d = demos.add_parser("overfitting", help="polynomial orders 1, 2, 3, 4, 12 on 13 noisy points of a cubic")
-    d.add_argument("--orders", type=Numbers(Number(int, 0, 20)), default=[1, 2, 3, 4, 12],
+    d.add_argument("--orders", type=Numbers(Number(int, 1, 20)), default=[1, 2, 3, 4, 12],
                    help="polynomial orders, e.g. 1,3,12")
     d.add_argument("--points", type=Number(int, 2, 100_000), default=13, help="noisy training points")
     d.add_argument("--seed", type=SEED, default=0, help="seed of the noise")

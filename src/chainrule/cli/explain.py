@@ -32,7 +32,12 @@ def num(v: float) -> str:
 
 def dec4(v: float) -> str:
     """Four decimals, or six significant digits for values too large to read that way."""
-    return f"{v:.4f}" if abs(v) < 1e7 else f"{v:.6g}"
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.6g}"
+
+
+def dec6(v: float) -> str:
+    """Six decimals, or nine significant digits for large values."""
+    return f"{v:.6f}" if abs(v) < 1e6 else f"{v:.9g}"
 
 
 def short(v: float) -> str:
@@ -47,7 +52,9 @@ def mat(M) -> str:
 
 
 def row(values, fmt=num, width=8) -> str:
-    return "".join(f"{fmt(float(v)):>{width}}" for v in values)
+    """Values right-aligned in columns of ``width``; a wider value still gets a space before it."""
+    texts = [fmt(float(v)) for v in values]
+    return "".join(f"{t:>{width}}" if len(t) < width else " " + t for t in texts)
 
 
 def add_parser(sub):
@@ -232,11 +239,11 @@ def chain_rule(args) -> int:
     h_prime = grad.derivative(h, x)
     print("f(x) = 3(2x^2 - 1)^2 - 2(2x^2 - 1) + 5 = g(h(x)) with h(x) = 2x^2 - 1, g(u) = 3u^2 - 2u + 5")
     print(f"  at x = {x:g}: h(x) = {hx:g}")
-    print(f"  g'(h(x)) = 6 h(x) - 2 = {6 * hx - 2:g}   (numerically {g_prime:.6f})")
-    print(f"  h'(x) = 4x = {4 * x:g}   (numerically {h_prime:.6f})")
+    print(f"  g'(h(x)) = 6 h(x) - 2 = {6 * hx - 2:g}   (numerically {dec6(g_prime)})")
+    print(f"  h'(x) = 4x = {4 * x:g}   (numerically {dec6(h_prime)})")
     print(f"  f'(x) = g'(h(x)) h'(x) = {(6 * hx - 2) * 4 * x:g}")
     print(f"  closed form 48x^3 - 32x = {48 * x**3 - 32 * x:g}; numerical derivative of f: "
-          f"{grad.derivative(lambda t: g(h(t)), x):.6f}")
+          f"{dec6(grad.derivative(lambda t: g(h(t)), x))}")
     return 0
 
 

@@ -97,6 +97,9 @@ def check(args) -> None:
     if "momentum" in given and args.optimizer != "sgd":
         raise UsageError(f"--momentum has no effect with --optimizer {args.optimizer}: it is SGD's; "
                          "Adam keeps its own moment estimates")
+    if args.batch_norm and args.batch_size < 2:
+        raise UsageError(f"--batch-norm needs --batch-size 2 or more: the statistics of a batch of "
+                         f"{args.batch_size} sample are not defined")
     if args.early_stopping is not None and args.validation_fraction == 0:
         raise UsageError("--early-stopping needs a validation set, and --validation-fraction 0 holds none out")
     if args.dataset not in data.FILE_SETS:
