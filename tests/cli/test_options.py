@@ -151,3 +151,11 @@ def test_readme_xor_quadratic_classifier_works_as_printed(tmp_path, monkeypatch)
 def test_readme_states_the_measured_thread_default():
     section = README.read_text().split("## The command line")[1].split("\n## ")[0]
     assert re.search(r"--threads", section) and f"default {train.DEFAULT_THREADS}" in section
+
+
+def test_default_output_folder_is_checked_like_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").write_text("a file where the runs folder would go")
+    assert main(["train", "--dataset", "xor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chainrule train: error: --out (default runs/xor-mlp): expected a folder") and "\n" not in err

@@ -137,7 +137,10 @@ def open_run(path: Path) -> Run:
     else:
         config_path, model_path = path.parent / "config.json", path
     if config_path.exists():
-        return Run(model_path, config_path, **read_config(config_path))
+        run = Run(model_path, config_path, **read_config(config_path))
+        if not model_path.exists():      # said before reading any model code (what io.load would say)
+            raise FileProblem(f"{model_path}: no such model file")
+        return run
     from .. import io
 
     model = io.load(model_path)

@@ -120,15 +120,15 @@ def features(args) -> int:
 
 
 def handcrafted(args) -> int:
-    from ..datasets import Standardize
-    from ..features import HOGFeatures, KNeighborsClassifier
-    from ..models import LinearClassifier, MLPClassifier
-
     if args.dataset not in data.FILE_SETS:
         for option in ("--data-dir", "--no-download"):
             if option[2:].replace("-", "_") in getattr(args, "given", set()):
                 raise UsageError(f"{option} has no effect with --dataset {args.dataset}: "
                                  f"{data.why_no_files(args.dataset)}")
+    from ..datasets import Standardize
+    from ..features import HOGFeatures, KNeighborsClassifier
+    from ..models import LinearClassifier, MLPClassifier
+
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test images; "
           "five methods, the network last")

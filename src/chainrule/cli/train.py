@@ -1,6 +1,7 @@
 """chainrule train: fit a model on a data set and leave the model, its history and pictures."""
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import sys
@@ -80,6 +81,10 @@ def add_parser(sub):
     return p
 
 
+def default_out(args) -> str:
+    return f"runs/{args.dataset}-{args.model}"
+
+
 def check(args) -> None:
     """Refuse settings that cannot work together or that would be silently ignored, before any
     data is loaded or written."""
@@ -106,6 +111,11 @@ def check(args) -> None:
         for option in ("--data-dir", "--no-download"):
             if option[2:].replace("-", "_") in given:
                 raise UsageError(f"{option} has no effect with --dataset {args.dataset}: {data.why_no_files(args.dataset)}")
+    if args.out is None:                  # the default folder gets the check --out gets at parse time
+        try:
+            PathArg("out_dir")(default_out(args))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--out (default {default_out(args)}): {exc}") from None
     shape = data.SAMPLE_SHAPES[args.dataset]
     if args.features == "hog" and args.dataset in data.POINT_SETS:
         raise UsageError(f"--features hog needs images; {args.dataset} is points in the plane")
@@ -232,7 +242,7 @@ def _train(args) -> int:
     from .. import __version__, io
     from .._atomic import atomic_write_text
 
-    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    out = Path(args.out or default_out(args))
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     steps = _steps(args, split)
     out.mkdir(parents=True, exist_ok=True)
