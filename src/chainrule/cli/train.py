@@ -21,7 +21,7 @@ from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 ADAM_LR_NETWORK_ON_IMAGES = 2e-3
 ADAM_LR_OTHERWISE = 2e-2
 SGD_LR = 0.05
-# Measured on this project's 2-core CI machine (README, "The command line"): the default digits
+# Measured on the project's 2-core machine (README, "The command line"): the default digits
 # run is fastest on one BLAS thread; small matrices lose more to thread hand-offs than they gain.
 DEFAULT_THREADS = 1
 
