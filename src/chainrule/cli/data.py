@@ -5,11 +5,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import datasets
-
 IMAGE_SETS = ("digits", "mnist", "mnist10k", "cifar10")
 POINT_SETS = ("xor", "spirals", "blobs")
 ALL = IMAGE_SETS + POINT_SETS
+FILE_SETS = ("mnist", "mnist10k", "cifar10")      # read from files (downloaded unless --no-download)
+
+# The shape of one sample of each set, known without loading it (to refuse a bad combination
+# of options before any download); points are pairs of coordinates.
+SAMPLE_SHAPES = {"digits": (8, 8), "mnist": (28, 28), "mnist10k": (28, 28), "cifar10": (32, 32, 3),
+                 "xor": (2,), "spirals": (2,), "blobs": (2,)}
+N_CLASSES = {"digits": 10, "mnist": 10, "mnist10k": 10, "cifar10": 10, "xor": 2, "spirals": 3, "blobs": 3}
 
 DESCRIPTIONS = {
     "digits": "scikit-learn's bundled 8 x 8 digits (default; no network)",
@@ -38,7 +43,14 @@ class Split:
         return tuple(self.X_train.shape[1:]) if self.kind == "image" else None
 
 
+def why_no_files(name: str) -> str:
+    """Why --data-dir and --no-download mean nothing for a data set that is not read from files."""
+    return "it is bundled with scikit-learn" if name == "digits" else "it is generated, not read from files"
+
+
 def load(name: str, data_dir=None, download: bool = True, seed: int = 0) -> Split:
+    from .. import datasets
+
     if name == "digits":
         d = datasets.load_digits()
         return Split(name, d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, "image", d.pixel_max)

@@ -10,30 +10,41 @@ import numpy as np
 
 from .._atomic import atomic_write_text
 from . import data
-from ._parser import positive_int
+from ._errors import UsageError
+from ._types import SEED, Number, Numbers, PathArg
 
 
 def add_parser(sub):
     p = sub.add_parser("demo", help="the notes' illustrations: overfitting, features, handcrafted")
-    demos = p.add_subparsers(dest="demo", required=True, metavar="DEMO")
+    demos = p.add_subparsers(dest="demo", required=True, metavar="DEMO", parser_class=type(p))
     d = demos.add_parser("overfitting", help="polynomial orders 1, 2, 3, 4, 12 on 13 noisy points of a cubic")
-    d.add_argument("--orders", default="1,2,3,4,12", help="polynomial orders (default 1,2,3,4,12)")
-    d.add_argument("--points", type=positive_int, default=13)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--out", default="runs/demo-overfitting")
+    d.add_argument("--orders", type=Numbers(Number(int, 1, 20)), default=[1, 2, 3, 4, 12],
+                   help="polynomial orders, e.g. 1,3,12")
+    d.add_argument("--points", type=Number(int, 2, 100_000), default=13, help="noisy training points")
+    d.add_argument("--seed", type=SEED, default=0, help="seed of the noise")
+    d.add_argument("--out", type=PathArg("out_dir"), default="runs/demo-overfitting", help="output folder")
     d.set_defaults(run=overfitting)
     d = demos.add_parser("features", help="XOR before and after the notes' transform, with decision boundaries")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--out", default="runs/demo-features")
+    d.add_argument("--seed", type=SEED, default=0, help="seed of the points and the training")
+    d.add_argument("--out", type=PathArg("out_dir"), default="runs/demo-features", help="output folder")
     d.set_defaults(run=features)
     d = demos.add_parser("handcrafted", help="HOG and nearest neighbour against a network on raw pixels")
-    d.add_argument("--dataset", default="digits", choices=data.IMAGE_SETS)
-    d.add_argument("--data-dir", default=None)
-    d.add_argument("--no-download", action="store_true")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--out", default="runs/demo-handcrafted")
+    d.add_argument("--dataset", default="digits", choices=data.IMAGE_SETS, help="image data set")
+    d.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
+                   help="folder holding the data set's files (default: the cache); for mnist, mnist10k and cifar10")
+    d.add_argument("--no-download", action="store_true",
+                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    d.add_argument("--seed", type=SEED, default=0, help="seed of the training")
+    d.add_argument("--out", type=PathArg("out_dir"), default="runs/demo-handcrafted", help="output folder")
     d.set_defaults(run=handcrafted)
     return p
+
+
+def _stop_if_interrupted(model) -> None:
+    """The trainer turns a Ctrl-C into the end of training; a demo then stops altogether."""
+    history = getattr(model, "history_", None)
+    if history is not None and history.interrupted:
+        raise KeyboardInterrupt
 
 
 def _table(header, rows) -> str:
@@ -49,11 +60,7 @@ def overfitting(args) -> int:
     from ..models import PolynomialRegression
     from ..plotting import plot_polynomial_fits
 
-    try:
-        orders = [int(v) for v in args.orders.split(",")]
-    except ValueError:
-        from ._parser import UsageError
-        raise UsageError(f"--orders takes integers like 1,2,3,4,12; got {args.orders!r}") from None
+    orders = list(args.orders)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     x, y, truth = make_polynomial_curve(args.points, rng=args.seed)
@@ -90,8 +97,10 @@ def features(args) -> int:
     corners, labels = xor_points()
     settings = dict(loss="hinge", epochs=200, tol=0, lr=0.05, batch_size=None, alpha=0, random_state=args.seed)
     before = LinearClassifier(**settings).fit(X, y)
+    _stop_if_interrupted(before)
     Xt = notes_transform(X)
     after = LinearClassifier(**settings).fit(Xt, y)
+    _stop_if_interrupted(after)
     fig = new_figure(11, 5)
     ax1, ax2 = fig.subplots(1, 2)
     plot_boundary(before.predict, X, y, ("a, d", "b, c"), ax=ax1, title=f"original space: accuracy {before.score(X, y):.2f}")
@@ -111,11 +120,18 @@ def features(args) -> int:
 
 
 def handcrafted(args) -> int:
+    if args.dataset not in data.FILE_SETS:
+        for option in ("--data-dir", "--no-download"):
+            if option[2:].replace("-", "_") in getattr(args, "given", set()):
+                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: "
+                                 f"{data.why_no_files(args.dataset)}")
     from ..datasets import Standardize
     from ..features import HOGFeatures, KNeighborsClassifier
     from ..models import LinearClassifier, MLPClassifier
 
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
+    print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test images; "
+          "five methods, the network last")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     flat = lambda A: A.reshape(len(A), -1).astype(np.float32) / split.pixel_max  # noqa: E731
@@ -141,12 +157,12 @@ def handcrafted(args) -> int:
     for name, kind, make, A, B, extra in runs:
         t = time.perf_counter()
         model = make().fit(A, split.y_train)
+        _stop_if_interrupted(model)
         fit = time.perf_counter() - t + extra
         acc = float(model.score(B, split.y_test))
         rows.append((name, kind, f"{acc:.4f}", f"{fit:.2f}"))
         records.append({"method": name, "features": kind, "test_accuracy": acc, "seconds": round(fit, 3)})
     table = _table(("method", "features", "test accuracy", "seconds"), rows)
-    print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test images")
     print(table)
     atomic_write_text(out / "handcrafted.json", json.dumps({"dataset": split.name, "results": records}, indent=1))
     atomic_write_text(out / "handcrafted.md", table + "\n")

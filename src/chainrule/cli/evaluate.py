@@ -1,59 +1,72 @@
-"""chainrule evaluate DIR and chainrule predict DIR FILE..."""
+"""chainrule evaluate RUN: accuracy and confusion matrix of a trained model on a test set."""
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import numpy as np
 
-from .. import io
-from ..training.metrics import confusion_matrix
 from . import data
-from ._parser import UsageError
+from ._errors import UsageError, one_line
+from ._runfile import open_run
+from ._types import PathArg
 
 
-def add_parsers(sub):
+def add_parser(sub):
     e = sub.add_parser("evaluate", help="accuracy and confusion matrix of a trained model on a test set",
-                       description="Load DIR/model.safetensors and evaluate it on the test split of its data set "
-                                   "(or of --dataset).")
-    e.add_argument("dir", help="a folder written by chainrule train")
-    e.add_argument("--dataset", default=None, choices=data.ALL, help="data set (default: the one it was trained on)")
-    e.add_argument("--data-dir", default=None)
-    e.add_argument("--no-download", action="store_true")
-    e.set_defaults(run=run_evaluate)
-    p = sub.add_parser("predict", help="predict the class of samples in .npy files or image files",
-                       description="Predict with DIR/model.safetensors. FILE is a .npy array (one sample or a batch, "
-                                   "raw pixel values as in the data set) or an image file (PNG, JPEG...), which is "
-                                   "converted to the model's image size and grey levels.")
-    p.add_argument("dir", help="a folder written by chainrule train")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--invert", default="auto", choices=("auto", "yes", "no"),
-                   help="invert image files (MNIST digits are light on dark); auto inverts light backgrounds")
-    p.add_argument("--top", type=int, default=3, help="how many classes to list per sample")
-    p.set_defaults(run=run_predict)
+                       description="Load RUN (a folder written by chainrule train, or its model.safetensors) and "
+                                   "evaluate it on the test split of its data set (or of --dataset).")
+    e.add_argument("dir", metavar="RUN", type=PathArg("run"),
+                   help="a folder written by chainrule train, or a model file (.safetensors)")
+    e.add_argument("--dataset", default=None, choices=data.ALL,
+                   help="data set (default: the one it was trained on, from RUN/config.json)")
+    e.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
+                   help="folder holding the data set's files (default: the one used in training, else the cache)")
+    e.add_argument("--no-download", action="store_true",
+                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    e.set_defaults(run=run)
 
 
-def _load_run(folder):
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder written by chainrule train")
-    config_path = folder / "config.json"
-    if not config_path.exists():
-        raise UsageError(f"{folder} has no config.json; is it a folder written by chainrule train?")
-    config = json.loads(config_path.read_text())
-    return io.load(folder / "model.safetensors"), config
+def _check_fits(run, name: str) -> None:
+    """Refuse a --dataset whose samples or classes are not the ones the model was trained on."""
+    if run.dataset is None or name == run.dataset:
+        return
+    shape = data.SAMPLE_SHAPES[name]
+    trained = run.image_shape if run.kind == "image" else (run.n_inputs,)
+    if tuple(trained) != shape:
+        what = "x".join(map(str, shape)) + (" images" if name in data.IMAGE_SETS else " coordinates")
+        had = "x".join(map(str, trained)) + (" images" if run.kind == "image" else " coordinates")
+        raise UsageError(f"--dataset {name} has samples of {what}; the model was trained on {run.dataset} "
+                         f"({had})")
+    if data.N_CLASSES[name] != len(run.class_names):
+        raise UsageError(f"--dataset {name} has {data.N_CLASSES[name]} classes; the model was trained on "
+                         f"{run.dataset} ({len(run.class_names)} classes)")
 
 
-def run_evaluate(args) -> int:
-    model, config = _load_run(args.dir)
-    settings = config["settings"]
-    name = args.dataset or config["dataset"]["name"]
-    split = data.load(name, args.data_dir or settings.get("data_dir"), download=not args.no_download,
-                      seed=settings.get("seed", 0))
-    y_pred = np.asarray(model.predict(split.X_test)).astype(int)
+def run(args) -> int:
+    from ..training.metrics import confusion_matrix
+
+    given = getattr(args, "given", set())
+    model_run = open_run(args.dir)
+    name = args.dataset or model_run.dataset
+    if name is None:
+        raise UsageError(f"give --dataset: {args.dir} has no config.json beside it to say what it was trained on")
+    if name not in data.FILE_SETS:
+        for option in ("--data-dir", "--no-download"):
+            if option[2:].replace("-", "_") in given:
+                raise UsageError(f"{option} has no effect with {name}: {data.why_no_files(name)}")
+    _check_fits(model_run, name)
+    data_dir = args.data_dir or (model_run.data_dir if name == model_run.dataset else None)
+    split = data.load(name, data_dir, download=not args.no_download, seed=model_run.seed)
+    model = model_run.load_model()
+    try:
+        y_pred = np.asarray(model.predict(split.X_test)).astype(int)
+    except ValueError as exc:
+        raise UsageError(f"the model in {args.dir} does not take {name}'s samples: {one_line(exc)}") from None
+    if y_pred.size and (y_pred.min() < 0 or y_pred.max() >= len(split.class_names)):
+        raise UsageError(f"the model in {args.dir} predicts classes that {name} does not have "
+                         f"({name} has {len(split.class_names)})")
     acc = float(np.mean(y_pred == split.y_test))
     cm = confusion_matrix(split.y_test, y_pred, len(split.class_names))
-    print(f"{name} test set: {len(split.y_test):,} samples, accuracy {acc:.4f} ({int((y_pred == split.y_test).sum())} correct)")
+    print(f"{name} test set: {len(split.y_test):,} samples, accuracy {acc:.4f} "
+          f"({int((y_pred == split.y_test).sum())} correct)")
     width = max(5, max(len(str(c)) for c in split.class_names) + 1)
     print("confusion matrix (rows: true class, columns: predicted):")
     print(" " * width + "".join(f"{str(c):>{width}}" for c in split.class_names))
@@ -62,69 +75,4 @@ def run_evaluate(args) -> int:
     per_class = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
     worst = int(np.argmin(per_class))
     print(f"hardest class: {split.class_names[worst]} ({per_class[worst]:.3f} correct)")
-    return 0
-
-
-def _read_image(path, shape, pixel_max, invert):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        img = Image.open(path)
-        img.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UsageError(f"{path}: not a readable image ({exc})") from None
-    colour = len(shape) == 3
-    img = img.convert("RGB" if colour else "L").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
-    arr = np.asarray(img, dtype=np.float64) / 255.0
-    if invert == "yes" or (invert == "auto" and not colour and np.concatenate(
-            [arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 0.5):
-        arr = 1.0 - arr
-    return arr * pixel_max
-
-
-def _samples(path, config, invert):
-    path = Path(path)
-    ds = config["dataset"]
-    shape = tuple(ds["image_shape"]) if ds["image_shape"] else None
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise UsageError(f"{path}: not a plain numeric .npy array ({exc})") from None
-        if arr.dtype.kind not in "uif":
-            raise UsageError(f"{path}: expected numbers; got dtype {arr.dtype}")
-        if shape is None:
-            arr = np.atleast_2d(arr)
-            if arr.shape[1] != 2:
-                raise UsageError(f"{path}: the model takes points (N, 2); got shape {arr.shape}")
-            return arr, [f"{path.name}[{i}]" for i in range(len(arr))]
-        size = int(np.prod(shape))
-        if arr.shape == shape:
-            arr = arr[None]
-        elif arr.ndim == 2 and arr.shape[1] == size:
-            arr = arr.reshape((-1,) + shape)
-        elif arr.shape[1:] != shape:
-            raise UsageError(f"{path}: the model takes images of shape {shape} (one, a batch, or flat rows of {size}); "
-                             f"got shape {arr.shape}")
-        return arr, [f"{path.name}[{i}]" for i in range(len(arr))]
-    if shape is None:
-        raise UsageError(f"{path}: this model takes points; give a .npy array of shape (N, 2)")
-    return _read_image(path, shape, ds["pixel_max"], invert)[None], [path.name]
-
-
-def run_predict(args) -> int:
-    model, config = _load_run(args.dir)
-    names = config["dataset"]["class_names"]
-    for f in args.files:
-        X, labels = _samples(f, config, args.invert)
-        pred = np.asarray(model.predict(X)).astype(int)
-        proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
-        for i, label in enumerate(labels):
-            line = f"{label}: {names[pred[i]]}"
-            if proba is not None:
-                top = np.argsort(-proba[i])[: max(1, args.top)]
-                line += "   (" + ", ".join(f"{names[k]} {proba[i, k]:.3f}" for k in top) + ")"
-            print(line)
     return 0

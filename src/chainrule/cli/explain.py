@@ -10,7 +10,12 @@ import math
 import numpy as np
 
 from .. import grad, losses, nn
-from ._parser import UsageError, floats, matrix
+from ..losses.likelihood import prob_floor
+from ._errors import UsageError
+from ._types import EXPLAIN_NUMBER, Matrix, Number, Numbers
+
+LABEL = Number(int, 0)
+PROBABILITY = Number(float, 0, 1)
 
 NOTES_SCORES = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]]  # rows: the cat, car, frog images
 NOTES_CLASSES = ["cat", "car", "frog"]
@@ -18,8 +23,27 @@ NOTES_P = [0.1, 0.7, 0, 0, 0, 0, 0, 0, 0, 0.2]
 
 
 def num(v: float) -> str:
-    """The notes' style: one decimal from 1 up (24.5, 164.0), two below (0.18)."""
+    """The notes' style: one decimal from 1 up (24.5, 164.0), two below (0.18); large values
+    in scientific notation (2.2e+04)."""
+    if abs(v) >= 1e4:
+        return f"{v:.2g}" if abs(v) < 1e6 else f"{v:.3g}"
     return f"{v:.1f}" if abs(v) >= 1 else f"{v:.2f}"
+
+
+def dec4(v: float) -> str:
+    """Four decimals, or six significant digits for values too large to read that way."""
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.6g}"
+
+
+def dec6(v: float) -> str:
+    """Six decimals, or nine significant digits for large values."""
+    return f"{v:.6f}" if abs(v) < 1e6 else f"{v:.9g}"
+
+
+def short(v: float) -> str:
+    """'0.1', '1e-300', '0.99999999': the fewest digits that give the value back."""
+    text = f"{v:g}"
+    return text if float(text) == v else repr(float(v))
 
 
 def mat(M) -> str:
@@ -28,7 +52,9 @@ def mat(M) -> str:
 
 
 def row(values, fmt=num, width=8) -> str:
-    return "".join(f"{fmt(float(v)):>{width}}" for v in values)
+    """Values right-aligned in columns of ``width``; a wider value still gets a space before it."""
+    texts = [fmt(float(v)) for v in values]
+    return "".join(f"{t:>{width}}" if len(t) < width else " " + t for t in texts)
 
 
 def add_parser(sub):
@@ -37,47 +63,53 @@ def add_parser(sub):
     topics = p.add_subparsers(dest="topic", required=True, metavar="TOPIC")
 
     t = topics.add_parser("softmax", help="softmax of scores and the log-likelihood loss (default: the notes' cat)")
-    t.add_argument("scores", nargs="*", type=float, default=[3.2, 5.1, -1.7], help="class scores (default 3.2 5.1 -1.7)")
-    t.add_argument("--label", type=int, default=0, help="index of the true class (default 0, cat)")
+    t.add_argument("scores", nargs="*", type=EXPLAIN_NUMBER, default=[3.2, 5.1, -1.7], help="class scores")
+    t.add_argument("--label", type=LABEL, default=0, help="index of the true class (0: the notes' cat)")
     t.set_defaults(run=softmax)
 
     t = topics.add_parser("hinge", help="the multiclass SVM loss on the notes' three-image table")
-    t.add_argument("--scores", type=matrix, default=NOTES_SCORES, help="one row of scores per image, e.g. '3.2,5.1,-1.7;1.3,4.9,2.0'")
-    t.add_argument("--labels", type=lambda s: [int(v) for v in floats(s)], default=None,
+    t.add_argument("--scores", type=Matrix(EXPLAIN_NUMBER), default=NOTES_SCORES,
+                   help="one row of scores per image, e.g. '3.2,5.1,-1.7;1.3,4.9,2.0'")
+    t.add_argument("--labels", type=Numbers(LABEL), default=None,
                    help="true class of each row (default: 0, 1, 2 ...)")
-    t.add_argument("--margin", type=float, default=1.0)
+    t.add_argument("--margin", type=Number(float, 0, 1e6), default=1.0, help="the margin Delta")
     t.set_defaults(run=hinge)
 
     t = topics.add_parser("cross-entropy", help="log-likelihood and cross-entropy of probabilities (the notes' p)")
-    t.add_argument("--p", type=floats, default=NOTES_P, help="probabilities (default 0.1,0.7,0,...,0.2)")
-    t.add_argument("--label", type=int, default=1, help="index of the true class (default 1: the notes' class 2)")
+    t.add_argument("--p", type=Numbers(PROBABILITY, min_count=2), default=NOTES_P, help="probabilities")
+    t.add_argument("--label", type=LABEL, default=1, help="index of the true class (1: the notes' class 2)")
     t.set_defaults(run=cross_entropy)
 
     for name in ("l1", "l2"):
         t = topics.add_parser(name, help=f"the {name.upper()} regression loss of the notes' example")
-        t.add_argument("--target", type=floats, default=[0, 1, 0, 0, 0, 0, 0, 0, 0, 0])
-        t.add_argument("--prediction", type=floats, default=NOTES_P)
+        t.add_argument("--target", type=Numbers(EXPLAIN_NUMBER), default=[0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+                       help="target values y")
+        t.add_argument("--prediction", type=Numbers(EXPLAIN_NUMBER), default=NOTES_P, help="predicted values s")
         t.set_defaults(run=regression, which=name)
 
     t = topics.add_parser("chain-rule", help="f(x) = 3(2x^2 - 1)^2 - 2(2x^2 - 1) + 5 by the chain rule")
-    t.add_argument("--x", type=float, default=1.0)
+    t.add_argument("--x", type=EXPLAIN_NUMBER, default=1.0, help="where to differentiate")
     t.set_defaults(run=chain_rule)
 
     t = topics.add_parser("jacobian", help="Jacobian of f(x) = (2x1 + x2^2, -x1^2 + 3x2, 4x1x2)")
-    t.add_argument("--at", type=floats, default=[2.0, 1.0])
+    t.add_argument("--at", type=Numbers(EXPLAIN_NUMBER, count=2), default=[2.0, 1.0], help="the point x1,x2")
     t.set_defaults(run=jacobian)
 
     t = topics.add_parser("hessian", help="gradient and Hessian of the notes' six-hump function")
-    t.add_argument("--at", type=floats, default=[0.0, 1.0])
+    t.add_argument("--at", type=Numbers(EXPLAIN_NUMBER, count=2), default=[0.0, 1.0], help="the point x1,x2")
     t.set_defaults(run=hessian)
 
     t = topics.add_parser("backprop", help="one layer s = Wx + b, its activation and loss: dL/dp, dL/ds, dL/dW, dL/db")
-    t.add_argument("--x", type=floats, default=[0.56, 2.31, 0.24, 0.02], help="input (default: the notes' 4 pixels / 100)")
-    t.add_argument("--W", type=matrix, default=[[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0.0, 0.25, 0.2, -0.3]])
-    t.add_argument("--b", type=floats, default=[1.1, 3.2, -1.2])
-    t.add_argument("--label", type=int, default=0)
-    t.add_argument("--activation", choices=("softmax", "sigmoid"), default="softmax")
-    t.add_argument("--loss", choices=("log-likelihood", "cross-entropy", "l2"), default="log-likelihood")
+    t.add_argument("--x", type=Numbers(EXPLAIN_NUMBER), default=[0.56, 2.31, 0.24, 0.02],
+                   help="input (the notes' 4 pixels / 100)")
+    t.add_argument("--W", type=Matrix(EXPLAIN_NUMBER), default=[[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0],
+                                                                [0.0, 0.25, 0.2, -0.3]],
+                   help="weights, one row per class")
+    t.add_argument("--b", type=Numbers(EXPLAIN_NUMBER), default=[1.1, 3.2, -1.2], help="biases, one per class")
+    t.add_argument("--label", type=LABEL, default=0, help="index of the true class")
+    t.add_argument("--activation", choices=("softmax", "sigmoid"), default="softmax", help="activation p = f(s)")
+    t.add_argument("--loss", choices=("log-likelihood", "cross-entropy", "l2"), default="log-likelihood",
+                   help="loss on p")
     t.set_defaults(run=backprop)
     return p
 
@@ -90,23 +122,32 @@ def _check_label(label, n):
 def softmax(args) -> int:
     s = np.array(args.scores, dtype=np.float64)
     if s.size < 2:
-        raise UsageError("softmax needs at least two scores")
+        raise UsageError(f"softmax needs at least two scores; got {s.size}")
     _check_label(args.label, s.size)
-    p = nn.Softmax().forward(s)
-    e = np.exp(s)
+    y = args.label
+    # In the log domain, so that scores like 10 0 -800 give a finite loss: with m = max s,
+    # ln sum_j e^{s_j} = m + ln sum_j e^{s_j - m}, and -ln p_y = ln sum_j e^{s_j} - s_y.
+    m = float(s.max())
+    shifted = np.exp(s - m)
+    log_z = m + math.log(float(shifted.sum()))
+    p = np.exp(s - log_z)
     loss = losses.SoftmaxLogLikelihood()
-    value = float(loss(s[None], [args.label]))
+    value = float(loss(s[None], [y]))
     g = loss.backward()[0]
     print("softmax classifier: p_k = e^{s_k} / sum_j e^{s_j}, then L = -ln p_y   (natural log)")
     print(f"  scores s           {row(s)}")
-    print(f"  exp(s)             {row(e)}      sum = {num(e.sum())}")
+    if m <= 300:
+        e = np.exp(s)
+        print(f"  exp(s)             {row(e)}      sum = {num(e.sum())}")
+    else:
+        print(f"  exp(s - {m:g}) {row(shifted)}      sum = {num(shifted.sum())}   (e^s itself overflows: "
+              f"shifted by the largest score, which cancels in p)")
     print(f"  normalise p        {row(p, lambda v: f'{v:.2f}')}")
-    print(f"  loss L = -ln p_{args.label}   {value:.2f}   ({value:.4f})")
-    b10 = -math.log10(p[args.label])
-    print(f"  note: the notes print {b10:.2f} here: that is -log10 p_{args.label}, the base-10 logarithm; "
+    print(f"  loss L = -ln p_{y} = ln sum_j e^(s_j) - s_{y} = {log_z:.4f} - ({s[y]:g})   {value:.2f}   ({value:.4f})")
+    print(f"  note: the notes print {value / math.log(10):.2f} here: that is -log10 p_{y}, the base-10 logarithm; "
           f"the gradients of the notes assume the natural log, which gives {value:.2f}")
-    print(f"  gradient dL/ds = p - onehot(y) {row(g, lambda v: f'{v:.4f}', 9)}")
-    ce = float(losses.SoftmaxCrossEntropy()(s[None], [args.label]))
+    print(f"  gradient dL/ds = p - onehot(y) {row(g, dec4, 9)}")
+    ce = float(losses.SoftmaxCrossEntropy()(s[None], [y]))
     print(f"  softmax + cross-entropy instead: L = -ln p_y - sum_(k != y) ln(1 - p_k) = {ce:.4f}")
     return 0
 
@@ -141,24 +182,33 @@ def cross_entropy(args) -> int:
     p = np.array(args.p, dtype=np.float64)
     _check_label(args.label, p.size)
     y = args.label
+    if p[y] == 0:
+        raise UsageError(f"--p gives the true class {y} probability 0: -ln 0 is infinite; give it a value > 0")
+    ones = [j for j in range(p.size) if j != y and p[j] == 1]
+    if ones:
+        raise UsageError(f"--p gives class {ones[0]} (not the true class {y}) probability 1: -ln(1 - 1) is infinite")
     ll, ce = losses.LogLikelihood(), losses.CrossEntropy()
     v_ll = float(ll(p[None], [y]))
     g_ll = ll.backward()[0]
     v_ce = float(ce(p[None], [y]))
     g_ce = ce.backward()[0]
-    print(f"p = {row(p, lambda v: f'{v:g}', 5)}    true class y = {y} (the notes count from 1: class {y + 1})")
-    print(f"log-likelihood: L = -ln p_y = -ln {p[y]:g} = {v_ll:.4f}")
-    print(f"  dL/dp = -(0, .., 1/p_y, .., 0): {row(g_ll, lambda v: f'{v:.4f}', 9)}")
-    terms = [f"-ln {p[y]:g}"] + [f"-ln(1 - {p[j]:g})" for j in range(p.size) if j != y and p[j] != 0]
+    print(f"p = {''.join(f' {short(v):>4}' for v in p)}    true class y = {y} (the notes count from 1: class {y + 1})")
+    print(f"log-likelihood: L = -ln p_y = -ln {short(p[y])} = {v_ll:.4f}")
+    print(f"  dL/dp = -(0, .., 1/p_y, .., 0): {row(g_ll, dec4, 9)}")
+    terms = [f"-ln {short(p[y])}"] + [f"-ln(1 - {short(p[j])})" for j in range(p.size) if j != y and p[j] != 0]
     print("cross-entropy: L = -sum_j [z_j ln p_j + (1 - z_j) ln(1 - p_j)]")
     print(f"  = {' '.join(terms)}   (terms with p_j = 0 add -ln 1 = 0)")
     print(f"  = {v_ce:.4f}")
-    print(f"  dL/dp_j = -1/p_y at the label, +1/(1 - p_j) elsewhere: {row(g_ce, lambda v: f'{v:.4f}', 9)}")
+    floor = prob_floor(np.float64)
+    if p[y] < floor or any(1 - p[j] < floor for j in range(p.size) if j != y):
+        print(f"  note: a probability within {floor:.2g} of 0 (or 1) is clamped there, so that -ln p stays finite "
+              f"(at most {-math.log(floor):.1f} per term) and so do the gradients")
+    print(f"  dL/dp_j = -1/p_y at the label, +1/(1 - p_j) elsewhere: {row(g_ce, dec4, 9)}")
     print("  note: the notes' vector prints -1/(1 - p_j) for j != y: it drops that sign; the numerical check agrees with +:")
-    q = np.where(p == 0, 0.5, p)
+    q = np.where((p < 1e-3) | (p > 1 - 1e-3), 0.5, p)     # central differences need room on both sides
     num_g = grad.numerical_gradient(lambda z: ce(z[None], [y]), q)
     ce(q[None], [y])
-    print(f"  at p with zeros replaced by 0.5, analytic vs numerical relative error "
+    print(f"  at p with values within 0.001 of 0 or 1 replaced by 0.5, analytic vs numerical relative error "
           f"{grad.relative_error(ce.backward()[0], num_g):.1e}")
     return 0
 
@@ -189,11 +239,11 @@ def chain_rule(args) -> int:
     h_prime = grad.derivative(h, x)
     print("f(x) = 3(2x^2 - 1)^2 - 2(2x^2 - 1) + 5 = g(h(x)) with h(x) = 2x^2 - 1, g(u) = 3u^2 - 2u + 5")
     print(f"  at x = {x:g}: h(x) = {hx:g}")
-    print(f"  g'(h(x)) = 6 h(x) - 2 = {6 * hx - 2:g}   (numerically {g_prime:.6f})")
-    print(f"  h'(x) = 4x = {4 * x:g}   (numerically {h_prime:.6f})")
+    print(f"  g'(h(x)) = 6 h(x) - 2 = {6 * hx - 2:g}   (numerically {dec6(g_prime)})")
+    print(f"  h'(x) = 4x = {4 * x:g}   (numerically {dec6(h_prime)})")
     print(f"  f'(x) = g'(h(x)) h'(x) = {(6 * hx - 2) * 4 * x:g}")
     print(f"  closed form 48x^3 - 32x = {48 * x**3 - 32 * x:g}; numerical derivative of f: "
-          f"{grad.derivative(lambda t: g(h(t)), x):.6f}")
+          f"{dec6(grad.derivative(lambda t: g(h(t)), x))}")
     return 0
 
 
@@ -203,15 +253,13 @@ def _jac_f(v):
 
 
 def jacobian(args) -> int:
-    if len(args.at) != 2:
-        raise UsageError(f"--at takes two numbers x1,x2; got {len(args.at)}")
     x1, x2 = args.at
     J = grad.jacobian(_jac_f, args.at)
     exact = np.array([[2, 2 * x2], [-2 * x1, 3], [4 * x2, 4 * x1]])
     print("f(x) = (2x1 + x2^2, -x1^2 + 3x2, 4x1x2);  J = [[2, 2x2], [-2x1, 3], [4x2, 4x1]]")
     print(f"  at ({x1:g}, {x2:g}): central differences give")
     for r in J:
-        print("   " + row(r, lambda v: f"{v:.4f}", 10))
+        print("   " + row(r, dec4, 10))
     print(f"  the formula gives {mat(exact)}; largest difference {np.abs(J - exact).max():.1e}")
     return 0
 
@@ -222,20 +270,18 @@ def _six_hump(v):
 
 
 def hessian(args) -> int:
-    if len(args.at) != 2:
-        raise UsageError(f"--at takes two numbers x1,x2; got {len(args.at)}")
     x1, x2 = args.at
     g_num = grad.numerical_gradient(_six_hump, args.at)
     g_formula = [2 * x1**5 - 8.4 * x1**3 + 8 * x1 + x2, 16 * x2**3 - 8 * x2 + x1]
     H = grad.hessian(_six_hump, args.at)
     H_formula = [[10 * x1**4 - 25.2 * x1**2 + 8, 1], [1, 48 * x2**2 - 8]]
     print("f(x) = (4 - 2.1x1^2 + x1^4/3) x1^2 + x1x2 + (-4 + 4x2^2) x2^2")
-    print(f"  at ({x1:g}, {x2:g}): gradient (numerical) {row(g_num, lambda v: f'{v:.4f}', 10)}")
+    print(f"  at ({x1:g}, {x2:g}): gradient (numerical) {row(g_num, dec4, 10)}")
     print(f"                 formula (2x1^5 - 8.4x1^3 + 8x1 + x2, 16x2^3 - 8x2 + x1) = "
           f"({g_formula[0]:g}, {g_formula[1]:g})")
     print("  Hessian by second central differences:")
     for r in H:
-        print("   " + row(r, lambda v: f"{v:.4f}", 10))
+        print("   " + row(r, dec4, 10))
     print(f"  formula [[10x1^4 - 25.2x1^2 + 8, 1], [1, 48x2^2 - 8]] = {mat(H_formula)}")
     return 0
 
@@ -265,7 +311,7 @@ def backprop(args) -> int:
     layer.zero_grad()
     ds = act.backward(dp)
     layer.backward(ds)
-    f = lambda v: f"{v:.4f}"  # noqa: E731
+    f = dec4
     print(f"one layer: s = W x + b, p = {args.activation}(s), L = {args.loss}(p, y = {y})")
     print(f"  x               {row(x, f, 10)}")
     print(f"  s = W x + b     {row(s[0], f, 10)}")

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from ..grad import check_gradients
 from ..grad_cases import cases
+from ._types import SEED, Number
 
 def add_parser(sub):
     p = sub.add_parser("gradcheck", help="check every module, loss and penalty against central differences",
                        description="Compares each hand-derived gradient with central differences in float64 and "
                                    "prints the largest relative error of each. Exit code 1 if any exceeds --tol.")
-    p.add_argument("--tol", type=float, default=1e-6)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tol", type=Number(float, 0, 1, low_open=True), default=1e-6,
+                   help="largest relative error that passes")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the random inputs")
     p.set_defaults(run=run)
     return p
 

@@ -1,6 +1,7 @@
 """chainrule train: fit a model on a data set and leave the model, its history and pictures."""
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import sys
@@ -9,19 +10,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, io
-from .._atomic import atomic_write_text
 from .._lock import PathLock, PathLocked
-from ..datasets import Flatten, ScaleToUnit, Standardize, train_validation_split
-from ..errors import TrainingDiverged
-from ..features import HOGFeatures, PolynomialFeatures
-from ..models import LinearClassifier, MLPClassifier
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
-from ..training.metrics import confusion_matrix
 from . import data
-from ._parser import UsageError, fraction, positive_float, positive_int, sizes
+from ._parser import UsageError
+from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 
-DEFAULT_LR = {"adam": 2e-3, "sgd": 0.05}
+# Adam's step for a network on images; the linear model and the small point sets (a few hundred
+# samples, so few steps per epoch) need a step ten times larger to converge in the default 30
+# epochs (README: `--dataset xor --features poly2 --model linear` reaches 0.56 at 0.002, 0.99 at 0.02).
+ADAM_LR_NETWORK_ON_IMAGES = 2e-3
+ADAM_LR_OTHERWISE = 2e-2
+SGD_LR = 0.05
+# Measured on the project's 2-core machine (README, "The command line"): the default digits
+# run is fastest on one BLAS thread; small matrices lose more to thread hand-offs than they gain.
+DEFAULT_THREADS = 1
+
+
+def default_lr(optimizer: str, model: str, dataset: str) -> float:
+    """The learning rate used when --lr is not given."""
+    if optimizer == "sgd":
+        return SGD_LR
+    return ADAM_LR_NETWORK_ON_IMAGES if model == "mlp" and dataset in data.IMAGE_SETS else ADAM_LR_OTHERWISE
 
 
 def add_parser(sub):
@@ -29,38 +39,99 @@ def add_parser(sub):
                        description="Train a linear classifier or a network on a data set. Writes model.safetensors, "
                                    "config.json, history.json and pictures (curves, confusion, templates, "
                                    "boundary, mistakes) to --out.")
-    p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (default: digits, no network)")
-    p.add_argument("--data-dir", default=None, help="folder holding the data set's files (default: the cache)")
-    p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
+    p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
+    p.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
+                   help="folder holding the data set's files (default: the cache, see chainrule data); "
+                        "for mnist, mnist10k and cifar10")
+    p.add_argument("--no-download", action="store_true",
+                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier s = Wx + b, or a network")
-    p.add_argument("--loss", default="softmax", choices=tuple(CLASSIFICATION_LOSSES))
-    p.add_argument("--hidden", type=sizes, default=(256, 128), help="hidden layer sizes, e.g. 512,256 (mlp)")
-    p.add_argument("--activation", default="relu", choices=tuple(ACTIVATIONS))
-    p.add_argument("--optimizer", default="adam", choices=tuple(OPTIMIZERS))
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: adam 0.002, sgd 0.05)")
-    p.add_argument("--lr-schedule", default="cosine", choices=("constant", "step", "exponential", "cosine"))
-    p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--epochs", type=positive_int, default=30)
-    p.add_argument("--penalty", default="l2", choices=tuple(str(v).lower() for v in PENALTIES))
-    p.add_argument("--alpha", type=float, default=1e-4, help="penalty strength lambda")
-    p.add_argument("--dropout", type=fraction, default=0.2, help="drop probability after each hidden layer (mlp)")
-    p.add_argument("--batch-norm", action="store_true", help="batch normalisation after each hidden linear layer")
+    p.add_argument("--loss", default="softmax", choices=tuple(CLASSIFICATION_LOSSES), help="classification loss")
+    p.add_argument("--hidden", type=Sizes(8192), default=(256, 128), help="hidden layer sizes, e.g. 512,256 (mlp)")
+    p.add_argument("--activation", default="relu", choices=tuple(ACTIVATIONS), help="hidden activation (mlp)")
+    p.add_argument("--optimizer", default="adam", choices=tuple(OPTIMIZERS), help="update rule")
+    p.add_argument("--lr", type=Number(float, 0, 10, low_open=True), default=None,
+                   help=f"learning rate (default: adam {ADAM_LR_NETWORK_ON_IMAGES:g} for a network on images, "
+                        f"{ADAM_LR_OTHERWISE:g} for the linear model and the point sets; sgd {SGD_LR:g})")
+    p.add_argument("--lr-schedule", default="cosine", choices=("constant", "step", "exponential", "cosine"),
+                   help="how the learning rate changes over the epochs")
+    p.add_argument("--momentum", type=FRACTION, default=0.9, help="momentum (sgd only)")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="samples per step")
+    p.add_argument("--epochs", type=Number(int, 1, 100_000), default=30, help="passes over the training set")
+    p.add_argument("--penalty", default="l2", choices=tuple(str(v).lower() for v in PENALTIES),
+                   help="penalty on the weights (maxnorm: a bound on each unit's weight norm, see --max-norm)")
+    p.add_argument("--alpha", type=Number(float, 0, 100), default=1e-4, help="penalty strength lambda (l2, l1, elasticnet)")
+    p.add_argument("--max-norm", type=Number(float, 0, 1e6, low_open=True), default=3.0,
+                   help="largest norm of each unit's weight vector (with --penalty maxnorm)")
+    p.add_argument("--dropout", type=FRACTION, default=0.2, help="drop probability after each hidden layer (mlp)")
+    p.add_argument("--batch-norm", action="store_true", help="batch normalisation after each hidden linear layer (mlp)")
     p.add_argument("--features", default="raw", choices=("raw", "hog", "poly2"),
                    help="raw pixels/coordinates, HOG (images), or degree-2 polynomial features")
-    p.add_argument("--validation-fraction", type=fraction, default=0.1,
+    p.add_argument("--validation-fraction", type=Number(float, 0, 0.9), default=0.1,
                    help="share of the training set held out for validation curves (0 for none)")
-    p.add_argument("--early-stopping", type=positive_int, default=None, metavar="PATIENCE",
-                   help="stop when the validation loss has not improved for PATIENCE epochs; keep the best weights")
-    p.add_argument("--seed", type=int, default=0, help="one seed for initialisation, shuffling, dropout and splits")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>)")
+    p.add_argument("--early-stopping", type=Number(int, 1, 100_000), default=None, metavar="PATIENCE",
+                   help="stop when the validation loss has not improved for PATIENCE epochs; keep the best weights "
+                        "(default: off)")
+    p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
+    p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
+                   help="BLAS threads NumPy may use; one is fastest for small networks (README: measured on 2 cores)")
+    p.add_argument("--out", type=PathArg("out_dir"), default=None,
+                   help="output folder, created if missing (default: runs/<dataset>-<model>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(run=run)
     return p
 
 
+def default_out(args) -> str:
+    return f"runs/{args.dataset}-{args.model}"
+
+
+def check(args) -> None:
+    """Refuse settings that cannot work together or that would be silently ignored, before any
+    data is loaded or written."""
+    given = getattr(args, "given", set())
+    if args.model == "linear":
+        for option in ("--hidden", "--dropout", "--activation", "--batch-norm"):
+            if option[2:].replace("-", "_") in given:
+                raise UsageError(f"{option} has no effect with --model linear: a linear classifier has no hidden layers")
+    if "alpha" in given and args.penalty in ("maxnorm", "none"):
+        why = "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty" \
+            if args.penalty == "maxnorm" else "there is no penalty"
+        raise UsageError(f"--alpha has no effect with --penalty {args.penalty}: {why}")
+    if "max_norm" in given and args.penalty != "maxnorm":
+        raise UsageError(f"--max-norm has no effect with --penalty {args.penalty}: it is the bound of --penalty maxnorm")
+    if "momentum" in given and args.optimizer != "sgd":
+        raise UsageError(f"--momentum has no effect with --optimizer {args.optimizer}: it is SGD's; "
+                         "Adam keeps its own moment estimates")
+    if args.batch_norm and args.batch_size < 2:
+        raise UsageError(f"--batch-norm needs --batch-size 2 or more: the statistics of a batch of "
+                         f"{args.batch_size} sample are not defined")
+    if args.early_stopping is not None and args.validation_fraction == 0:
+        raise UsageError("--early-stopping needs a validation set, and --validation-fraction 0 holds none out")
+    if args.dataset not in data.FILE_SETS:
+        for option in ("--data-dir", "--no-download"):
+            if option[2:].replace("-", "_") in given:
+                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: {data.why_no_files(args.dataset)}")
+    if args.out is None:                  # the default folder gets the check --out gets at parse time
+        try:
+            PathArg("out_dir")(default_out(args))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"--out (default {default_out(args)}): {exc}") from None
+    shape = data.SAMPLE_SHAPES[args.dataset]
+    if args.features == "hog" and args.dataset in data.POINT_SETS:
+        raise UsageError(f"--features hog needs images; {args.dataset} is points in the plane")
+    if args.features == "poly2" and args.dataset in data.IMAGE_SETS:
+        d = int(np.prod(shape))
+        if d > 100:
+            raise UsageError(f"--features poly2 on {d} inputs gives {(d + 1) * (d + 2) // 2:,} features; "
+                             f"use raw or hog for {args.dataset}")
+
+
 def _steps(args, split) -> list:
     """The preprocessing of --features for this data set (fitted on the training images only)."""
+    from ..datasets import Flatten, ScaleToUnit, Standardize
+    from ..features import HOGFeatures, PolynomialFeatures
+
     if split.kind == "image":
         if args.features == "raw":
             return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten())]
@@ -70,23 +141,19 @@ def _steps(args, split) -> list:
             hog = HOGFeatures(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
                               cells_per_block=(2, 2), hue_bins=12 if len(split.image_shape) == 3 else 0)
             return [("hog", hog), ("standardize", Standardize())]
-        d = int(np.prod(split.image_shape))
-        n = (d + 1) * (d + 2) // 2
-        if d > 100:
-            raise UsageError(f"--features poly2 on {d} inputs gives {n:,} features; use raw or hog for {split.name}")
         return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten()), ("poly2", PolynomialFeatures(2))]
-    if args.features == "hog":
-        raise UsageError(f"--features hog needs images; {split.name} is points in the plane")
     if args.features == "poly2":
         return [("poly2", PolynomialFeatures(2))]
     return []
 
 
 def _estimator(args):
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    from ..models import LinearClassifier, MLPClassifier
+
+    lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, args.dataset)
     penalty = None if args.penalty == "none" else args.penalty
-    common = dict(loss=args.loss, penalty=penalty, alpha=args.alpha, optimizer=args.optimizer, lr=lr,
-                  momentum=args.momentum, batch_size=args.batch_size, epochs=args.epochs,
+    common = dict(loss=args.loss, penalty=penalty, alpha=args.alpha, max_norm=args.max_norm, optimizer=args.optimizer,
+                  lr=lr, momentum=args.momentum, batch_size=args.batch_size, epochs=args.epochs,
                   lr_schedule=None if args.lr_schedule == "constant" else args.lr_schedule,
                   early_stopping=args.early_stopping is not None, n_iter_no_change=args.early_stopping or 10,
                   tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1)
@@ -99,10 +166,17 @@ def _estimator(args):
 def _fit(args, split, out, steps):
     from sklearn.pipeline import Pipeline
 
+    from ..datasets import train_validation_split
+    from ..errors import TrainingDiverged
+
     Xtr, ytr = split.X_train, split.y_train
     val = None
     if args.validation_fraction > 0:
-        Xtr, Xva, ytr, yva = train_validation_split(Xtr, ytr, args.validation_fraction, random_state=args.seed)
+        try:
+            Xtr, Xva, ytr, yva = train_validation_split(Xtr, ytr, args.validation_fraction, random_state=args.seed)
+        except ValueError as exc:
+            raise UsageError(f"--validation-fraction {args.validation_fraction:g} cannot split the {len(ytr)} "
+                             f"training samples of {split.name}: {exc}") from None
         val = (Xva, yva)
     est = _estimator(args)
     prep = Pipeline(steps) if steps else None
@@ -112,7 +186,8 @@ def _fit(args, split, out, steps):
     try:
         est.fit(Xfit, ytr, validation_data=val_t)
     except TrainingDiverged as exc:
-        exc.history.save(out / "history.json")
+        if exc.history is not None:
+            exc.history.save(out / "history.json")
         raise
     seconds = time.perf_counter() - t0
     model = Pipeline(steps + [("model", est)]) if steps else est
@@ -121,6 +196,7 @@ def _fit(args, split, out, steps):
 
 def _pictures(args, split, model, est, out, y_pred) -> list[str]:
     from .. import plotting
+    from ..training.metrics import confusion_matrix
 
     written = []
     plotting.plot_curves(est.history_, out / "curves.png",
@@ -143,45 +219,70 @@ def _pictures(args, split, model, est, out, y_pred) -> list[str]:
     return written
 
 
+def _settings(args) -> dict:
+    """The command's settings as JSON values; paths absolute, so the run can be used from anywhere."""
+    settings = {}
+    for key, value in vars(args).items():
+        if key in ("run", "given", "argv"):
+            continue
+        if isinstance(value, Path):
+            value = str(value.resolve())
+        settings[key] = list(value) if isinstance(value, tuple) else value
+    return settings
+
+
 def run(args) -> int:
-    out = Path(args.out or f"runs/{args.dataset}-{args.model}")
+    check(args)
+    from threadpoolctl import threadpool_limits
+
+    out = Path(args.out or default_out(args))
     try:
         lock = PathLock(out).acquire()      # one live run per --out folder: never a mixed folder
     except PathLocked as exc:
         print(f"chainrule train: {exc}", file=sys.stderr)
         return 1
-    with lock:
-        return _run(args, out)
+    with lock, threadpool_limits(limits=args.threads, user_api="blas"):
+        return _train(args, out)
 
 
-def _run(args, out: Path) -> int:
+def _train(args, out: Path) -> int:
+    from .. import __version__, io
+    from .._atomic import atomic_write_text
+
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
-    steps = _steps(args, split)          # settings that do not fit the data set fail here, before any output
+    steps = _steps(args, split)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test samples, "
           f"{len(split.class_names)} classes; model {args.model}, features {args.features}", file=sys.stderr)
     model, est, (Xtr, ytr), val, seconds = _fit(args, split, out, steps)
+    history = est.history_
     y_pred = np.asarray(model.predict(split.X_test)).astype(int)
     metrics = {"train_accuracy": float(model.score(Xtr, ytr)),
                "validation_accuracy": float(model.score(*val)) if val is not None else None,
                "test_accuracy": float(np.mean(y_pred == split.y_test)),
-               "epochs": len(est.history_), "seconds": round(seconds, 3),
-               "interrupted": est.history_.interrupted, "stopped_early": est.history_.stopped_early}
+               "epochs": len(history), "seconds": round(seconds, 3),
+               "interrupted": history.interrupted, "stopped_early": history.stopped_early}
     io.save(model, out / "model.safetensors")
-    est.history_.save(out / "history.json")
+    history.save(out / "history.json")
+    argv = getattr(args, "argv", None)
     config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": ["chainrule", *sys.argv[1:]] if sys.argv else None,
-              "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items() if k != "run"},
+              "command": ["chainrule", *argv] if argv is not None else None,
+              "settings": _settings(args),
               "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
                           "pixel_max": split.pixel_max, "class_names": list(split.class_names),
                           "n_train": len(ytr), "n_validation": len(val[1]) if val else 0, "n_test": len(split.y_test)},
               "metrics": metrics}
     atomic_write_text(out / "config.json", json.dumps(config, indent=1))
-    pictures = _pictures(args, split, model, est, out, y_pred)
+    pictures = _pictures(args, split, model, est, out, y_pred) if len(history) else []
     val_text = f"  validation {metrics['validation_accuracy']:.4f}" if val is not None else ""
     print(f"accuracy: train {metrics['train_accuracy']:.4f}{val_text}  test {metrics['test_accuracy']:.4f}")
-    if est.history_.interrupted:
-        print(f"interrupted after {len(est.history_)} complete epochs; the model trained so far is saved")
     print(f"model, config and history in {out}/ (model.safetensors, config.json, history.json)")
-    print(f"pictures in {out}/: {', '.join(pictures)}")
+    if pictures:
+        print(f"pictures in {out}/: {', '.join(pictures)}")
+    if history.interrupted:
+        sys.stdout.flush()
+        n = len(history)
+        print(f"chainrule train: interrupted (Ctrl-C) after {n} complete epoch{'' if n == 1 else 's'}; "
+              f"the model trained so far is saved in {out}/", file=sys.stderr)
+        return 130
     return 0
