@@ -274,7 +274,9 @@ def test_evaluate_leaves_dataset_named_files_in_the_configured_data_dir(tmp_path
               "t10k-labels-idx1-ubyte.gz")}
     for name, content in files.items():
         (victim / name).write_bytes(content)
-    config = {"settings": {"data_dir": str(victim), "seed": 0}, "dataset": {"name": "mnist"}}
+    config = {"settings": {"data_dir": str(victim), "seed": 0},
+              "dataset": {"name": "mnist", "kind": "image", "image_shape": [28, 28], "pixel_max": 255,
+                          "class_names": [str(c) for c in range(10)]}}
     (run / "config.json").write_text(json.dumps(config))
     assert main(["evaluate", str(run), "--no-download"]) == 1
     err = capsys.readouterr().err
