@@ -12,7 +12,7 @@ from ._parser import Parser, UsageError
 
 
 def build_parser() -> Parser:
-    from . import demo, evaluate, explain, gradcheck, train
+    from . import demo, evaluate, explain, export, gradcheck, sweep, train
 
     parser = Parser(prog="chainrule", description="Deep learning on NumPy with hand-derived, checked gradients.")
     from .. import __version__
@@ -23,6 +23,8 @@ def build_parser() -> Parser:
     explain.add_parser(sub)
     demo.add_parser(sub)
     gradcheck.add_parser(sub)
+    sweep.add_parser(sub)
+    export.add_parser(sub)
     d = sub.add_parser("data", help="where each data set is cached, and whether it is present and verified")
     d.add_argument("--data-home", default=None)
     d.set_defaults(run=lambda args: __import__("chainrule.datasets.__main__", fromlist=["info"]).info(args.data_home))
