@@ -7,6 +7,7 @@ fitted model does not travel back, only its scores and times, so a result is a f
 """
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -16,7 +17,8 @@ import warnings
 def fit_one(key, estimator, params, X, y, train, test, scoring, blas_threads, error_score):
     """``(key, record)``: the scores and times of ``estimator`` with ``params`` on one fold.
 
-    A fit that raises gives NaN scores and the error's text when ``error_score`` is NaN (as in
+    A chainrule network stopped by Ctrl-C raises KeyboardInterrupt (never a record of a half-trained
+    model). A fit that raises gives NaN scores and the error's text when ``error_score`` is NaN (as in
     scikit-learn's searches), and raises when it is ``"raise"``.
     """
     from sklearn.base import clone
@@ -31,13 +33,25 @@ def fit_one(key, estimator, params, X, y, train, test, scoring, blas_threads, er
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)   # a fit's own warnings stay in the worker
                 res = cross_validate(est, X, y, cv=[(train, test)], scoring=scoring, return_train_score=True,
-                                     error_score="raise")
+                                     return_estimator=True, error_score="raise")
         except Exception as exc:  # noqa: BLE001 - any fit failure is recorded, as scikit-learn's searches do
             if isinstance(error_score, str) and error_score == "raise":
                 raise
-            return key, {"candidate": key[0], "fold": key[1], "test_score": None, "train_score": None,
+            failed = None if isinstance(error_score, float) and math.isnan(error_score) else float(error_score)
+            return key, {"candidate": key[0], "fold": key[1], "test_score": failed, "train_score": failed,
                          "fit_time": time.time() - started, "score_time": 0.0,
                          "error": f"{type(exc).__name__}: {exc}"[:2000], "worker": worker}
+    if _interrupted(res["estimator"][0]):
+        raise KeyboardInterrupt(f"fit {key} was interrupted (Ctrl-C) before its last epoch; it is not recorded")
     return key, {"candidate": key[0], "fold": key[1], "test_score": float(res["test_score"][0]),
                  "train_score": float(res["train_score"][0]), "fit_time": float(res["fit_time"][0]),
                  "score_time": float(res["score_time"][0]), "error": None, "worker": worker}
+
+
+def _interrupted(estimator) -> bool:
+    """True if a chainrule network in ``estimator`` stopped training early on Ctrl-C (its trainer
+    turns Ctrl-C into 'stop after this batch'): such a fit must not be scored as a finished one."""
+    for part in [estimator, *(step for _, step in getattr(estimator, "steps", []))]:
+        if getattr(getattr(part, "history_", None), "interrupted", False):
+            return True
+    return False
