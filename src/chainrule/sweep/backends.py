@@ -54,8 +54,10 @@ def _client(address, timeout: float):
 def backend(scheduler=None, n_jobs=None, blas_threads: int = 1, data=(), timeout: float = 30.0):
     """A joblib configuration for the sweep's ``Parallel``; yields a short description of it.
 
-    ``data``: the large arguments (X, y) that a Dask cluster receives once per worker instead of
-    once per fit (joblib's ``scatter``).
+    ``data``: the large arguments (X, y, the folds' indices) that every Dask worker receives once,
+    up front (joblib's ``scatter``, broadcast), instead of once per fit. Broadcast matters for
+    faults: data scattered to one worker only is lost with it, and Dask then cancels every fit
+    that needed it; replicated, it survives any worker but the last.
     """
     import joblib
 

@@ -163,7 +163,8 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
         pending = [(i, k) for i in range(len(candidates)) for k in range(len(splits)) if (i, k) not in journal.done]
         bar = _Progress(total, from_journal, stream, progress)
         t0 = time.perf_counter()
-        with backend(scheduler, n_jobs, blas_threads, data=(X, y)) as where:
+        shared = [X, y, *(part for fold in splits for part in fold)]   # sent to every Dask worker once, up front
+        with backend(scheduler, n_jobs, blas_threads, data=shared) as where:
             if progress:
                 stream.write(f"sweep: {len(candidates)} candidates x {len(splits)} folds = {total} fits on "
                              f"{where}" + (f"; {from_journal} done already (journal)" if from_journal else "") + "\n")
