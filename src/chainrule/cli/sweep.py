@@ -28,7 +28,7 @@ def add_parser(sub):
                     "results.json (one row per fit), sweep.png, model.safetensors, config.json and the journal "
                     "(sweep.json, journal/) to --out; --resume continues a stopped sweep without refitting "
                     "what is done. Example: chainrule sweep --param alpha=1e-4,1e-2 --param "
-                    "hidden_layer_sizes=(32,),(64,) --set epochs=20 --cv 3")
+                    "'hidden_layer_sizes=(32,),(64,)' --set epochs=20 --cv 3")
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a hyperparameter and its values (Python literals: 0.01, (64,32), 'relu', None); with "
                         "--random also loguniform(A,B), uniform(A,B), randint(A,B). Repeat for each one")
