@@ -130,3 +130,17 @@ def test_environment_scheduler_is_checked(data, monkeypatch):
     monkeypatch.setenv("CHAINRULE_SCHEDULER", "8786")
     with pytest.raises(ValueError, match="CHAINRULE_SCHEDULER must be a Dask scheduler address"):
         sweep(network(1), {"alpha": [1e-4]}, *data, cv=2, progress=False)
+
+
+def test_a_sweep_that_never_fitted_may_start_again(tmp_path):
+    """A first start that failed before any fit (an unreachable scheduler) does not need --resume."""
+    from chainrule.sweep.journal import Journal
+    manifest = {"n_candidates": 2, "n_splits": 2, "candidates": [{"a": 1}, {"a": 2}]}
+    Journal(tmp_path).open(manifest, resume=False)
+    journal = Journal(tmp_path).open(manifest, resume=False)
+    journal.add((0, 1), {"candidate": 0, "fold": 1, "test_score": 0.5})
+    with pytest.raises(SweepMismatch, match="already holds a sweep"):
+        Journal(tmp_path).open(manifest, resume=False)
+    assert list(Journal(tmp_path).open(manifest, resume=True).done) == [(0, 1)]
+    with pytest.raises(SweepMismatch, match="already holds a sweep"):
+        Journal(tmp_path).open({**manifest, "n_splits": 3}, resume=False)

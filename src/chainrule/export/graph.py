@@ -48,14 +48,13 @@ class Graph:
         from onnx import numpy_helper
 
         arr = np.asarray(value, dtype=dtype)
-        if arr.dtype.kind == "U":
+        name = self.fresh(hint)
+        if arr.dtype.kind == "U":                   # class names: a string tensor
             from onnx import helper
-            name = self.fresh(hint)
             self.initializers.append(helper.make_tensor(name, onnx_type(arr.dtype), arr.shape,
                                                         [s.encode("utf-8") for s in arr.ravel().tolist()]))
-            return name
-        name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        else:
+            self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         return name
 
     def node(self, op: str, inputs: list, hint: str, **attributes) -> str:
@@ -82,8 +81,7 @@ class Graph:
 
         if x != name:
             self._used.add(name)
-            from onnx import helper as h
-            self.nodes.append(h.make_node("Identity", [x], [name], name=self.fresh(f"{name}_Identity")))
+            self.nodes.append(helper.make_node("Identity", [x], [name], name=self.fresh(f"{name}_Identity")))
         self.outputs.append(helper.make_tensor_value_info(name, onnx_type(dtype), list(shape)))
 
     def model(self, doc: str, metadata: dict):

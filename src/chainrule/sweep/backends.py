@@ -51,7 +51,7 @@ def _client(address, timeout: float):
 
 
 @contextlib.contextmanager
-def backend(scheduler=None, n_jobs=None, blas_threads: int = 1, data=(), timeout: float = 30.0):
+def backend(scheduler=None, n_jobs=None, blas_threads: int = 1, data=(), timeout: float = 10.0):
     """A joblib configuration for the sweep's ``Parallel``; yields a short description of it.
 
     ``data``: the large arguments (X, y, the folds' indices) that every Dask worker receives once,

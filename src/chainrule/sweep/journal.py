@@ -77,10 +77,10 @@ class Journal:
                                     "remove the folder or choose another one")
             self.folder.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
-        elif not resume:
+        elif not resume and (existing != manifest or self._has_records()):   # an empty start may start again
             raise SweepMismatch(f"{self.folder} already holds a sweep; continue it with resume=True (--resume) "
                                 "or choose another folder")
-        else:
+        elif resume:
             differ = [k for k in sorted(set(manifest) | set(existing)) if manifest.get(k) != existing.get(k)]
             if differ:
                 raise SweepMismatch(f"{self.folder} holds another sweep: its {', '.join(differ)} differ from this "
@@ -89,6 +89,9 @@ class Journal:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         self.done = self._read_records(manifest["n_candidates"], manifest["n_splits"]) if resume else {}
         return self
+
+    def _has_records(self) -> bool:
+        return self.records_dir.is_dir() and any(_RECORD.fullmatch(e.name) for e in os.scandir(self.records_dir))
 
     def _read_manifest(self):
         if not self.manifest_path.exists():
