@@ -143,6 +143,7 @@ def _full_name(pipe, name: str, option: str) -> str:
 
 
 def run(args) -> int:
+    from .._lock import PathLocked
     from ..sweep import SchedulerError, SweepInterrupted, SweepMismatch, sweep
 
     if not args.param:
@@ -176,7 +177,7 @@ def run(args) -> int:
                        blas_threads=args.blas_threads, random_state=args.seed, progress=not args.quiet)
     except SweepMismatch as exc:
         raise UsageError(str(exc)) from None
-    except (SchedulerError, SweepInterrupted) as exc:
+    except (SchedulerError, SweepInterrupted, PathLocked) as exc:     # PathLocked: another sweep writes --out
         print(f"chainrule sweep: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
