@@ -69,7 +69,7 @@ loss = losses.LogLikelihood()
 out = net.forward(x[None, :])             # a batch of one sample
 print(f"L = {loss.forward(out, [y]):.4f}")
 net.zero_grad()
-dx = net.backward(loss.backward())
+dx = net.backward(loss.backward(), need_input_grad=True)   # also dL/dx (a network computes it only when asked)
 print("dL/dp from the loss   ", loss.backward()[0])
 print("dL/dW matches by hand:", np.allclose(net[0].weight.grad, dL_dW))
 print("dL/db matches by hand:", np.allclose(net[0].bias.grad, dL_db))

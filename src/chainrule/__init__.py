@@ -8,7 +8,8 @@ import itself stays fast:
   ``losses``, ``regularizers``, ``grad`` (numerical derivatives and the gradient check),
   ``optim`` (update rules and schedules), ``training`` (the loop, history, callbacks, checkpoints);
 - files and names: ``io`` (model files), ``registry`` (names of layers, losses, optimizers);
-- the shells: ``models`` (scikit-learn estimators), ``datasets``, ``features``, ``plotting``, ``cli``.
+- the shells: ``models`` (scikit-learn estimators), ``datasets``, ``features``, ``plotting``,
+  ``sweep`` (hyperparameter sweeps on loky or Dask), ``export`` (ONNX), ``cli``.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .errors import NoForwardError, TrainingDiverged
 __version__ = "0.1.0"
 
 _SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "training", "io", "registry",
-                "models", "datasets", "features", "plotting", "cli", "errors")
+                "models", "datasets", "features", "plotting", "sweep", "export", "cli", "errors")
 
 __all__ = ["__version__", "NoForwardError", "TrainingDiverged", *_SUBPACKAGES]
 

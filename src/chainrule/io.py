@@ -40,7 +40,8 @@ from ._safe_files import UnsafeFileError, open_regular
 from .core.module import Module
 from .training.history import History
 
-__all__ = ["save", "load", "read", "network_state", "architecture", "ModelFileError", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "read", "network_state", "architecture", "export_onnx", "ModelFileError", "FORMAT",
+           "VERSION"]
 
 FORMAT = "chainrule-model"
 VERSION = 2
@@ -380,6 +381,16 @@ def architecture(path_or_module) -> dict:
         elif isinstance(v, list):
             stack.extend(v)
     raise ModelFileError(f"{path_or_module} holds no network")
+
+
+def export_onnx(model, path, *, input_shape=None):
+    """Write ``model`` (a network, a fitted estimator, or a Pipeline of preprocessing ending in
+    one) as an ONNX file for runtimes without Python (opset 17; see ``chainrule.export``).
+    Needs ``pip install 'chainrule[onnx]'``; imported here only when called, so model files
+    never need the onnx package."""
+    from .export import export_onnx as _export
+
+    return _export(model, path, input_shape=input_shape)
 
 
 def __dir__():

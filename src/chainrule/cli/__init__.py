@@ -25,7 +25,7 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def build_parser() -> Parser:
     from .. import __version__
-    from . import demo, evaluate, explain, gradcheck, predict, train
+    from . import demo, evaluate, explain, export, gradcheck, predict, sweep, train
 
     parser = Parser(prog="chainrule", description="Deep learning on NumPy with hand-derived, checked gradients.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -36,6 +36,8 @@ def build_parser() -> Parser:
     explain.add_parser(sub)
     demo.add_parser(sub)
     gradcheck.add_parser(sub)
+    sweep.add_parser(sub)
+    export.add_parser(sub)
     d = sub.add_parser("data", help="where each data set is cached, and whether it is present and verified")
     d.add_argument("--data-home", type=PathArg("dir"), default=None,
                    help="data home to inspect (default: $CHAINRULE_DATA or the cache)")

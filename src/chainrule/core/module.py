@@ -96,6 +96,15 @@ class Module:
         self._buffers[name] = xp.as_array(value)
         object.__setattr__(self, name, self._buffers[name])
 
+    # -- pickling ---------------------------------------------------------------------------------
+    def __getstate__(self):
+        """Everything but the cache of the last forward: a copy made by ``pickle``, ``joblib.dump``
+        or a parallel search never needs the activations of a batch it did not see (often larger
+        than the weights). The copy starts with no cache, as a new module does."""
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
     # -- computation ------------------------------------------------------------------------------
     def forward(self, x):  # pragma: no cover - abstract
         """Compute the output for the batch ``x`` and keep what backward needs."""

@@ -88,7 +88,7 @@ def _make_dtype(name, align=False, copy=True):
     return np.dtype(name, False, True)
 
 
-class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python unpickler: every opcode is seen
+class RestrictedUnpickler(pickle._Unpickler):  # safe: plain data and arrays only, sizes bounded
     """Admits only dicts, lists, tuples, strings, bytes, numbers and NumPy arrays of numeric
     dtypes, and refuses a pickle that would build more than ``max_bytes`` (see the module;
     default 2 x ``size`` + 1 MiB, ``size`` being the pickle's length, or what is left of a

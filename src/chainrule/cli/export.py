@@ -1,0 +1,89 @@
+"""chainrule export --onnx RUN_DIR: the run's model (preprocessing included) as an ONNX file."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+from ._parser import UsageError
+
+
+def add_parser(sub):
+    p = sub.add_parser("export", help="write a trained model as an ONNX file (for runtimes without Python)",
+                       description="Export RUN_DIR/model.safetensors (written by chainrule train or chainrule sweep), "
+                                   "its preprocessing included, as an ONNX file (opset 17). Needs the onnx "
+                                   "package: pip install 'chainrule[onnx]'. With onnxruntime installed, the file "
+                                   "is run once against chainrule's own predictions.")
+    p.add_argument("--onnx", required=True, metavar="RUN_DIR", help="a folder holding model.safetensors")
+    p.add_argument("--out", default=None, help="the ONNX file to write (default: RUN_DIR/model.onnx)")
+    p.set_defaults(run=run)
+    return p
+
+
+def _sample_inputs(model, config, n=64):
+    """n random raw samples of the model's input shape and range (seeded), as float32."""
+    from ..export import steps
+
+    first = model.steps[0][1] if hasattr(model, "steps") else model
+    shape = steps.sample_shape(first)
+    rng = np.random.default_rng(0)
+    top = float((config or {}).get("dataset", {}).get("pixel_max") or 0)
+    X = rng.uniform(0, top, (n, *shape)) if top > 0 else rng.standard_normal((n, *shape))
+    return X.astype(np.float32)
+
+
+def _compare(path, model, config) -> str:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "onnxruntime is not installed: the file was checked with onnx.checker but not run"
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    X = _sample_inputs(model, config)
+    dtype = np.float64 if session.get_inputs()[0].type == "tensor(double)" else np.float32
+    out = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input": X.astype(dtype)})))
+    if "probabilities" in out:
+        diff = np.abs(out["probabilities"] - model.predict_proba(X)).max()
+        what = "probabilities"
+    elif "predictions" in out:
+        diff = np.abs(out["predictions"] - model.predict(X)).max()
+        what = "predictions"
+    else:
+        return "run in onnxruntime"
+    same = np.array_equal(out["label"], np.asarray(model.predict(X))) if "label" in out else True
+    return (f"run in onnxruntime on {len(X)} random inputs: largest difference in {what} {diff:.1e}"
+            + ("" if "label" not in out else f", labels {'identical' if same else 'DIFFERENT'}"))
+
+
+def run(args) -> int:
+    folder = Path(args.onnx)
+    if not folder.is_dir():
+        raise UsageError(f"--onnx {folder}: not a folder (give a folder written by chainrule train or sweep)")
+    from ..export import OPSET
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print("chainrule export: ONNX export needs the onnx package: pip install 'chainrule[onnx]'", file=sys.stderr)
+        return 1
+    model = io.load(folder / "model.safetensors")
+    config = None
+    if (folder / "config.json").exists():
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            config = None
+    path = Path(args.out) if args.out else folder / "model.onnx"
+    try:
+        proto = io.export_onnx(model, path)
+    except NotImplementedError as exc:
+        print(f"chainrule export: {exc}", file=sys.stderr)
+        return 1
+    graph = proto.graph
+    inputs = ", ".join(f"{v.name} {[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]}"
+                       for v in graph.input)
+    print(f"wrote {path} (ONNX opset {OPSET}, checked with onnx.checker full_check)")
+    print(f"input: {inputs} raw samples; outputs: {', '.join(v.name for v in graph.output)}")
+    print(_compare(path, model, config))
+    return 0

@@ -1,0 +1,25 @@
+"""Hyperparameter sweeps: a grid or random search with k-fold cross-validation over any
+scikit-learn estimator, on this machine's cores (loky) or a Dask cluster, that survives Ctrl-C, a
+killed worker and a killed driver.
+
+>>> from sklearn.datasets import load_digits
+>>> from chainrule.models import LinearClassifier
+>>> from chainrule.sweep import sweep
+>>> X, y = load_digits(return_X_y=True)
+>>> result = sweep(LinearClassifier(epochs=5, random_state=0), {"alpha": [1e-4, 1e-2]},
+...                X[:300] / 16, y[:300], cv=3, n_jobs=1, progress=False)
+>>> len(result.rows), sorted(result.best_params)
+(6, ['alpha'])
+
+``chainrule sweep`` is the same on the command line. Files (with ``out``): the journal
+(``sweep.json`` and ``journal/``, see ``journal.py``), ``results.csv`` and ``results.json`` (one
+row per fit), ``sweep.png`` and the refitted best model ``model.safetensors``.
+"""
+from .backends import ENV as SCHEDULER_ENV
+from .backends import SchedulerError
+from .journal import SweepMismatch
+from .picture import plot_sweep
+from .search import SweepInterrupted, SweepResult, sweep
+
+__all__ = ["sweep", "SweepResult", "SweepInterrupted", "SweepMismatch", "SchedulerError", "SCHEDULER_ENV",
+           "plot_sweep"]

@@ -1,0 +1,75 @@
+"""What the sweep tests share: a small data set, a small network, a grid, and two estimators that
+show what a fit saw (its BLAS threads) or kill the process that runs it (once)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+GRID = {"alpha": [1e-4, 1e-2], "lr": [3e-3, 3e-2]}
+
+
+def digits(n=360):
+    """The first n of scikit-learn's bundled digits, scaled to [0, 1] (no network needed)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X[:n] / 16).astype(np.float32), y[:n]
+
+
+def network(epochs=8):
+    """A small chainrule MLP, seeded: every fit's bits are fixed by its settings."""
+    from chainrule.models import MLPClassifier
+
+    return MLPClassifier((16,), epochs=epochs, batch_size=32, tol=0.0, random_state=0)
+
+
+def comparable(rows):
+    """A results table without what depends on the machine and the moment (times, worker)."""
+    from chainrule.sweep.table import TIMING_COLUMNS
+
+    return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+
+
+class BlasThreads(ClassifierMixin, BaseEstimator):
+    """Any scikit-learn estimator: its score is the number of BLAS threads its fit could use."""
+
+    def __init__(self, c=0):
+        self.c = c
+
+    def fit(self, X, y):
+        from threadpoolctl import threadpool_info
+
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        self.threads_ = max(blas) if blas else 0
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return float(self.threads_)
+
+
+class DiesOnce(ClassifierMixin, BaseEstimator):
+    """Kills the process that fits it (os._exit) the first time candidate ``c == die_at`` is fitted
+    while ``marker`` does not exist; creates ``marker`` first, so that the fit succeeds later."""
+
+    def __init__(self, c=0, die_at=-1, marker=None):
+        self.c, self.die_at, self.marker = c, die_at, marker
+
+    def fit(self, X, y):
+        if self.c == self.die_at and self.marker and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(7)
+        self.classes_ = np.unique(y)
+        self.offset_ = float(self.c)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return float(np.mean(np.asarray(y) == self.classes_[0])) - 0.01 * self.offset_
