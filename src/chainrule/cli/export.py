@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import io
 from ._parser import UsageError
+from ._types import PathArg
 
 
 def add_parser(sub):
@@ -17,7 +18,8 @@ def add_parser(sub):
                                    "its preprocessing included, as an ONNX file (opset 17). Needs the onnx "
                                    "package: pip install 'chainrule[onnx]'. With onnxruntime installed, the file "
                                    "is run once against chainrule's own predictions.")
-    p.add_argument("--onnx", required=True, metavar="RUN_DIR", help="a folder holding model.safetensors")
+    p.add_argument("--onnx", required=True, type=PathArg("run"), metavar="RUN_DIR",
+                   help="a folder holding model.safetensors (or a model file)")
     p.add_argument("--out", default=None, help="the ONNX file to write (default: RUN_DIR/model.onnx)")
     p.set_defaults(run=run)
     return p
@@ -58,16 +60,18 @@ def _compare(path, model, config) -> str:
 
 
 def run(args) -> int:
-    folder = Path(args.onnx)
-    if not folder.is_dir():
-        raise UsageError(f"--onnx {folder}: not a folder (give a folder written by chainrule train or sweep)")
+    given = Path(args.onnx)
+    model_file = given / "model.safetensors" if given.is_dir() else given    # a run folder or its model file
+    folder = model_file.parent
+    if args.out is not None and Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: expected the ONNX file to write; got a folder")
     from ..export import OPSET
     try:
         import onnx  # noqa: F401
     except ImportError:
         print("chainrule export: ONNX export needs the onnx package: pip install 'chainrule[onnx]'", file=sys.stderr)
         return 1
-    model = io.load(folder / "model.safetensors")
+    model = io.load(model_file)
     config = None
     if (folder / "config.json").exists():
         try:

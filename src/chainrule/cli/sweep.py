@@ -15,7 +15,8 @@ import numpy as np
 from .. import __version__
 from .._atomic import atomic_write_text
 from . import data
-from ._parser import UsageError, positive_int
+from ._parser import UsageError
+from ._types import POSITIVE_INT, SEED, Number, PathArg
 
 _DISTRIBUTION = re.compile(r"^(loguniform|uniform|randint)\((.*)\)$")
 
@@ -35,21 +36,25 @@ def add_parser(sub):
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a fixed hyperparameter of the model (repeatable), e.g. epochs=20")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier or network")
-    p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (default: digits, no network)")
-    p.add_argument("--data-dir", default=None, help="folder holding the data set's files (default: the cache)")
+    p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
+    p.add_argument("--data-dir", type=PathArg("dir"), default=None,
+                   help="folder holding the data set's files (default: the cache)")
     p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
-    p.add_argument("--max-samples", type=positive_int, default=None, help="use the first N training samples")
-    p.add_argument("--cv", type=positive_int, default=5, help="folds of cross-validation (default 5)")
-    p.add_argument("--random", type=positive_int, default=None, metavar="N",
-                   help="random search: N draws from the --param values instead of the whole grid")
+    p.add_argument("--max-samples", type=POSITIVE_INT, default=None,
+                   help="use the first N training samples (default: all of them)")
+    p.add_argument("--cv", type=Number(int, 2, 1000), default=5, help="folds of cross-validation")
+    p.add_argument("--random", type=POSITIVE_INT, default=None, metavar="N",
+                   help="random search: N draws from the --param values (default: the whole grid)")
     p.add_argument("--scoring", default=None, help="a scikit-learn scoring name (default: the model's accuracy)")
-    p.add_argument("--n-jobs", type=int, default=None, help="processes on this machine (default: every core)")
+    p.add_argument("--n-jobs", type=Number(int, 1, 1024), default=None,
+                   help="processes on this machine (default: every core)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the fits on this Dask scheduler (default: $CHAINRULE_SCHEDULER, else this machine)")
-    p.add_argument("--blas-threads", type=positive_int, default=1, help="BLAS threads per fit (default 1)")
+    p.add_argument("--blas-threads", type=Number(int, 1, 256), default=1, help="BLAS threads per fit")
     p.add_argument("--resume", action="store_true", help="continue the sweep journaled in --out")
-    p.add_argument("--seed", type=int, default=0, help="the models' random_state and the random search's seed")
-    p.add_argument("--out", default=None, help="output folder (default: runs/sweep-<dataset>-<model>)")
+    p.add_argument("--seed", type=SEED, default=0, help="the models' random_state and the random search's seed")
+    p.add_argument("--out", type=PathArg("out_dir"), default=None,
+                   help="output folder (default: runs/sweep-<dataset>-<model>)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(run=run)
     return p
