@@ -8,7 +8,7 @@ version 8) and checked with ``onnx.checker.check_model(full_check=True)`` before
 layer type (``layers.LAYERS``); preprocessing through the fitted steps' attributes, one row per
 class (``steps.STEPS``). What the file computes:
 
-- input ``input``: a batch of raw samples, shape (N, *sample shape), float32 (float64 when the
+- input ``input``: a batch of raw samples, shape (N, ...) with the sample shape, float32 (float64 when the
   network is float64), exactly what ``predict`` takes;
 - classifiers: ``label`` (as ``predict``: the class labels), ``scores`` (the network's scores, as
   ``decision_function`` before any reshaping) and, for the probabilistic losses,
