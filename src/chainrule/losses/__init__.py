@@ -11,7 +11,7 @@ CrossEntropy             probabilities (N, C)        -sum_j z_j log p_j + (1 - z
 SoftmaxLogLikelihood     scores (N, C)               -log softmax(s)_y
 SoftmaxCrossEntropy      scores (N, C)               CrossEntropy(softmax(s))
 SigmoidCrossEntropy      scores (N,) or (N, C)       CrossEntropy(sigmoid(s))
-L1Loss / L2Loss          predictions, targets        sum_k |y_k - s_k| / sum_k (y_k - s_k)^2
+L1Loss / L2Loss          predictions, targets        sum_k abs(y_k - s_k) / sum_k (y_k - s_k)^2
 =======================  ==========================  =============================================
 """
 from .base import REDUCTIONS, Loss

@@ -10,27 +10,32 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
-    """Base class. ``forward(input, target)`` returns the reduced loss; ``backward()`` returns
-    dL/d(input) for that same input.
+    r"""Base class of the losses: ``forward(input, target)`` returns the reduced loss L,
+    ``backward()`` returns dL/d(input) for that same input.
 
-    Subclasses implement ``_per_sample(x, target) -> L_i`` (shape (N,)) and
-    ``_per_sample_grad() -> dL_i/dx_i`` (the shape of the input).
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses :math:`L_i` are combined. ``"mean"``:
+        :math:`L = \frac{1}{N}\sum_i L_i`, the notes' data loss (N is the number of samples);
+        ``"sum"``: :math:`L = \sum_i L_i`; ``"none"``: the vector :math:`(L_1, \dots, L_N)`, and
+        ``backward(grad_output)`` then takes the upstream gradient :math:`dJ/dL_i` of shape (N,)
+        (ones by default).
 
-    ``reduction``:
-    - ``'mean'`` (default): L = 1/N sum_i L_i, the notes' data loss; N is the number of samples.
-    - ``'sum'``: L = sum_i L_i.
-    - ``'none'``: the vector (L_1 .. L_N); ``backward(grad_output)`` then takes the upstream
-      gradient dJ/dL_i of shape (N,) (ones by default).
-
-    ``sample_weight`` (optional, shape (N,), >= 0) weights each L_i: 'mean' becomes
-    1/N sum_i w_i L_i, 'sum' sum_i w_i L_i, 'none' the vector w_i L_i. Weights of one change
-    nothing. (PyTorch divides by sum_i w_i within each batch instead; in minibatch training that
-    gives a batch without heavy samples full weight. The trainer normalises the weights to mean 1
-    over the training set, so its minibatch losses are unbiased estimates of the weighted mean
-    sum_i w_i L_i / sum_i w_i over the whole set.)
+    Notes
+    -----
+    ``sample_weight`` (optional, shape (N,), >= 0) weights each :math:`L_i`: ``"mean"`` becomes
+    :math:`\frac{1}{N}\sum_i w_i L_i`, ``"sum"`` :math:`\sum_i w_i L_i`, ``"none"`` the vector
+    :math:`w_i L_i`. Weights of one change nothing. PyTorch divides by :math:`\sum_i w_i` within
+    each batch instead; in minibatch training that gives a batch without heavy samples full
+    weight. The trainer normalises the weights to mean 1 over the training set, so its minibatch
+    losses are unbiased estimates of the weighted mean over the whole set.
 
     Every call checks its input (finite values, shapes, labels): the checks cost a few
     microseconds per batch and catch a diverging run at the batch where it happens.
+
+    Subclasses implement ``_per_sample(x, target)`` (the vector of :math:`L_i`) and
+    ``_per_sample_grad()`` (:math:`dL_i/dx_i`, the shape of the input).
     """
 
     #: True for losses whose input is probabilities in [0, 1] (checked in forward)
@@ -64,6 +69,21 @@ class Loss:
 
     # -- public ---------------------------------------------------------------------------------
     def forward(self, input, target, sample_weight=None):
+        """The loss of ``input`` (scores or probabilities: see the class) against ``target``.
+
+        Parameters
+        ----------
+        input : array of shape (N, C) or (N,)
+            What the loss differentiates: scores, probabilities or predictions.
+        target : array
+            Class labels, targets in {-1, +1}, a target matrix or regression targets (see the class).
+        sample_weight : array of shape (N,), optional
+            A weight >= 0 for each sample's loss.
+
+        Returns
+        -------
+        float scalar (``"mean"``, ``"sum"``) or array of shape (N,) (``"none"``)
+        """
         x = as_float_array(input, "input")
         check_finite(x, "input")
         if self.takes_probabilities and (x.min(initial=0.0) < 0 or x.max(initial=1.0) > 1):
@@ -102,6 +122,13 @@ class Loss:
     __call__ = forward
 
     def backward(self, grad_output=None):
+        """dL/d(input) for the input of the last ``forward``, with the reduction's factor (1/N for
+        ``"mean"``); for ``"none"``, the upstream gradient dJ/dL_i of shape (N,) multiplies each row.
+
+        Returns
+        -------
+        array of the input's shape and dtype
+        """
         if self._n is None:
             raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
         g = self._per_sample_grad()

@@ -17,7 +17,8 @@ class _Regression(Loss):
 
 
 class L1Loss(_Regression):
-    """L_i = sum_k |y_ik - s_ik|;  dL_i/ds_ik = sign(s_ik - y_ik) (subgradient 0 where s = y).
+    r"""The L1 loss :math:`L_i = \sum_k \lvert y_{ik} - s_{ik}\rvert`, with
+    :math:`dL_i/ds_{ik} = \operatorname{sign}(s_{ik} - y_{ik})` (subgradient 0 where s = y).
 
     Predictions s and targets y have the same shape, (N,) or (N, K). 'mean' divides by the
     number of samples N (PyTorch's L1Loss divides by N K).

@@ -47,7 +47,14 @@ class L2(Penalty):
 
 
 class L1(Penalty):
-    """lambda R(W) = lambda sum_{k,l} |W_kl|;  gradient lambda sign(W) (subgradient 0 at W = 0)."""
+    r"""The L1 penalty :math:`\lambda R(W) = \lambda \sum_{k,l} \lvert W_{kl}\rvert`; its gradient is
+    :math:`\lambda \operatorname{sign}(W)` (subgradient 0 at W = 0).
+
+    Parameters
+    ----------
+    strength : float >= 0
+        lambda.
+    """
 
     def penalty(self, W):
         return self.strength * np.abs(_as_float(W)).sum()
@@ -57,8 +64,16 @@ class L1(Penalty):
 
 
 class ElasticNet(Penalty):
-    """lambda R(W) = lambda sum_{k,l} (beta W_kl^2 + |W_kl|) (the notes' L1 + L2);
-    gradient lambda (2 beta W + sign(W)).
+    r"""The notes' elastic net, L1 plus L2:
+    :math:`\lambda R(W) = \lambda \sum_{k,l} (\beta W_{kl}^2 + \lvert W_{kl}\rvert)`, with gradient
+    :math:`\lambda (2 \beta W + \operatorname{sign}(W))`.
+
+    Parameters
+    ----------
+    strength : float >= 0
+        lambda.
+    beta : float >= 0, default 0.5
+        Weight of the squared term.
     """
 
     def __init__(self, strength: float = 1.0, beta: float = 0.5):
