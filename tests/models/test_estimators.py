@@ -141,7 +141,9 @@ def test_checkpointed_run_resumes_to_the_uninterrupted_weights(digits, tmp_path,
         np.testing.assert_array_equal(resumed.model_.state_dict()[k], v, err_msg=k)
     np.testing.assert_array_equal(resumed.predict(Xte), full.predict(Xte))
     with pytest.raises(ValueError, match=r"written by MLPClassifier, not LinearClassifier"):
-        LinearClassifier().fit(Xtr, ytr, resume_from=str(path))
+        LinearClassifier(optimizer="sgd").fit(Xtr, ytr, resume_from=str(path))
+    with pytest.raises(ValueError, match=r"resume_from applies to the stochastic solvers; solver='lbfgs' has no epochs"):
+        MLPClassifier(**dict(settings, solver="lbfgs", dropout=0.0)).fit(Xtr, ytr, resume_from=str(path))
     with pytest.raises(ValueError, match=r"was trained on classes \['0', '1', .*\]; y has \['0', '1'\]"):
         MLPClassifier(**settings).fit(Xtr[ytr < 2], ytr[ytr < 2], resume_from=str(path))
 
@@ -184,7 +186,8 @@ def test_class_weight_shifts_predictions(digits):
 
 def test_partial_fit_and_warm_start(digits):
     Xtr, Xte, ytr, yte = digits
-    clf = LinearClassifier(random_state=0)
+    assert not hasattr(LinearClassifier(), "partial_fit")            # L-BFGS, the default, is full batch
+    clf = LinearClassifier(optimizer="sgd", random_state=0)
     with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
         clf.partial_fit(Xtr, ytr)
     for _ in range(5):
@@ -254,8 +257,11 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (LinearClassifier(loss="svm"), r"loss must be one of 'softmax', 'softmax_cross_entropy', 'hinge', 'sigmoid'; got 'svm'"),
         (LinearClassifier(penalty="l3"), r"penalty must be one of .*; got 'l3'"),
         (MLPClassifier(activation="gelu"), r"activation must be one of .*; got 'gelu'"),
-        (MLPClassifier(solver="nadam"), r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
-        (LinearClassifier(optimizer="lbfgs"), r"optimizer must be one of 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'lbfgs'"),
+        (MLPClassifier(solver="nadam"),
+         r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (LinearClassifier(optimizer="nadam"),
+         r"optimizer must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (LinearClassifier(checkpoint="run.npz"), r"checkpoint applies to the epochs of the stochastic solvers"),
         (MLPClassifier(learning_rate="optimal"), r"learning_rate must be one of 'constant', 'invscaling', 'adaptive'"),
         (MLPClassifier(batch_size="big"), r"batch_size must be 'auto', a positive integer or None; got 'big'"),
         (MLPClassifier(n_iter_no_change=0), r"n_iter_no_change must be a positive integer; got 0"),
@@ -285,7 +291,7 @@ def test_interrupted_fit_warns_and_keeps_weights(digits, ctrl_c_at_batch):
     Xtr, _, ytr, _ = digits
     ctrl_c_at_batch(60)                                   # 45 batches per epoch: stop in the second
     with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after 1 complete epochs"):
-        clf = LinearClassifier(epochs=50, random_state=0).fit(Xtr, ytr)
+        clf = LinearClassifier(optimizer="sgd", epochs=50, random_state=0).fit(Xtr, ytr)
     assert clf.history_.interrupted and len(clf.history_) == 1
     assert clf.score(Xtr, ytr) > 0.8                      # the weights trained so far are kept
 
@@ -301,9 +307,12 @@ def test_docstring_examples_run(module):
 def test_validation_data_is_recorded_every_epoch(digits):
     Xtr, Xte, ytr, yte = digits
     names = np.array(list("abcdefghij"))
-    clf = LinearClassifier(epochs=4, tol=0, random_state=0).fit(Xtr, names[ytr], validation_data=(Xte, names[yte]))
-    assert len(clf.history_["val_accuracy"]) == 4
-    assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
+    for optimizer in ("sgd", "lbfgs"):      # epochs, or L-BFGS iterations
+        with pytest.warns(ConvergenceWarning):
+            clf = LinearClassifier(optimizer=optimizer, epochs=4, tol=0, random_state=0).fit(
+                Xtr, names[ytr], validation_data=(Xte, names[yte]))
+        assert len(clf.history_["val_accuracy"]) == 4 and clf.history_["val_accuracy"] == clf.history_["val_score"]
+        assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
     x = np.linspace(-1, 1, 30)[:, None]
     reg = PolynomialRegression(degree=3, solver="gd", epochs=50).fit(x, x[:, 0] ** 3, validation_data=(x / 2, x[:, 0] ** 3 / 8))
     assert len(reg.history_["val_error"]) == 50

@@ -28,6 +28,7 @@ class LbfgsResult:
     converged: bool = False
     message: str = ""
     n_evaluations: int = 0
+    records: list = field(default_factory=list)       # one dict per iteration (the history)
 
 
 def _order(a: np.ndarray) -> str:
@@ -75,13 +76,25 @@ class PackedObjective:
 
 
 def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
-              verbose: int = 0) -> LbfgsResult:
-    """Minimise the objective from the model's current parameters; they end at the solution."""
+              verbose: int = 0, validate=None) -> LbfgsResult:
+    """Minimise the objective from the model's current parameters; they end at the solution.
+
+    ``validate()`` (optional) is called after every iteration with the iterate's weights in the
+    network, in evaluation mode; its dict joins that iteration's record.
+    """
     objective = PackedObjective(model, loss, X, y, sample_weight)
     curve: list[float] = []
+    records: list[dict] = []
 
     def after_iteration(intermediate_result):
         curve.append(float(intermediate_result.fun))
+        record = {"epoch": len(curve) - 1, "loss": curve[-1]}
+        if validate is not None:
+            objective.unpack(intermediate_result.x)
+            model.eval()
+            record.update(validate())
+            model.train()
+        records.append(record)
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]), file=sys.stdout, flush=True)
 
@@ -97,4 +110,4 @@ def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: 
     model.eval()
     message = res.message if isinstance(res.message, str) else res.message.decode()
     return LbfgsResult(min(int(res.nit), max_iter), float(res.fun), curve, res.status == 0, message,
-                       objective.evaluations)
+                       objective.evaluations, records)

@@ -22,6 +22,7 @@ from ..errors import TrainingDiverged
 from ..layers.linear import Linear
 from ..training.trainer import predict_in_batches
 from . import _settings
+from ._holdout import given_validation, validator
 from ._lbfgs import fit_lbfgs
 from ._objective import BatchScale, EstimatorLoss, PerBatchPenalty
 from ._stochastic import run_stochastic
@@ -225,7 +226,9 @@ class NetworkEstimator(BaseEstimator):
                     run_stochastic(self, s, X, y, targets, labels, sw, loss, scale, rng, predict_labels,
                                    incremental=incremental, resume_from=resume_from, validation_data=validation_data)
                 else:
-                    self._fit_lbfgs(s, X, targets, sw, loss, scale)
+                    if resume_from is not None:
+                        raise ValueError("resume_from applies to the stochastic solvers; solver='lbfgs' has no epochs")
+                    self._fit_lbfgs(s, X, targets, sw, loss, scale, validation_data)
             except TrainingDiverged as exc:
                 if not isinstance(exc, NonFiniteWeights):
                     raise NonFiniteWeights(
@@ -245,23 +248,30 @@ class NetworkEstimator(BaseEstimator):
             raise ValueError(f"y needs a network with {n_out} outputs; the fitted network has {have} "
                              "(the targets changed since the first fit: fit again without warm_start)")
 
-    def _fit_lbfgs(self, s, X, targets, sw, loss, scale):
+    def _fit_lbfgs(self, s, X, targets, sw, loss, scale, validation_data=None):
         from ..training.history import History
 
+        if self.checkpoint:
+            raise ValueError(f"checkpoint applies to the epochs of the stochastic solvers; {type(self).__name__} "
+                             "uses solver='lbfgs' (full-batch L-BFGS has no epochs to resume)")
         if any(getattr(m, "p", 0) for m in self.model_.modules() if type(m).__name__ == "Dropout"):
             raise ValueError("solver='lbfgs' minimises a fixed function: it needs dropout=0 (dropout draws new "
                              "masks at every evaluation); use solver='adam' or 'sgd' with dropout")
         unit = 1.0 if sw is None else float(np.mean(sw))
         weights = None if sw is None else (sw / unit).astype(self._dtype)
         objective = EstimatorLoss(loss, scale, unit)
+        validate = None
+        if validation_data is not None:       # recorded after every iteration (no early stopping: scikit-learn's)
+            on_scores = validator(self, loss, given_validation(self, validation_data))
+            validate = lambda: on_scores(lambda Xv: predict_in_batches(self.model_, Xv, 4096))  # noqa: E731
         res = fit_lbfgs(self.model_, objective, X, targets, weights, max_iter=s.max_iter, max_fun=s.max_fun,
-                        tol=s.tol, verbose=self.verbose)
+                        tol=s.tol, verbose=self.verbose, validate=validate)
         self.n_iter_ = res.n_iter
         self.loss_ = res.loss
         self.loss_curve_ = list(getattr(self, "loss_curve_", None) or []) + res.curve
         self.best_loss_ = min([res.loss] + res.curve)
-        history = History([{"epoch": i, "loss": v} for i, v in enumerate(res.curve)],
-                          info={"solver": "lbfgs", "message": res.message, "evaluations": res.n_evaluations})
+        history = History(res.records, info={"solver": "lbfgs", "message": res.message,
+                                             "evaluations": res.n_evaluations})
         self.history_ = history
         if not math.isfinite(res.loss):
             raise NonFiniteWeights("Solver produced non-finite parameter weights. The input data may contain large "

@@ -100,6 +100,21 @@ def _names(est) -> dict:
     return out
 
 
+def solver_of(est) -> str:
+    """The solver the estimator will use (either spelling), without warnings or checks."""
+    if getattr(est, "_notes_names", False):
+        return est.optimizer
+    old = getattr(est, "optimizer", DEPRECATED)
+    return getattr(est, "solver", "adam") if isinstance(old, str) and old == DEPRECATED else old
+
+
+def has_stochastic_solver(est) -> bool:
+    """available_if test of partial_fit: scikit-learn offers it for the stochastic solvers only."""
+    if solver_of(est) == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers; lbfgs is not stochastic")
+    return True
+
+
 def resolve(est, *, lr=None) -> RunSettings:
     """Check the estimator's training parameters and return its ``RunSettings``.
 
@@ -108,8 +123,6 @@ def resolve(est, *, lr=None) -> RunSettings:
     n = _names(est)
     solver_name, lr_name, iter_name, nesterov_name = n["names"]
     solver = registry.choose(solver_name, {s: s for s in SOLVERS}, n["solver"])
-    if solver == "lbfgs" and getattr(est, "_notes_names", False):
-        raise ValueError(f"{solver_name} must be one of {', '.join(map(repr, STOCHASTIC))}; got 'lbfgs'")
     rate = lr if lr is not None else check_number(lr_name, n["lr"], 0.0, low_inclusive=False)
     max_iter = check_int(iter_name, n["max_iter"], 0)
     momentum = check_number("momentum", est.momentum, 0.0, 1.0, high_inclusive=True)

@@ -9,7 +9,6 @@ the rule was met, the best weights kept when early stopping meets a divergence.
 """
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 
@@ -22,47 +21,12 @@ from ..optim.schedules import Adaptive, InvScaling
 from ..training.callbacks import Checkpoint
 from ..training.trainer import Trainer
 from ._convergence import GradientRule, LossOrScoreRule
+from ._holdout import given_validation, hold_out, validator
 from ._objective import EstimatorLoss
 
 
-def _rows(a, idx):
-    return None if a is None else a[idx]
-
-
-def hold_out(est, X, y, targets, labels, sw, fraction: float, seed: int):
-    """scikit-learn's split for early stopping: ((X, targets, labels, sw) of training, (X, y, targets, sw)
-    of validation). Stratified by class for single-label classification."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(X.shape[0])
-    train, val = train_test_split(idx, test_size=fraction, random_state=seed, stratify=est._stratify_by(y))
-    if val.shape[0] < 2:
-        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
-    training = (X[train], targets[train], _rows(labels, train), _rows(sw, train))
-    validation = (X[val], y[val], targets[val], _rows(sw, val))
-    return training, validation
-
-
-def _validator(est, loss, validation):
-    """validate(trainer) -> the validation record of the current weights."""
-    Xv, yv, tv, swv = validation
-    eval_loss = copy.copy(loss)
-    eval_loss.reduction = "mean"
-    regression = est._task == "regression"
-
-    def validate(trainer) -> dict:
-        scores = trainer.predict_scores(Xv)
-        if not np.isfinite(scores).all():
-            return {"val_loss": math.nan, "val_score": math.nan, ("val_error" if regression else "val_accuracy"): math.nan}
-        out = {"val_loss": float(eval_loss.forward(scores, tv)), "val_score": est._score_from_scores(scores, yv, swv)}
-        if regression:
-            d = (est._outputs_from_scores(scores).astype(np.float64) - np.asarray(yv, np.float64).reshape(scores.shape))
-            out["val_error"] = float(np.sqrt(np.mean(d * d)))
-        else:
-            out["val_accuracy"] = est._score_from_scores(scores, yv, None)
-        return out
-
-    return validate
+def _on_trainer(validate):
+    return lambda trainer: validate(trainer.predict_scores)
 
 
 def _schedule(est, s, n_train: int, incremental: bool):
@@ -87,13 +51,7 @@ def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_
     validation, split_seed = None, None
     training = (X, targets, labels, sw)
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        Xv, yv = est._model_input(validation_data[0]), np.asarray(validation_data[1])
-        tv, _ = est._validation_targets(yv)
-        if Xv.shape[0] != tv.shape[0]:
-            raise ValueError(f"validation_data has {Xv.shape[0]} samples and {tv.shape[0]} targets")
-        validation = (Xv, yv, tv, None)
+        validation = given_validation(est, validation_data)
     elif s.early_stopping:
         split_seed = int(rng.integers(2**32 - 1))       # drawn on resume too: the generator's stream stays
         split_seed = extra.get("split_seed", split_seed)
@@ -109,7 +67,7 @@ def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_
     schedule = _schedule(est, s, n_train, incremental)
     est._schedule = schedule
     rule = LossOrScoreRule(est, tol=s.tol, n_iter_no_change=s.n_iter_no_change, n_train=n_train,
-                           validate=None if validation is None else _validator(est, loss, validation),
+                           validate=None if validation is None else _on_trainer(validator(est, loss, validation)),
                            early_stopping=s.early_stopping, schedule=schedule if isinstance(schedule, Adaptive) else None,
                            verbose=est.verbose, decide=est._stopping == "loss")
     callbacks = [rule]

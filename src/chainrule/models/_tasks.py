@@ -21,6 +21,7 @@ from ..losses._stable import log_sigmoid, logsumexp
 from ..training.metrics import scores_to_labels
 from ._losses import HalfPoissonDeviance, HalfSquaredError
 from ._network import NetworkEstimator
+from ._settings import has_stochastic_solver
 
 LOG_LOSS = "log_loss"
 
@@ -171,8 +172,10 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         else:
             self.out_activation_ = "identity" if self.loss == "hinge" else "softmax"
 
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over (X, y), continuing from the current weights and optimizer state.
+        """One epoch over (X, y), continuing from the current weights and optimizer state
+        (stochastic solvers only, as in scikit-learn).
 
         The first call needs ``classes`` (every label that will ever appear; for multilabel y
         the column indices); later calls may repeat the same classes or leave them out.
@@ -282,8 +285,10 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
         self.n_outputs_ = int(self.model_.output_shape((1, self.n_features_in_))[-1])
         self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
 
+    @available_if(has_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing from the current weights and optimizer state."""
+        """One epoch over (X, y), continuing from the current weights and optimizer state
+        (stochastic solvers only, as in scikit-learn)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _outputs_from_scores(self, s):

@@ -53,20 +53,24 @@ class LinearClassifier(ClassifierNetwork):
     SVM; two classes use the binary hinge on one score), 'softmax_cross_entropy', or 'sigmoid'
     (a layer of sigmoid neurons trained with the cross-entropy; one neuron for two classes).
     ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``, 'maxnorm' with ``max_norm``, None) of
-    strength ``alpha`` (the notes' lambda: lambda sum W^2 for 'l2'). Training settings as
-    ``MLPClassifier`` under the notes' names ``optimizer`` ('adam' by default, 'sgd' with
-    ``momentum`` and ``nesterov``, 'rmsprop', 'adagrad'), ``lr``, ``epochs``; it stops as scikit-learn
-    does (``tol``, ``n_iter_no_change``) and warns with a ConvergenceWarning when ``epochs`` end
-    training first. ``dtype`` None: float32 input trains in float32, anything else in float64.
+    strength ``alpha`` (the notes' lambda: lambda sum W^2 for 'l2').
 
-    ``lr='auto'`` (default) is 0.03, lowered for SGD to 1 / lambda_max when the inputs are
-    large: lambda_max is the largest eigenvalue of the (sample-weighted) second moment of
-    [x, 1], which bounds the curvature of the loss in W up to the loss's own factor (1/2 for
-    the softmax, 1/4 for a sigmoid). Unscaled features (say values near 50) otherwise make SGD
-    with momentum jump over the minimum. A number sets the step yourself. Adam is the default
-    because it scales each weight's step by its own gradients: on unscaled features plain SGD
-    must take the small step the largest feature allows and then crawls along the others (the
-    bias first), which scikit-learn's checks on raw blobs expose.
+    ``optimizer``: 'lbfgs' (default: full-batch L-BFGS, as scikit-learn's LogisticRegression;
+    ``epochs`` bounds its iterations and ``tol`` is its gradient tolerance), or the notes'
+    minibatch training with 'sgd' (``momentum``, ``nesterov``), 'adam', 'rmsprop' or 'adagrad'
+    over ``epochs`` with ``lr``, ``batch_size`` and ``lr_schedule``, stopping as scikit-learn
+    does (``tol``, ``n_iter_no_change``, ``early_stopping``). Either warns with a
+    ConvergenceWarning when ``epochs`` end training first. The loss is convex in W for the
+    softmax and sigmoid losses, so L-BFGS reaches its minimum, whatever the scale of the
+    features; it is also what makes sample weights equal to repeated rows and heavy class
+    weights take full effect, which scikit-learn's checks test on unscaled blobs. ``dtype``
+    None: float32 input trains in float32, anything else in float64.
+
+    ``lr='auto'`` is 0.03, lowered for SGD to 1 / lambda_max when the inputs are large:
+    lambda_max is the largest eigenvalue of the (sample-weighted) second moment of [x, 1],
+    which bounds the curvature of the loss in W up to the loss's own factor (1/2 for the
+    softmax, 1/4 for a sigmoid). Unscaled features (say values near 50) otherwise make SGD with
+    momentum jump over the minimum. A number sets the step yourself.
 
     ``coef_`` has shape (C, d) as in the notes (row j is w_j^T; (1, d) when two classes share one
     score) and ``intercept_`` shape (C,). ``decision_function`` always; ``predict_proba`` for the
@@ -85,7 +89,7 @@ class LinearClassifier(ClassifierNetwork):
     _alpha_per_batch = False
 
     def __init__(self, loss="softmax", penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
-                 fit_intercept=True, optimizer="adam", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
+                 fit_intercept=True, optimizer="lbfgs", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
                  epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
                  warm_start=False, dtype=None, checkpoint=None):

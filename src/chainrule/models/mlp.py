@@ -5,7 +5,6 @@ schedules, checkpoints)."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
@@ -74,13 +73,6 @@ def hidden_sizes(value) -> tuple:
     for h in sizes:
         _positive_int("hidden_layer_sizes entries", h)
     return sizes
-
-
-def _stochastic(est) -> bool:
-    solver = est.solver if (isinstance(est.optimizer, str) and est.optimizer == DEPRECATED) else est.optimizer
-    if solver == "lbfgs":
-        raise AttributeError("partial_fit is only available for stochastic optimizers; lbfgs is not stochastic")
-    return True
 
 
 class _MLP:
@@ -220,15 +212,6 @@ class MLPClassifier(_MLP, ClassifierNetwork):
                  nesterov=DEPRECATED):
         store_params(self, locals())
 
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over (X, y) from the current weights and optimizer state (stochastic solvers).
-
-        The first call needs ``classes`` (every label that will ever appear); later calls may
-        repeat them or leave them out.
-        """
-        return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
-
 
 class MLPRegressor(_MLP, RegressorNetwork):
     """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
@@ -259,8 +242,3 @@ class MLPRegressor(_MLP, RegressorNetwork):
                  penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, weight_init="sklearn",
                  dtype=None, checkpoint=None, optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
-
-    @available_if(_stochastic)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y) from the current weights and optimizer state (stochastic solvers)."""
-        return super().partial_fit(X, y, sample_weight=sample_weight)
