@@ -260,7 +260,7 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (MLPClassifier(solver="nadam"),
          r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
         (LinearClassifier(optimizer="nadam"),
-         r"optimizer must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+         r"optimizer must be one of 'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
         (LinearClassifier(checkpoint="run.npz"), r"checkpoint applies to the epochs of the stochastic solvers"),
         (MLPClassifier(learning_rate="optimal"), r"learning_rate must be one of 'constant', 'invscaling', 'adaptive'"),
         (MLPClassifier(batch_size="big"), r"batch_size must be 'auto', a positive integer or None; got 'big'"),

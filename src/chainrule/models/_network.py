@@ -195,7 +195,7 @@ class NetworkEstimator(BaseEstimator):
         if incremental and not s.stochastic:
             raise AttributeError(f"partial_fit is only available for stochastic optimizers; {s.solver} is not")
         first = not (incremental or self.warm_start) or not self._is_initialised()
-        X, y = self._validate_X_y(X, y, reset=first)
+        X, y = self._validate_X_y(X, y, reset=first or not hasattr(self, "n_features_in_"))
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = resolve_rng(self.random_state, "random_state") if first or not hasattr(self, "_rng") else self._rng
         loss, targets, labels, n_out, class_sw, predict_labels = self._encode_fit_targets(
@@ -254,6 +254,9 @@ class NetworkEstimator(BaseEstimator):
         if self.checkpoint:
             raise ValueError(f"checkpoint applies to the epochs of the stochastic solvers; {type(self).__name__} "
                              "uses solver='lbfgs' (full-batch L-BFGS has no epochs to resume)")
+        if any(p.constraint is not None for p in self.model_.parameters()):
+            raise ValueError("penalty='maxnorm' is a constraint applied after each step of a stochastic solver; "
+                             "L-BFGS takes no such steps: use solver 'sgd' or 'adam' with it")
         if any(getattr(m, "p", 0) for m in self.model_.modules() if type(m).__name__ == "Dropout"):
             raise ValueError("solver='lbfgs' minimises a fixed function: it needs dropout=0 (dropout draws new "
                              "masks at every evaluation); use solver='adam' or 'sgd' with dropout")

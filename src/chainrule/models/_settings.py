@@ -87,7 +87,7 @@ def _names(est) -> dict:
     """solver, lr, max_iter, nesterov under either spelling."""
     if getattr(est, "_notes_names", False):
         nesterov = est.nesterov
-        return {"solver": est.optimizer, "lr": est.lr, "max_iter": est.epochs,
+        return {"solver": solver_of(est), "lr": est.lr, "max_iter": est.epochs,
                 "nesterov": False if isinstance(nesterov, str) and nesterov == DEPRECATED else nesterov,
                 "names": ("optimizer", "lr", "epochs", "nesterov")}
     out = {"solver": getattr(est, "solver", "adam"), "lr": getattr(est, "learning_rate_init", 0.001),
@@ -103,7 +103,8 @@ def _names(est) -> dict:
 def solver_of(est) -> str:
     """The solver the estimator will use (either spelling), without warnings or checks."""
     if getattr(est, "_notes_names", False):
-        return est.optimizer
+        auto = getattr(est, "_auto_optimizer", None)
+        return auto() if est.optimizer == "auto" and auto is not None else est.optimizer
     old = getattr(est, "optimizer", DEPRECATED)
     return getattr(est, "solver", "adam") if isinstance(old, str) and old == DEPRECATED else old
 
@@ -122,7 +123,8 @@ def resolve(est, *, lr=None) -> RunSettings:
     """
     n = _names(est)
     solver_name, lr_name, iter_name, nesterov_name = n["names"]
-    solver = registry.choose(solver_name, {s: s for s in SOLVERS}, n["solver"])
+    names = (("auto",) if hasattr(est, "_auto_optimizer") else ()) + SOLVERS
+    solver = registry.choose(solver_name, {s: s for s in names}, n["solver"])
     rate = lr if lr is not None else check_number(lr_name, n["lr"], 0.0, low_inclusive=False)
     max_iter = check_int(iter_name, n["max_iter"], 0)
     momentum = check_number("momentum", est.momentum, 0.0, 1.0, high_inclusive=True)

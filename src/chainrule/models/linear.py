@@ -55,16 +55,19 @@ class LinearClassifier(ClassifierNetwork):
     ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``, 'maxnorm' with ``max_norm``, None) of
     strength ``alpha`` (the notes' lambda: lambda sum W^2 for 'l2').
 
-    ``optimizer``: 'lbfgs' (default: full-batch L-BFGS, as scikit-learn's LogisticRegression;
-    ``epochs`` bounds its iterations and ``tol`` is its gradient tolerance), or the notes'
-    minibatch training with 'sgd' (``momentum``, ``nesterov``), 'adam', 'rmsprop' or 'adagrad'
-    over ``epochs`` with ``lr``, ``batch_size`` and ``lr_schedule``, stopping as scikit-learn
-    does (``tol``, ``n_iter_no_change``, ``early_stopping``). Either warns with a
-    ConvergenceWarning when ``epochs`` end training first. The loss is convex in W for the
-    softmax and sigmoid losses, so L-BFGS reaches its minimum, whatever the scale of the
-    features; it is also what makes sample weights equal to repeated rows and heavy class
-    weights take full effect, which scikit-learn's checks test on unscaled blobs. ``dtype``
-    None: float32 input trains in float32, anything else in float64.
+    ``optimizer``: 'lbfgs' (full-batch L-BFGS, as scikit-learn's LogisticRegression; ``epochs``
+    bounds its iterations and ``tol`` is its gradient tolerance), or the notes' minibatch
+    training with 'sgd' (``momentum``, ``nesterov``), 'adam', 'rmsprop' or 'adagrad' over
+    ``epochs`` with ``lr``, ``batch_size`` and ``lr_schedule``, stopping as scikit-learn does
+    (``tol``, ``n_iter_no_change``, ``early_stopping``). Either warns with a ConvergenceWarning
+    when ``epochs`` end training first. 'auto' (default) is 'lbfgs' for the smooth losses
+    ('softmax', 'softmax_cross_entropy', 'sigmoid') with an L2 penalty or none, and 'sgd' for
+    the hinge and the L1, elastic-net and max-norm penalties: L-BFGS's line search does not
+    handle kinks, and a max-norm constraint is applied after each step. The smooth losses are convex in W, so L-BFGS reaches
+    their minimum whatever the scale of the features; that is also what makes sample weights
+    equal to repeated rows and heavy class weights take full effect, which scikit-learn's checks
+    test on unscaled blobs. ``dtype`` None: float32 input trains in float32, anything else in
+    float64.
 
     ``lr='auto'`` is 0.03, lowered for SGD to 1 / lambda_max when the inputs are large:
     lambda_max is the largest eigenvalue of the (sample-weighted) second moment of [x, 1],
@@ -89,7 +92,7 @@ class LinearClassifier(ClassifierNetwork):
     _alpha_per_batch = False
 
     def __init__(self, loss="softmax", penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
-                 fit_intercept=True, optimizer="lbfgs", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
+                 fit_intercept=True, optimizer="auto", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
                  epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
                  warm_start=False, dtype=None, checkpoint=None):
@@ -101,10 +104,13 @@ class LinearClassifier(ClassifierNetwork):
     def _lr_placeholder(self):
         return _auto_placeholder(self.lr)
 
+    def _auto_optimizer(self) -> str:
+        return "lbfgs" if self.loss != "hinge" and self.penalty in (None, "l2") else "sgd"
+
     def _learning_rate(self, X, sample_weight=None) -> float | None:
         if not (isinstance(self.lr, str) and self.lr == "auto"):
             return None
-        if self.optimizer != "sgd":
+        if _settings.solver_of(self) != "sgd":
             return 0.03
         return min(0.03, 1.0 / max(second_moment_top(X, sample_weight, bool(self.fit_intercept)), 1e-12))
 

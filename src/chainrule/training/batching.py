@@ -88,7 +88,8 @@ def shuffled_batches(data: TrainingData, slices: list[slice], rng: np.random.Gen
     """One epoch: (x, y, labels, weights) per batch, in a fresh random order (none for one batch;
     ``shuffle=False``: the rows in their order, drawing nothing from ``rng``)."""
     if len(slices) == 1 or not shuffle:
-        yield data.take(slices[0])
+        for sl in slices:
+            yield data.take(sl)
         return
     perm = rng.permutation(len(data))
     for sl in slices:
