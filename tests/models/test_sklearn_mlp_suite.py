@@ -55,6 +55,9 @@ def test_scikit_learn_mlp_test_file_passes_against_chainrule(tmp_path):
     assert set(PRIVATE) <= declared, f"scikit-learn renamed or removed {set(PRIVATE) - declared}"
     deselect = [arg for name in PRIVATE for arg in ("--deselect", f"test_mlp.py::{name}")]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "SKLEARN_TESTS_GLOBAL_RANDOM_SEED")}
+    # the file's data are a few hundred rows: BLAS threads only wait for each other there (on a busy
+    # 2-core machine a 200 x 64 product takes 10 ms with two threads, 50 us with one)
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "test_mlp.py",
                           *deselect], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
