@@ -268,3 +268,26 @@ def test_digits_accuracy_with_the_defaults():
         ours = MLPClassifier(random_state=0).fit(X[:1400], y[:1400]).score(X[1400:], y[1400:])
         theirs = SkClassifier(random_state=0).fit(X[:1400], y[:1400]).score(X[1400:], y[1400:])
     assert ours >= 0.9 and abs(ours - theirs) < 0.02, (ours, theirs)
+
+
+def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small, monkeypatch):
+    X, y, yb, y3 = small
+    calls = {"n": 0}
+    original = PackedObjective.__call__
+
+    def interrupt_at_the_8th_evaluation(self, theta):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return original(self, theta)
+
+    monkeypatch.setattr(PackedObjective, "__call__", interrupt_at_the_8th_evaluation)
+    with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after \d+ L-BFGS iterations"):
+        clf = MLPClassifier((5,), solver="lbfgs", max_iter=50, random_state=0).fit(X, y3)
+    assert clf.history_.interrupted and 0 < clf.n_iter_ < 8 == calls["n"]
+    assert len(clf.loss_curve_) == clf.n_iter_ and all(np.isfinite(c).all() for c in clf.coefs_)
+    monkeypatch.setattr(PackedObjective, "__call__", original)
+    loss, targets, *_ = clf._encode_fit_targets(y3, False)          # the weights are the last iterate's
+    value, _ = PackedObjective(clf.model_, EstimatorLoss(loss, clf._penalise(clf.model_)), X, targets)(
+        PackedObjective(clf.model_, loss, X, targets).pack())
+    assert value == pytest.approx(clf.loss_curve_[-1], rel=1e-12)

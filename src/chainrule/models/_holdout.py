@@ -51,7 +51,8 @@ def validator(est, loss, validation):
     def validate(predict_scores) -> dict:
         scores = predict_scores(Xv)
         if not np.isfinite(scores).all():
-            return {"val_loss": math.nan, "val_score": math.nan, ("val_error" if regression else "val_accuracy"): math.nan}
+            metric = "val_error" if regression else "val_accuracy"
+            return {"val_loss": math.nan, "val_score": math.nan, metric: math.nan}
         out = {"val_loss": float(eval_loss.forward(scores, tv)), "val_score": est._score_from_scores(scores, yv, swv)}
         if regression:
             d = (est._outputs_from_scores(scores).astype(np.float64) - np.asarray(yv, np.float64).reshape(scores.shape))

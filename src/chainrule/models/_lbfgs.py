@@ -29,6 +29,7 @@ class LbfgsResult:
     message: str = ""
     n_evaluations: int = 0
     records: list = field(default_factory=list)       # one dict per iteration (the history)
+    interrupted: bool = False                         # Ctrl-C: the last iterate is kept
 
 
 def _order(a: np.ndarray) -> str:
@@ -85,8 +86,10 @@ def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: 
     objective = PackedObjective(model, loss, X, y, sample_weight)
     curve: list[float] = []
     records: list[dict] = []
+    last = {}
 
     def after_iteration(intermediate_result):
+        last["x"] = np.array(intermediate_result.x)
         curve.append(float(intermediate_result.fun))
         record = {"epoch": len(curve) - 1, "loss": curve[-1]}
         if validate is not None:
@@ -104,8 +107,14 @@ def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: 
         objective.unpack(theta0)
         model.eval()
         return LbfgsResult(0, float(value), [], False, "max_iter=0: no iteration", objective.evaluations)
-    res = scipy.optimize.minimize(objective, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
-                                  options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
+    try:
+        res = scipy.optimize.minimize(objective, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
+                                      options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
+    except KeyboardInterrupt:       # Ctrl-C: keep the last complete iteration, as the training loop keeps its batch
+        objective.unpack(last.get("x", theta0))
+        model.eval()
+        return LbfgsResult(len(curve), curve[-1] if curve else float("nan"), curve, False, "interrupted",
+                           objective.evaluations, records, interrupted=True)
     objective.unpack(res.x)
     model.eval()
     message = res.message if isinstance(res.message, str) else res.message.decode()

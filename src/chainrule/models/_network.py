@@ -3,7 +3,9 @@ penalties, the solvers (the training loop for 'sgd', 'adam', 'rmsprop', 'adagrad
 scikit-learn's stopping rule and fitted attributes, validation, checkpoints, warm starts and
 partial fits. A subclass builds the network (``_build_network``) and encodes the targets
 (``_encode_fit_targets``, in ``_tasks.py``); everything else is here, so a network of another
-shape (a CNN) gets all of it by writing those two methods.
+shape gets all of it by writing those two methods. A network on images (a CNN) also takes
+other inputs: it overrides ``_validate_X_y`` and ``_model_input`` (``validate_data(...,
+allow_nd=True)``) and ``_input_size`` (its ``_build_network`` then receives ``X.shape[1:]``).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from .. import registry
 from .._validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..errors import TrainingDiverged
+from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ..training.trainer import predict_in_batches
 from . import _settings
@@ -110,6 +113,10 @@ class NetworkEstimator(BaseEstimator):
         """A learning rate derived from the data (None: the parameter's)."""
         return None
 
+    def _input_size(self, X):
+        """What ``_build_network`` receives as its input size: the number of features."""
+        return X.shape[1]
+
     def _has_pending_weights(self) -> bool:
         """True when weights were assigned by hand before any fit (the MLPs' coefs_)."""
         return False
@@ -119,6 +126,11 @@ class NetworkEstimator(BaseEstimator):
 
     def _after_fit(self) -> None:
         """Fitted attributes a subclass derives from the network."""
+
+    def _output_size(self) -> int:
+        """The number of the network's outputs (its last Linear layer's)."""
+        last = [m for m in self.model_.modules() if isinstance(m, Linear)][-1]
+        return last.out_features
 
     # -- settings ------------------------------------------------------------------------------
     def _check_penalty(self):
@@ -206,7 +218,7 @@ class NetworkEstimator(BaseEstimator):
         if rate is not None:
             s.lr = rate
         if first and not self._has_pending_weights():
-            self.model_ = self._build_network(X.shape[1], n_out, rng)
+            self.model_ = self._build_network(self._input_size(X), n_out, rng)
             self._reset_progress(s.early_stopping)
             self._optimizer = self._schedule = None
         else:                   # a warm start, a partial fit, or weights assigned by hand: continue
@@ -217,7 +229,7 @@ class NetworkEstimator(BaseEstimator):
                 self.loss_curve_ = list(getattr(self, "loss_curve_", None) or [])
             self._start_early_stopping(s.early_stopping)
         self._rng = rng
-        self._check_outputs(n_out)
+        self._check_outputs(X, n_out)
         scale = self._penalise(self.model_)
         self.n_iter_ = 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # non-finite values are checked
@@ -242,8 +254,8 @@ class NetworkEstimator(BaseEstimator):
         self._after_fit()
         return self
 
-    def _check_outputs(self, n_out: int) -> None:
-        have = self.model_.output_shape((1, self.n_features_in_))[-1]
+    def _check_outputs(self, X, n_out: int) -> None:
+        have = self.model_.output_shape((1,) + tuple(X.shape[1:]))[-1]
         if have != n_out:
             raise ValueError(f"y needs a network with {n_out} outputs; the fitted network has {have} "
                              "(the targets changed since the first fit: fit again without warm_start)")
@@ -257,7 +269,7 @@ class NetworkEstimator(BaseEstimator):
         if any(p.constraint is not None for p in self.model_.parameters()):
             raise ValueError("penalty='maxnorm' is a constraint applied after each step of a stochastic solver; "
                              "L-BFGS takes no such steps: use solver 'sgd' or 'adam' with it")
-        if any(getattr(m, "p", 0) for m in self.model_.modules() if type(m).__name__ == "Dropout"):
+        if any(m.p > 0 for m in self.model_.modules() if isinstance(m, Dropout)):
             raise ValueError("solver='lbfgs' minimises a fixed function: it needs dropout=0 (dropout draws new "
                              "masks at every evaluation); use solver='adam' or 'sgd' with dropout")
         unit = 1.0 if sw is None else float(np.mean(sw))
@@ -276,6 +288,11 @@ class NetworkEstimator(BaseEstimator):
         history = History(res.records, info={"solver": "lbfgs", "message": res.message,
                                              "evaluations": res.n_evaluations})
         self.history_ = history
+        if res.interrupted:
+            history.interrupted = True
+            warnings.warn(f"training was interrupted (Ctrl-C) after {res.n_iter} L-BFGS iterations; the model keeps "
+                          "the last iterate's weights", UserWarning, stacklevel=4)
+            return
         if not math.isfinite(res.loss):
             raise NonFiniteWeights("Solver produced non-finite parameter weights. The input data may contain large "
                                    f"values and need to be preprocessed. (L-BFGS: the loss is {res.loss})",

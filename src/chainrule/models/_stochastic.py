@@ -68,7 +68,8 @@ def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_
     est._schedule = schedule
     rule = LossOrScoreRule(est, tol=s.tol, n_iter_no_change=s.n_iter_no_change, n_train=n_train,
                            validate=None if validation is None else _on_trainer(validator(est, loss, validation)),
-                           early_stopping=s.early_stopping, schedule=schedule if isinstance(schedule, Adaptive) else None,
+                           early_stopping=s.early_stopping,
+                           schedule=schedule if isinstance(schedule, Adaptive) else None,
                            verbose=est.verbose, decide=est._stopping == "loss")
     callbacks = [rule]
     gradient_rule = GradientRule(s.tol) if est._stopping == "gradient" else None
@@ -76,7 +77,8 @@ def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_
         callbacks.append(gradient_rule)
     if est.checkpoint and not incremental:
         callbacks.append(Checkpoint(est.checkpoint))
-    trainer = Trainer(est.model_, objective, opt, batch_size=s.batch_for(n_train), epochs=1 if incremental else s.max_iter,
+    trainer = Trainer(est.model_, objective, opt, batch_size=s.batch_for(n_train),
+                      epochs=1 if incremental else s.max_iter,
                       rng=rng, lr_schedule=schedule, callbacks=callbacks, verbose=est.verbose, task=est._task,
                       eval_batch_size=4096, predict_labels=predict_labels, shuffle=s.shuffle)
     trainer.checkpoint_extra = est._checkpoint_state(X, split_seed)

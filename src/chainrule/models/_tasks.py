@@ -165,7 +165,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         return np.array([lookup.get(v, 1.0) for v in np.asarray(y).tolist()], dtype=np.float64)
 
     def _after_fit(self):
-        self.n_outputs_ = int(self.model_.output_shape((1, self.n_features_in_))[-1])
+        self.n_outputs_ = int(self._output_size())
         layout = self._layout()
         if self.loss in (LOG_LOSS, "sigmoid"):
             self.out_activation_ = "softmax" if (self.loss == LOG_LOSS and layout == "index") else "logistic"
@@ -183,8 +183,8 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         if getattr(self, "classes_", None) is None:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._define_classes(np.asarray(y) if type_of_target(y).startswith("multilabel") else unique_labels(classes),
-                                 type_of_target(y).startswith("multilabel"))
+            multilabel = type_of_target(y).startswith("multilabel")
+            self._define_classes(np.asarray(y) if multilabel else unique_labels(classes), multilabel)
         elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
                              f"{self.classes_!r}")
@@ -282,7 +282,7 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
         return None
 
     def _after_fit(self):
-        self.n_outputs_ = int(self.model_.output_shape((1, self.n_features_in_))[-1])
+        self.n_outputs_ = int(self._output_size())
         self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
 
     @available_if(has_stochastic_solver)

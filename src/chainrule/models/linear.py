@@ -63,11 +63,11 @@ class LinearClassifier(ClassifierNetwork):
     when ``epochs`` end training first. 'auto' (default) is 'lbfgs' for the smooth losses
     ('softmax', 'softmax_cross_entropy', 'sigmoid') with an L2 penalty or none, and 'sgd' for
     the hinge and the L1, elastic-net and max-norm penalties: L-BFGS's line search does not
-    handle kinks, and a max-norm constraint is applied after each step. The smooth losses are convex in W, so L-BFGS reaches
-    their minimum whatever the scale of the features; that is also what makes sample weights
-    equal to repeated rows and heavy class weights take full effect, which scikit-learn's checks
-    test on unscaled blobs. ``dtype`` None: float32 input trains in float32, anything else in
-    float64.
+    handle kinks, and a max-norm constraint is applied after each step. The smooth losses are
+    convex in W, so L-BFGS reaches their minimum whatever the scale of the features; that is
+    also what makes sample weights equal to repeated rows and heavy class weights take full
+    effect, which scikit-learn's checks test on unscaled blobs. ``dtype`` None: float32 input
+    trains in float32, anything else in float64.
 
     ``lr='auto'`` is 0.03, lowered for SGD to 1 / lambda_max when the inputs are large:
     lambda_max is the largest eigenvalue of the (sample-weighted) second moment of [x, 1],
