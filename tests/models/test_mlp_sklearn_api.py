@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkClassifier
 from sklearn.neural_network import MLPRegressor as SkRegressor
+from threadpoolctl import threadpool_limits
 
 from chainrule import io
 from chainrule.grad import numerical_gradient
@@ -263,7 +264,7 @@ def test_verbose_prints_scikit_learns_lines_on_stdout_and_progress_on_stderr(sma
 def test_digits_accuracy_with_the_defaults():
     X, y = load_digits(return_X_y=True)
     X = X / 16
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):      # 1,400 rows: BLAS threads only wait
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours = MLPClassifier(random_state=0).fit(X[:1400], y[:1400]).score(X[1400:], y[1400:])
         theirs = SkClassifier(random_state=0).fit(X[:1400], y[:1400]).score(X[1400:], y[1400:])

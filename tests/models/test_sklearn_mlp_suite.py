@@ -6,6 +6,7 @@ changed to import them from ``chainrule.models``, and pytest runs it in a subpro
 must pass, except the three below, which call scikit-learn's private internals; what each checks
 is checked on chainrule's side by the test named in its reason.
 """
+import importlib.util
 import os
 import re
 import subprocess
@@ -41,8 +42,8 @@ CONFTEST = textwrap.dedent('''
 
 
 def sklearn_test_file() -> str:
-    import sklearn.neural_network.tests.test_mlp as module
-    return module.__file__
+    """Where the installed scikit-learn keeps the file (found without importing it)."""
+    return importlib.util.find_spec("sklearn.neural_network.tests.test_mlp").origin
 
 
 def test_scikit_learn_mlp_test_file_passes_against_chainrule(tmp_path):
