@@ -79,7 +79,7 @@ def _renamed(est, old: str):
         return None
     warnings.warn(f"{type(est).__name__}: '{old}' was renamed '{RENAMED[old]}' (scikit-learn's name) in chainrule "
                   f"0.2 and will be removed in 0.4; {old}={value!r} is used as {RENAMED[old]}={value!r}",
-                  FutureWarning, stacklevel=5)
+                  FutureWarning, stacklevel=6)
     return value
 
 
