@@ -180,6 +180,21 @@ def test_sparse_input_is_never_densified():
     assert pred.shape == (1000,) and clf.coefs_[0].shape == (d, 8)
 
 
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
+def test_the_linear_layer_multiplies_a_sparse_batch_as_it_is(container):
+    from chainrule.layers.linear import Linear
+    X = sp.random(30, 12, density=0.2, format="csr", random_state=0, dtype=np.float64)
+    g = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
+    dense, sparse = Linear(12, 4, rng=0), Linear(12, 4, rng=0)
+    np.testing.assert_allclose(sparse.forward(container(X)), dense.forward(X.toarray()), rtol=1e-6, atol=1e-6)
+    sparse.backward(g, need_input_grad=False)
+    dense.backward(g, need_input_grad=False)
+    np.testing.assert_allclose(sparse.weight.grad, dense.weight.grad, rtol=1e-5, atol=1e-6)
+    assert sparse.weight.grad.dtype == np.float32 and sparse.weight.grad.flags.f_contiguous   # W's layout
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 12\); got a sparse matrix of shape \(30, 5\)"):
+        sparse.forward(container(X[:, :5]))
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
 def test_sparse_and_dense_input_give_the_same_model(small, solver):
     X, y, yb, y3 = small
