@@ -285,6 +285,7 @@ class NetworkEstimator(BaseEstimator):
         self.loss_ = res.loss
         self.loss_curve_ = list(getattr(self, "loss_curve_", None) or []) + res.curve
         self.best_loss_ = min([res.loss] + res.curve)
+        self.validation_scores_ = self.best_validation_score_ = None      # L-BFGS ignores early_stopping
         history = History(res.records, info={"solver": "lbfgs", "message": res.message,
                                              "evaluations": res.n_evaluations})
         self.history_ = history
