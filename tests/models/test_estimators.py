@@ -10,6 +10,8 @@ from sklearn.model_selection import train_test_split
 
 import chainrule.models.linear
 import chainrule.models.mlp
+from sklearn.exceptions import ConvergenceWarning
+
 from chainrule import TrainingDiverged
 from chainrule.models import (LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor,
                               PolynomialRegression)
@@ -72,7 +74,7 @@ def test_under_and_over_fitting_as_in_the_notes():
 
 def test_huge_learning_rate_on_digits_raises_and_keeps_history(digits):
     Xtr, Xte, ytr, yte = digits
-    clf = MLPClassifier((32,), optimizer="sgd", lr=1e3, epochs=5, random_state=0)
+    clf = MLPClassifier((32,), solver="sgd", learning_rate_init=1e3, max_iter=5, random_state=0)
     with pytest.raises(TrainingDiverged, match=r"learning rate 1000\. Try a smaller learning rate, e\.g\. lr=100"):
         clf.fit(Xtr, ytr)
     assert clf.history_.diverged
@@ -80,32 +82,19 @@ def test_huge_learning_rate_on_digits_raises_and_keeps_history(digits):
 
 
 def test_early_stopping_restores_the_best_validation_weights(digits):
-    from chainrule.training import Callback
-
-    class Snapshots(Callback):
-        """The weights at the end of every epoch, as early stopping saw them."""
-        def __init__(self):
-            self.states = []
-
-        def on_epoch_end(self, trainer, epoch, record):
-            self.states.append(trainer.model.state_dict())
-
+    """scikit-learn's rule: stop after n_iter_no_change + 1 epochs without a validation score above
+    the best + tol, and keep the weights of the best score, not the last epoch's."""
     Xtr, Xte, ytr, yte = digits
-    snaps = Snapshots()
-    clf = MLPClassifier((64,), lr=0.01, epochs=60, early_stopping=True, n_iter_no_change=3, tol=0,
-                        random_state=0)
-    clf._callbacks = lambda: MLPClassifier._callbacks(clf) + [snaps]
-    clf.fit(Xtr, ytr)
-    h = clf.history_
-    assert h.stopped_early and len(h) < 60 and len(snaps.states) == len(h)
-    assert h.best_epoch == int(np.argmin(h["val_loss"]))
-    assert h.best_epoch < len(h) - 1                       # the last epochs were worse...
-    # ...and the model holds the best epoch's weights, not the last epoch's
-    best, last, now = snaps.states[h.best_epoch], snaps.states[-1], clf.model_.state_dict()
-    assert any(not np.array_equal(best[k], last[k]) for k in best)
-    for k in best:
-        np.testing.assert_array_equal(now[k], best[k], err_msg=k)
-    assert clf.score(Xte, yte) >= 0.95
+    clf = MLPClassifier((64,), solver="sgd", learning_rate_init=0.05, max_iter=200, early_stopping=True,
+                        n_iter_no_change=3, tol=0, random_state=0).fit(Xtr, ytr, validation_data=(Xte, yte))
+    scores, h = clf.validation_scores_, clf.history_
+    assert h.stopped_early and len(scores) == len(h) == clf.n_iter_ < 200
+    assert clf.best_validation_score_ == max(scores) == h["val_score"][h.best_epoch]
+    assert all(s <= clf.best_validation_score_ for s in scores[h.best_epoch:])
+    assert all(s < clf.best_validation_score_ for s in scores[-4:])   # n_iter_no_change + 1 epochs without progress
+    assert clf.score(Xte, yte) == clf.best_validation_score_      # the best epoch's weights, not the last's
+    assert scores[-1] < clf.best_validation_score_ or h.best_epoch == len(scores) - 1
+    assert clf.best_loss_ is None and clf.loss_curve_ == h["loss"]
 
 
 @pytest.fixture
@@ -134,23 +123,27 @@ def ctrl_c_at_batch(monkeypatch):
 
 def test_checkpointed_run_resumes_to_the_uninterrupted_weights(digits, tmp_path, ctrl_c_at_batch):
     Xtr, Xte, ytr, yte = digits
-    settings = dict(hidden_layer_sizes=(32,), dropout=0.2, batch_norm=True, optimizer="sgd", lr=0.05,
-                    epochs=6, tol=0, random_state=3, lr_schedule="cosine", early_stopping=True)
+    settings = dict(hidden_layer_sizes=(32,), dropout=0.2, batch_norm=True, solver="sgd", learning_rate_init=0.05,
+                    max_iter=6, tol=0, random_state=3, lr_schedule="cosine", early_stopping=True)
     full = MLPClassifier(**settings).fit(Xtr, ytr)
     path = tmp_path / "run.npz"
     batches = int(np.ceil(1437 * 0.9 / 200))             # batches per epoch after the validation split
     ctrl_c_at_batch(4 * batches + 2)                      # Ctrl-C during the fifth epoch
     with pytest.warns(UserWarning, match="interrupted"):
         stopped = MLPClassifier(**settings, checkpoint=str(path)).fit(Xtr, ytr)
+    assert stopped.validation_scores_ == full.validation_scores_[:4]
     assert stopped.history_.interrupted and len(stopped.history_) == 4
     resumed = MLPClassifier(**settings, checkpoint=str(path))
     resumed.fit(Xtr, ytr, resume_from=str(path))
     assert len(resumed.history_) == 6 and not resumed.history_.interrupted
+    assert resumed.validation_scores_ == full.validation_scores_ and resumed.loss_curve_ == full.loss_curve_
     for k, v in full.model_.state_dict().items():
         np.testing.assert_array_equal(resumed.model_.state_dict()[k], v, err_msg=k)
     np.testing.assert_array_equal(resumed.predict(Xte), full.predict(Xte))
     with pytest.raises(ValueError, match=r"written by MLPClassifier, not LinearClassifier"):
-        LinearClassifier().fit(Xtr, ytr, resume_from=str(path))
+        LinearClassifier(optimizer="sgd").fit(Xtr, ytr, resume_from=str(path))
+    with pytest.raises(ValueError, match=r"resume_from applies to the stochastic solvers; solver='lbfgs' has no epochs"):
+        MLPClassifier(**dict(settings, solver="lbfgs", dropout=0.0)).fit(Xtr, ytr, resume_from=str(path))
     with pytest.raises(ValueError, match=r"was trained on classes \['0', '1', .*\]; y has \['0', '1'\]"):
         MLPClassifier(**settings).fit(Xtr[ytr < 2], ytr[ytr < 2], resume_from=str(path))
 
@@ -193,23 +186,26 @@ def test_class_weight_shifts_predictions(digits):
 
 def test_partial_fit_and_warm_start(digits):
     Xtr, Xte, ytr, yte = digits
-    clf = LinearClassifier(random_state=0)
-    with pytest.raises(ValueError, match=r"classes must be given at the first call to partial_fit"):
+    assert not hasattr(LinearClassifier(), "partial_fit")            # L-BFGS, the default, is full batch
+    clf = LinearClassifier(optimizer="sgd", random_state=0)
+    with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
         clf.partial_fit(Xtr, ytr)
     for _ in range(5):
         clf.partial_fit(Xtr, ytr, classes=np.arange(10))
     assert len(clf.history_) == 5 and clf.score(Xte, yte) > 0.9
-    warm = MLPClassifier((32,), epochs=3, tol=0, warm_start=True, random_state=0).fit(Xtr, ytr)
-    w = warm.model_[0].weight.value.copy()
-    warm.fit(Xtr, ytr)
+    with pytest.warns(ConvergenceWarning):
+        warm = MLPClassifier((32,), max_iter=3, tol=0, warm_start=True, random_state=0).fit(Xtr, ytr)
+        w = warm.model_[0].weight.value.copy()
+        warm.fit(Xtr, ytr)
+        cold = MLPClassifier((32,), max_iter=3, tol=0, random_state=0).fit(Xtr, ytr)
     assert not np.array_equal(warm.model_[0].weight.value, w)        # the second fit trained on
-    cold = MLPClassifier((32,), epochs=3, tol=0, random_state=0).fit(Xtr, ytr)
     assert warm.history_["loss"][-1] < cold.history_["loss"][-1]   # it went on from where it was
+    assert warm.n_iter_ == 3 and len(warm.loss_curve_) == 6 and warm.t_ == 6 * len(ytr)
 
 
 def test_float32_predictions_agree_across_batch_compositions(digits):
-    Xtr, Xte, ytr, yte = digits
-    clf = MLPClassifier((64,), epochs=10, random_state=0).fit(Xtr, ytr)
+    Xtr, Xte, ytr, yte = (a.astype(np.float32) if a.dtype.kind == "f" else a for a in digits)
+    clf = MLPClassifier((64,), max_iter=10, random_state=0).fit(Xtr, ytr)
     full = clf.decision_function(Xte)
     assert full.dtype == np.float32
     pieces = np.vstack([clf.decision_function(Xte[i:i + 7]) for i in range(0, 360, 7)])
@@ -220,15 +216,22 @@ def test_float32_predictions_agree_across_batch_compositions(digits):
 def test_initialisation_matches_the_activation():
     X = np.random.default_rng(0).standard_normal((50, 400))
     y = np.arange(50) % 2
-    relu = MLPClassifier((300,), activation="relu", epochs=0, random_state=0).fit(X, y)
-    tanh = MLPClassifier((300,), activation="tanh", epochs=0, random_state=0).fit(X, y)
+    kw = dict(weight_init="activation", max_iter=0, random_state=0)
+    relu = MLPClassifier((300,), activation="relu", **kw).fit(X, y)
+    tanh = MLPClassifier((300,), activation="tanh", **kw).fit(X, y)
     assert relu.model_[0].weight.value.std() == pytest.approx(np.sqrt(2 / 400), rel=0.03)        # He
     assert tanh.model_[0].weight.value.std() == pytest.approx(np.sqrt(2 / (400 + 300)), rel=0.03)  # Glorot
+    assert not relu.model_[0].bias.value.any()
+    default = MLPClassifier((300,), activation="logistic", max_iter=0, random_state=0).fit(X, y)
+    bound = np.sqrt(2 / (400 + 300))                     # scikit-learn's: U(+-sqrt(2 / (in + out))) for logistic
+    w, b = default.coefs_[0], default.intercepts_[0]
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound and abs(w.mean()) < 0.01 * bound
+    assert np.abs(b).max() <= bound and b.std() > 0.5 * bound   # biases drawn too (uniform: std bound / sqrt 3)
 
 
 def test_same_random_state_same_bits(digits):
     Xtr, Xte, ytr, yte = digits
-    kw = dict(hidden_layer_sizes=(32,), dropout=0.3, epochs=3, early_stopping=True, tol=0)
+    kw = dict(hidden_layer_sizes=(32,), dropout=0.3, max_iter=3, early_stopping=True, tol=0)
     a = MLPClassifier(**kw, random_state=5).fit(Xtr, ytr)
     b = MLPClassifier(**kw, random_state=5).fit(Xtr, ytr)
     c = MLPClassifier(**kw, random_state=6).fit(Xtr, ytr)
@@ -241,10 +244,10 @@ def test_mlp_regressor_multi_output_and_l1():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (300, 3))
     Y = np.column_stack([X[:, 0] * X[:, 1], np.cos(2 * X[:, 2])])
-    reg = MLPRegressor((64,), epochs=300, random_state=0).fit(X, Y)
+    reg = MLPRegressor((64,), max_iter=300, random_state=0).fit(X, Y)
     assert reg.predict(X).shape == (300, 2) and reg.predict(X).dtype == np.float64
     assert reg.score(X, Y) > 0.9
-    l1 = MLPRegressor((64,), loss="l1", epochs=200, random_state=0).fit(X, Y[:, 1])
+    l1 = MLPRegressor((64,), loss="l1", max_iter=200, random_state=0).fit(X, Y[:, 1])
     assert l1.score(X, Y[:, 1]) > 0.8
 
 
@@ -254,7 +257,20 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (LinearClassifier(loss="svm"), r"loss must be one of 'softmax', 'softmax_cross_entropy', 'hinge', 'sigmoid'; got 'svm'"),
         (LinearClassifier(penalty="l3"), r"penalty must be one of .*; got 'l3'"),
         (MLPClassifier(activation="gelu"), r"activation must be one of .*; got 'gelu'"),
-        (MLPClassifier(optimizer="nadam"), r"optimizer must be one of 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (MLPClassifier(solver="nadam"),
+         r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (LinearClassifier(optimizer="nadam"),
+         r"optimizer must be one of 'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (LinearClassifier(checkpoint="run.npz"), r"checkpoint applies to the epochs of the stochastic solvers"),
+        (MLPClassifier(learning_rate="optimal"), r"learning_rate must be one of 'constant', 'invscaling', 'adaptive'"),
+        (MLPClassifier(batch_size="big"), r"batch_size must be 'auto', a positive integer or None; got 'big'"),
+        (MLPClassifier(n_iter_no_change=0), r"n_iter_no_change must be a positive integer; got 0"),
+        (MLPClassifier(shuffle="yes"), r"shuffle must be True or False; got 'yes'"),
+        (MLPClassifier(epsilon=0), r"epsilon must be a finite number > 0; got 0"),
+        (MLPClassifier(weight_init="he"), r"weight_init must be one of 'sklearn', 'activation'; got 'he'"),
+        (MLPClassifier(solver="sgd", learning_rate="adaptive", lr_schedule="cosine"),
+         r"learning_rate='adaptive' and lr_schedule='cosine' both set how the learning rate changes"),
+        (MLPClassifier(solver="lbfgs", dropout=0.5), r"solver='lbfgs' minimises a fixed function: it needs dropout=0"),
         (MLPClassifier(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes entries must be a positive integer; got 0"),
         (MLPClassifier(dropout=1.0), r"dropout must be a finite number >= 0 and < 1; got 1.0"),
         (LinearClassifier(lr=-1), r"lr must be a finite number > 0; got -1"),
@@ -275,7 +291,7 @@ def test_interrupted_fit_warns_and_keeps_weights(digits, ctrl_c_at_batch):
     Xtr, _, ytr, _ = digits
     ctrl_c_at_batch(60)                                   # 45 batches per epoch: stop in the second
     with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after 1 complete epochs"):
-        clf = LinearClassifier(epochs=50, random_state=0).fit(Xtr, ytr)
+        clf = LinearClassifier(optimizer="sgd", epochs=50, random_state=0).fit(Xtr, ytr)
     assert clf.history_.interrupted and len(clf.history_) == 1
     assert clf.score(Xtr, ytr) > 0.8                      # the weights trained so far are kept
 
@@ -291,9 +307,12 @@ def test_docstring_examples_run(module):
 def test_validation_data_is_recorded_every_epoch(digits):
     Xtr, Xte, ytr, yte = digits
     names = np.array(list("abcdefghij"))
-    clf = LinearClassifier(epochs=4, tol=0, random_state=0).fit(Xtr, names[ytr], validation_data=(Xte, names[yte]))
-    assert len(clf.history_["val_accuracy"]) == 4
-    assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
+    for optimizer in ("sgd", "lbfgs"):      # epochs, or L-BFGS iterations
+        with pytest.warns(ConvergenceWarning):
+            clf = LinearClassifier(optimizer=optimizer, epochs=4, tol=0, random_state=0).fit(
+                Xtr, names[ytr], validation_data=(Xte, names[yte]))
+        assert len(clf.history_["val_accuracy"]) == 4 and clf.history_["val_accuracy"] == clf.history_["val_score"]
+        assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
     x = np.linspace(-1, 1, 30)[:, None]
     reg = PolynomialRegression(degree=3, solver="gd", epochs=50).fit(x, x[:, 0] ** 3, validation_data=(x / 2, x[:, 0] ** 3 / 8))
     assert len(reg.history_["val_error"]) == 50

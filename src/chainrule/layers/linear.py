@@ -13,10 +13,17 @@ from ..core.parameter import Parameter
 INITS = ("uniform", "he", "glorot", "zeros")
 
 
+def is_sparse(x) -> bool:
+    """True for a scipy.sparse matrix or array (recognised without importing SciPy)."""
+    return hasattr(x, "tocsr") and hasattr(x, "nnz")
+
+
 def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None):
     """s = x W^T + b for a batch x of shape (N, in); W has shape (out, in), rows w_j^T.
 
-    Returns ``(s, cache)``; the cache is x (what the weight gradient needs).
+    ``x`` may be a scipy.sparse matrix (CSR rows of a sparse data set): the product is then
+    sparse times dense and ``s`` is dense. Returns ``(s, cache)``; the cache is x (what the
+    weight gradient needs).
     """
     s = x @ W.T
     if b is not None:
@@ -34,9 +41,13 @@ def linear_backward(ds: np.ndarray, x: np.ndarray, W: np.ndarray, *, need_dx: bo
 
     Returns ``(dx, dW, db)``; dx is None unless ``need_dx``, db None unless ``need_db``. dW comes
     out in W's memory layout (for a column-major W it is computed as (x^T ds)^T, which OpenBLAS
-    also runs faster), so the optimizer's update passes run over matching layouts.
+    also runs faster), so the optimizer's update passes run over matching layouts. A sparse x
+    (scipy.sparse) is always multiplied as (x^T ds)^T: sparse times dense, nothing densified.
     """
-    dW = (x.T @ ds).T if W.flags.f_contiguous and not W.flags.c_contiguous else ds.T @ x
+    if (W.flags.f_contiguous and not W.flags.c_contiguous) or is_sparse(x):
+        dW = np.ascontiguousarray(x.T @ ds).T
+    else:
+        dW = ds.T @ x
     db = ds.sum(axis=0) if need_db else None
     dx = ds @ W if need_dx else None
     return dx, dW, db
@@ -83,7 +94,8 @@ class Linear(Module):
     The weight is stored column-major (a transposed view of an (in, out) row-major buffer):
     OpenBLAS multiplies x @ W^T about 15% faster that way. Its shape, values and ``state_dict``
     (which is row-major) are unaffected. Inputs of another dtype are converted to the weight's
-    dtype (float32 by default).
+    dtype (float32 by default). A scipy.sparse batch (N, in) is multiplied without densifying it
+    (the first layer of a network trained on sparse data).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, *,
@@ -111,6 +123,8 @@ class Linear(Module):
 
     def forward(self, x):
         W = self.weight.value
+        if is_sparse(x):
+            return self._forward_sparse(x, W)
         x = xp.as_array(x)
         vector = x.ndim == 1
         if vector:
@@ -124,6 +138,19 @@ class Linear(Module):
         s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
         self._cache = (cache, vector)
         return s[0] if vector else s
+
+    def _forward_sparse(self, x, W):
+        """A scipy.sparse batch of shape (N, in): multiplied as it is, converted only to W's dtype."""
+        if len(x.shape) != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
+                             f"(N, {self.in_features}); got a sparse matrix of shape {x.shape}")
+        if x.dtype != W.dtype:
+            if x.dtype.kind not in "fiub":
+                raise TypeError(f"Linear input must be numeric; got dtype {x.dtype}")
+            x = x.astype(W.dtype)
+        s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
+        self._cache = (cache, False)
+        return s
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
         x, vector = self._cached()

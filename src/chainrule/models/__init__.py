@@ -3,7 +3,8 @@
 ``LinearRegression``, ``PolynomialRegression``, ``LinearClassifier``, ``MLPClassifier`` and
 ``MLPRegressor`` follow scikit-learn's conventions (``fit``/``predict``/``score``,
 ``get_params``/``set_params``, fitted attributes ending in ``_``) and expose the network as
-``model_`` and the training history as ``history_``.
+``model_`` and the training history as ``history_``. ``MLPClassifier`` and ``MLPRegressor``
+are drop-ins for scikit-learn's: its parameters, defaults, solvers and fitted attributes.
 """
 from .linear import LinearClassifier, LinearRegression, PolynomialRegression
 from .mlp import MLPClassifier, MLPRegressor, build_mlp

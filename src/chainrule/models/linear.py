@@ -11,8 +11,39 @@ from ..features.polynomial import PolynomialFeatures
 from ..layers.linear import Linear
 from ..training.history import History
 from .._validation import resolve_rng
+from . import _settings
 from ._network import _positive_int, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
+
+
+def _auto_placeholder(lr):
+    """1.0 for lr='auto' (replaced by the rate the data gives), None for a number; else an error."""
+    if isinstance(lr, str):
+        if lr != "auto":
+            raise ValueError(f"lr must be 'auto' or a number > 0; got {lr!r}")
+        return 1.0
+    return None
+
+
+def second_moment_top(X, sample_weight=None, intercept: bool = True, iterations: int = 30) -> float:
+    """The largest eigenvalue of 1/N sum_i w_i a_i a_i^T, a_i = [x_i, 1] (or x_i), by power
+    iteration: a few products with X, so it costs little on large or sparse data. The weights
+    are normalised to mean 1, as the training loop normalises them."""
+    n, d = X.shape
+    w = None if sample_weight is None else np.asarray(sample_weight, np.float64) / np.mean(sample_weight)
+    v = np.random.default_rng(0).standard_normal(d + intercept)
+    lam = 0.0
+    for _ in range(iterations):
+        v /= np.linalg.norm(v)
+        u = np.asarray(X @ v[:d], dtype=np.float64).ravel() + (v[d] if intercept else 0.0)
+        if w is not None:
+            u *= w
+        top = np.asarray(X.T @ u, dtype=np.float64).ravel()
+        v = np.append(top, u.sum()) / n if intercept else top / n
+        lam = float(np.linalg.norm(v))
+        if lam == 0.0:
+            return 0.0
+    return lam
 
 
 class LinearClassifier(ClassifierNetwork):
@@ -22,7 +53,27 @@ class LinearClassifier(ClassifierNetwork):
     SVM; two classes use the binary hinge on one score), 'softmax_cross_entropy', or 'sigmoid'
     (a layer of sigmoid neurons trained with the cross-entropy; one neuron for two classes).
     ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``, 'maxnorm' with ``max_norm``, None) of
-    strength ``alpha``. Training settings as ``MLPClassifier`` (SGD with momentum by default).
+    strength ``alpha`` (the notes' lambda: lambda sum W^2 for 'l2').
+
+    ``optimizer``: 'lbfgs' (full-batch L-BFGS, as scikit-learn's LogisticRegression; ``epochs``
+    bounds its iterations and ``tol`` is its gradient tolerance), or the notes' minibatch
+    training with 'sgd' (``momentum``, ``nesterov``), 'adam', 'rmsprop' or 'adagrad' over
+    ``epochs`` with ``lr``, ``batch_size`` and ``lr_schedule``, stopping as scikit-learn does
+    (``tol``, ``n_iter_no_change``, ``early_stopping``). Either warns with a ConvergenceWarning
+    when ``epochs`` end training first. 'auto' (default) is 'lbfgs' for the smooth losses
+    ('softmax', 'softmax_cross_entropy', 'sigmoid') with an L2 penalty or none, and 'sgd' for
+    the hinge and the L1, elastic-net and max-norm penalties: L-BFGS's line search does not
+    handle kinks, and a max-norm constraint is applied after each step. The smooth losses are
+    convex in W, so L-BFGS reaches their minimum whatever the scale of the features; that is
+    also what makes sample weights equal to repeated rows and heavy class weights take full
+    effect, which scikit-learn's checks test on unscaled blobs. ``dtype`` None: float32 input
+    trains in float32, anything else in float64.
+
+    ``lr='auto'`` is 0.03, lowered for SGD to 1 / lambda_max when the inputs are large:
+    lambda_max is the largest eigenvalue of the (sample-weighted) second moment of [x, 1],
+    which bounds the curvature of the loss in W up to the loss's own factor (1/2 for the
+    softmax, 1/4 for a sigmoid). Unscaled features (say values near 50) otherwise make SGD with
+    momentum jump over the minimum. A number sets the step yourself.
 
     ``coef_`` has shape (C, d) as in the notes (row j is w_j^T; (1, d) when two classes share one
     score) and ``intercept_`` shape (C,). ``decision_function`` always; ``predict_proba`` for the
@@ -37,15 +88,31 @@ class LinearClassifier(ClassifierNetwork):
     True
     """
 
+    _notes_names = True
+    _alpha_per_batch = False
+
     def __init__(self, loss="softmax", penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
-                 fit_intercept=True, optimizer="sgd", lr=0.03, momentum=0.9, nesterov=False, batch_size=32,
+                 fit_intercept=True, optimizer="auto", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
                  epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
-                 warm_start=False, dtype="float32", checkpoint=None):
+                 warm_start=False, dtype=None, checkpoint=None):
         store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
         return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
+
+    def _lr_placeholder(self):
+        return _auto_placeholder(self.lr)
+
+    def _auto_optimizer(self) -> str:
+        return "lbfgs" if self.loss != "hinge" and self.penalty in (None, "l2") else "sgd"
+
+    def _learning_rate(self, X, sample_weight=None) -> float | None:
+        if not (isinstance(self.lr, str) and self.lr == "auto"):
+            return None
+        if _settings.solver_of(self) != "sgd":
+            return 0.03
+        return min(0.03, 1.0 / max(second_moment_top(X, sample_weight, bool(self.fit_intercept)), 1e-12))
 
     @property
     def coef_(self):
@@ -67,7 +134,11 @@ class LinearRegression(RegressorNetwork):
     ``penalty`` None, 'l2', 'l1' or 'elasticnet'. ``lr='auto'`` (default) takes the step 1/L,
     L = 2 lambda_max(A^T A / N) (+ 2 alpha for an L2 penalty, 2 alpha beta for elastic net),
     A = [X, 1]: L bounds the curvature of the mean L2 loss, so gradient descent with this step
-    cannot diverge whatever the scale of X. A number sets the step yourself. ``solver='lstsq'``: the exact minimiser of the
+    cannot diverge whatever the scale of X. A number sets the step yourself. Training stops when
+    every entry of the objective's gradient is at most ``tol`` (1e-6; averaged over the epoch's
+    batches with minibatches), and ``epochs`` reached first gives a ConvergenceWarning: a loss
+    that stops changing proves nothing here, since descent crawling along a badly scaled
+    feature changes it by less than its rounding. ``solver='lstsq'``: the exact minimiser of the
     L2 loss (plus ``alpha`` sum W^2 with ``penalty='l2'``), by least squares. ``solver_`` records
     the solver used. float64 by default: these models are small and meant to be exact.
 
@@ -81,20 +152,25 @@ class LinearRegression(RegressorNetwork):
     """
 
     _fitted_attributes = RegressorNetwork._fitted_attributes + ("solver_",)
+    _notes_names = True
+    _alpha_per_batch = False
+    _stopping = "gradient"
+    _sparse = False
 
     def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
                  optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
-                 tol=0.0, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
+                 tol=1e-6, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
         store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
         return Sequential(Linear(n_in, n_out, bias=bool(self.fit_intercept), rng=rng, dtype=self._dtype))
 
-    def _learning_rate(self, X) -> float:
+    def _lr_placeholder(self):
+        return _auto_placeholder(self.lr)
+
+    def _learning_rate(self, X, sample_weight=None) -> float | None:
         if not (isinstance(self.lr, str) and self.lr == "auto"):
-            if isinstance(self.lr, str):
-                raise ValueError(f"lr must be 'auto' or a number > 0; got {self.lr!r}")
-            return super()._learning_rate(X)
+            return None
         A = np.asarray(X, dtype=np.float64)
         if self.fit_intercept:
             A = np.column_stack([A, np.ones(A.shape[0])])
@@ -113,16 +189,17 @@ class LinearRegression(RegressorNetwork):
                 raise ValueError("resume_from only applies to solver='gd'")
             return self._fit_lstsq(X, y)
         self.solver_ = "gd"
-        return super().fit(X, y, validation_data=validation_data, resume_from=resume_from)
+        return self._fit(X, y, validation_data=validation_data, resume_from=resume_from)
 
     def _fit_lstsq(self, X, y):
-        self._check_common()
+        _settings.resolve(self, lr=self._lr_placeholder())
+        self._check_penalty()
         if self.loss != "l2":
             raise ValueError(f"solver='lstsq' minimises the L2 loss; use solver='gd' for loss={self.loss!r}")
         if self.penalty not in (None, "l2"):
             raise ValueError(f"solver='lstsq' supports penalty None or 'l2'; got {self.penalty!r}")
         X, y = self._validate_X_y(X, y, reset=True)
-        _, targets, _, n_out, _ = self._encode_fit_targets(y, True)
+        _, targets, _, n_out, _, _ = self._encode_fit_targets(y, True)
         A = np.asarray(X, dtype=np.float64)
         Y = np.asarray(targets, dtype=np.float64)
         n, d = A.shape
@@ -141,8 +218,10 @@ class LinearRegression(RegressorNetwork):
             layer.bias.value[...] = y_mean - x_mean @ W
         self.model_.eval()
         self.history_ = History(info={"solver": "lstsq"})
+        self._reset_progress(False)
         self.n_iter_ = 1
         self.solver_ = "lstsq"
+        self._after_fit()
         return self
 
     @property
@@ -180,7 +259,7 @@ class PolynomialRegression(LinearRegression):
                                                                 "feature_mean_", "feature_scale_")
 
     def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", optimizer="sgd", lr="auto", momentum=0.0,
-                 batch_size=None, epochs=5000, lr_schedule=None, tol=0.0, n_iter_no_change=10,
+                 batch_size=None, epochs=5000, lr_schedule=None, tol=1e-6, n_iter_no_change=10,
                  random_state=None, verbose=0, warm_start=False, dtype="float64"):
         store_params(self, locals())
 

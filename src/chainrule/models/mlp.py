@@ -1,113 +1,245 @@
-"""Multi-layer perceptrons: the notes' deep networks (linear layers and activations)."""
+"""Multi-layer perceptrons: the notes' deep networks (linear layers and activations), with
+scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` parameters, meanings, defaults and fitted
+attributes, plus chainrule's own options (dropout, batch norm, penalties, class weights,
+schedules, checkpoints)."""
 from __future__ import annotations
 
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
 from .. import registry
+from .._validation import resolve_rng
 from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ._network import _number, _positive_int, store_params
+from ._settings import DEPRECATED
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
 
-def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype) -> Sequential:
+def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, init=None) -> Sequential:
     """Linear -> [BatchNorm1d] -> activation -> [Dropout] for every hidden layer, then Linear.
 
-    Weights are initialised to suit the activation (He for ReLU, Glorot for sigmoid and tanh)
-    from ``rng``, which also draws the dropout masks.
+    Weights are initialised to suit the activation (He for ReLU, Glorot for sigmoid, tanh and
+    the identity; ``init`` names one scheme for every layer instead) from ``rng``, which also
+    draws the dropout masks.
     """
     layers, prev = [], n_in
     for h in hidden:
-        act, init = registry.activation(activation)
-        layers.append(Linear(prev, h, rng=rng, dtype=dtype, init=init))
+        act, matched = registry.activation(activation)
+        layers.append(Linear(prev, h, rng=rng, dtype=dtype, init=init or matched))
         if batch_norm:
             layers.append(BatchNorm1d(h, dtype=dtype))
         layers.append(act)
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng))
         prev = h
-    layers.append(Linear(prev, n_out, rng=rng, dtype=dtype, init="glorot"))
+    layers.append(Linear(prev, n_out, rng=rng, dtype=dtype, init=init or "glorot"))
     return Sequential(*layers)
 
 
-def _check_architecture(est):
-    sizes = est.hidden_layer_sizes
-    if isinstance(sizes, (int,)) and not isinstance(sizes, bool):
-        sizes = (sizes,)
+WEIGHT_INITS = ("sklearn", "activation")
+
+
+def sklearn_init(model: Sequential, activation: str, random_state, rng) -> None:
+    """scikit-learn's MLP initialisation, drawn in scikit-learn's order from its generator.
+
+    Layer by layer, the weight (in, out) and then the bias from U(-b, b), b = sqrt(6 / (in + out))
+    (sqrt(2 / (in + out)) for the logistic activation), from ``check_random_state(random_state)``
+    as scikit-learn draws them: the same ``random_state`` gives the same initial weights as
+    ``sklearn.neural_network.MLPClassifier``. A ``numpy.random.Generator`` (which scikit-learn
+    does not take) draws them from ``rng`` instead.
+    """
+    from sklearn.utils import check_random_state
+
+    source = rng if isinstance(random_state, np.random.Generator) else check_random_state(random_state)
+    factor = 2.0 if registry.ACTIVATIONS.get(activation, (None,))[0] is registry.ACTIVATIONS["logistic"][0] else 6.0
+    for layer in model.modules():
+        if isinstance(layer, Linear):
+            bound = np.sqrt(factor / (layer.in_features + layer.out_features))
+            layer.weight.value.T[...] = source.uniform(-bound, bound, (layer.in_features, layer.out_features))
+            if layer.bias is not None:
+                layer.bias.value[...] = source.uniform(-bound, bound, layer.out_features)
+
+
+def hidden_sizes(value) -> tuple:
+    """``hidden_layer_sizes`` as a tuple of positive integers (an int is one layer)."""
+    sizes = (value,) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
     try:
         sizes = tuple(sizes)
     except TypeError:
-        raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers; got {est.hidden_layer_sizes!r}") from None
+        raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers; got {value!r}") from None
     for h in sizes:
         _positive_int("hidden_layer_sizes entries", h)
-    registry.activation(est.activation)
-    _number("dropout", est.dropout, high=1.0)
     return sizes
 
 
 class _MLP:
-    """What the two networks share: the architecture settings and how they become layers."""
+    """What the two networks share: the architecture, and scikit-learn's view of the weights.
+
+    ``coefs_[i]`` is layer i's weight in scikit-learn's (in, out) layout and ``intercepts_[i]``
+    its bias: views of the network's (out, in) weights (``model_[j].weight.value.T``), so
+    editing them in place edits the network. Assigning the lists before any fit (or between
+    fits) sets the weights the next ``fit``/``partial_fit``/``predict`` starts from.
+    """
 
     def _build_network(self, n_in, n_out, rng):
-        sizes = _check_architecture(self)
-        return build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
-                         rng, self._dtype)
+        sizes = hidden_sizes(self.hidden_layer_sizes)
+        registry.activation(self.activation)
+        _number("dropout", self.dropout, high=1.0)
+        init = registry.choose("weight_init", {k: k for k in WEIGHT_INITS}, self.weight_init)
+        model = build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
+                          rng, self._dtype, init="zeros" if init == "sklearn" else None)
+        if init == "sklearn":
+            sklearn_init(model, self.activation, self.random_state, rng)
+        return model
+
+    def _linears(self):
+        return [m for m in self.model_.modules() if isinstance(m, Linear)]
+
+    @property
+    def coefs_(self):
+        pending = self.__dict__.get("_pending_coefs")
+        if pending is not None:
+            return pending
+        check_is_fitted(self, "model_")
+        return [layer.weight.value.T for layer in self._linears()]
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self.__dict__["_pending_coefs"] = value
+
+    @property
+    def intercepts_(self):
+        pending = self.__dict__.get("_pending_intercepts")
+        if pending is not None:
+            return pending
+        check_is_fitted(self, "model_")
+        return [layer.bias.value for layer in self._linears()]
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self.__dict__["_pending_intercepts"] = value
+
+    def _has_pending_weights(self) -> bool:
+        return "_pending_coefs" in self.__dict__ or "_pending_intercepts" in self.__dict__
+
+    def _apply_pending_weights(self) -> None:
+        coefs = self.__dict__.pop("_pending_coefs", None)
+        intercepts = self.__dict__.pop("_pending_intercepts", None)
+        if coefs is None and intercepts is None:
+            return
+        if not hasattr(self, "model_"):
+            if coefs is None:
+                raise ValueError("intercepts_ were assigned without coefs_; assign both before the first fit")
+            coefs = [np.asarray(c) for c in coefs]
+            if not hasattr(self, "_dtype"):
+                self._dtype = np.float32 if coefs[0].dtype == np.float32 else np.float64
+            self.model_ = self._build_network(coefs[0].shape[0], coefs[-1].shape[1],
+                                              resolve_rng(self.random_state, "random_state"))
+        layers = self._linears()
+        for name, values, get in (("coefs_", coefs, lambda m: m.weight.value.T),
+                                  ("intercepts_", intercepts, lambda m: m.bias.value)):
+            if values is None:
+                continue
+            if len(values) != len(layers):
+                raise ValueError(f"{name} must hold {len(layers)} arrays (one per layer); got {len(values)}")
+            for i, (layer, v) in enumerate(zip(layers, values)):
+                target, v = get(layer), np.asarray(v)
+                if v.shape != target.shape:
+                    raise ValueError(f"{name}[{i}] must have shape {target.shape}; got {v.shape}")
+                target[...] = v
+
+    def _after_fit(self):
+        super()._after_fit()
+        self.n_layers_ = len(self._linears()) + 1
+
+
+_MLP_ATTRIBUTES = ("n_layers_",)
 
 
 class MLPClassifier(_MLP, ClassifierNetwork):
-    """A deep network classifier: (Linear -> activation) per hidden layer, then Linear scores.
+    """A multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule's engine.
 
-    Parameters follow scikit-learn where they can: ``hidden_layer_sizes``, ``activation``
-    ('relu', 'sigmoid', 'tanh', 'leaky_relu'), ``loss`` ('softmax', 'softmax_cross_entropy',
-    'hinge', 'sigmoid'), ``dropout`` (drop probability after each hidden activation),
-    ``batch_norm``, ``penalty`` ('l2', 'l1', 'elasticnet', 'maxnorm' or None) of strength
-    ``alpha`` on the weights (biases too with ``penalize_bias``), ``optimizer`` ('sgd' or
-    'adam') with ``lr``, ``momentum``, ``nesterov``, ``batch_size`` (None: full batch),
-    ``epochs``, ``lr_schedule`` ('step', 'exponential', 'cosine' or a dict),
-    ``early_stopping`` on a stratified ``validation_fraction`` with patience
-    ``n_iter_no_change`` and ``tol`` (without early stopping, training stops when the training
-    loss improves by less than ``tol`` for ``n_iter_no_change`` epochs; ``tol=0`` runs every
-    epoch), ``class_weight``, ``random_state`` (initialisation, shuffling, dropout masks,
-    splits), ``verbose``, ``warm_start``, ``dtype`` and ``checkpoint`` (a path written after
-    every epoch; ``fit(X, y, resume_from=path)`` continues from it).
+    scikit-learn's parameters with its meanings and defaults: ``hidden_layer_sizes``,
+    ``activation`` ('identity', 'logistic', 'tanh', 'relu'; also 'sigmoid' = 'logistic' and
+    'leaky_relu'), ``solver`` ('lbfgs', 'sgd', 'adam'; also 'rmsprop', 'adagrad'), ``alpha``
+    (L2 term 0.5 alpha ||W||^2 / B on each batch of B samples), ``batch_size`` ('auto' =
+    min(200, n); None: full batch), ``learning_rate`` ('constant', 'invscaling', 'adaptive', for
+    'sgd'), ``learning_rate_init``, ``power_t``, ``max_iter`` (epochs; L-BFGS iterations),
+    ``shuffle``, ``random_state`` (initialisation, shuffling, dropout masks, splits), ``tol``,
+    ``verbose`` (scikit-learn's lines on stdout, chainrule's progress on stderr), ``warm_start``,
+    ``momentum``, ``nesterovs_momentum``, ``early_stopping``, ``validation_fraction``,
+    ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``, ``max_fun``.
 
-    Fitted: ``model_`` (the ``Sequential``), ``history_``, ``classes_``, ``n_features_in_``,
-    ``n_iter_``, ``loss_curve_``.
+    chainrule's own: ``loss`` ('log_loss', scikit-learn's, by default; or the notes' 'softmax',
+    'softmax_cross_entropy', 'hinge', 'sigmoid'), ``dropout`` (drop probability after each
+    hidden activation), ``batch_norm``, ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``,
+    'maxnorm' with ``max_norm``, None; biases too with ``penalize_bias``), ``lr_schedule``
+    ('step', 'exponential', 'cosine', a dict or a Schedule), ``class_weight``, ``weight_init``
+    ('sklearn': scikit-learn's uniform initialisation of weights and biases, drawn from the same
+    ``random_state`` stream, so the initial weights are scikit-learn's; 'activation': chainrule
+    0.1's He for ReLU and Glorot otherwise, zero biases), ``dtype`` (None:
+    float32 input trains in float32, anything else in float64) and ``checkpoint`` (a path
+    written after every epoch; ``fit(X, y, resume_from=path)`` continues from it). The chainrule
+    0.1 names ``optimizer``, ``lr``, ``epochs`` and ``nesterov`` still work, with a FutureWarning.
+
+    Fitted: scikit-learn's ``coefs_``, ``intercepts_`` ((in, out) views of the weights),
+    ``loss_``, ``best_loss_``, ``loss_curve_``, ``validation_scores_``,
+    ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_layers_``, ``n_outputs_``,
+    ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_`` (the
+    ``Sequential``) and ``history_``.
 
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPClassifier((32,), epochs=100, random_state=0).fit(X[:1000] / 16, y[:1000])
+    >>> clf = MLPClassifier((32,), max_iter=100, random_state=0).fit(X[:1000] / 16, y[:1000])
     >>> clf.score(X[1000:] / 16, y[1000:]) > 0.9
     True
-    >>> [name for name, _ in clf.model_.named_parameters()]
-    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> [c.shape for c in clf.coefs_], clf.out_activation_
+    ([(64, 32), (32, 10)], 'softmax')
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", loss="softmax", dropout=0.0,
-                 batch_norm=False, penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
-                 optimizer="adam", lr=1e-3, momentum=0.9, nesterov=False, batch_size=200, epochs=200,
-                 lr_schedule=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 tol=1e-4, class_weight=None, random_state=None, verbose=0, warm_start=False,
-                 dtype="float32", checkpoint=None):
+    _fitted_attributes = ClassifierNetwork._fitted_attributes + _MLP_ATTRIBUTES
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, loss="log_loss", dropout=0.0, batch_norm=False,
+                 penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, class_weight=None,
+                 weight_init="sklearn", dtype=None, checkpoint=None, optimizer=DEPRECATED, lr=DEPRECATED,
+                 epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
 
 
 class MLPRegressor(_MLP, RegressorNetwork):
-    """A deep network for regression with the L2 (``loss='l2'``, sum of squares, no 1/2) or
-    L1 loss. Same settings as ``MLPClassifier`` (without ``class_weight``).
+    """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
+
+    The parameters of ``MLPClassifier`` (without ``class_weight``), and ``loss``:
+    'squared_error' (scikit-learn's default: 1/2 sum_k (s_k - y_k)^2 per sample), 'poisson'
+    (half the Poisson deviance with a log link: the output is log(mu); y >= 0), or the notes'
+    'l2' (sum_k (y_k - s_k)^2, no 1/2) and 'l1'. ``hidden_layer_sizes`` comes first, as in
+    chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions
+    keep the network's dtype (float32 for float32 input).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, (400, 2))
     >>> y = np.sin(3 * X[:, 0]) + X[:, 1] ** 2
-    >>> reg = MLPRegressor((64,), epochs=300, random_state=0).fit(X, y)
+    >>> reg = MLPRegressor((64,), max_iter=300, random_state=0).fit(X, y)
     >>> round(reg.score(X, y), 2) > 0.9
     True
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", loss="l2", dropout=0.0,
-                 batch_norm=False, penalty="l2", alpha=1e-4, beta=0.5, max_norm=3.0, penalize_bias=False,
-                 optimizer="adam", lr=1e-3, momentum=0.9, nesterov=False, batch_size=200, epochs=200,
-                 lr_schedule=None, early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 tol=1e-4, random_state=None, verbose=0, warm_start=False, dtype="float32", checkpoint=None):
+    _fitted_attributes = RegressorNetwork._fitted_attributes + _MLP_ATTRIBUTES
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
+                 penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, weight_init="sklearn",
+                 dtype=None, checkpoint=None, optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED,
+                 nesterov=DEPRECATED):
         store_params(self, locals())

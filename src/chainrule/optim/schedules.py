@@ -67,7 +67,62 @@ class Cosine(Schedule):
         return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * epoch / self.total_epochs)) / 2
 
 
-SCHEDULES = {"constant": Constant, "step": StepDecay, "exponential": ExponentialDecay, "cosine": Cosine}
+class InvScaling(Schedule):
+    """scikit-learn's 'invscaling': lr_e = lr / (t + 1)^power_t, t = the samples seen before epoch e.
+
+    t = t0 + e * samples_per_epoch: ``samples_per_epoch`` is the training set's size (1 by
+    default: lr / (e + 1)^power_t) and ``t0`` the samples seen by earlier runs (a warm start or
+    ``partial_fit`` continues the decay).
+    """
+    name = "invscaling"
+
+    def __init__(self, power_t: float = 0.5, samples_per_epoch: int = 1, t0: int = 0):
+        if not (isinstance(power_t, (int, float)) and math.isfinite(power_t) and power_t >= 0):
+            raise ValueError(f"power_t must be a finite number >= 0; got {power_t!r}")
+        if isinstance(samples_per_epoch, bool) or not isinstance(samples_per_epoch, int) or samples_per_epoch < 1:
+            raise ValueError(f"samples_per_epoch must be a positive integer; got {samples_per_epoch!r}")
+        if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
+            raise ValueError(f"t0 must be an integer >= 0; got {t0!r}")
+        self.power_t, self.samples_per_epoch, self.t0 = float(power_t), samples_per_epoch, t0
+
+    def __call__(self, base_lr, epoch):
+        return base_lr / (self.t0 + epoch * self.samples_per_epoch + 1) ** self.power_t
+
+
+class Adaptive(Schedule):
+    """scikit-learn's 'adaptive': lr / factor^k after k reductions (k = 0: the base rate).
+
+    Whoever watches the run calls ``reduce()`` when it stops improving (the estimators do it
+    when the loss or validation score has not improved by ``tol`` for ``n_iter_no_change``
+    epochs); ``can_reduce(lr)`` is False once the rate is at or below ``min_lr``, when the run
+    should stop instead. The count of reductions is the run's state, not a setting: checkpoints
+    carry it through the watcher, and ``to_config`` leaves it out.
+    """
+    name = "adaptive"
+
+    def __init__(self, factor: float = 5.0, min_lr: float = 1e-6):
+        if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor > 1):
+            raise ValueError(f"factor must be a finite number > 1; got {factor!r}")
+        if not (isinstance(min_lr, (int, float)) and math.isfinite(min_lr) and min_lr >= 0):
+            raise ValueError(f"min_lr must be a finite number >= 0; got {min_lr!r}")
+        self.factor, self.min_lr = float(factor), float(min_lr)
+        self.reductions = 0
+
+    def __call__(self, base_lr, epoch):
+        return base_lr / self.factor ** self.reductions
+
+    def can_reduce(self, lr: float) -> bool:
+        return lr > self.min_lr
+
+    def reduce(self) -> None:
+        self.reductions += 1
+
+    def to_config(self) -> dict:
+        return {"name": self.name, "factor": self.factor, "min_lr": self.min_lr}
+
+
+SCHEDULES = {"constant": Constant, "step": StepDecay, "exponential": ExponentialDecay, "cosine": Cosine,
+             "invscaling": InvScaling, "adaptive": Adaptive}
 
 
 def make_schedule(spec, epochs: int | None = None) -> Schedule:

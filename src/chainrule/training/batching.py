@@ -84,10 +84,12 @@ class TrainingData:
         return TrainingData(x, y, labels, w, self.validation)
 
 
-def shuffled_batches(data: TrainingData, slices: list[slice], rng: np.random.Generator):
-    """One epoch: (x, y, labels, weights) per batch, in a fresh random order (none for one batch)."""
-    if len(slices) == 1:
-        yield data.take(slices[0])
+def shuffled_batches(data: TrainingData, slices: list[slice], rng: np.random.Generator, shuffle: bool = True):
+    """One epoch: (x, y, labels, weights) per batch, in a fresh random order (none for one batch;
+    ``shuffle=False``: the rows in their order, drawing nothing from ``rng``)."""
+    if len(slices) == 1 or not shuffle:
+        for sl in slices:
+            yield data.take(sl)
         return
     perm = rng.permutation(len(data))
     for sl in slices:

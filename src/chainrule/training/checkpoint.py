@@ -49,6 +49,7 @@ def run_settings(trainer) -> dict:
         "optimizer": {"type": type(opt).__name__, **opt.hyperparameters(), "lr": trainer.base_lr},
         "lr_schedule": trainer.schedule.to_config(),
         "batch_size": trainer.batch_size,
+        **({} if trainer.shuffle else {"shuffle": False}),   # absent when shuffled (older checkpoints)
         "epochs": trainer.epochs,
         "task": trainer.task,
         "divergence_factor": trainer.guard.factor,

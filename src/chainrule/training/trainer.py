@@ -39,9 +39,10 @@ from .history import History
 class Trainer:
     """Minibatch training of ``model`` on ``loss`` with ``optimizer``.
 
-    - Every epoch reshuffles with ``rng`` and visits every sample once; the last partial batch
-      is kept (merged into the previous one when it is smaller than what a layer needs, e.g. one
-      sample for batch norm). ``batch_size=None`` is full-batch gradient descent.
+    - Every epoch reshuffles with ``rng`` (``shuffle=False``: keeps the rows' order) and visits
+      every sample once; the last partial batch is kept (merged into the previous one when it is
+      smaller than what a layer needs, e.g. one sample for batch norm). ``batch_size=None`` is
+      full-batch gradient descent.
     - Objective = data loss + the penalty lambda R(W) of every parameter that carries a
       regulariser (estimators give them to weights only unless asked otherwise).
     - ``task='classification'`` records accuracy (the running accuracy over the epoch's batches,
@@ -55,7 +56,7 @@ class Trainer:
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, *, batch_size: int | None = 128,
                  epochs: int = 10, rng=None, lr_schedule=None, callbacks=(), verbose: int = 0,
                  task: str = "classification", divergence_factor: float = 1e3, eval_batch_size: int = 4096,
-                 predict_labels=metrics.scores_to_labels):
+                 predict_labels=metrics.scores_to_labels, shuffle: bool = True):
         if not isinstance(model, Module):
             raise TypeError(f"model must be a Module; got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -79,6 +80,7 @@ class Trainer:
         self.guard = DivergenceGuard(check_number("divergence_factor", divergence_factor, 1.0))
         self.eval_batch_size = check_int("eval_batch_size", eval_batch_size)
         self.predict_labels = predict_labels
+        self.shuffle = bool(shuffle)
         self.history = History()
         self.start_epoch = 0
         self.completed_epochs = 0
@@ -176,7 +178,7 @@ class Trainer:
         guard.start_epoch(model)
         sum_objective = sum_data = sum_err = 0.0
         correct = seen = 0
-        for b, (x, y, labels, w) in enumerate(shuffled_batches(data, slices, self.rng)):
+        for b, (x, y, labels, w) in enumerate(shuffled_batches(data, slices, self.rng, shuffle=self.shuffle)):
             optimizer.zero_grad()
             scores = model.forward(x)
             data_loss = float(loss.forward(scores, y, sample_weight=w))

@@ -1,0 +1,122 @@
+"""solver='lbfgs': full-batch L-BFGS on the network's packed parameters, through SciPy.
+
+The objective is the notes' J(theta) = data loss over the whole training set + the penalties, and
+its gradient comes from the engine itself: forward, loss, backward, penalty gradients, exactly
+the steps of the training loop, on one batch that is the whole set. SciPy's L-BFGS-B keeps the
+packed vector theta in float64; each evaluation copies theta into the parameters (converted to
+the network's dtype, in place, so views of the weights stay valid) and packs the gradient back
+as float64. ``max_iter`` bounds the iterations, ``max_fun`` the evaluations of J, ``tol`` is
+L-BFGS-B's ``gtol`` (stop when every entry of the projected gradient is at most ``tol``), as in
+scikit-learn's MLP.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+
+from ..regularizers.penalties import add_penalty_gradients, penalty_value
+
+
+@dataclass
+class LbfgsResult:
+    n_iter: int
+    loss: float
+    curve: list = field(default_factory=list)
+    converged: bool = False
+    message: str = ""
+    n_evaluations: int = 0
+    records: list = field(default_factory=list)       # one dict per iteration (the history)
+    interrupted: bool = False                         # Ctrl-C: the last iterate is kept
+
+
+def _order(a: np.ndarray) -> str:
+    """The memory order of a parameter, so that packing never copies in a foreign layout."""
+    return "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+
+
+class PackedObjective:
+    """J(theta) and dJ/dtheta for the network's parameters packed into one float64 vector."""
+
+    def __init__(self, model, loss, X, y, sample_weight=None):
+        self.model, self.loss, self.X, self.y, self.w = model, loss, X, y, sample_weight
+        self.params = list(model.parameters())
+        self.penalised = [p for p in self.params if p.regularizer is not None]
+        self.sizes = [p.value.size for p in self.params]
+        self.offsets = np.cumsum([0] + self.sizes)
+        self.evaluations = 0
+
+    def pack(self) -> np.ndarray:
+        return np.concatenate([p.value.ravel(order=_order(p.value)).astype(np.float64) for p in self.params])
+
+    def unpack(self, theta: np.ndarray) -> None:
+        for p, a, b in zip(self.params, self.offsets[:-1], self.offsets[1:]):
+            v = p.value
+            v[...] = theta[a:b].reshape(v.shape, order=_order(v))
+
+    def __call__(self, theta):
+        self.evaluations += 1
+        self.unpack(theta)
+        model = self.model
+        model.train()
+        for p in self.params:
+            p.zero_grad()
+        scores = model.forward(self.X)
+        data_loss = float(self.loss.forward(scores, self.y, sample_weight=self.w))
+        objective = data_loss + penalty_value(self.penalised) if self.penalised else data_loss
+        if not np.isfinite(objective):
+            return np.inf, np.zeros_like(theta)
+        model.backward(self.loss.backward())
+        add_penalty_gradients(self.penalised)
+        grad = np.concatenate([
+            (p.grad if p.grad is not None else np.zeros_like(p.value)).ravel(order=_order(p.value))
+            for p in self.params]).astype(np.float64, copy=False)
+        return objective, grad
+
+
+def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
+              verbose: int = 0, validate=None) -> LbfgsResult:
+    """Minimise the objective from the model's current parameters; they end at the solution.
+
+    ``validate()`` (optional) is called after every iteration with the iterate's weights in the
+    network, in evaluation mode; its dict joins that iteration's record.
+    """
+    objective = PackedObjective(model, loss, X, y, sample_weight)
+    curve: list[float] = []
+    records: list[dict] = []
+    last = {}
+
+    def after_iteration(intermediate_result):
+        last["x"] = np.array(intermediate_result.x)
+        curve.append(float(intermediate_result.fun))
+        record = {"epoch": len(curve) - 1, "loss": curve[-1]}
+        if validate is not None:
+            objective.unpack(intermediate_result.x)
+            model.eval()
+            record.update(validate())
+            model.train()
+        records.append(record)
+        if verbose:
+            print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]), file=sys.stdout, flush=True)
+
+    theta0 = objective.pack()
+    if max_iter == 0:
+        value, _ = objective(theta0)
+        objective.unpack(theta0)
+        model.eval()
+        return LbfgsResult(0, float(value), [], False, "max_iter=0: no iteration", objective.evaluations)
+    try:
+        res = scipy.optimize.minimize(objective, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
+                                      options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
+    except KeyboardInterrupt:       # Ctrl-C: keep the last complete iteration, as the training loop keeps its batch
+        objective.unpack(last.get("x", theta0))
+        model.eval()
+        return LbfgsResult(len(curve), curve[-1] if curve else float("nan"), curve, False, "interrupted",
+                           objective.evaluations, records, interrupted=True)
+    objective.unpack(res.x)
+    model.eval()
+    message = res.message if isinstance(res.message, str) else res.message.decode()
+    return LbfgsResult(min(int(res.nit), max_iter), float(res.fun), curve, res.status == 0, message,
+                       objective.evaluations, records)
