@@ -40,7 +40,7 @@ def torch_equivalent(arch):
 def main() -> int:
     d = load_digits()
     Xtr, Xte = d.X_train.reshape(-1, 64) / 16.0, d.X_test.reshape(-1, 64) / 16.0
-    clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, epochs=20, random_state=0).fit(Xtr, d.y_train)
+    clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, max_iter=20, random_state=0).fit(Xtr, d.y_train)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.safetensors"
         io.save(clf, path)

@@ -313,7 +313,7 @@ def test_checkpoint_refuses_a_path_another_live_run_holds(tmp_path, holder):
     with pytest.raises(PathLocked, match=rf"{path} is in use by another run: pid {other.pid}"):
         _trainer([Checkpoint(path)]).fit(X, y)
     with pytest.raises(PathLocked, match=rf"pid {other.pid}"):
-        MLPClassifier((8,), epochs=2, checkpoint=str(path)).fit(X, y)
+        MLPClassifier((8,), max_iter=2, checkpoint=str(path)).fit(X, y)
     assert not path.exists()                         # the other run's checkpoint is not overwritten
     other.kill()
     other.wait()

@@ -45,7 +45,7 @@ def test_linear_model_round_trip_is_bit_identical(digits, tmp_path):
 
 def test_mlp_with_dropout_and_batch_norm_round_trip(digits, tmp_path):
     Xtr, Xte = _flat(digits)
-    clf = MLPClassifier((32, 16), dropout=0.3, batch_norm=True, epochs=5, random_state=0).fit(Xtr, digits.y_train)
+    clf = MLPClassifier((32, 16), dropout=0.3, batch_norm=True, max_iter=5, random_state=0).fit(Xtr, digits.y_train)
     back, path = _round_trip(clf, tmp_path)
     assert not back.model_.training                                  # comes back in evaluation mode
     np.testing.assert_array_equal(back.predict_proba(Xte), clf.predict_proba(Xte))
@@ -57,14 +57,14 @@ def test_mlp_with_dropout_and_batch_norm_round_trip(digits, tmp_path):
     assert not any(k.startswith("extra.") for k in state)
     # a second fit keeps learning from the loaded weights (warm start), not from a new initialisation
     loaded = back.model_.state_dict()
-    back.set_params(warm_start=True, epochs=1).fit(Xtr, digits.y_train)
+    back.set_params(warm_start=True, max_iter=1).fit(Xtr, digits.y_train)
     assert any(not np.array_equal(loaded[k], v) for k, v in back.model_.state_dict().items())
     # its epoch improves on the saved model's last one; a fresh start would begin near the first
     assert back.history_["loss"][0] < clf.history_["loss"][-1] < clf.history_["loss"][0]
 
 
 def test_model_with_preprocessing_round_trip(digits, tmp_path):
-    pipe = make_pipeline(ScaleToUnit(16), Flatten(), MLPClassifier((16,), epochs=3, random_state=0))
+    pipe = make_pipeline(ScaleToUnit(16), Flatten(), MLPClassifier((16,), max_iter=3, random_state=0))
     pipe.fit(digits.X_train, digits.y_train)
     back, path = _round_trip(pipe, tmp_path)
     np.testing.assert_array_equal(back.predict_proba(digits.X_test), pipe.predict_proba(digits.X_test))
@@ -91,7 +91,7 @@ def test_regressors_and_bare_networks_round_trip(tmp_path):
 def saved(digits, tmp_path):
     Xtr, _ = _flat(digits)
     path = tmp_path / "model.safetensors"
-    io.save(MLPClassifier((8,), epochs=2, random_state=0).fit(Xtr, digits.y_train), path)
+    io.save(MLPClassifier((8,), max_iter=2, random_state=0).fit(Xtr, digits.y_train), path)
     return path
 
 
@@ -115,8 +115,9 @@ def test_tampered_tensor_bytes_are_detected(saved):
 def test_tampered_description_is_detected(saved):
     data = saved.read_bytes()
     n = int.from_bytes(data[:8], "little")
-    header = data[8:8 + n].replace(b'\\"epochs\\": 2', b'\\"epochs\\": 9')
-    assert len(header) == n
+    original = data[8:8 + n]
+    header = original.replace(b'\\"max_iter\\": 2', b'\\"max_iter\\": 9')
+    assert len(header) == n and header != original            # one setting of the description changed
     saved.write_bytes(data[:8] + header + data[8 + n:])
     with pytest.raises(ModelFileError, match=r"altered or damaged"):
         io.load(saved)

@@ -40,7 +40,7 @@ def mnist(mnist_split):
 
 def test_mlp_with_dropout_and_batch_norm_on_mnist(mnist, tmp_path):
     Xtr, Xte, ytr, yte = mnist
-    clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, epochs=8, random_state=0).fit(Xtr, ytr)
+    clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, max_iter=8, random_state=0).fit(Xtr, ytr)
     assert clf.score(Xte, yte) > 0.8                                   # a trained network, not a random one
     io.export_onnx(clf, tmp_path / "mlp.onnx")
     model = _checked(tmp_path / "mlp.onnx")
@@ -49,6 +49,23 @@ def test_mlp_with_dropout_and_batch_norm_on_mnist(mnist, tmp_path):
     np.testing.assert_array_equal(out["label"], clf.predict(Xte))
     np.testing.assert_allclose(out["probabilities"], clf.predict_proba(Xte), rtol=0, atol=1e-5)
     np.testing.assert_allclose(out["scores"], clf.decision_function(Xte), rtol=1e-5, atol=1e-5)
+
+
+def test_multilabel_and_binary_log_loss_classifiers(mnist, tmp_path):
+    """scikit-learn's log_loss: one sigmoid per label for a 0/1 matrix y, one sigmoid for two classes."""
+    Xtr, Xte, ytr, _ = mnist
+    Y = np.column_stack([ytr % 2, ytr > 4, ytr == 0]).astype(int)         # three labels per image
+    multi = MLPClassifier((32,), max_iter=5, random_state=0).fit(Xtr, Y)
+    io.export_onnx(multi, tmp_path / "multi.onnx")
+    _checked(tmp_path / "multi.onnx")
+    out = _run(tmp_path / "multi.onnx", Xte)
+    np.testing.assert_array_equal(out["label"], multi.predict(Xte))
+    np.testing.assert_allclose(out["probabilities"], multi.predict_proba(Xte), rtol=0, atol=1e-5)
+    binary = MLPClassifier((16,), max_iter=5, random_state=0).fit(Xtr, ytr > 4)
+    io.export_onnx(binary, tmp_path / "binary.onnx")
+    out = _run(tmp_path / "binary.onnx", Xte)
+    np.testing.assert_array_equal(out["label"], binary.predict(Xte))
+    np.testing.assert_allclose(out["probabilities"], binary.predict_proba(Xte), rtol=0, atol=1e-5)
 
 
 def test_linear_classifier_with_chainrules_image_preprocessing(mnist, tmp_path):
@@ -68,7 +85,7 @@ def test_sklearn_scalers_string_labels_and_a_sigmoid_output(mnist, tmp_path):
     Xtr, Xte, ytr, yte = mnist
     names = np.array(["even", "odd"])
     pipe = Pipeline([("std", StandardScaler()), ("mm", MinMaxScaler(clip=True)),
-                     ("model", MLPClassifier((16,), loss="sigmoid", activation="tanh", epochs=2, random_state=0))])
+                     ("model", MLPClassifier((16,), loss="sigmoid", activation="tanh", max_iter=2, random_state=0))])
     pipe.fit(Xtr, names[ytr % 2])
     io.export_onnx(pipe, tmp_path / "binary.onnx")
     _checked(tmp_path / "binary.onnx")
@@ -80,7 +97,7 @@ def test_sklearn_scalers_string_labels_and_a_sigmoid_output(mnist, tmp_path):
 
 def test_regressors_float32_and_float64(mnist, tmp_path):
     Xtr, Xte, ytr, _ = mnist
-    mlp = MLPRegressor((16,), activation="sigmoid", epochs=2, random_state=0).fit(Xtr, ytr.astype(float))
+    mlp = MLPRegressor((16,), activation="sigmoid", max_iter=2, random_state=0).fit(Xtr, ytr.astype(float))
     io.export_onnx(mlp, tmp_path / "mlp_reg.onnx")
     out = _run(tmp_path / "mlp_reg.onnx", Xte)["predictions"]
     assert out.shape == (len(Xte),)

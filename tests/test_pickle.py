@@ -31,14 +31,14 @@ def _fitted(kind, X, y):
     if kind == "linear":
         return LinearClassifier(loss="hinge", epochs=3, random_state=0).fit(flat, y), flat
     if kind == "mlp":
-        return MLPClassifier((24, 12), dropout=0.3, batch_norm=True, epochs=3, random_state=0).fit(flat, y), flat
+        return MLPClassifier((24, 12), dropout=0.3, batch_norm=True, max_iter=3, random_state=0).fit(flat, y), flat
     if kind == "regressor":
-        return MLPRegressor((8,), epochs=3, random_state=0).fit(flat, flat[:, :2]), flat
+        return MLPRegressor((8,), max_iter=3, random_state=0).fit(flat, flat[:, :2]), flat
     if kind == "lstsq":
         return LinearRegression(solver="lstsq").fit(flat, y.astype(float)), flat
     images = X.reshape(-1, 8, 8)
     pipe = Pipeline([("scale", ScaleToUnit(16)), ("flatten", Flatten()), ("std", StandardScaler()),
-                     ("model", MLPClassifier((16,), epochs=3, random_state=0))])
+                     ("model", MLPClassifier((16,), max_iter=3, random_state=0))])
     return pipe.fit(images, y), images
 
 

@@ -73,7 +73,7 @@ configs = {"neither": {}, "dropout 0.3": dict(dropout=0.3), "batch norm": dict(b
            "both": dict(dropout=0.3, batch_norm=True)}
 fitted = {}
 for name, kw in configs.items():
-    clf = MLPClassifier((256, 128), epochs=60, alpha=0.0, random_state=0, **kw)
+    clf = MLPClassifier((256, 128), max_iter=60, alpha=0.0, random_state=0, **kw)
     clf.fit(X_tr, y_tr, validation_data=(X_val, y_val))
     fitted[name] = clf
     h = clf.history_

@@ -51,7 +51,7 @@ runs = [
     ("HOG + nearest neighbour", lambda: KNeighborsClassifier(3), H_train, H_test),
     ("pixels + linear (softmax)", lambda: LinearClassifier(epochs=40, random_state=0), X_train, X_test),
     ("pixels + nearest neighbour", lambda: KNeighborsClassifier(3), X_train, X_test),
-    ("pixels + MLP (128 hidden)", lambda: MLPClassifier((128,), epochs=200, random_state=0), X_train, X_test),
+    ("pixels + MLP (128 hidden)", lambda: MLPClassifier((128,), max_iter=200, random_state=0), X_train, X_test),
 ]
 results = {}
 for name, make, A, B in runs:

@@ -19,7 +19,7 @@ def test_linear_softmax_classifier(mnist_split):
 
 def test_mlp_512_256_with_sgd_and_momentum(mnist_split):
     Xtr, Xte, ytr, yte = mnist_split
-    clf = MLPClassifier((512, 256), optimizer="sgd", lr=0.1, momentum=0.9, lr_schedule="cosine", dropout=0.2,
-                        batch_size=128, epochs=10, tol=0, random_state=0).fit(Xtr, ytr)
+    clf = MLPClassifier((512, 256), solver="sgd", learning_rate_init=0.1, momentum=0.9, lr_schedule="cosine", dropout=0.2,
+                        batch_size=128, max_iter=10, tol=0, random_state=0).fit(Xtr, ytr)
     assert len(clf.history_) == 10
     assert clf.score(Xte, yte) >= 0.965

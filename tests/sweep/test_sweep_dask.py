@@ -43,9 +43,9 @@ def test_local_cluster_gives_the_serial_results_bit_for_bit(cluster, serial, tmp
 
 def test_environment_variable_chooses_the_cluster(cluster, serial, monkeypatch):
     monkeypatch.setenv("CHAINRULE_SCHEDULER", cluster.scheduler_address)
-    result = sweep(network(), {"alpha": GRID["alpha"], "lr": GRID["lr"][:1]}, *digits(), cv=3, progress=False)
+    result = sweep(network(), {"alpha": GRID["alpha"], "learning_rate_init": GRID["learning_rate_init"][:1]}, *digits(), cv=3, progress=False)
     assert result.where.startswith("Dask at")
-    assert [r["test_score"] for r in result.rows] == [r["test_score"] for r in serial.rows if r["param_lr"] == 3e-3]
+    assert [r["test_score"] for r in result.rows] == [r["test_score"] for r in serial.rows if r["param_learning_rate_init"] == 3e-3]
 
 
 def test_killed_worker_every_fit_done_exactly_once(cluster, serial, tmp_path):

@@ -47,7 +47,7 @@ def test_files_table_picture_model(data, grid_run):
     assert {(int(r["candidate"]), int(r["fold"])) for r in rows} == {(i, k) for i in range(4) for k in range(3)}
     for r, j in zip(rows, doc["rows"]):
         assert float(r["test_score"]) == j["test_score"] and float(r["fit_time"]) > 0
-        assert float(r["param_alpha"]) == j["param_alpha"] and "param_lr" in r
+        assert float(r["param_alpha"]) == j["param_alpha"] and "param_learning_rate_init" in r
     assert doc["best_params"] == result.best_params
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     best = cio.load(out / "model.safetensors")               # the refitted best model, as a model file
@@ -60,7 +60,7 @@ def test_files_table_picture_model(data, grid_run):
 def test_random_search_draws_as_parameter_sampler(data):
     from scipy.stats import loguniform
 
-    dist = {"alpha": loguniform(1e-5, 1e-1), "lr": [3e-3, 3e-2]}
+    dist = {"alpha": loguniform(1e-5, 1e-1), "learning_rate_init": [3e-3, 3e-2]}
     result = sweep(network(2), dist, *data, n_iter=3, cv=2, n_jobs=1, random_state=4, progress=False)
     assert result.candidates == list(ParameterSampler(dist, 3, random_state=4))
     assert len(result.rows) == 6 and result.best_params in result.candidates

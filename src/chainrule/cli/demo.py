@@ -151,7 +151,7 @@ def handcrafted(args) -> int:
         ("raw pixels + nearest neighbour (k=3)", "none", lambda: KNeighborsClassifier(3), Xtr, Xte, 0.0),
         ("raw pixels + linear classifier", "none", lambda: LinearClassifier(random_state=args.seed), Xtr, Xte, 0.0),
         ("raw pixels + network (256, 128)", "learned", lambda: MLPClassifier((256, 128), random_state=args.seed,
-                                                                             epochs=60), Xtr, Xte, 0.0),
+                                                                             max_iter=60), Xtr, Xte, 0.0),
     ]
     rows, records = [], []
     for name, kind, make, A, B, extra in runs:

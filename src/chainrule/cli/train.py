@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io as io_module
 import json
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +73,7 @@ def add_parser(sub):
     p.add_argument("--validation-fraction", type=Number(float, 0, 0.9), default=0.1,
                    help="share of the training set held out for validation curves (0 for none)")
     p.add_argument("--early-stopping", type=Number(int, 1, 100_000), default=None, metavar="PATIENCE",
-                   help="stop when the validation loss has not improved for PATIENCE epochs; keep the best weights "
+                   help="stop when the validation accuracy has not improved for PATIENCE epochs; keep the best weights "
                         "(default: off)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
@@ -159,8 +162,14 @@ def _estimator(args):
                   tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1)
     if args.model == "linear":
         return LinearClassifier(**common)
+    # the MLP speaks scikit-learn: its alpha is 0.5 alpha ||W||^2 / B on a batch of B samples, so the
+    # notes' lambda of --alpha is alpha / (2 B) at the --batch-size
+    renamed = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": "max_iter"}
+    mlp = {renamed.get(k, k): v for k, v in common.items()}
+    mlp["alpha"] = 2 * args.batch_size * args.alpha
+    mlp["nesterovs_momentum"] = False
     return MLPClassifier(hidden_layer_sizes=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
-                         batch_norm=args.batch_norm, **common)
+                         batch_norm=args.batch_norm, weight_init="activation", **mlp)
 
 
 def _fit(args, split, out, steps):
@@ -184,7 +193,12 @@ def _fit(args, split, out, steps):
     val_t = (prep.transform(val[0]) if prep is not None else val[0], val[1]) if val is not None else None
     t0 = time.perf_counter()
     try:
-        est.fit(Xfit, ytr, validation_data=val_t)
+        # the progress lines go to stderr; scikit-learn's own "Iteration N, loss = ..." lines (stdout) would
+        # only repeat them. --epochs is the run's length (tol 0), so reaching it is no convergence failure.
+        from sklearn.exceptions import ConvergenceWarning
+        with contextlib.redirect_stdout(io_module.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(Xfit, ytr, validation_data=val_t)
     except TrainingDiverged as exc:
         if exc.history is not None:
             exc.history.save(out / "history.json")

@@ -105,6 +105,12 @@ def classifier_head(g, est, scores, n_out, net_dtype) -> list:
     probabilistic losses, ``probabilities`` (as ``predict_proba``)."""
     from .. import registry
 
+    if getattr(est, "_multilabel", False):     # a 0/1 label per output, one sigmoid per label
+        positive = g.node("Greater", [scores, g.const(np.zeros((), net_dtype), "zero")], "positive")
+        label = g.cast(positive, np.int64, "labels")
+        p = g.node("Sigmoid", [scores], "proba")
+        return [("label", label, np.int64, ["N", n_out]), ("scores", scores, net_dtype, ["N", n_out]),
+                ("probabilities", g.cast(p, np.float64, "proba_f64"), np.float64, ["N", n_out])]
     classes = _classes_tensor(est.classes_)
     if n_out == 1:                      # one score: s > 0 is the second class
         s0 = g.node("Squeeze", [scores, g.const(np.array([1], np.int64), "axis1")], "score0")
@@ -114,7 +120,11 @@ def classifier_head(g, est, scores, n_out, net_dtype) -> list:
         index = g.node("ArgMax", [scores], "class_index", axis=1, keepdims=0)
     label = g.node("Gather", [g.const(classes, "classes"), index], "label_value", axis=0)
     outputs = [("label", label, classes.dtype, ["N"]), ("scores", scores, net_dtype, ["N", n_out])]
-    proba = registry.classification_loss(getattr(est, "loss", "softmax")).proba
+    loss = getattr(est, "loss", "softmax")
+    if loss == "log_loss":                      # scikit-learn's: one sigmoid for two classes, a softmax otherwise
+        proba = "sigmoid" if n_out == 1 else "softmax"
+    else:
+        proba = registry.classification_loss(loss).proba
     if proba == "softmax":
         p = g.node("Softmax", [scores], "proba", axis=1)
     elif proba == "sigmoid" and n_out == 1:     # P(class 0) = sigma(-s), P(class 1) = sigma(s)

@@ -168,25 +168,33 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
             if progress:
                 stream.write(f"sweep: {len(candidates)} candidates x {len(splits)} folds = {total} fits on "
                              f"{where}" + (f"; {from_journal} done already (journal)" if from_journal else "") + "\n")
-            tasks = (delayed(fit_one)(key, estimator, candidates[key[0]], X, y, splits[key[1]][0],
-                                      splits[key[1]][1], scoring, blas_threads, error_score) for key in pending)
             fitted = 0
-            try:
-                for key, record in Parallel(return_as="generator_unordered", batch_size=1)(tasks):
-                    fitted += journal.add(tuple(key), record)
-                    bar.done = len(journal.done)
-                    bar.show()
-            except KeyboardInterrupt:
-                bar.show(final=True)
-                raise
-            except Exception as exc:
-                if not _worker_lost(exc):
+            for attempt in range(1 + RETRIES):
+                # a lost worker loses only the fits it was running: the pairs not in the journal are
+                # dispatched again (up to RETRIES times); each finished pair is journaled exactly once
+                pending = [(i, k) for i in range(len(candidates)) for k in range(len(splits))
+                           if (i, k) not in journal.done]
+                tasks = (delayed(fit_one)(key, estimator, candidates[key[0]], X, y, splits[key[1]][0],
+                                          splits[key[1]][1], scoring, blas_threads, error_score) for key in pending)
+                try:
+                    for key, record in Parallel(return_as="generator_unordered", batch_size=1)(tasks):
+                        fitted += journal.add(tuple(key), record)
+                        bar.done = len(journal.done)
+                        bar.show()
+                    break
+                except KeyboardInterrupt:
+                    bar.show(final=True)
                     raise
-                raise SweepInterrupted(
-                    f"a worker was lost ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                    f"{len(journal.done)} of {total} fits are in the journal"
-                    + (f" in {out}: run the same sweep with resume=True (--resume) to finish the others"
-                       if out is not None else "")) from exc
+                except Exception as exc:
+                    if not _worker_lost(exc):
+                        raise
+                    if attempt < RETRIES:
+                        continue
+                    raise SweepInterrupted(
+                        f"a worker was lost {RETRIES + 1} times ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}); {len(journal.done)} of {total} fits are "
+                        "in the journal" + (f" in {out}: run the same sweep with resume=True (--resume) to finish "
+                                            "the others" if out is not None else "")) from exc
         bar.show(final=True)
         result = _finish(estimator, candidates, splits, journal, X, y, out, refit, search, scoring,
                          time.perf_counter() - t0, where, fitted, from_journal, clone)
@@ -196,9 +204,15 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
     return result
 
 
+#: how many times the fits of a lost worker are dispatched again before the sweep stops
+RETRIES = 2
+
+
 def _worker_lost(exc) -> bool:
-    """A loky worker that died (TerminatedWorkerError) or a fit Dask gave up on (KilledWorker)."""
-    return type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool")
+    """A loky worker that died (TerminatedWorkerError), a fit Dask gave up on (KilledWorker), or
+    one it cancelled when the worker holding it died (FutureCancelledError, CancelledError)."""
+    return type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool",
+                                  "FutureCancelledError", "CancelledError")
 
 
 def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, scoring, seconds, where,
