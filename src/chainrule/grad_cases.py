@@ -175,6 +175,10 @@ LOSSES = [
     ("L2Loss", lambda r: losses.L2Loss(reduction=r),
      lambda n, c, g: (g.standard_normal((n, c)), g.standard_normal((n, c)))),
     ("L2Loss(1-D)", lambda r: losses.L2Loss(reduction=r), lambda n, c, g: (g.standard_normal(n), g.standard_normal(n))),
+    ("HalfSquaredError", lambda r: losses.HalfSquaredError(reduction=r),
+     lambda n, c, g: (g.standard_normal((n, c)), g.standard_normal((n, c)))),
+    ("HalfPoissonDeviance", lambda r: losses.HalfPoissonDeviance(reduction=r),
+     lambda n, c, g: (g.standard_normal((n, c)), g.poisson(2.0, (n, c)).astype(float))),
 ]
 
 

@@ -1,4 +1,4 @@
-"""scikit-learn's regression losses and per-batch penalty (models/_losses.py, _objective.py):
+"""scikit-learn's regression losses and per-batch penalty (losses/regression.py, models/_objective.py):
 values against their formulas and scikit-learn's, gradients against central differences."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from sklearn.neural_network._base import poisson_loss, squared_loss
 
 from chainrule.grad import check_gradients
 from chainrule.losses import SoftmaxLogLikelihood
-from chainrule.models._losses import HalfPoissonDeviance, HalfSquaredError
+from chainrule.losses import HalfPoissonDeviance, HalfSquaredError
 from chainrule.models._objective import BatchScale, EstimatorLoss, PerBatchPenalty
 from chainrule.regularizers import L1, L2
 

@@ -12,17 +12,20 @@ SoftmaxLogLikelihood     scores (N, C)               -log softmax(s)_y
 SoftmaxCrossEntropy      scores (N, C)               CrossEntropy(softmax(s))
 SigmoidCrossEntropy      scores (N,) or (N, C)       CrossEntropy(sigmoid(s))
 L1Loss / L2Loss          predictions, targets        sum_k abs(y_k - s_k) / sum_k (y_k - s_k)^2
+HalfSquaredError         predictions, targets        1/2 sum_k (s_k - y_k)^2 (scikit-learn's)
+HalfPoissonDeviance      log-rates s, counts y >= 0  sum_k e^{s_k} - y_k s_k + y_k log y_k - y_k
 =======================  ==========================  =============================================
 """
 from .base import REDUCTIONS, Loss
 from .hinge import BinaryHinge, MulticlassHinge
 from .likelihood import (CrossEntropy, LogLikelihood, SigmoidCrossEntropy, SoftmaxCrossEntropy,
                          SoftmaxLogLikelihood, prob_floor)
-from .regression import L1Loss, L2Loss
+from .regression import HalfPoissonDeviance, HalfSquaredError, L1Loss, L2Loss
 
 __all__ = [
     "Loss", "REDUCTIONS", "BinaryHinge", "MulticlassHinge", "LogLikelihood", "CrossEntropy",
-    "SoftmaxLogLikelihood", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "L1Loss", "L2Loss",
+    "SoftmaxLogLikelihood", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "L1Loss", "L2Loss", "HalfSquaredError",
+    "HalfPoissonDeviance",
     "prob_floor",
 ]
 

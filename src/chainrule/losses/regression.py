@@ -1,4 +1,10 @@
-"""Regression losses: L1 and L2 norms of the residual (used e.g. for pixel-level prediction)."""
+"""Regression losses: the notes' L1 and L2 norms of the residual, and scikit-learn's half squared
+error and half Poisson deviance (MLPRegressor's 'squared_error' and 'poisson'; the halves make the
+gradient with respect to the output simply prediction - target).
+
+Note on scikit-learn's own numbers: its ``loss_`` for K > 1 regression outputs averages the
+squared error over the outputs while its gradient sums over them (it optimises the sum); chainrule
+reports the function it optimises, so ``loss_`` is K times scikit-learn's there."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,3 +52,59 @@ class L2Loss(_Regression):
 
     def _per_sample_grad(self):
         return 2 * self._r
+
+
+# ---- scikit-learn's regression losses (MLPRegressor's 'squared_error' and 'poisson') --------------
+class _Outputs(Loss):
+    """Predictions (N,) or (N, K) and targets of the same shape."""
+
+    def _validate(self, x, target):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"input must be outputs of shape (N,) or (N, K); got shape {x.shape}")
+        return x, check_same_shape(x, target)
+
+    @staticmethod
+    def _sum_outputs(a):
+        return a.sum(axis=1) if a.ndim == 2 else a
+
+
+class HalfSquaredError(_Outputs):
+    """scikit-learn's 'squared_error': L_i = 1/2 sum_k (s_ik - y_ik)^2;  dL_i/ds_ik = s_ik - y_ik.
+
+    (The notes' L2 loss without the 1/2: ``L2Loss`` is twice this.)
+    """
+
+    def _per_sample(self, s, y):
+        r = s - y
+        self._r = r
+        return self._sum_outputs(r * r) * s.dtype.type(0.5)
+
+    def _per_sample_grad(self):
+        return self._r.copy()
+
+
+class HalfPoissonDeviance(_Outputs):
+    """scikit-learn's 'poisson' with its log link: the network's output s is log(mu), mu = e^s.
+
+    L_i = sum_k [e^{s_ik} - y_ik s_ik + y_ik log y_ik - y_ik]  (half the Poisson deviance; the
+    last two terms are constant and make L_i = 0 at mu = y);  dL_i/ds_ik = e^{s_ik} - y_ik.
+    Targets must be counts or rates y >= 0. An output so large that e^s overflows gives an
+    infinite loss, which stops training as a divergence.
+    """
+
+    def _validate(self, x, target):
+        x, y = super()._validate(x, target)
+        if (y < 0).any():
+            bad = int(np.flatnonzero(y.ravel() < 0)[0])
+            raise ValueError(f"target of the Poisson loss must be >= 0; got {y.ravel()[bad]} at index {bad}")
+        return x, y
+
+    def _per_sample(self, s, y):
+        with np.errstate(over="ignore"):
+            mu = np.exp(s)
+        self._mu, self._y = mu, y
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0)
+        return self._sum_outputs(mu - y * s + ylogy - y)
+
+    def _per_sample_grad(self):
+        return self._mu - self._y

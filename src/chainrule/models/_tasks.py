@@ -19,7 +19,7 @@ from sklearn.utils.validation import column_or_1d
 from .. import losses, registry
 from ..losses._stable import log_sigmoid, logsumexp
 from ..training.metrics import scores_to_labels
-from ._losses import HalfPoissonDeviance, HalfSquaredError
+from ..losses import HalfPoissonDeviance, HalfSquaredError
 from ._network import NetworkEstimator
 from ._settings import has_stochastic_solver
 
