@@ -1,14 +1,16 @@
 """The same sweep on a Dask cluster on 127.0.0.1 (two worker processes, one thread and one BLAS
 thread each): bit for bit the serial results, and every fit done exactly once when a worker is
 killed in the middle. Skipped when dask[distributed] is not installed."""
+import json
 import logging
 import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
-from sweep_helpers import GRID, comparable, digits, network
+from sweep_helpers import GRID, NestedBackend, comparable, digits, network
 
 from chainrule.sweep import sweep
 
@@ -48,18 +50,40 @@ def test_environment_variable_chooses_the_cluster(cluster, serial, monkeypatch):
     assert [r["test_score"] for r in result.rows] == [r["test_score"] for r in serial.rows if r["param_learning_rate_init"] == 3e-3]
 
 
-def test_killed_worker_every_fit_done_exactly_once(cluster, serial, tmp_path):
+def test_nested_joblib_calls_of_a_fit_stay_in_its_worker(cluster):
+    """joblib's Dask backend would send a fit's own joblib calls (cross_validate's, an estimator's
+    n_jobs) back to the cluster, where a killed worker cancels them under a healthy fit."""
+    X, y = digits(60)
+    result = sweep(NestedBackend(), {"c": [0, 1]}, X, y, cv=2, scheduler=cluster.scheduler_address, progress=False)
+    assert [r["test_score"] for r in result.rows] == [1.0] * 4
+
+
+def _dead(pid) -> bool:
+    """True once ``pid`` is gone, or is a zombie its nanny has not reaped yet (Linux /proc)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return Path("/proc").is_dir()                       # gone between the two looks
+
+
+def test_killed_worker_every_fit_done_exactly_once(cluster, tmp_path):
     with distributed.Client(cluster) as client:
         victim = next(iter(client.run(os.getpid).values()))
     out = tmp_path / "kill"
-    killed = threading.Event()
+    done_at_kill = []
 
     def kill_after_two_fits():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if len(list((out / "journal").glob("p*.json"))) >= 2 if (out / "journal").is_dir() else False:
+            done = len(list((out / "journal").glob("p*.json"))) if (out / "journal").is_dir() else 0
+            if done >= 2:
                 os.kill(victim, signal.SIGKILL)
-                killed.set()
+                done_at_kill.append(done)
                 return
             time.sleep(0.005)
 
@@ -67,11 +91,23 @@ def test_killed_worker_every_fit_done_exactly_once(cluster, serial, tmp_path):
     thread.start()
     result = sweep(network(40), GRID, *digits(), cv=3, scheduler=cluster.scheduler_address, out=out, progress=False)
     thread.join(5)
-    assert killed.is_set()
-    records = sorted(p.name for p in (out / "journal").glob("p*.json"))
-    assert len(records) == 12 == len(set(records))
-    assert sorted((r["candidate"], r["fold"]) for r in result.rows) == [(i, k) for i in range(4) for k in range(3)]
-    with pytest.raises(ProcessLookupError):
-        os.kill(victim, 0)                                   # the worker really is dead
+    assert done_at_kill and done_at_kill[0] < 12              # killed in the middle of the sweep
+    deadline = time.monotonic() + 10
+    while not _dead(victim) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _dead(victim)                                       # the worker really is dead
+
+    every = [(i, k) for i in range(4) for k in range(3)]
+    journal = {p.name: json.loads(p.read_text()) for p in sorted((out / "journal").glob("p*.json"))}
+    assert list(journal) == [f"p{i:05d}-f{k:02d}.json" for i, k in every]   # every fit exactly once
+    assert [(r["candidate"], r["fold"]) for r in journal.values()] == every
+    assert [r["error"] for r in journal.values()] == [None] * 12             # no fit recorded as failed
+    assert result.n_fitted == 12 and [(r["candidate"], r["fold"]) for r in result.rows] == every
+    assert [(r["test_score"], r["train_score"], r["error"]) for r in result.rows] == \
+        [(j["test_score"], j["train_score"], j["error"]) for j in journal.values()]   # the table is the journal
+
     reference = sweep(network(40), GRID, *digits(), cv=3, n_jobs=1, progress=False)
-    assert comparable(result.rows) == comparable(reference.rows)
+    mine, theirs = comparable(result.rows), comparable(reference.rows)
+    assert len(mine) == len(theirs) == 12
+    assert [(a, b) for a, b in zip(mine, theirs) if a != b] == []            # every row, bit for bit
+    assert result.best_params == reference.best_params and result.best_score == reference.best_score

@@ -1,5 +1,6 @@
 """Sweeps survive faults: a loky worker that dies, a driver killed with SIGKILL, and Ctrl-C on the
 command line all leave a journal from which the same sweep finishes without refitting a done fit."""
+import json
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sweep_helpers import GRID, DiesOnce, comparable, digits, network
 
@@ -62,6 +64,21 @@ def test_a_worker_lost_again_and_again_stops_the_sweep_and_resume_finishes_it(tm
     assert result.n_from_journal == len(before) and result.n_fitted == 8 - len(before)
     assert sorted((r["candidate"], r["fold"]) for r in result.rows) == [(i, k) for i in range(4) for k in range(2)]
     assert len(list((tmp_path / "run" / "journal").glob("p*.json"))) == 8     # every fit exactly once
+
+
+def test_a_cancelled_task_is_run_again_never_recorded_as_a_failed_fit(tmp_path):
+    """A fit that raises from a CancelledError (what a Dask task cancelled by a lost worker raises)
+    did not fail: it is dispatched again, and no record holds an error."""
+    X, y = digits(120)
+    est = DiesOnce(die_at=1, marker=str(tmp_path / "cancelled"), how="cancel")
+    with pytest.warns(UserWarning, match="the best model is not written as a model file"):   # not a chainrule model
+        result = sweep(est, {"c": [0, 1, 2]}, X, y, cv=2, n_jobs=1, out=tmp_path / "run", progress=False)
+    assert (tmp_path / "cancelled").read_text() == "x"      # the fit really was cancelled once
+    assert [(r["candidate"], r["fold"]) for r in result.rows] == [(i, k) for i in range(3) for k in range(2)]
+    assert [r["error"] for r in result.rows] == [None] * 6
+    assert all(np.isfinite(r["mean_test_score"]) for r in result.rows) and result.best_index == 0
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "run" / "journal").glob("p*.json"))]
+    assert len(records) == 6 and [r["error"] for r in records] == [None] * 6
 
 
 _DRIVER = """

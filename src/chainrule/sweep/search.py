@@ -21,7 +21,7 @@ import numpy as np
 from .._validation import check_int
 from . import table as tables
 from .backends import backend
-from .fit import fit_one
+from .fit import fit_one, worker_lost
 from .journal import Journal, data_digest
 
 
@@ -186,7 +186,7 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
                     bar.show(final=True)
                     raise
                 except Exception as exc:
-                    if not _worker_lost(exc):
+                    if not worker_lost(exc):
                         raise
                     if attempt < RETRIES:
                         continue
@@ -206,13 +206,6 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
 
 #: how many times the fits of a lost worker are dispatched again before the sweep stops
 RETRIES = 2
-
-
-def _worker_lost(exc) -> bool:
-    """A loky worker that died (TerminatedWorkerError), a fit Dask gave up on (KilledWorker), or
-    one it cancelled when the worker holding it died (FutureCancelledError, CancelledError)."""
-    return type(exc).__name__ in ("TerminatedWorkerError", "KilledWorker", "BrokenProcessPool",
-                                  "FutureCancelledError", "CancelledError")
 
 
 def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, scoring, seconds, where,
