@@ -17,12 +17,14 @@ from .._validation import check_int
 
 def size_pair(layer: str, name: str, value, low: int = 1) -> tuple[int, int]:
     """An integer (used for height and width) or a pair of integers, each >= ``low``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{layer} {name} must be an integer or a pair (height, width); got {value!r}")
-        return (check_int(f"{layer} {name}[0]", value[0], low), check_int(f"{layer} {name}[1]", value[1], low))
-    v = check_int(f"{layer} {name}", value, low)
-    return (v, v)
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    try:
+        if len(items) != 2:
+            raise ValueError
+        return tuple(check_int(name, v, low) for v in items)
+    except ValueError:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{layer} {name} must be {what} or a pair (height, width) of them; got {value!r}") from None
 
 
 def shown(pair: tuple[int, int]):
@@ -44,11 +46,15 @@ def images(x, layer: str, channels: int | None, dtype=None):
             hint = " (one image (C, H, W) needs a batch axis: x[None])"
         raise ValueError(f"{layer} expected input of shape {want}, 4 axes; got shape {x.shape}{hint}")
     if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{layer} expected input of shape {want} with {channels} channels; got shape {x.shape} "
-                         f"({x.shape[1]} channels)")
+        raise ValueError(f"{layer} expected input of shape {want} with {_count(channels, 'channel')}; got shape "
+                         f"{x.shape} ({_count(x.shape[1], 'channel')})")
     if x.shape[2] == 0 or x.shape[3] == 0:
         raise ValueError(f"{layer} expected images of at least 1 x 1 pixels; got shape {x.shape}")
     return x if dtype is None else xp.as_input(x, dtype, layer)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def output_size(layer: str, shape: tuple, kernel: tuple, stride: tuple, padding: tuple = (0, 0)) -> tuple[int, int]:

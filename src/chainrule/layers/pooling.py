@@ -38,12 +38,15 @@ def maxpool2d_forward(x, kernel, stride):
     views = im.windows(xh, kernel, stride, out_hw)
     _, first = next(views)
     best = np.array(first, order="C")
-    arg = np.zeros(best.shape, dtype=np.min_scalar_type(kernel[0] * kernel[1] - 1))
+    itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
+    arg = np.zeros(best.shape, dtype=itype)
     take = np.empty(best.shape, dtype=bool)
     for k, v in views:
         np.greater(v, best, out=take)        # strictly greater: a tie keeps the earlier offset
         np.maximum(best, v, out=best)        # np.maximum propagates NaN, as PyTorch does
-        np.copyto(arg, k, where=take)
+        # arg = k where taken; offsets come in increasing order, so that is max(arg, k take)
+        # (a masked copy is 10 x slower)
+        np.maximum(arg, take.view(np.uint8) * itype.type(k), out=arg)
     return im.channels_first(best), (arg, x.shape, tuple(kernel), tuple(stride))
 
 
