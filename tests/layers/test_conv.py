@@ -5,6 +5,7 @@ import pytest
 
 from chainrule import nn, registry
 from chainrule.grad import numerical_gradient, relative_error
+from chainrule.layers import _im2col as IC
 from chainrule.layers import conv as CV
 
 F64 = np.float64
@@ -52,10 +53,9 @@ def _args(geom, rng):
 def test_forward_kernel_matches_the_definition(geom):
     x, W, b, s, p = _args(geom, np.random.default_rng(0))
     ref = reference_conv(x, W, b, s, p)
-    for keep in (True, False):
-        y, _ = CV.conv2d_forward(x, W, b, s, p, keep_patches=keep)
-        assert y.shape == ref.shape
-        np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+    y, _ = CV.conv2d_forward(x, W, b, s, p)
+    assert y.shape == ref.shape
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("geom", GEOMETRIES, ids=IDS)
@@ -75,11 +75,6 @@ def test_backward_kernel_matches_central_differences(geom):
         assert relative_error(db, numerical_gradient(lambda v: f(bb=v), b)) < 1e-8
     else:
         assert db is None
-    # the evaluation-mode cache (x only) gives the same gradients
-    _, cache_eval = CV.conv2d_forward(x, W, b, s, p, keep_patches=False)
-    for a, e in zip(CV.conv2d_backward(G, cache_eval, W), (dx, dW, db)):
-        if e is not None:
-            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
 def test_kernels_never_modify_their_arguments_and_compute_only_what_is_asked():
@@ -96,25 +91,27 @@ def test_kernels_never_modify_their_arguments_and_compute_only_what_is_asked():
             np.testing.assert_array_equal(a, c)
 
 
-def test_evaluation_mode_builds_patches_in_chunks(monkeypatch):
-    """Prediction on a large batch never builds the whole patch matrix; the result is the same."""
+@pytest.mark.parametrize("geom", [GEOMETRIES[0], GEOMETRIES[3], GEOMETRIES[4], GEOMETRIES[5]], ids=str)
+def test_patches_are_built_a_few_images_at_a_time_with_the_same_result(monkeypatch, geom):
+    """No batch size builds the whole patch matrix: forward and backward go chunk by chunk."""
     rng = np.random.default_rng(3)
-    conv = nn.Conv2d(9, 4, 3, padding=1, rng=0, dtype=F64)
-    x = rng.standard_normal((7, 9, 6, 6))
-    full = conv.forward(x)
+    C, O, k, s, p, hw, bias = geom
+    x, W = rng.standard_normal((7, C) + hw), rng.standard_normal((O, C) + k)
+    b = rng.standard_normal(O) if bias else None
+    y, cache = CV.conv2d_forward(x, W, b, s, p)                  # 7 small images: one chunk
+    G = rng.standard_normal(y.shape)
+    whole = CV.conv2d_backward(G, cache, W)
     built = []
-    real = CV.im2col
-    monkeypatch.setattr(CV, "EVAL_CHUNK_BYTES", 2 * 36 * 82 * 8)     # two images' patches at a time
-    monkeypatch.setattr(CV, "im2col", lambda xh, *a, **k: built.append(xh.shape[0]) or real(xh, *a, **k))
-    conv.eval()
-    np.testing.assert_allclose(conv.forward(x), full, rtol=1e-13)
-    assert built == [2, 2, 2, 1]
-    # backward in evaluation mode (a saliency map) rebuilds the patches from the cached input
-    g = rng.standard_normal(full.shape)
-    dx_eval = conv.backward(g)
-    conv.train()
-    conv.forward(x)
-    np.testing.assert_allclose(dx_eval, conv.backward(g), rtol=1e-12)
+    real = IC.im2col
+    per_image = (y.shape[2] * y.shape[3]) * (C * k[0] * k[1] + bias) * 8
+    monkeypatch.setattr(IC, "CHUNK_BYTES", 2 * per_image)          # two images' patches at a time
+    monkeypatch.setattr(IC, "im2col", lambda xp_, *a, **kw: built.append(xp_.shape[0]) or real(xp_, *a, **kw))
+    y2, cache2 = CV.conv2d_forward(x, W, b, s, p)
+    np.testing.assert_allclose(y2, y, rtol=1e-13)
+    for a, e in zip(CV.conv2d_backward(G, cache2, W), whole):
+        if e is not None:
+            np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-13)
+    assert built == [2, 2, 2, 1] * 2                             # forward, then backward
 
 
 def test_output_is_a_channels_last_view_and_any_input_layout_works():

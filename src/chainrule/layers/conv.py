@@ -18,179 +18,102 @@ Y = X_col W_col + 1 b^T. The derivatives are those of the Linear layer applied t
 The input gradient is computed one kernel offset (u, v) at a time: G W[:, :, u, v] is an
 (N, H_out, W_out, C) block added to a shifted (strided) window of dL/dx. That never builds the
 N H_out W_out x kh kw C matrix dL/dX_col and adds long contiguous rows (measured 1.5 x faster
-than G W_col^T followed by a scatter of short rows).
+than G W_col^T followed by a scatter of short rows). How X_col is built, and why a few images at
+a time, is in ``_im2col.py``.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .. import _array as xp
 from .._validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
+from . import _im2col as ic
 from . import _images as im
 from .linear import INITS
 
-#: in evaluation mode the patches are built for this many bytes of X_col at a time (prediction
-#: on large batches would otherwise build an X_col of gigabytes)
-EVAL_CHUNK_BYTES = 16 * 2**20
-
-
-# ---- im2col --------------------------------------------------------------------------------------
-def _padded(xh, padding):
-    """(N, H + 2 p_h, W + 2 p_w, C): channels-last images with zero borders (``xh`` itself if p = 0)."""
-    ph, pw = padding
-    if not (ph or pw):
-        return xh
-    N, H, W, C = xh.shape
-    out = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=xh.dtype)
-    out[:, ph:ph + H, pw:pw + W, :] = xh
-    return out
-
-
-#: below this many input channels the patch matrix is built transposed (see ``im2col``)
-FEW_CHANNELS = 8
-
-
-def im2col(xh, kernel, stride, padding, out_hw, ones: bool = False):
-    """X_col of shape (N H_out W_out, kh kw C [+ 1]): row (n, i, j) is the patch under output
-    pixel (i, j) of image n, in (u, v, c) order; with ``ones`` a last column of 1s (the bias's).
-
-    ``xh`` is channels-last (N, H, W, C). With C >= ``FEW_CHANNELS`` the patches are one strided
-    view of the padded images, copied once (rows of kw C adjacent values). With fewer channels
-    (a first layer on grey or colour images) those rows would be a few values long, so X_col is
-    built transposed instead, one kernel offset at a time (rows of W_out values; 6 x faster for
-    C = 1), and returned as the (M, K) view of that (K, M) array. Both serve the same products.
-    """
-    (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
-    xpad = _padded(xh, padding)
-    N, C = xpad.shape[0], xpad.shape[3]
-    K = kh * kw * C
-    if C < FEW_CHANNELS:
-        colsT = np.empty((K + ones, N, Ho, Wo), dtype=xh.dtype)
-        by_offset = colsT[:K].reshape(kh, kw, C, N, Ho, Wo)
-        for _, (u, v), window in _offsets(xpad, kernel, stride, out_hw):
-            np.copyto(by_offset[u, v], window.transpose(3, 0, 1, 2))
-        if ones:
-            colsT[K] = 1
-        return colsT.reshape(K + ones, N * Ho * Wo).T
-    sN, sH, sW, sC = xpad.strides
-    patches = as_strided(xpad, (N, Ho, Wo, kh, kw, C), (sN, sH * sh, sW * sw, sH, sW, sC), writeable=False)
-    cols = np.empty((N * Ho * Wo, K + ones), dtype=xh.dtype)
-    r, e = cols.strides
-    np.copyto(as_strided(cols, patches.shape, (Ho * Wo * r, Wo * r, r, kw * C * e, C * e, e)), patches)
-    if ones:
-        cols[:, K] = 1
-    return cols
-
-
-def _offsets(xpad, kernel, stride, out_hw):
-    """(index, (u, v), (N, H_out, W_out, C) view xpad[:, i s_h + u, j s_w + v, :]) per kernel offset."""
-    kw = kernel[1]
-    for k, window in im.windows(xpad, kernel, stride, out_hw):
-        yield k, divmod(k, kw), window
-
-
-def weight_matrix(W, b):
-    """W_col (kh kw C [+ 1], O): the weight in the patches' (u, v, c) order, the bias as a last row."""
-    O, C, kh, kw = W.shape
-    K = kh * kw * C
-    Wc = np.empty((K + (b is not None), O), dtype=W.dtype)
-    Wc[:K] = W.transpose(2, 3, 1, 0).reshape(K, O)
-    if b is not None:
-        Wc[K] = b
-    return Wc
-
-
 # ---- kernels -------------------------------------------------------------------------------------
-def conv2d_forward(x, W, b, stride=(1, 1), padding=(0, 0), *, keep_patches: bool = True):
+def conv2d_forward(x, W, b, stride=(1, 1), padding=(0, 0)):
     """y = conv(x, W) + b for x (N, C, H, W) in any memory layout; returns ``(y, cache)``.
 
     y has shape (N, O, H_out, W_out) and is the channels-last array's view (see ``_images``).
-    The bias rides in the product as a column of ones in X_col and a row of W_col (one pass
-    over y fewer). With ``keep_patches`` the cache holds X_col for the weight gradient; without
-    (evaluation mode), X_col is built a chunk of images at a time and the cache holds x, from
-    which backward rebuilds X_col if it is ever called.
+    Y = X_col W_col is computed a chunk of images at a time (``_im2col``); the bias rides in the
+    product as a column of ones in X_col and a row of W_col (one pass over y fewer). The cache is
+    the padded channels-last input, from which backward rebuilds the patches.
     """
     O, C, kh, kw = W.shape
-    kernel = (kh, kw)
+    kernel, stride, padding = (kh, kw), tuple(stride), tuple(padding)
     out_hw = im.output_size("conv2d_forward", x.shape, kernel, stride, padding)
-    N, M = x.shape[0], x.shape[0] * out_hw[0] * out_hw[1]
-    xh = im.channels_last(x)
-    Wc = weight_matrix(W, b)
-    geometry = (x.shape, kernel, tuple(stride), tuple(padding), out_hw, b is not None)
-    if keep_patches:
-        cols = im2col(xh, kernel, stride, padding, out_hw, ones=b is not None)
-        y = cols @ Wc
-        cache = (cols, None, geometry)
-    else:
-        y = np.empty((M, O), dtype=x.dtype)
-        per_image = out_hw[0] * out_hw[1] * Wc.shape[0] * x.itemsize
-        step = max(1, EVAL_CHUNK_BYTES // max(per_image, 1))
-        rows = out_hw[0] * out_hw[1]
-        for s in range(0, N, step):
-            cols = im2col(xh[s:s + step], kernel, stride, padding, out_hw, ones=b is not None)
-            np.matmul(cols, Wc, out=y[s * rows:(s + step) * rows])
-        cache = (None, x, geometry)
-    return im.channels_first(y.reshape(N, out_hw[0], out_hw[1], O)), cache
+    N, rows = x.shape[0], out_hw[0] * out_hw[1]
+    xpad = ic.padded(im.channels_last(x), padding)
+    Wc = ic.weight_matrix(W, b)
+    y = np.empty((N * rows, O), dtype=x.dtype)
+    for s, e in ic.chunks(N, rows * Wc.shape[0] * x.itemsize):
+        cols = ic.im2col(xpad[s:e], kernel, stride, out_hw, ones=b is not None)
+        np.matmul(cols, Wc, out=y[s * rows:e * rows])
+    geometry = (x.shape, kernel, stride, padding, out_hw, b is not None)
+    return im.channels_first(y.reshape(N, out_hw[0], out_hw[1], O)), (xpad, geometry)
 
 
-def _shifts(size_in, size_out, k, s, p):
-    """For kernel offset u along one axis: (first output index, end, first input index) of the
-    outputs whose input i s + u - p lies inside the image, or None when none does."""
-    out = []
-    for u in range(k):
-        lo = max(0, -((u - p) // s))                   # smallest i with i s + u - p >= 0
-        hi = min(size_out, (size_in - 1 - u + p) // s + 1)
-        out.append((lo, hi, lo * s + u - p) if hi > lo else None)
-    return out
+def conv2d_input_grad(G, Wt, geometry, out, tmp):
+    """dL/dx into ``out`` (n, H, W, C) channels-last from G = dL/dY (n H_out W_out, O), one kernel
+    offset at a time: out[:, i s_h + u - p_h, j s_w + v - p_w] += G[(., i, j)] W[:, :, u, v].
 
-
-def conv2d_input_grad(G, W, geometry):
-    """dL/dx (N, H, W, C) channels-last from G = dL/dY (N H_out W_out, O), one kernel offset at a
-    time: dx[n, i s_h + u - p_h, j s_w + v - p_w, :] += G[(n, i, j)] W[:, :, u, v]."""
-    (N, C, H, Wd), (kh, kw), (sh, sw), (ph, pw), (Ho, Wo), _ = geometry
-    Wt = np.ascontiguousarray(W.transpose(2, 3, 0, 1))          # (kh, kw, O, C)
-    rows, cols = _shifts(H, Ho, kh, sh, ph), _shifts(Wd, Wo, kw, sw, pw)
-    dx = None
-    if (sh, sw) == (1, 1) and (Ho, Wo) == (H, Wd) and kh > ph and kw > pw:
-        dx = np.empty((N, H, Wd, C), dtype=G.dtype)             # offset (p_h, p_w) covers dx exactly
-        np.matmul(G, Wt[ph, pw], out=dx.reshape(-1, C))
-        first = (ph, pw)
-    else:
-        dx = np.zeros((N, H, Wd, C), dtype=G.dtype)
-        first = None
-    tmp = np.empty((G.shape[0], C), dtype=G.dtype)
-    t4 = tmp.reshape(N, Ho, Wo, C)
-    for u, ru in enumerate(rows):
-        for v, rv in enumerate(cols):
+    ``Wt`` is the weight as (kh, kw, O, C). When stride 1 and padding (k - 1)/2 keep the size,
+    the central offset covers every input once and its product is written straight into
+    ``out``; otherwise ``out`` must start at zero. ``tmp`` is an (n H_out W_out, C) buffer."""
+    (_, C, H, Wd), (kh, kw), (sh, sw), (ph, pw), (Ho, Wo), _ = geometry
+    n = out.shape[0]
+    first = (ph, pw) if (sh, sw) == (1, 1) and (Ho, Wo) == (H, Wd) else None
+    if first is not None:
+        np.matmul(G, Wt[ph, pw], out=out.reshape(-1, C))
+    t4 = tmp.reshape(n, Ho, Wo, C)
+    for u, ru in enumerate(ic.shifts(H, Ho, kh, sh, ph)):
+        for v, rv in enumerate(ic.shifts(Wd, Wo, kw, sw, pw)):
             if ru is None or rv is None or (u, v) == first:
                 continue
             (ilo, ihi, xi), (jlo, jhi, xj) = ru, rv
             np.matmul(G, Wt[u, v], out=tmp)
-            dx[:, xi:xi + sh * (ihi - ilo - 1) + 1:sh, xj:xj + sw * (jhi - jlo - 1) + 1:sw, :] += t4[:, ilo:ihi, jlo:jhi]
-    return dx
+            out[:, xi:xi + sh * (ihi - ilo - 1) + 1:sh, xj:xj + sw * (jhi - jlo - 1) + 1:sw, :] += t4[:, ilo:ihi, jlo:jhi]
+    return out
 
 
 def conv2d_backward(g, cache, W, *, need_dx: bool = True):
     """Gradients of ``conv2d_forward`` given g = dL/dy (N, O, H_out, W_out): returns
     ``(dx, dW, db)`` with dx (N, C, H, W) in channels-last memory (None unless ``need_dx``),
-    dW (O, C, kh, kw) and db (O,) (None without a bias)."""
-    cols, x, geometry = cache
-    x_shape, kernel, stride, padding, out_hw, has_bias = geometry
-    O, C, kh, kw = W.shape
-    G = im.channels_last(g).reshape(-1, O)
-    if cols is None:
-        cols = im2col(im.channels_last(x), kernel, stride, padding, out_hw, ones=has_bias)
-    dWc = cols.T @ G                                            # (kh kw C [+ 1], O)
-    K = kh * kw * C
+    dW (O, C, kh, kw) and db (O,) (None without a bias). Chunk by chunk: the patches are rebuilt,
+    dW_col += X_col^T G, and the chunk's dx is formed while its G is in cache."""
+    xpad, geometry = cache
+    (N, C, H, Wd), kernel, stride, padding, out_hw, has_bias = geometry
+    O, kh, kw = W.shape[0], kernel[0], kernel[1]
+    rows, K = out_hw[0] * out_hw[1], kh * kw * C
+    G = im.channels_last(g).reshape(N * rows, O)
+    dWc, part = None, np.empty((K + has_bias, O), dtype=g.dtype)
+    dx = None
+    if need_dx:
+        Wt = np.ascontiguousarray(W.transpose(2, 3, 0, 1))            # (kh, kw, O, C)
+        covered = tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd)
+        dx = (np.empty if covered else np.zeros)((N, H, Wd, C), dtype=g.dtype)
+    parts = ic.chunks(N, rows * (K + has_bias) * g.itemsize)
+    tmp = np.empty(((parts[0][1] - parts[0][0]) * rows, C), dtype=g.dtype) if need_dx else None
+    for s, e in parts:
+        cols = ic.im2col(xpad[s:e], kernel, stride, out_hw, ones=has_bias)
+        Gc = G[s * rows:e * rows]
+        if dWc is None:
+            dWc = cols.T @ Gc
+        else:
+            np.matmul(cols.T, Gc, out=part)
+            dWc += part
+        if need_dx:
+            conv2d_input_grad(Gc, Wt, geometry, dx[s:e], tmp[:(e - s) * rows])
+    if dWc is None:                                                    # an empty batch
+        dWc = np.zeros((K + has_bias, O), dtype=g.dtype)
     dW = np.ascontiguousarray(dWc[:K].reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
     db = dWc[K].copy() if has_bias else None
-    dx = im.channels_first(conv2d_input_grad(G, W, geometry)) if need_dx else None
-    return dx, dW, db
+    return (None if dx is None else im.channels_first(dx)), dW, db
 
 
 # ---- initialisation ------------------------------------------------------------------------------
@@ -239,8 +162,8 @@ class Conv2d(Module):
     networks), ``"glorot"`` or ``"zeros"``. ``rng`` is a seed or a ``numpy.random.Generator``.
 
     The output is the (N, C, H, W) view of a channels-last array (PyTorch's channels_last memory
-    format): the next image layer uses it without a copy. In evaluation mode the patches are
-    built a few images at a time, so predicting on a large batch needs no large buffer.
+    format): the next image layer uses it without a copy. The patch matrix is built a few images
+    at a time, in forward and again in backward, so no batch size needs a large buffer.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True,
@@ -282,12 +205,12 @@ class Conv2d(Module):
         x = im.images(x, self._name(), self.in_channels, W.dtype)
         im.output_size(self._name(), x.shape, self.kernel_size, self.stride, self.padding)
         b = None if self.bias is None else self.bias.value
-        y, self._cache = conv2d_forward(x, W, b, self.stride, self.padding, keep_patches=self.training)
+        y, self._cache = conv2d_forward(x, W, b, self.stride, self.padding)
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
         cache = self._cached()
-        x_shape, _, _, _, out_hw, _ = cache[2]
+        x_shape, _, _, _, out_hw, _ = cache[1]
         g = xp.as_grad(grad_output, (x_shape[0], self.out_channels) + out_hw, self.weight.value.dtype)
         dx, dW, db = conv2d_backward(g, cache, self.weight.value, need_dx=need_input_grad)
         self.weight.accumulate(dW)
