@@ -14,7 +14,9 @@ multiply rate is measured in the same run. FLOPs of an MLP epoch: forward 2P, we
 Workloads: (a) MLP 784-512-256-10, ReLU, softmax log-likelihood, SGD momentum 0.9, batch 128,
 60,000 rows; (b) the same at batch 32 and 512; (c) linear softmax and hinge classifiers;
 (d) prediction throughput; (e) scaling in rows and width; (f) MLPClassifier.fit end to end
-against the bare training loop. Results: a table on stdout and JSON in benchmarks/results/.
+against the bare training loop; (g) convolutional networks: the lenet CNN on the same 60,000 rows
+as (a), and a ResNet-20 epoch on synthetic 32 x 32 x 3 images (benchmarks/convnets.py, where the
+FLOP count is explained). Results: a table on stdout and JSON in benchmarks/results/.
 """
 from __future__ import annotations
 
@@ -440,10 +442,29 @@ def targets(report, data_mb):
         steps = ", ".join(f"time x{b_['seconds'] / a_['seconds']:.2f} for FLOPs x{b_['gflop'] / a_['gflop']:.2f}"
                           for a_, b_ in zip(w, w[1:]))
         out.append({"target": "(e) time grows no faster than the FLOPs with width", "met": growth_ok, "measured": steps})
+    out += targets_g(report)
     f = report.get("f", {})
     if "overhead" in f:
         out.append({"target": "(f) MLPClassifier.fit overhead over the bare loop <= 5%", "met": f["overhead"] <= 0.05,
                     "measured": f"{f['overhead']:+.1%}"})
+    return out
+
+
+def targets_g(report):
+    """Issue 12's targets for workload (g)."""
+    from convnets import torch_reference
+    out = []
+    g = report.get("g", {}).get("lenet", {})
+    ref = torch_reference(g)
+    if "chainrule" in g and ref:
+        ratio = g["chainrule"]["min"] / g[ref]["min"]
+        out.append({"target": f"(g) lenet epoch <= 1.0 x PyTorch's faster format ({ref})", "met": ratio <= 1.0,
+                    "measured": f"{ratio:.3f} x"})
+    growth = g.get("chainrule", {}).get("rss_growth_mb")
+    if growth is not None:
+        limit = 4 * g["parameters"] * 4 / 2**20 + g["im2col_mb"] + 150
+        out.append({"target": "(g) memory <= data + 4 x parameters + the largest im2col buffer + 150 MB",
+                    "met": growth <= limit, "measured": f"data + {growth:.0f} MB (limit data + {limit:.0f} MB)"})
     return out
 
 
@@ -456,11 +477,32 @@ def table(rows, header):
     return "\n".join(out)
 
 
+def workload_g(X60, y60, Xte, yte, args, have_torch, report):
+    from convnets import workload
+    report["g"] = workload(X60, y60, Xte, yte, args.repeats, timed, have_torch, resnet_rows=args.resnet_rows)
+    return report["g"]
+
+
+def print_g(r, rate, data_mb):
+    for key, title in (("lenet", "(g) lenet CNN, SGD momentum 0.9, batch 128, one epoch of 60,000 MNIST rows"),
+                       ("resnet", f"(g) ResNet-20 with stochastic depth (p_L = 0.5), batch 128, one epoch of "
+                                  f"{r['resnet']['rows']:,} synthetic 32 x 32 x 3 images")):
+        w = r[key]
+        rows = [(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['rows_per_s']:,.0f}", f"{v['gflops']:.0f}",
+                 f"{v['gflops'] / rate:.0%}", "-" if v["accuracy"] is None else f"{v['accuracy']:.4f}",
+                 f"{v['rss_growth_mb']:.0f}" if v["rss_growth_mb"] is not None else "-")
+                for k, v in w.items() if isinstance(v, dict)]
+        print(f"\n{title} ({w['gflop_per_epoch']:.0f} GFLOP; data {data_mb:.0f} MB)")
+        print(table(rows, ("system", "epoch s (min)", "median", "rows/s", "GFLOP/s", "of matmul", "test acc",
+                           "memory growth MB")))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--only", default="a,b,c,d,e,f", help="workloads to run, e.g. a,b")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g", help="workloads to run, e.g. a,b")
+    ap.add_argument("--resnet-rows", type=int, default=10000, help="images in the ResNet epoch of (g)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "local" / "last.json"),
                     help="where the JSON goes (the tracked benchmarks/results/latest.json only when named here)")
     args = ap.parse_args(argv)
@@ -544,6 +586,8 @@ def main(argv=None) -> int:
             print(table([(k, f"{v['min']:.3f}", f"{v['median']:.3f}") for k, v in r.items() if k != "overhead"],
                         ("run", "s (min)", "median")))
             print(f"    overhead of the estimator: {r['overhead']:+.1%}")
+        if "g" in only:
+            print_g(workload_g(X60, y60, Xte, yte, args, have_torch, report), rate, data_mb)
     report["targets"] = targets(report, data_mb)
     if report["targets"]:
         print("\nTargets (ratios from this run; min over repeats):")

@@ -52,7 +52,10 @@ def im2col(xpad, kernel, stride, out_hw, ones: bool = False):
     (K, M) array. Both serve the same products.
     """
     (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
-    N, C = xpad.shape[0], xpad.shape[3]
+    N, Hp, Wp, C = xpad.shape
+    if (Ho - 1) * sh + kh > Hp or (Wo - 1) * sw + kw > Wp:     # as_strided would read outside xpad
+        raise ValueError(f"im2col: {Ho} x {Wo} windows of {kh} x {kw} with stride {(sh, sw)} do not fit in "
+                         f"images of {Hp} x {Wp}")
     K = kh * kw * C
     if C < FEW_CHANNELS:
         colsT = np.empty((K + ones, N, Ho, Wo), dtype=xpad.dtype)

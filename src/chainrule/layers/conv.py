@@ -41,21 +41,22 @@ def conv2d_forward(x, W, b, stride=(1, 1), padding=(0, 0)):
 
     y has shape (N, O, H_out, W_out) and is the channels-last array's view (see ``_images``).
     Y = X_col W_col is computed a chunk of images at a time (``_im2col``); the bias rides in the
-    product as a column of ones in X_col and a row of W_col (one pass over y fewer). The cache is
-    the padded channels-last input, from which backward rebuilds the patches.
+    product as a column of ones in X_col and a row of W_col (one pass over y fewer). Each chunk is
+    zero-padded on its own (in cache). The cache is the channels-last view of x, from which
+    backward rebuilds the patches.
     """
     O, C, kh, kw = W.shape
     kernel, stride, padding = (kh, kw), tuple(stride), tuple(padding)
     out_hw = im.output_size("conv2d_forward", x.shape, kernel, stride, padding)
     N, rows = x.shape[0], out_hw[0] * out_hw[1]
-    xpad = ic.padded(im.channels_last(x), padding)
+    xh = im.channels_last(x)
     Wc = ic.weight_matrix(W, b)
     y = np.empty((N * rows, O), dtype=x.dtype)
     for s, e in ic.chunks(N, rows * Wc.shape[0] * x.itemsize):
-        cols = ic.im2col(xpad[s:e], kernel, stride, out_hw, ones=b is not None)
+        cols = ic.im2col(ic.padded(xh[s:e], padding), kernel, stride, out_hw, ones=b is not None)
         np.matmul(cols, Wc, out=y[s * rows:e * rows])
     geometry = (x.shape, kernel, stride, padding, out_hw, b is not None)
-    return im.channels_first(y.reshape(N, out_hw[0], out_hw[1], O)), (xpad, geometry)
+    return im.channels_first(y.reshape(N, out_hw[0], out_hw[1], O)), (xh, geometry)
 
 
 def conv2d_input_grad(G, Wt, geometry, out, tmp):
@@ -86,7 +87,7 @@ def conv2d_backward(g, cache, W, *, need_dx: bool = True):
     ``(dx, dW, db)`` with dx (N, C, H, W) in channels-last memory (None unless ``need_dx``),
     dW (O, C, kh, kw) and db (O,) (None without a bias). Chunk by chunk: the patches are rebuilt,
     dW_col += X_col^T G, and the chunk's dx is formed while its G is in cache."""
-    xpad, geometry = cache
+    xh, geometry = cache
     (N, C, H, Wd), kernel, stride, padding, out_hw, has_bias = geometry
     O, kh, kw = W.shape[0], kernel[0], kernel[1]
     rows, K = out_hw[0] * out_hw[1], kh * kw * C
@@ -100,7 +101,7 @@ def conv2d_backward(g, cache, W, *, need_dx: bool = True):
     parts = ic.chunks(N, rows * (K + has_bias) * g.itemsize)
     tmp = np.empty(((parts[0][1] - parts[0][0]) * rows, C), dtype=g.dtype) if need_dx else None
     for s, e in parts:
-        cols = ic.im2col(xpad[s:e], kernel, stride, out_hw, ones=has_bias)
+        cols = ic.im2col(ic.padded(xh[s:e], padding), kernel, stride, out_hw, ones=has_bias)
         Gc = G[s * rows:e * rows]
         if dWc is None:
             dWc = cols.T @ Gc
