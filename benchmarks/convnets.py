@@ -142,8 +142,9 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
         t = times[n]
         grow = [v for v in rss[n] if v is not None]
         acc = float(np.mean(models[n].predict(Xte) == yte)) if Xte is not None else None
-        out[n] = {"min": min(t), "median": statistics.median(t), "times": t, "rss_growth_mb": max(grow) if grow else None,
-                  "rows_per_s": len(X) / min(t), "gflops": flops / min(t) / 1e9, "accuracy": acc}
+        out[n] = {"min": min(t), "median": statistics.median(t), "times": t,
+                  "rss_growth_mb": max(grow) if grow else None, "rows_per_s": len(X) / min(t),
+                  "gflops": flops / min(t) / 1e9, "accuracy": acc}
     out["gflop_per_epoch"] = flops / 1e9
     return out
 

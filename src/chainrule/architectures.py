@@ -13,11 +13,11 @@ import numpy as np
 
 from ._validation import check_dtype, check_int, check_number, resolve_rng
 from .core import Sequential
-from .layers import (BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Residual,
-                     linear_decay)
+from .layers import BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Residual
 from .layers._images import size_pair
+from .layers.residual import linear_decay
 
-__all__ = ["lenet", "resnet"]
+__all__ = ["lenet", "resnet", "linear_decay"]
 
 
 def lenet(in_channels: int = 1, n_classes: int = 10, image_size=28, *, rng=None, dtype=np.float32,
@@ -75,7 +75,7 @@ def resnet(in_channels: int = 3, n_classes: int = 10, *, width: int = 16, blocks
     Linear(4 width, n_classes). Depth 6 ``blocks_per_stage`` + 2 (3 gives ResNet-20).
 
     Stochastic depth: the 3 ``blocks_per_stage`` blocks survive with the paper's linear decay rule
-    (``nn.linear_decay``) down to ``p_last`` at the last block; ``p_last=1`` turns it off.
+    (``linear_decay``) down to ``p_last`` at the last block; ``p_last=1`` turns it off.
     ``mode`` is ``"row"`` (a draw per image) or ``"batch"`` (one per batch).
     """
     c = check_int("resnet in_channels", in_channels)

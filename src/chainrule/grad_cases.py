@@ -149,7 +149,7 @@ MODULES = [
     ("AvgPool2d(overlapping)", lambda d, r: nn.AvgPool2d(3, stride=1), _images(size=5)),
     ("GlobalAvgPool2d", lambda d, r: nn.GlobalAvgPool2d(), _images(size=4)),
     ("Flatten", lambda d, r: nn.Flatten(), _images(size=3)),
-    ("Residual(train, row)", _residual(True), _images(size=5)),
+    ("Residual(train)", _residual(True), _images(size=5)),                     # row mode
     ("Residual(train, batch)", _residual(True, "batch"), _images(size=5)),
     ("Residual(train, projection)", _residual(True, shortcut=True), _images(size=5)),
     ("Residual(eval)", _residual(False, shortcut=True), _images(size=5)),

@@ -8,10 +8,10 @@
 """
 from .core import Module, Parameter, Sequential
 from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Identity,
-                     LeakyReLU, Linear, MaxPool2d, ReLU, Residual, Sigmoid, Softmax, Tanh, linear_decay)
+                     LeakyReLU, Linear, MaxPool2d, ReLU, Residual, Sigmoid, Softmax, Tanh)
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "GlobalAvgPool2d", "Flatten", "Residual", "linear_decay",
+    "GlobalAvgPool2d", "Flatten", "Residual",
 ]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from chainrule import io, losses, nn, optim
-from chainrule.architectures import lenet, resnet
+from chainrule.architectures import lenet, linear_decay, resnet
 from chainrule.training import Trainer
 
 pytest.importorskip("safetensors")
@@ -17,7 +17,8 @@ def conv_params(c, o, k, bias=True):
 def test_lenet_matches_the_issue_and_pytorch_names():
     net = lenet(1, 10, 28, rng=0)
     kinds = [type(m).__name__ for m in net]
-    assert kinds == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear"]
+    assert kinds == ["Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU",
+                     "Linear"]
     assert list(net.state_dict()) == ["0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias",
                                       "9.weight", "9.bias"]
     n = sum(p.size for p in net.parameters())
@@ -31,7 +32,7 @@ def test_lenet_matches_the_issue_and_pytorch_names():
 def test_resnet_stages_blocks_and_decay():
     net = resnet(3, 10, width=16, blocks_per_stage=3, rng=0)
     blocks = [m for m in net if isinstance(m, nn.Residual)]
-    assert len(blocks) == 9 and [b.survival_prob for b in blocks] == nn.linear_decay(9, 0.5)
+    assert len(blocks) == 9 and [b.survival_prob for b in blocks] == linear_decay(9, 0.5)
     assert [b.shortcut is None for b in blocks] == [True] * 3 + [False, True, True] * 2
     n = sum(p.size for p in net.parameters())
     bn = lambda c: 2 * c  # noqa: E731 (gamma and beta)

@@ -55,7 +55,8 @@ POOLS = [nn.MaxPool2d(2), nn.AvgPool2d(3, stride=2)]
 def test_wrong_rank(shape):
     x = np.zeros(shape, np.float32)
     for layer, name in [(CONV, r"Conv2d\(3, 8, kernel_size=3\)"), (POOLS[0], r"MaxPool2d\(kernel_size=2\)"),
-                        (POOLS[1], r"AvgPool2d\(kernel_size=3, stride=2\)"), (nn.GlobalAvgPool2d(), r"GlobalAvgPool2d\(\)")]:
+                        (POOLS[1], r"AvgPool2d\(kernel_size=3, stride=2\)"),
+                        (nn.GlobalAvgPool2d(), r"GlobalAvgPool2d\(\)")]:
         with pytest.raises(ValueError, match=rf"{name} expected input of shape \(N, \w, H, W\), 4 axes; "
                                              rf"got shape {re_shape(shape)}"):
             layer.forward(x)
@@ -84,7 +85,8 @@ def test_wrong_channel_count():
 
 def test_image_smaller_than_the_kernel_or_emptied_by_stride_and_padding():
     with pytest.raises(ValueError, match=r"Conv2d\(3, 8, kernel_size=5\): input images of 4 x 4 are smaller than "
-                                         r"the kernel 5 x 5, which leaves no output; got input of shape \(2, 3, 4, 4\)"):
+                                         r"the kernel 5 x 5, which leaves no output; "
+                                         r"got input of shape \(2, 3, 4, 4\)"):
         nn.Conv2d(3, 8, 5).forward(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"input images of 2 x 9 \(4 x 9 after padding \(1, 0\)\) are smaller than "
                                          r"the kernel 5 x 3"):
@@ -93,7 +95,8 @@ def test_image_smaller_than_the_kernel_or_emptied_by_stride_and_padding():
     with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=3\): input images of 2 x 2 are smaller than the "
                                          r"kernel 3 x 3"):
         nn.MaxPool2d(3).forward(np.zeros((1, 1, 2, 2)))
-    assert nn.MaxPool2d(2, stride=50).forward(np.ones((1, 1, 5, 5))).shape == (1, 1, 1, 1)     # a large stride: one window
+    # a large stride: one window
+    assert nn.MaxPool2d(2, stride=50).forward(np.ones((1, 1, 5, 5))).shape == (1, 1, 1, 1)
     with pytest.raises(ValueError, match=r"Conv2d\(1, 2, kernel_size=3\).*smaller than the kernel"):
         nn.Conv2d(1, 2, 3).output_shape((1, 1, 2, 2))
     with pytest.raises(ValueError, match=r"lenet image_size must be at least 4 x 4 \(two 2 x 2 poolings\); got 3 x 3"):
@@ -127,7 +130,8 @@ def test_backward_before_forward_and_wrong_gradient_shape():
             layer.backward(np.zeros((2, 2)))
     conv = nn.Conv2d(3, 2, 3)
     conv.forward(X)
-    with pytest.raises(ValueError, match=r"grad_output must have the output's shape \(2, 2, 4, 4\); got \(2, 2, 4, 3\)"):
+    with pytest.raises(ValueError, match=r"grad_output must have the output's shape \(2, 2, 4, 4\); "
+                                         r"got \(2, 2, 4, 3\)"):
         conv.backward(np.zeros((2, 2, 4, 3)))
 
 

@@ -7,8 +7,7 @@ from .dropout import Dropout
 from .linear import Linear
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .reshape import Flatten
-from .residual import Residual, linear_decay
+from .residual import Residual
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm1d",
-           "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten", "Residual",
-           "linear_decay"]
+           "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten", "Residual"]

@@ -35,6 +35,7 @@ from . import _im2col as ic
 from . import _images as im
 from .linear import INITS
 
+
 # ---- kernels -------------------------------------------------------------------------------------
 def conv2d_forward(x, W, b, stride=(1, 1), padding=(0, 0)):
     """y = conv(x, W) + b for x (N, C, H, W) in any memory layout; returns ``(y, cache)``.
@@ -78,7 +79,9 @@ def conv2d_input_grad(G, Wt, geometry, out, tmp):
                 continue
             (ilo, ihi, xi), (jlo, jhi, xj) = ru, rv
             np.matmul(G, Wt[u, v], out=tmp)
-            out[:, xi:xi + sh * (ihi - ilo - 1) + 1:sh, xj:xj + sw * (jhi - jlo - 1) + 1:sw, :] += t4[:, ilo:ihi, jlo:jhi]
+            rows_in = slice(xi, xi + sh * (ihi - ilo - 1) + 1, sh)
+            cols_in = slice(xj, xj + sw * (jhi - jlo - 1) + 1, sw)
+            out[:, rows_in, cols_in, :] += t4[:, ilo:ihi, jlo:jhi]
     return out
 
 
@@ -99,7 +102,7 @@ def conv2d_backward(g, cache, W, *, need_dx: bool = True):
         covered = tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd)
         dx = (np.empty if covered else np.zeros)((N, H, Wd, C), dtype=g.dtype)
     parts = ic.chunks(N, rows * (K + has_bias) * g.itemsize)
-    tmp = np.empty(((parts[0][1] - parts[0][0]) * rows, C), dtype=g.dtype) if need_dx else None
+    tmp = np.empty((max((e - s for s, e in parts), default=0) * rows, C), dtype=g.dtype) if need_dx else None
     for s, e in parts:
         cols = ic.im2col(ic.padded(xh[s:e], padding), kernel, stride, out_hw, ones=has_bias)
         Gc = G[s * rows:e * rows]
