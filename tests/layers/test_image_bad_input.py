@@ -111,10 +111,15 @@ def test_empty_images_and_non_numeric_input(layer):
         layer.forward(np.full((2, 3, 6, 6), "a"))
 
 
-def test_an_empty_batch_gives_an_empty_output():
+def test_an_empty_batch_gives_an_empty_output_and_gradient():
     x = np.zeros((0, 3, 6, 6), np.float32)
-    assert CONV.forward(x).shape == (0, 8, 4, 4)
-    assert POOLS[0].forward(x).shape == (0, 3, 3, 3) and nn.GlobalAvgPool2d().forward(x).shape == (0, 3)
+    conv = nn.Conv2d(3, 8, 3, rng=0)
+    y = conv.forward(x)
+    assert y.shape == (0, 8, 4, 4)
+    assert conv.backward(y).shape == (0, 3, 6, 6) and not conv.weight.grad.any() and not conv.bias.grad.any()
+    for layer, shape in ((nn.MaxPool2d(2), (0, 3, 3, 3)), (nn.AvgPool2d(2), (0, 3, 3, 3)), (nn.GlobalAvgPool2d(), (0, 3))):
+        y = layer.forward(x)
+        assert y.shape == shape and layer.backward(y).shape == x.shape
 
 
 def test_flatten_needs_a_batch_axis_and_another():

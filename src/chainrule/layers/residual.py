@@ -129,7 +129,7 @@ class Residual(Module):
         0 when the block was dropped), or None (no drop possible: evaluation or p = 1)."""
         cache = self._cached()
         if cache[0] == "dropped":
-            return np.zeros((), dtype=cache[2])
+            return xp.zeros((), cache[2])
         b = cache[3]
         return None if b is None else b.reshape(-1) if b.ndim else b
 
