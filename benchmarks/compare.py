@@ -16,6 +16,8 @@ Workloads: (a) MLP 784-512-256-10, ReLU, softmax log-likelihood, SGD momentum 0.
 per epoch, with SGD and with Adam); (b) the same at batch 32 and 512; (c) linear softmax and
 hinge classifiers; (d) prediction throughput; (e) scaling in rows and width; (f)
 MLPClassifier.fit end to end against the bare training loop, with SGD and with Adam; (g)
+convolutional networks: the lenet CNN on the same 60,000 rows as (a), and a ResNet-20 epoch on
+synthetic 32 x 32 x 3 images (benchmarks/convnets.py, where the FLOP count is explained); (h)
 solver='lbfgs' against scikit-learn's L-BFGS on the 8 x 8 digits (1,797 rows). Results: a table
 on stdout and JSON in benchmarks/results/.
 """
@@ -449,7 +451,7 @@ def workload_fit(X, y, Xte, yte, repeats):
 
 
 def workload_lbfgs(repeats):
-    """(g): solver='lbfgs' on scikit-learn's 8 x 8 digits (1,797 rows x 64, pixels / 16), hidden
+    """(h): solver='lbfgs' on scikit-learn's 8 x 8 digits (1,797 rows x 64, pixels / 16), hidden
     (100,), max_iter=200, random_state=0, float64 as scikit-learn computes: both start from the
     same weights and minimise the same function with SciPy's L-BFGS-B, so the time is the cost of
     a forward and backward pass (and the accuracies agree). Also chainrule on float32 input."""
@@ -530,21 +532,40 @@ def targets(report, data_mb):
         steps = ", ".join(f"time x{b_['seconds'] / a_['seconds']:.2f} for FLOPs x{b_['gflop'] / a_['gflop']:.2f}"
                           for a_, b_ in zip(w, w[1:]))
         out.append({"target": "(e) time grows no faster than the FLOPs with width", "met": growth_ok, "measured": steps})
+    out += targets_g(report)
     f = report.get("f", {})
     for solver in ("sgd", "adam"):
         if f"overhead_{solver}" in f:
             v = f[f"overhead_{solver}"]
             out.append({"target": f"(f) MLPClassifier.fit ({solver}) overhead over the bare loop <= 5%", "met": v <= 0.05,
                         "measured": f"{v:+.1%} (medians)"})
-    g = report.get("g", {})
-    ours, theirs = g.get("chainrule MLPClassifier lbfgs (float64)"), g.get("scikit-learn MLPClassifier lbfgs (float64)")
+    h = report.get("h", {})
+    ours, theirs = h.get("chainrule MLPClassifier lbfgs (float64)"), h.get("scikit-learn MLPClassifier lbfgs (float64)")
     if ours and theirs:
         ratio = ours["median"] / theirs["median"]
         # the same iterations from the same weights through the same SciPy code: parity is the expectation, and a
         # few percent either way is the machine's noise
-        out.append({"target": "(g) lbfgs fit <= 1.1 x scikit-learn's, same iterations and loss", "met":
+        out.append({"target": "(h) lbfgs fit <= 1.1 x scikit-learn's, same iterations and loss", "met":
                     ratio <= 1.1 and ours["n_iter"] == theirs["n_iter"] and abs(ours["loss"] - theirs["loss"]) < 1e-6,
                     "measured": f"{ratio:.3f} x (medians); {ours['n_iter']} vs {theirs['n_iter']} iterations"})
+    return out
+
+
+def targets_g(report):
+    """Issue 12's targets for workload (g)."""
+    from convnets import torch_reference
+    out = []
+    g = report.get("g", {}).get("lenet", {})
+    ref = torch_reference(g)
+    if "chainrule" in g and ref:
+        ratio = g["chainrule"]["min"] / g[ref]["min"]
+        out.append({"target": f"(g) lenet epoch <= 1.0 x PyTorch's faster format ({ref})", "met": ratio <= 1.0,
+                    "measured": f"{ratio:.3f} x"})
+    growth = g.get("chainrule", {}).get("rss_growth_mb")
+    if growth is not None:
+        limit = 4 * g["parameters"] * 4 / 2**20 + g["im2col_mb"] + 150
+        out.append({"target": "(g) memory <= data + 4 x parameters + the largest im2col buffer + 150 MB",
+                    "met": growth <= limit, "measured": f"data + {growth:.0f} MB (limit data + {limit:.0f} MB)"})
     return out
 
 
@@ -557,11 +578,34 @@ def table(rows, header):
     return "\n".join(out)
 
 
+def workload_g(X60, y60, Xte, yte, args, have_torch, report):
+    from convnets import workload
+    report["g"] = workload(X60, y60, Xte, yte, args.repeats, timed, have_torch, resnet_rows=args.resnet_rows)
+    return report["g"]
+
+
+def print_g(r, rate, data_mb):
+    for key, title in (("lenet", "(g) lenet CNN, SGD momentum 0.9, batch 128, one epoch of 60,000 MNIST rows"),
+                       ("resnet", "(g) ResNet-20 with stochastic depth (p_L = 0.5), batch 128, one epoch of "
+                                  f"{r.get('resnet', {}).get('rows', 0):,} synthetic 32 x 32 x 3 images")):
+        if key not in r:
+            continue
+        w = r[key]
+        rows = [(k, f"{v['min']:.3f}", f"{v['median']:.3f}", f"{v['rows_per_s']:,.0f}", f"{v['gflops']:.0f}",
+                 f"{v['gflops'] / rate:.0%}", "-" if v["accuracy"] is None else f"{v['accuracy']:.4f}",
+                 f"{v['rss_growth_mb']:.0f}" if v["rss_growth_mb"] is not None else "-")
+                for k, v in w.items() if isinstance(v, dict)]
+        print(f"\n{title} ({w['gflop_per_epoch']:.0f} GFLOP; data {data_mb:.0f} MB)")
+        print(table(rows, ("system", "epoch s (min)", "median", "rows/s", "GFLOP/s", "of matmul", "test acc",
+                           "memory growth MB")))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--only", default="a,b,c,d,e,f,g", help="workloads to run, e.g. a,b")
+    ap.add_argument("--only", default="a,b,c,d,e,f,g,h", help="workloads to run, e.g. a,b")
+    ap.add_argument("--resnet-rows", type=int, default=10000, help="images in the ResNet epoch of (g) (0: no ResNet)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "local" / "last.json"),
                     help="where the JSON goes (the tracked benchmarks/results/latest.json only when named here)")
     args = ap.parse_args(argv)
@@ -647,9 +691,11 @@ def main(argv=None) -> int:
                          if not k.startswith("overhead")], ("run", "s (min)", "median")))
             print(f"    overhead of the estimator (medians): sgd {r['overhead_sgd']:+.1%}, adam {r['overhead_adam']:+.1%}")
         if "g" in only:
+            print_g(workload_g(X60, y60, Xte, yte, args, have_torch, report), rate, data_mb)
+        if "h" in only:
             r = workload_lbfgs(args.repeats)
-            report["g"] = r
-            print("\n(g) solver='lbfgs', digits (1,500 train / 297 test), hidden (100,), max_iter=200, random_state=0")
+            report["h"] = r
+            print("\n(h) solver='lbfgs', digits (1,500 train / 297 test), hidden (100,), max_iter=200, random_state=0")
             print(table([(k, f"{v['min']:.3f}", f"{v['median']:.3f}", v["n_iter"], f"{v['loss']:.6f}",
                           f"{v['accuracy']:.4f}") for k, v in r.items()],
                         ("model", "fit s (min)", "median", "iterations", "final loss", "test acc")))

@@ -1,7 +1,9 @@
-"""Load a chainrule model file into an equivalent torch.nn.Sequential and compare predictions.
+"""Load chainrule model files into the equivalent torch.nn networks (strictly) and compare outputs.
 
 Run in the benchmark environment (make bench creates it):  .venv-bench/bin/python benchmarks/torch_interop.py
-PyTorch is not a chainrule dependency; this script shows the README's mapping works.
+PyTorch is not a chainrule dependency; this script shows the README's mapping works, for an MLP
+estimator, the lenet CNN and a ResNet with stochastic depth (``chainrule.architectures``): the
+same predictions from the same file, and the same gradients (float64) for one training step.
 """
 import sys
 import tempfile
@@ -11,51 +13,137 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from chainrule import io
+from chainrule import io, losses, optim
+from chainrule.architectures import lenet, resnet
 from chainrule.datasets import load_digits
 from chainrule.models import MLPClassifier
+from chainrule.training import Trainer
 
 
-def torch_equivalent(arch):
-    """The torch.nn.Sequential matching chainrule.io.architecture(model)."""
-    layers = []
-    for cfg in arch:
-        kind = cfg["type"]
-        if kind == "Linear":
-            layers.append(torch.nn.Linear(cfg["in_features"], cfg["out_features"], bias=cfg["bias"]))
-        elif kind == "BatchNorm1d":
-            layers.append(torch.nn.BatchNorm1d(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"]))
-        elif kind == "Dropout":
-            layers.append(torch.nn.Dropout(cfg["p"]))
-        elif kind == "ReLU":
-            layers.append(torch.nn.ReLU())
-        elif kind == "LeakyReLU":
-            layers.append(torch.nn.LeakyReLU(cfg["negative_slope"]))
-        else:
-            layers.append({"Sigmoid": torch.nn.Sigmoid, "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity,
-                           "Softmax": lambda: torch.nn.Softmax(dim=-1)}[kind]())
-    return torch.nn.Sequential(*layers)
+class TorchResidual(torch.nn.Module):
+    """out = shortcut(x) + b * block(x), torchvision's stochastic_depth on the block in training
+    (b = Bernoulli(p) / p per row or per batch); shortcut(x) + block(x) in evaluation."""
+
+    def __init__(self, block, shortcut, survival_prob, mode):
+        super().__init__()
+        self.block = block
+        if shortcut is not None:
+            self.shortcut = shortcut
+        self.has_shortcut, self.p, self.mode = shortcut is not None, survival_prob, mode
+
+    def forward(self, x):
+        s = self.shortcut(x) if self.has_shortcut else x
+        f = self.block(x)
+        if self.training and self.p < 1:
+            size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+            f = f * torch.empty(size, dtype=f.dtype).bernoulli_(self.p).div_(self.p)
+        return s + f
+
+
+class TorchGlobalAvgPool(torch.nn.Module):
+    """chainrule's GlobalAvgPool2d: the mean over H and W, (N, C, H, W) -> (N, C)."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+def torch_network(spec):
+    """The torch.nn module a chainrule ``Module.spec()`` describes (same state_dict names and shapes)."""
+    kind, cfg = spec["type"], spec.get("config", {})
+    if kind == "Sequential":
+        return torch.nn.Sequential(*[torch_network(s) for s in cfg["modules"]])
+    if kind == "Residual":
+        shortcut = None if cfg.get("shortcut") is None else torch_network(cfg["shortcut"])
+        return TorchResidual(torch_network(cfg["block"]), shortcut, cfg["survival_prob"], cfg["mode"])
+    if kind == "Linear":
+        return torch.nn.Linear(cfg["in_features"], cfg["out_features"], bias=cfg["bias"])
+    if kind == "Conv2d":
+        return torch.nn.Conv2d(cfg["in_channels"], cfg["out_channels"], tuple(cfg["kernel_size"]),
+                               tuple(cfg["stride"]), tuple(cfg["padding"]), bias=cfg["bias"])
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return getattr(torch.nn, kind)(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"])
+    if kind in ("MaxPool2d", "AvgPool2d"):
+        return getattr(torch.nn, kind)(tuple(cfg["kernel_size"]), tuple(cfg["stride"]))
+    if kind == "Dropout":
+        return torch.nn.Dropout(cfg["p"])
+    if kind == "LeakyReLU":
+        return torch.nn.LeakyReLU(cfg["negative_slope"])
+    if kind == "GlobalAvgPool2d":
+        return TorchGlobalAvgPool()
+    return {"ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid, "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity,
+            "Flatten": torch.nn.Flatten, "Softmax": lambda: torch.nn.Softmax(dim=-1)}[kind]()
+
+
+def load_into_torch(path):
+    """(torch network in evaluation mode, its state) from a chainrule model file; strict load."""
+    state = {k: v for k, v in load_file(str(path)).items() if not k.startswith("extra.")}
+    net = torch_network(io.architecture(path))
+    net.load_state_dict(state, strict=True)      # every name and shape must match
+    return net.eval()
+
+
+def compare(name, ours, path, X) -> bool:
+    theirs = load_into_torch(path)
+    with torch.no_grad():
+        t = theirs(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))).numpy()
+    diff = float(np.abs(ours - t).max())
+    same = bool((ours.argmax(1) == t.argmax(1)).all())
+    print(f"{name}: strict load_state_dict ok; largest |score difference| {diff:.2e}; "
+          f"same predictions on all {len(X)} test images: {same}")
+    return diff < 1e-4 * max(1.0, float(np.abs(t).max())) and same
+
+
+def compare_gradients(name, net, shape) -> bool:
+    """One training-mode forward and backward in float64 in both: loss, dL/dx, every parameter's
+    gradient and the running statistics must agree to rounding."""
+    rng = np.random.default_rng(0)
+    tnet = torch_network(net.spec()).double()
+    tnet.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()}, strict=True)
+    x, y = rng.random(shape), rng.integers(0, 10, shape[0])
+    loss = losses.SoftmaxLogLikelihood()
+    value = loss.forward(net.forward(x), y)
+    net.zero_grad()
+    dx = net.backward(loss.backward(), need_input_grad=True)
+    xt = torch.from_numpy(x).requires_grad_()
+    value_t = torch.nn.functional.cross_entropy(tnet(xt), torch.from_numpy(y))
+    value_t.backward()
+    theirs = dict(tnet.named_parameters())
+    worst = max([float(np.abs(dx - xt.grad.numpy()).max())]
+                + [float(np.abs(p.grad - theirs[k].grad.numpy()).max()) for k, p in net.named_parameters()])
+    stats = max((float(np.abs(v - tnet.state_dict()[k].numpy()).max()) for k, v in net.state_dict().items()
+                 if "running" in k), default=0.0)
+    print(f"{name}, float64 training step: loss {float(value):.12f} vs {value_t.item():.12f}; largest gradient "
+          f"difference {worst:.1e}; running statistics {stats:.1e}")
+    return abs(float(value) - value_t.item()) < 1e-12 and worst < 1e-12 and stats < 1e-12
+
+
+def train_network(net, X, y, epochs):
+    Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.05, momentum=0.9), batch_size=64,
+            epochs=epochs, rng=0).fit(X, y)
+    return net.eval()
 
 
 def main() -> int:
     d = load_digits()
-    Xtr, Xte = d.X_train.reshape(-1, 64) / 16.0, d.X_test.reshape(-1, 64) / 16.0
-    clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, max_iter=20, random_state=0).fit(Xtr, d.y_train)
+    Xtr, Xte = d.X_train.astype(np.float32) / 16.0, d.X_test.astype(np.float32) / 16.0
+    ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.safetensors"
-        io.save(clf, path)
-        state = {k: v for k, v in load_file(str(path)).items() if not k.startswith("extra.")}
-        net = torch_equivalent(io.architecture(clf.model_))
-        net.load_state_dict(state, strict=True)   # every name and shape must match
-    net.eval()
-    with torch.no_grad():
-        ours = clf.decision_function(Xte)
-        theirs = net(torch.from_numpy(Xte.astype(np.float32))).numpy()
-    diff = float(np.abs(ours - theirs).max())
-    same = bool((ours.argmax(1) == theirs.argmax(1)).all())
-    print(f"torch {torch.__version__}: strict load_state_dict ok; largest |score difference| {diff:.2e}; "
-          f"same predictions on all {len(Xte)} test images: {same}")
-    return 0 if diff < 1e-4 and same else 1
+        clf = MLPClassifier((64, 32), dropout=0.2, batch_norm=True, max_iter=20, random_state=0)
+        clf.fit(Xtr.reshape(-1, 64), d.y_train)
+        io.save(clf, Path(tmp) / "mlp.safetensors")
+        ok &= compare("MLPClassifier", clf.decision_function(Xte.reshape(-1, 64)), Path(tmp) / "mlp.safetensors",
+                      Xte.reshape(-1, 64))
+        images_tr, images_te = Xtr[:, None], Xte[:, None]                  # (N, 1, 8, 8)
+        for name, net in [("lenet", lenet(1, 10, 8, rng=0)),
+                          ("resnet (stochastic depth)", resnet(1, 10, width=8, blocks_per_stage=2, rng=0))]:
+            train_network(net, images_tr, d.y_train, epochs=3)
+            path = Path(tmp) / "net.safetensors"
+            io.save(net, path)
+            ok &= compare(f"{name} ({torch.__version__})", net.forward(images_te), path, images_te)
+    ok &= compare_gradients("lenet", lenet(1, 10, 28, rng=0, dtype=np.float64), (6, 1, 28, 28))
+    ok &= compare_gradients("resnet", resnet(3, 10, width=4, blocks_per_stage=1, p_last=1.0, rng=0, dtype=np.float64),
+                            (6, 3, 32, 32))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -78,6 +78,46 @@ def _normal(scale=1.0, shift=0.0):
     return lambda s, r: r.standard_normal(s) * scale + shift
 
 
+# ---- image layers: a batch shape (N, d) becomes images (N, channels(d), size, size) ----------------
+def _distinct(size, channels=None):
+    """Images whose values are all at least 0.05 apart: a max-pooling window never has a tie
+    within the 1e-6 step (a tie is max pooling's kink)."""
+    def make(s, r):
+        shape = (s[0], s[1] if channels is None else channels(s[1]), size, size)
+        return r.permutation(int(np.prod(shape))).reshape(shape) * 0.05 - 1.0
+    return make
+
+
+def _wide(d):
+    """More channels than ``layers.conv.FEW_CHANNELS``: the other patch layout."""
+    return d + 7
+
+
+def _wide_images(size):
+    return lambda s, r: r.standard_normal((s[0], _wide(s[1]), size, size))
+
+
+def _residual(train, mode="row", shortcut=False):
+    """Residual(conv - batch norm - tanh - conv, [1 x 1 conv with stride 2]) with stochastic depth."""
+    def make(d, rng):
+        stride = 2 if shortcut else 1
+        block = nn.Sequential(nn.Conv2d(d, 3, 3, stride, 1, bias=False, rng=rng, dtype=F64),
+                              nn.BatchNorm2d(3, dtype=F64), nn.Tanh(), nn.Conv2d(3, 3, 3, 1, 1, rng=rng, dtype=F64))
+        sc = nn.Conv2d(d, 3, 1, stride, rng=rng, dtype=F64) if shortcut or d != 3 else None
+        res = nn.Residual(block, sc, survival_prob=0.6, mode=mode, rng=rng)
+        if not train:
+            for _ in range(3):
+                res.forward(rng.standard_normal((4, d, 5, 5)))
+            res.eval()
+        return res
+    return make
+
+
+def _small_cnn(d, rng):
+    return nn.Sequential(nn.Conv2d(d, 4, 3, padding=1, rng=rng, dtype=F64), nn.Tanh(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(16, 3, rng=rng, dtype=F64))
+
+
 MODULES = [
     ("Linear", lambda d, r: nn.Linear(d, 3, rng=r, dtype=F64), _normal()),
     ("Linear(bias=False)", lambda d, r: nn.Linear(d, 2, bias=False, rng=r, dtype=F64), _normal()),
@@ -96,6 +136,24 @@ MODULES = [
     ("BatchNorm2d(eval)", _bn2d(False), _images()),
     ("MLP(train)", _mlp(True), _normal()),
     ("MLP(eval)", _mlp(False), _normal()),
+    ("Conv2d(train)", lambda d, r: nn.Conv2d(d, 3, 3, padding=1, rng=r, dtype=F64), _images(size=5)),
+    ("Conv2d(eval)", lambda d, r: nn.Conv2d(d, 3, 3, padding=1, rng=r, dtype=F64).eval(), _images(size=5)),
+    ("Conv2d(stride, no bias)", lambda d, r: nn.Conv2d(d, 2, (3, 2), (2, 1), (0, 1), bias=False, rng=r, dtype=F64),
+     _images(size=6)),
+    ("Conv2d(many channels)", lambda d, r: nn.Conv2d(_wide(d), 4, 3, 2, 1, rng=r, dtype=F64), _wide_images(5)),
+    ("Conv2d(1x1)", lambda d, r: nn.Conv2d(_wide(d), 2, 1, rng=r, dtype=F64, init="he"), _wide_images(3)),
+    ("MaxPool2d", lambda d, r: nn.MaxPool2d(2), _distinct(6)),
+    ("MaxPool2d(overlapping)", lambda d, r: nn.MaxPool2d(3, stride=2), _distinct(7)),
+    ("MaxPool2d(many channels)", lambda d, r: nn.MaxPool2d((2, 3), stride=(1, 2)), _distinct(5, _wide)),
+    ("AvgPool2d", lambda d, r: nn.AvgPool2d(2), _images(size=5)),
+    ("AvgPool2d(overlapping)", lambda d, r: nn.AvgPool2d(3, stride=1), _images(size=5)),
+    ("GlobalAvgPool2d", lambda d, r: nn.GlobalAvgPool2d(), _images(size=4)),
+    ("Flatten", lambda d, r: nn.Flatten(), _images(size=3)),
+    ("Residual(train)", _residual(True), _images(size=5)),                     # row mode
+    ("Residual(train, batch)", _residual(True, "batch"), _images(size=5)),
+    ("Residual(train, projection)", _residual(True, shortcut=True), _images(size=5)),
+    ("Residual(eval)", _residual(False, shortcut=True), _images(size=5)),
+    ("SmallCNN(train)", _small_cnn, _images(size=4)),
 ]
 
 

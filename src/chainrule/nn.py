@@ -7,11 +7,13 @@
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
 from .core import Module, Parameter, Sequential
-from .layers import BatchNorm1d, BatchNorm2d, Dropout, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Identity,
+                     LeakyReLU, Linear, MaxPool2d, ReLU, Residual, Sigmoid, Softmax, Tanh)
 
 __all__ = [
     "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
-    "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
+    "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "GlobalAvgPool2d", "Flatten", "Residual",
 ]
 
 

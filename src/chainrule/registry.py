@@ -30,7 +30,8 @@ def choose(kind: str, table: dict, name):
 # ---- layers and containers a model file may name --------------------------------------------------
 LAYERS: dict[str, type] = {cls.__name__: cls for cls in (
     nn.Sequential, nn.Linear, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.Dropout,
-    nn.BatchNorm1d, nn.BatchNorm2d,
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.GlobalAvgPool2d, nn.Flatten,
+    nn.Residual,
 )}
 
 

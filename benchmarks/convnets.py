@@ -1,0 +1,192 @@
+"""Workload (g) of benchmarks/compare.py: convolutional networks, chainrule against PyTorch.
+
+- lenet (``chainrule.architectures.lenet``: two 3 x 3 convolutions with ReLU and 2 x 2 max
+  pooling, then 3136-128-10), batch 128, float32, SGD momentum 0.9, one epoch over the 60,000
+  tiled MNIST rows, as workload (a); PyTorch in both memory formats (contiguous and
+  channels_last), the faster one being the reference.
+- a ResNet (``architectures.resnet``: ResNet-20, width 16, stochastic depth with the linear decay
+  to p_L = 0.5, row mode) on synthetic 32 x 32 x 3 images, against the same network in PyTorch
+  (built from chainrule's description by ``torch_interop.torch_network``, with torchvision's
+  stochastic-depth semantics).
+
+FLOPs of an epoch (``network_flops``): per image, 2 MACs forward, 2 MACs for the weight
+gradients and 2 MACs for the input gradients of every convolution and Linear layer but the first
+(nobody needs dL/dx of the data), where MACs = H_out W_out C_out C_in kh kw for a convolution and
+in x out for a Linear layer. Biases, activations, pooling, batch norm, the loss and the update
+are not counted (they are memory-bound passes, not FLOPs that a matrix multiply could run).
+"""
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+
+def network_flops(net, image_shape) -> tuple[float, list]:
+    """(FLOPs per image of one training step, [(layer, MACs)]) counted as the module docstring says,
+    from the shapes of a one-image forward pass (every residual block computed)."""
+    from chainrule import nn
+    layers = []
+
+    def watch(m):
+        f = m.forward
+
+        def forward(x):
+            y = f(x)
+            macs = (y.shape[2] * y.shape[3] * m.out_channels * m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+                    if isinstance(m, nn.Conv2d) else m.in_features * m.out_features)
+            layers.append((type(m).__name__, macs))
+            return y
+        m.forward = forward
+        return f
+
+    saved = [(m, watch(m)) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = net.training
+    net.eval()
+    try:
+        net.forward(np.zeros((1,) + tuple(image_shape), dtype=np.float32))
+    finally:
+        for m, f in saved:
+            m.forward = f
+        net.train(was_training)
+    total = sum(m for _, m in layers)
+    return 6.0 * total - 2.0 * layers[0][1], layers
+
+
+class ChainruleCNN:
+    """The network trained by ``chainrule.training.Trainer`` (the loop the estimators run)."""
+    name = "chainrule"
+
+    def __init__(self, build, lr, batch, seed):
+        from chainrule import losses, optim
+        from chainrule.training import Trainer
+        rng = np.random.default_rng(seed)
+        self.model = build(rng)
+        self.trainer = Trainer(self.model, losses.SoftmaxLogLikelihood(),
+                               optim.SGD(self.model, lr=lr, momentum=0.9), batch_size=batch, epochs=1, rng=rng)
+
+    def epoch(self, X, y):
+        self.trainer.epochs = self.trainer.start_epoch + 1
+        self.trainer.fit(X, y)
+
+    def predict(self, X):
+        return self.trainer.predict_scores(X).argmax(1)
+
+
+class TorchCNN:
+    """The same network in PyTorch (``torch_network`` of chainrule's description), its own init."""
+
+    def __init__(self, build, lr, batch, seed, channels_last: bool):
+        import torch
+        from torch_interop import torch_network
+        torch.manual_seed(seed)
+        self.torch, self.batch = torch, batch
+        self.fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.name = "PyTorch channels_last" if channels_last else "PyTorch contiguous"
+        net = torch_network(build(np.random.default_rng(seed)).spec())
+        for m in net.modules():                       # PyTorch's default initialisation
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        self.model = net.to(memory_format=self.fmt)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9)
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def _tensors(self, X, y):
+        key = (id(X), X.shape)
+        if getattr(self, "_key", None) != key:        # converted once per data set, outside the timing
+            self._key = key
+            self._X = self.torch.from_numpy(X).contiguous(memory_format=self.fmt)
+            self._y = self.torch.from_numpy(y)
+        return self._X, self._y
+
+    def epoch(self, X, y):
+        torch = self.torch
+        Xt, yt = self._tensors(X, y)
+        perm = torch.randperm(len(Xt), generator=self.gen)
+        self.model.train()
+        for s in range(0, len(Xt), self.batch):
+            idx = perm[s:s + self.batch]
+            out = self.model(Xt[idx].contiguous(memory_format=self.fmt))
+            loss = self.loss(out, yt[idx])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+
+    def predict(self, X):
+        with self.torch.no_grad():
+            self.model.eval()
+            out = [self.model(self.torch.from_numpy(X[s:s + 1000]).contiguous(memory_format=self.fmt))
+                   for s in range(0, len(X), 1000)]
+            return self.torch.cat(out).argmax(1).numpy()
+
+
+def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
+    """Interleaved epochs (a, b, c, a, b, c, ...): {name: {min, median, times, rss_growth_mb, accuracy, gflops}}."""
+    flops, _ = network_flops(build(np.random.default_rng(0)), image_shape)
+    flops *= len(X)
+    names = [s(0).name for s in systems]
+    times = {n: [] for n in names}
+    rss = {n: [] for n in names}
+    models = {}
+    for r in range(repeats):
+        for make, n in zip(systems, names):
+            m = make(r)
+            m.epoch(X[:256], y[:256])                 # first-touch allocations outside the timing
+            sec, grow, _ = timed(lambda: m.epoch(X, y))
+            times[n].append(sec)
+            rss[n].append(grow)
+            models[n] = m
+    out = {}
+    for n in names:
+        t = times[n]
+        grow = [v for v in rss[n] if v is not None]
+        acc = float(np.mean(models[n].predict(Xte) == yte)) if Xte is not None else None
+        out[n] = {"min": min(t), "median": statistics.median(t), "times": t,
+                  "rss_growth_mb": max(grow) if grow else None, "rows_per_s": len(X) / min(t),
+                  "gflops": flops / min(t) / 1e9, "accuracy": acc}
+    out["gflop_per_epoch"] = flops / 1e9
+    return out
+
+
+def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
+    """(g): lenet on MNIST and ResNet-20 on synthetic 32 x 32 x 3 images."""
+    from chainrule.architectures import lenet, resnet
+    report = {}
+    X = X60.reshape(-1, 1, 28, 28)
+    Xt = Xte.reshape(-1, 1, 28, 28)
+
+    def lenet_build(rng):
+        return lenet(1, 10, 28, rng=rng)
+
+    systems = [lambda seed: ChainruleCNN(lenet_build, 0.01, 128, seed)]
+    if have_torch:
+        systems += [lambda seed: TorchCNN(lenet_build, 0.01, 128, seed, channels_last=False),
+                    lambda seed: TorchCNN(lenet_build, 0.01, 128, seed, channels_last=True)]
+    report["lenet"] = run(systems, X, y60, Xt, yte, repeats, timed, (1, 28, 28), lenet_build)
+    P = sum(p.size for p in lenet_build(np.random.default_rng(0)).parameters())
+    report["lenet"]["parameters"] = P
+    report["lenet"]["im2col_mb"] = 128 * 14 * 14 * 32 * 9 * 4 / 2**20    # the second convolution's X_col, one batch
+
+    if resnet_rows <= 0:
+        return report
+
+    def resnet_build(rng):
+        return resnet(3, 10, width=16, blocks_per_stage=3, p_last=0.5, rng=rng)
+
+    rng = np.random.default_rng(0)
+    yr = rng.integers(0, 10, resnet_rows)
+    Xr = (rng.standard_normal((resnet_rows, 3, 32, 32)) * 0.5 + yr[:, None, None, None] / 10).astype(np.float32)
+    systems = [lambda seed: ChainruleCNN(resnet_build, 0.05, 128, seed)]
+    if have_torch:
+        systems += [lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=False),
+                    lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=True)]
+    report["resnet"] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
+    report["resnet"]["rows"] = resnet_rows
+    return report
+
+
+def torch_reference(r):
+    """The faster PyTorch entry of a workload report, or None."""
+    entries = [(r[k]["min"], k) for k in ("PyTorch contiguous", "PyTorch channels_last") if k in r]
+    return min(entries)[1] if entries else None

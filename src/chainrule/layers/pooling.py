@@ -1,0 +1,187 @@
+"""Pooling: MaxPool2d, AvgPool2d (windows of kh x kw moved by a stride) and GlobalAvgPool2d.
+
+For a window size k, stride s (default k, as PyTorch) and no padding, output pixel (i, j) of
+channel c pools the window x[n, c, i s + u, j s + v], 0 <= u < kh, 0 <= v < kw, and
+H_out = floor((H - kh) / s) + 1 (PyTorch's floor mode).
+
+- max:     y = max_{u,v} x[.., i s + u, j s + v];  dy/dx = 1 at the window's first maximum (in
+           row-major order, as PyTorch), 0 elsewhere. A maximum shared by several entries sends
+           the gradient to the first only: a subgradient, the one PyTorch picks.
+- average: y = 1/(kh kw) sum_{u,v} x[.., i s + u, j s + v];  dy/dx = 1/(kh kw) on the window.
+- global:  y[n, c] = 1/(H W) sum_{i,j} x[n, c, i, j];  dy/dx = 1/(H W) everywhere.
+
+Where windows overlap (s < k) an input gets the sum of its windows' gradients. The kernels work
+on the channels-last view (N, H, W, C) and visit the kh kw offsets of a window as strided views,
+so no Python loop runs over pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _array as xp
+from .._validation import float_input
+from ..core.module import Module
+from . import _images as im
+
+
+def _tiles(out_hw, kernel, stride, in_hw) -> bool:
+    """True when the windows neither overlap nor leave gaps: every input is in exactly one window."""
+    return (tuple(stride) == tuple(kernel) and out_hw[0] * kernel[0] == in_hw[0]
+            and out_hw[1] * kernel[1] == in_hw[1])
+
+
+# ---- kernels -------------------------------------------------------------------------------------
+def maxpool2d_forward(x, kernel, stride):
+    """y[n, c, i, j] = max of the window; the cache holds which offset (row-major) won."""
+    out_hw = im.output_size("maxpool2d_forward", x.shape, kernel, stride)
+    xh = im.channels_last(x)
+    views = im.windows(xh, kernel, stride, out_hw)
+    _, first = next(views)
+    best = np.array(first, order="C")
+    itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
+    arg = np.zeros(best.shape, dtype=itype)
+    take = np.empty(best.shape, dtype=bool)
+    for k, v in views:
+        np.greater(v, best, out=take)        # strictly greater: a tie keeps the earlier offset
+        np.maximum(best, v, out=best)        # np.maximum propagates NaN, as PyTorch does
+        # arg = k where taken; offsets come in increasing order, so that is max(arg, k take)
+        # (a masked copy is 10 x slower)
+        np.maximum(arg, take.view(np.uint8) * itype.type(k), out=arg)
+    return im.channels_first(best), (arg, x.shape, tuple(kernel), tuple(stride))
+
+
+def maxpool2d_backward(g, cache):
+    """dL/dx: each output's gradient goes to its window's winning input (summed where windows overlap)."""
+    arg, x_shape, kernel, stride = cache
+    N, C, H, W = x_shape
+    gh = im.channels_last(g)
+    out_hw = arg.shape[1:3]
+    tiles = _tiles(out_hw, kernel, stride, (H, W))
+    dxh = (np.empty if tiles else np.zeros)((N, H, W, C), dtype=g.dtype)
+    hit = np.empty(arg.shape, dtype=bool)
+    for k, view in im.windows(dxh, kernel, stride, out_hw):
+        np.equal(arg, k, out=hit)
+        if tiles:
+            np.multiply(gh, hit, out=view)
+        else:
+            view += gh * hit
+    return im.channels_first(dxh)
+
+
+def avgpool2d_forward(x, kernel, stride):
+    """y[n, c, i, j] = mean of the window."""
+    out_hw = im.output_size("avgpool2d_forward", x.shape, kernel, stride)
+    views = im.windows(im.channels_last(x), kernel, stride, out_hw)
+    _, first = next(views)
+    acc = np.array(first, order="C")
+    for _, v in views:
+        acc += v
+    acc *= acc.dtype.type(1.0 / (kernel[0] * kernel[1]))
+    return im.channels_first(acc), (x.shape, tuple(kernel), tuple(stride))
+
+
+def avgpool2d_backward(g, cache):
+    """dL/dx = 1/(kh kw) times the gradient of every window the input belongs to."""
+    x_shape, kernel, stride = cache
+    N, C, H, W = x_shape
+    gh = im.channels_last(g) * g.dtype.type(1.0 / (kernel[0] * kernel[1]))
+    out_hw = gh.shape[1:3]
+    tiles = _tiles(out_hw, kernel, stride, (H, W))
+    dxh = (np.empty if tiles else np.zeros)((N, H, W, C), dtype=g.dtype)
+    for _, view in im.windows(dxh, kernel, stride, out_hw):
+        if tiles:
+            view[...] = gh
+        else:
+            view += gh
+    return im.channels_first(dxh)
+
+
+def global_avgpool2d_forward(x):
+    """y[n, c] = 1/(H W) sum_{i, j} x[n, c, i, j]: (N, C, H, W) -> (N, C)."""
+    return im.channels_last(x).mean(axis=(1, 2)), x.shape
+
+
+def global_avgpool2d_backward(g, x_shape):
+    """dL/dx[n, c, i, j] = g[n, c] / (H W), in channels-last memory."""
+    N, C, H, W = x_shape
+    dxh = np.empty((N, H, W, C), dtype=g.dtype)
+    dxh[...] = (g * g.dtype.type(1.0 / (H * W)))[:, None, None, :]
+    return im.channels_first(dxh)
+
+
+# ---- modules -------------------------------------------------------------------------------------
+class _Pool2d(Module):
+    """A window of ``kernel_size`` moved by ``stride`` (default: ``kernel_size``, as PyTorch)."""
+
+    _forward = staticmethod(maxpool2d_forward)
+    _backward = staticmethod(maxpool2d_backward)
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = im.size_pair(name, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else im.size_pair(name, "stride", stride)
+
+    def _name(self) -> str:
+        stride = "" if self.stride == self.kernel_size else f", stride={im.shown(self.stride)}"
+        return f"{type(self).__name__}(kernel_size={im.shown(self.kernel_size)}{stride})"
+
+    def forward(self, x):
+        x = float_input(im.images(x, self._name(), None))
+        im.output_size(self._name(), x.shape, self.kernel_size, self.stride)
+        y, cache = self._forward(x, self.kernel_size, self.stride)
+        self._cache = (cache, y.shape, y.dtype)
+        return y
+
+    def backward(self, grad_output, *, need_input_grad: bool = True):
+        cache, shape, dtype = self._cached()
+        if not need_input_grad:
+            return None
+        return self._backward(xp.as_grad(grad_output, shape, dtype), cache)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self._name()} expected input of shape (N, C, H, W); got shape {tuple(input_shape)}")
+        return tuple(input_shape[:2]) + im.output_size(self._name(), input_shape, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={im.shown(self.kernel_size)}, stride={im.shown(self.stride)}"
+
+    def get_config(self):
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
+
+
+class MaxPool2d(_Pool2d):
+    """The largest value of each window (PyTorch's ``nn.MaxPool2d(kernel_size, stride=None)``, no
+    padding, floor mode). Backward sends each output's gradient to its window's first maximum."""
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each window (PyTorch's ``nn.AvgPool2d(kernel_size, stride=None)``, no padding,
+    floor mode)."""
+
+    _forward = staticmethod(avgpool2d_forward)
+    _backward = staticmethod(avgpool2d_backward)
+
+
+class GlobalAvgPool2d(Module):
+    """The mean of each channel over the whole image: (N, C, H, W) -> (N, C).
+
+    PyTorch writes it ``nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())``; it has no state."""
+
+    def forward(self, x):
+        x = float_input(im.images(x, "GlobalAvgPool2d()", None))
+        y, x_shape = global_avgpool2d_forward(x)
+        self._cache = (x_shape, y.dtype)
+        return y
+
+    def backward(self, grad_output, *, need_input_grad: bool = True):
+        x_shape, dtype = self._cached()
+        if not need_input_grad:
+            return None
+        return global_avgpool2d_backward(xp.as_grad(grad_output, x_shape[:2], dtype), x_shape)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"GlobalAvgPool2d() expected input of shape (N, C, H, W); got shape {tuple(input_shape)}")
+        return tuple(input_shape[:2])
