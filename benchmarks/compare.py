@@ -132,6 +132,22 @@ class ChainruleMLP:
         return self.trainer.predict_scores(X).argmax(1)
 
 
+class ChainruleNumpyUpdatesMLP(ChainruleMLP):
+    """The same trainer with the optimizer's NumPy updates (CHAINRULE_FUSED=0): the reference path,
+    and chainrule's speed without the optional numba extra."""
+    name = "chainrule, NumPy updates (no numba)"
+
+    def epoch(self, X, y):
+        from chainrule.optim import _fused
+
+        was = _fused.enabled()
+        _fused.set_enabled(False)
+        try:
+            super().epoch(X, y)
+        finally:
+            _fused.set_enabled(was)
+
+
 class NotesLoopMLP:
     """The loop a user writes from the notes, through chainrule's public API only."""
     name = "chainrule, the notes' loop"
@@ -490,7 +506,7 @@ def targets(report, data_mb):
     rate = report["matmul_gflops"]
     a = report.get("a", {})
     if "chainrule" in a and "PyTorch" in a:
-        for name in ("chainrule", "chainrule, the notes' loop"):
+        for name in ("chainrule", "chainrule, the notes' loop", "chainrule, NumPy updates (no numba)"):
             if name not in a:
                 continue
             ratio = a[name]["min"] / a["PyTorch"]["min"]
@@ -636,7 +652,7 @@ def main(argv=None) -> int:
         Xbig, ybig, Xtr, ytr, Xte, yte = load_data(120000)
         X60, y60 = Xbig[:60000], ybig[:60000]
         data_mb = X60.nbytes / 2**20
-        mlp_systems = [ChainruleMLP, NotesLoopMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
+        mlp_systems = [ChainruleMLP, NotesLoopMLP, ChainruleNumpyUpdatesMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
         mlp_systems += [ChainruleEstimatorSGD, ChainruleEstimatorAdam, SklearnMLPAdam]
         sizes = (784, 512, 256, 10)
         if "a" in only or "d" in only:
