@@ -9,6 +9,7 @@ allow_nd=True)``) and ``_input_size`` (its ``_build_network`` then receives ``X.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -37,6 +38,22 @@ def store_params(estimator, arguments: dict) -> None:
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
+
+
+def blas_threads(method):
+    """Run ``method`` with at most ``self.n_threads`` BLAS threads (threadpoolctl; None: as NumPy
+    was started). Small layers are fastest with one thread: splitting a 64 x 32 product across
+    cores costs more in waiting than it saves (README, the command line's ``--threads``)."""
+    @functools.wraps(method)
+    def limited(self, *args, **kwargs):
+        n = check_int("n_threads", getattr(self, "n_threads", None), 1, allow_none=True)
+        if n is None:
+            return method(self, *args, **kwargs)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=n, user_api="blas"):
+            return method(self, *args, **kwargs)
+    return limited
 
 
 def _positive_int(name, v, allow_none=False):
@@ -95,6 +112,7 @@ class NetworkEstimator(BaseEstimator):
     dtype = None
     checkpoint = None
     class_weight = None
+    n_threads = None
 
     # -- to implement ---------------------------------------------------------------------------
     def _build_network(self, n_in: int, n_out: int, rng) -> Sequential:  # pragma: no cover
@@ -198,6 +216,7 @@ class NetworkEstimator(BaseEstimator):
                 self.best_loss_ = math.inf
             self.validation_scores_ = self.best_validation_score_ = None
 
+    @blas_threads
     def _fit(self, X, y, *, sample_weight=None, incremental=False, classes=None, resume_from=None,
              validation_data=None):
         s = _settings.resolve(self, lr=self._lr_placeholder())
@@ -335,6 +354,7 @@ class NetworkEstimator(BaseEstimator):
                              f"y has {[str(c) for c in self.classes_]}")
 
     # -- prediction -----------------------------------------------------------------------------
+    @blas_threads
     def _scores(self, X) -> np.ndarray:
         """The network's outputs for X, in evaluation mode, in the network's dtype."""
         self._apply_pending_weights()

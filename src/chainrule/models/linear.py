@@ -12,7 +12,7 @@ from ..layers.linear import Linear
 from ..training.history import History
 from .._validation import resolve_rng
 from . import _settings
-from ._network import _positive_int, store_params
+from ._network import _positive_int, blas_threads, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
 
@@ -67,7 +67,8 @@ class LinearClassifier(ClassifierNetwork):
     convex in W, so L-BFGS reaches their minimum whatever the scale of the features; that is
     also what makes sample weights equal to repeated rows and heavy class weights take full
     effect, which scikit-learn's checks test on unscaled blobs. ``dtype`` None: float32 input
-    trains in float32, anything else in float64.
+    trains in float32, anything else in float64. ``n_threads``: BLAS threads for fit and predict
+    (threadpoolctl; None leaves NumPy's setting).
 
     ``lr='auto'`` is 0.03, lowered for SGD to 1 / lambda_max when the inputs are large:
     lambda_max is the largest eigenvalue of the (sample-weighted) second moment of [x, 1],
@@ -95,7 +96,7 @@ class LinearClassifier(ClassifierNetwork):
                  fit_intercept=True, optimizer="auto", lr="auto", momentum=0.9, nesterov=False, batch_size=32,
                  epochs=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0,
-                 warm_start=False, dtype=None, checkpoint=None):
+                 warm_start=False, dtype=None, checkpoint=None, n_threads=None):
         store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
@@ -141,6 +142,7 @@ class LinearRegression(RegressorNetwork):
     feature changes it by less than its rounding. ``solver='lstsq'``: the exact minimiser of the
     L2 loss (plus ``alpha`` sum W^2 with ``penalty='l2'``), by least squares. ``solver_`` records
     the solver used. float64 by default: these models are small and meant to be exact.
+    ``n_threads``: BLAS threads for fit and predict (threadpoolctl; None leaves NumPy's setting).
 
     ``coef_`` has shape (d,) for one target and (K, d) for K targets (scikit-learn's layout).
 
@@ -159,7 +161,8 @@ class LinearRegression(RegressorNetwork):
 
     def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
                  optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
-                 tol=1e-6, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64"):
+                 tol=1e-6, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64",
+                 n_threads=None):
         store_params(self, locals())
 
     def _build_network(self, n_in, n_out, rng):
@@ -191,6 +194,7 @@ class LinearRegression(RegressorNetwork):
         self.solver_ = "gd"
         return self._fit(X, y, validation_data=validation_data, resume_from=resume_from)
 
+    @blas_threads
     def _fit_lstsq(self, X, y):
         _settings.resolve(self, lr=self._lr_placeholder())
         self._check_penalty()
@@ -245,7 +249,8 @@ class PolynomialRegression(LinearRegression):
     ``solver='lstsq'`` (default) is the closed form, exact even at degree 12; ``solver='gd'``
     trains by gradient descent. Inputs are standardised before the expansion and every
     polynomial feature after it (the statistics come from the training data), so high degrees
-    stay well conditioned; the fitted function is the same polynomial.
+    stay well conditioned; the fitted function is the same polynomial. ``n_threads`` as in
+    ``LinearRegression``.
 
     >>> import numpy as np
     >>> x = np.linspace(-1, 1, 13)[:, None]
@@ -260,7 +265,7 @@ class PolynomialRegression(LinearRegression):
 
     def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", optimizer="sgd", lr="auto", momentum=0.0,
                  batch_size=None, epochs=5000, lr_schedule=None, tol=1e-6, n_iter_no_change=10,
-                 random_state=None, verbose=0, warm_start=False, dtype="float64"):
+                 random_state=None, verbose=0, warm_start=False, dtype="float64", n_threads=None):
         store_params(self, locals())
 
     fit_intercept = True

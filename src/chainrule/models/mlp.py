@@ -182,7 +182,9 @@ class MLPClassifier(_MLP, ClassifierNetwork):
     ``random_state`` stream, so the initial weights are scikit-learn's; 'activation': chainrule
     0.1's He for ReLU and Glorot otherwise, zero biases), ``dtype`` (None:
     float32 input trains in float32, anything else in float64) and ``checkpoint`` (a path
-    written after every epoch; ``fit(X, y, resume_from=path)`` continues from it). The chainrule
+    written after every epoch; ``fit(X, y, resume_from=path)`` continues from it) and
+    ``n_threads`` (BLAS threads for fit and predict, through threadpoolctl; None leaves NumPy's
+    setting; 1 is fastest for small layers). The chainrule
     0.1 names ``optimizer``, ``lr``, ``epochs`` and ``nesterov`` still work, with a FutureWarning.
 
     Fitted: scikit-learn's ``coefs_``, ``intercepts_`` ((in, out) views of the weights),
@@ -208,8 +210,8 @@ class MLPClassifier(_MLP, ClassifierNetwork):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, loss="log_loss", dropout=0.0, batch_norm=False,
                  penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, class_weight=None,
-                 weight_init="sklearn", dtype=None, checkpoint=None, optimizer=DEPRECATED, lr=DEPRECATED,
-                 epochs=DEPRECATED, nesterov=DEPRECATED):
+                 weight_init="sklearn", dtype=None, checkpoint=None, n_threads=None, optimizer=DEPRECATED,
+                 lr=DEPRECATED, epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
 
 
@@ -240,6 +242,6 @@ class MLPRegressor(_MLP, RegressorNetwork):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, weight_init="sklearn",
-                 dtype=None, checkpoint=None, optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED,
-                 nesterov=DEPRECATED):
+                 dtype=None, checkpoint=None, n_threads=None, optimizer=DEPRECATED, lr=DEPRECATED,
+                 epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
