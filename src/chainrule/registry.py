@@ -58,11 +58,8 @@ LAYERS: dict[str, type] = {cls.__name__: cls for cls in (
 def register_layer(cls: type) -> type:
     """Make a Module subclass known to model files (a decorator; the name must be new).
 
-    Parameters
-    ----------
-    cls : type
-        A ``Module`` subclass implementing ``get_config`` (and ``state_shapes`` if it has
-        parameters or buffers).
+    ``cls`` is a ``Module`` subclass implementing ``get_config`` (and ``state_shapes`` if it
+    has parameters or buffers); it is returned unchanged.
 
     Returns
     -------
@@ -405,7 +402,7 @@ def dtype(name):
 
     Raises
     ------
-    TypeError
+    ValueError
         If it names another type.
     """
     return check_dtype(name).type
