@@ -26,7 +26,8 @@ import inspect
 
 import pytest
 
-validate = pytest.importorskip("numpydoc.validate")
+pytest.importorskip("sklearn")    # datasets, features and sweep are in the `all` extra
+validate = pytest.importorskip("numpydoc.validate")   # in the `test` extra
 from numpydoc.docscrape import get_doc_object  # noqa: E402
 
 import chainrule  # noqa: E402
