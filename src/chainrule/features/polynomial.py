@@ -127,7 +127,7 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (N, n_output_features_)
+        ndarray of shape (N, ``n_output_features_``)
             float64 (float32 input stays float32).
         """
         check_is_fitted(self)
