@@ -51,7 +51,7 @@ def adagrad_update(w, g, state, *, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0
 
 
 class Adagrad(Optimizer):
-    """AdaGrad (Duchi, Hazan and Singer, 2011): each weight's step shrinks with the sum of its
+    r"""AdaGrad (Duchi, Hazan and Singer, 2011): each weight's step shrinks with the sum of its
     squared gradients.
 
     PyTorch's definition and defaults; the formulas are in ``adagrad_update``.
@@ -70,6 +70,10 @@ class Adagrad(Optimizer):
         The starting sum of squared gradients.
     eps : float > 0, default 1e-10
         Added to the denominator.
+
+    Notes
+    -----
+    .. math:: s \leftarrow s + g^2, \qquad W \leftarrow W - \mathrm{lr}_t \frac{g}{\sqrt{s} + \epsilon}.
     """
 
     def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,

@@ -69,7 +69,7 @@ def adam_update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015) with bias correction, as PyTorch defines it.
+    r"""Adam (Kingma and Ba, 2015) with bias correction, as PyTorch defines it.
 
     The gradient is g = dL/dW + weight_decay W (coupled weight decay, PyTorch's ``Adam``); the
     formulas are in ``adam_update``.
@@ -88,6 +88,11 @@ class Adam(Optimizer):
         Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
     amsgrad : bool, default False
         Use the running maximum of the second moment (AMSGrad).
+
+    Notes
+    -----
+    .. math:: m \leftarrow b_1 m + (1 - b_1) g, \quad v \leftarrow b_2 v + (1 - b_2) g^2, \quad
+       W \leftarrow W - \alpha \frac{m / (1 - b_1^t)}{\sqrt{v / (1 - b_2^t)} + \epsilon}.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,

@@ -71,7 +71,7 @@ def rmsprop_update(w, g, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, m
 
 
 class RMSprop(Optimizer):
-    """RMSProp (Hinton's lecture 6e): divide the step by a running root mean square of the gradient.
+    r"""RMSProp (Hinton's lecture 6e): divide the step by a running root mean square of the gradient.
 
     PyTorch's definition and defaults; the formulas are in ``rmsprop_update``.
 
@@ -91,6 +91,11 @@ class RMSprop(Optimizer):
         Momentum on the scaled step.
     centered : bool, default False
         Normalise by an estimate of the gradient's variance.
+
+    Notes
+    -----
+    .. math:: v \leftarrow \alpha v + (1 - \alpha) g^2, \qquad
+       W \leftarrow W - \mathrm{lr} \frac{g}{\sqrt{v} + \epsilon}.
     """
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,

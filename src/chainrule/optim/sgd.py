@@ -57,7 +57,7 @@ def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent: W <- W - alpha dL/dW, optionally with momentum.
+    r"""Stochastic gradient descent: W <- W - alpha dL/dW, optionally with momentum.
 
     Full-batch gradient descent is SGD with the whole set as one batch. The formulas are in
     ``sgd_update``.
@@ -79,6 +79,12 @@ class SGD(Optimizer):
     ------
     ValueError
         If an argument is out of range, or ``nesterov`` without momentum.
+
+    Notes
+    -----
+    With g = dL/dW + weight_decay W:
+
+    .. math:: W \leftarrow W - \alpha g.
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
