@@ -34,7 +34,6 @@ PACKAGES = [
 #: "module.Name" -> why it is left out of the reference for now: its current docstring does not
 #: build without a warning (the docstrings are swept after the engine's rewrite; drop the entry then)
 EXCLUDED: dict[str, str] = {
-    "chainrule.optim.make_schedule": "a ``**`` in the docstring opens strong emphasis that never closes",
 }
 #: modules whose own docstring is left off their page for the same reason
 EXCLUDED_MODULE_DOCSTRINGS: dict[str, str] = {

@@ -22,12 +22,36 @@ __all__ = ["lenet", "resnet", "linear_decay"]
 
 def lenet(in_channels: int = 1, n_classes: int = 10, image_size=28, *, rng=None, dtype=np.float32,
           init: str = "he") -> Sequential:
-    """Conv2d(C, 32, 3, padding=1), ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), ReLU,
+    """A LeNet-style convolutional network for small images (MNIST).
+
+    Conv2d(C, 32, 3, padding=1), ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), ReLU,
     MaxPool2d(2), Flatten, Linear(64 (H/4) (W/4), 128), ReLU, Linear(128, n_classes).
 
-    ``image_size`` is H (= W) or (H, W), at least 4 x 4; each pooling halves it (rounding down,
-    as PyTorch). ``init``: ``"he"`` (default: He for the layers followed by ReLU, Glorot for the
-    last, as chainrule's MLPs) or ``"uniform"`` (PyTorch's default for every layer).
+    Parameters
+    ----------
+    in_channels : int, default 1
+        C, the channels of the input images.
+    n_classes : int, default 10
+        The number of outputs (scores).
+    image_size : int or tuple of int, default 28
+        H (= W) or (H, W), at least 4 x 4; each pooling halves it (rounding down, as PyTorch).
+    rng : int or numpy.random.Generator, optional
+        Seed or generator for the initial weights.
+    dtype : dtype, default float32
+        The parameters' dtype.
+    init : {"he", "uniform"}, default "he"
+        ``"he"``: He for the layers followed by ReLU, Glorot for the last, as chainrule's MLPs;
+        ``"uniform"``: PyTorch's default for every layer.
+
+    Returns
+    -------
+    Sequential
+        Inputs (N, C, H, W), outputs (N, n_classes).
+
+    Raises
+    ------
+    ValueError
+        If the images are smaller than 4 x 4, ``init`` is unknown or a size is not positive.
     """
     c = check_int("lenet in_channels", in_channels)
     k = check_int("lenet n_classes", n_classes)
@@ -74,9 +98,35 @@ def resnet(in_channels: int = 3, n_classes: int = 10, *, width: int = 16, blocks
     second and third starting with stride 2 (32 x 32 -> 16 x 16 -> 8 x 8); GlobalAvgPool2d;
     Linear(4 width, n_classes). Depth 6 ``blocks_per_stage`` + 2 (3 gives ResNet-20).
 
-    Stochastic depth: the 3 ``blocks_per_stage`` blocks survive with the paper's linear decay rule
-    (``linear_decay``) down to ``p_last`` at the last block; ``p_last=1`` turns it off.
-    ``mode`` is ``"row"`` (a draw per image) or ``"batch"`` (one per batch).
+    Parameters
+    ----------
+    in_channels : int, default 3
+        C, the channels of the input images.
+    n_classes : int, default 10
+        The number of outputs (scores).
+    width : int, default 16
+        The channels of the first stage.
+    blocks_per_stage : int, default 3
+        Basic blocks per stage.
+    p_last : float in (0, 1], default 0.5
+        Stochastic depth: the survival probability of the last block; the 3 ``blocks_per_stage``
+        blocks follow the paper's linear decay rule (``linear_decay``) down to it. 1 turns it off.
+    mode : {"row", "batch"}, default "row"
+        A survival draw per image, or one per batch.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator for the initial weights and the survival draws.
+    dtype : dtype, default float32
+        The parameters' dtype.
+
+    Returns
+    -------
+    Sequential
+        Inputs (N, C, H, W), outputs (N, n_classes).
+
+    Raises
+    ------
+    ValueError
+        If a size is not positive or ``p_last`` is outside (0, 1].
     """
     c = check_int("resnet in_channels", in_channels)
     k = check_int("resnet n_classes", n_classes)

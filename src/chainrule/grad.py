@@ -46,10 +46,29 @@ def _scalar(value, what="f") -> float:
 
 
 def numerical_gradient(f, x, eps: float = EPS) -> np.ndarray:
-    """Gradient of the scalar function ``f`` at ``x`` by central differences.
+    r"""Gradient of the scalar function ``f`` at ``x`` by central differences.
 
-    ``x`` may be a number or an array of any shape; the result has its shape (float64).
-    Each entry costs two evaluations of ``f``. Truncation error is O(eps^2).
+    Each entry costs two evaluations of ``f``; the truncation error is O(eps^2).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``, a scalar function.
+    x : float or array_like
+        The point; a number or an array of any shape (not modified).
+    eps : float, default ``EPS`` (1e-6)
+        The step h.
+
+    Returns
+    -------
+    ndarray of float64
+        The gradient, ``x``'s shape.
+
+    Notes
+    -----
+    The notes' definition of the derivative, made symmetric:
+
+    .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}.
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive; got {eps!r}")
@@ -68,15 +87,49 @@ def numerical_gradient(f, x, eps: float = EPS) -> np.ndarray:
 
 
 def derivative(f, x: float, eps: float = EPS) -> float:
-    """f'(x) of a scalar function of one variable, by central differences."""
+    r"""f'(x) of a scalar function of one variable, by central differences.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``.
+    x : float
+        The point.
+    eps : float, default ``EPS`` (1e-6)
+        The step h.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    .. math:: f'(x) \approx \frac{f(x + h) - f(x - h)}{2h}.
+    """
     return float(numerical_gradient(f, float(x), eps))
 
 
 def jacobian(f, x, eps: float = EPS) -> np.ndarray:
-    """Jacobian J_ij = d f_i / d x_j of ``f`` at ``x`` by central differences.
+    r"""Jacobian J_ij = d f_i / d x_j of ``f`` at ``x`` by central differences.
 
-    For x of shape (d,) and f(x) of shape (m,) the result has shape (m, d); in general it has
-    shape ``f(x).shape + x.shape``.
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> array``, a vector (or array) function.
+    x : array_like
+        The point (not modified).
+    eps : float, default ``EPS`` (1e-6)
+        The step h.
+
+    Returns
+    -------
+    ndarray of float64
+        For x of shape (d,) and f(x) of shape (m,), shape (m, d); in general
+        ``f(x).shape + x.shape``.
+
+    Notes
+    -----
+    .. math:: J_{ij} = \frac{\partial f_i}{\partial x_j} \approx \frac{f_i(x + h e_j) - f_i(x - h e_j)}{2h}.
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive; got {eps!r}")
@@ -97,11 +150,36 @@ def jacobian(f, x, eps: float = EPS) -> np.ndarray:
 
 
 def hessian(f, x, eps: float = 1e-4, grad=None) -> np.ndarray:
-    """Hessian H_ij = d^2 f / dx_i dx_j of the scalar ``f`` at the vector ``x``.
+    r"""Hessian H_ij = d^2 f / dx_i dx_j of the scalar ``f`` at the vector ``x``.
 
-    Without ``grad``: second central differences,
-    H_ij = [f(x + h e_i + h e_j) - f(x + h e_i - h e_j) - f(x - h e_i + h e_j) + f(x - h e_i - h e_j)] / 4h^2.
-    With ``grad`` (a function returning the analytic gradient), the Jacobian of ``grad``.
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``, a scalar function.
+    x : array_like of shape (d,)
+        The point.
+    eps : float, default 1e-4
+        The step h (larger than for first derivatives: the error of second differences grows as
+        rounding / h^2).
+    grad : callable, optional
+        A function returning the analytic gradient; the Hessian is then its Jacobian.
+
+    Returns
+    -------
+    ndarray of float64, shape (d, d)
+        Symmetric.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a vector or ``eps`` is not positive.
+
+    Notes
+    -----
+    Without ``grad``, second central differences:
+
+    .. math:: H_{ij} \approx \frac{f(x + h e_i + h e_j) - f(x + h e_i - h e_j)
+       - f(x - h e_i + h e_j) + f(x - h e_i - h e_j)}{4 h^2}.
     """
     x = _as_float64(x)
     if x.ndim != 1:
@@ -127,7 +205,33 @@ def hessian(f, x, eps: float = 1e-4, grad=None) -> np.ndarray:
 
 
 def relative_error(analytic, numeric, zero_tol: float = ZERO_TOL) -> float:
-    """max|a - n| / max(max|a|, max|n|); 0 when both are below ``zero_tol`` everywhere."""
+    r"""The relative error of an analytic gradient against a numerical one, over the whole array.
+
+    Parameters
+    ----------
+    analytic : array_like
+        a, the hand-derived gradient.
+    numeric : array_like
+        n, the numerical gradient, the same shape.
+    zero_tol : float, default ``ZERO_TOL`` (1e-8)
+        When both arrays are below this everywhere the error is 0 (central differences cannot
+        resolve anything smaller).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+
+    Notes
+    -----
+    .. math:: \frac{\max_i \lvert a_i - n_i \rvert}{\max(\max_i \lvert a_i \rvert, \max_i \lvert n_i \rvert)}.
+
+    Unlike an element-wise ratio it does not blow up on entries that are zero up to rounding.
+    """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
@@ -142,7 +246,19 @@ def relative_error(analytic, numeric, zero_tol: float = ZERO_TOL) -> float:
 
 @dataclass
 class GradCheckReport:
-    """Result of ``check_gradients``: the relative error of every checked gradient."""
+    """Result of ``check_gradients``: the relative error of every checked gradient.
+
+    True in a boolean context when the check passed; ``str()`` gives a table.
+
+    Parameters
+    ----------
+    name : str
+        What was checked (the module, loss or penalty).
+    errors : dict, optional
+        ``{"input": error, "0.weight": error, ...}``: the relative error of each gradient.
+    tol : float, default 1e-6
+        The largest error that passes.
+    """
 
     name: str
     errors: dict = field(default_factory=dict)   # "input", "0.weight", ... -> relative error
@@ -150,14 +266,17 @@ class GradCheckReport:
 
     @property
     def max_error(self) -> float:
+        """The largest relative error (0 when nothing was checked)."""
         return max(self.errors.values(), default=0.0)
 
     @property
     def worst(self) -> str | None:
+        """The name of the gradient with the largest error (None when nothing was checked)."""
         return max(self.errors, key=self.errors.get) if self.errors else None
 
     @property
     def passed(self) -> bool:
+        """Whether every error is below ``tol``."""
         return self.max_error < self.tol
 
     def __bool__(self) -> bool:
@@ -192,7 +311,7 @@ def _restore(gens):
 
 def check_gradients(obj, x, target=None, *, eps: float = EPS, tol: float = 1e-6, seed: int = 0,
                     name: str | None = None) -> GradCheckReport:
-    """Compare analytic and numerical gradients; return a ``GradCheckReport``.
+    """Compare the analytic gradients of a module, a loss or a penalty with numerical ones.
 
     - ``Module``: f(x) = sum(G * module(x)) with a fixed random upstream gradient G; checks
       dL/dx and every parameter. The module's random generators (dropout masks) are rewound
@@ -201,7 +320,41 @@ def check_gradients(obj, x, target=None, *, eps: float = EPS, tol: float = 1e-6,
     - ``Loss``: f(x) = loss(x, target) (for ``reduction='none'``, sum(G * L)); checks dL/dx.
     - ``Penalty``: f(W) = penalty(W); checks gradient(W).
 
-    Everything must be float64: float32 is refused with a ``TypeError``.
+    Parameters
+    ----------
+    obj : Module, Loss or Penalty
+        What to check.
+    x : array_like of float64
+        The input (for a penalty: the weight W).
+    target : array_like, optional
+        The loss's targets (losses only).
+    eps : float, default ``EPS`` (1e-6)
+        The step of the central differences.
+    tol : float, default 1e-6
+        The largest relative error that passes.
+    seed : int, default 0
+        Seeds the upstream gradient G.
+    name : str, optional
+        The report's name (default: the object's class).
+
+    Returns
+    -------
+    GradCheckReport
+
+    Raises
+    ------
+    TypeError
+        If anything is float32 (its rounding would swamp the comparison), or ``obj`` is of
+        another kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> from chainrule.grad import check_gradients
+    >>> layer = nn.Linear(3, 2, rng=0, dtype=np.float64)
+    >>> check_gradients(layer, np.random.default_rng(0).normal(size=(4, 3))).passed
+    True
     """
     label = name or type(obj).__name__
     report = GradCheckReport(label, tol=tol)

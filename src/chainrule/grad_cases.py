@@ -23,12 +23,42 @@ __all__ = ["MODULES", "LOSSES", "PENALTIES", "cases", "seed_of", "away_from_zero
 
 
 def seed_of(*key) -> int:
-    """A seed fixed by a case's parameters (hash() of strings changes with every process)."""
+    """A seed fixed by a case's parameters, the same in every process.
+
+    ``hash()`` of strings changes with every process, so the seed is a CRC-32 of the ``repr``.
+
+    Parameters
+    ----------
+    *key : object
+        The case's parameters (seed, name, shape...), with a stable ``repr``.
+
+    Returns
+    -------
+    int
+    """
     return zlib.crc32(repr(key).encode())
 
 
 def away_from_zero(rng, shape, low=0.1, high=2.0):
-    """Values with |v| in [low, high]: ReLU's and L1's kinks stay far from the 1e-6 step."""
+    """Random values with abs(v) in [low, high], of either sign.
+
+    ReLU's and L1's kinks (at 0) then stay far from the 1e-6 step of the central differences.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The case's generator.
+    shape : tuple of int
+        The array's shape.
+    low : float, default 0.1
+        The smallest magnitude.
+    high : float, default 2.0
+        The largest magnitude.
+
+    Returns
+    -------
+    ndarray of float64
+    """
     return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
 
 
@@ -249,7 +279,22 @@ PENALTIES = [
 
 
 def cases(seed: int = 0, batch: tuple = (6, 4), classes: int = 4):
-    """(name, object, input, target) for one case of every module, loss (mean) and penalty."""
+    """One case of every module, loss (mean reduction) and penalty, for ``chainrule gradcheck``.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Combined with each case's name (``seed_of``) to draw its object and data.
+    batch : tuple of int, default (6, 4)
+        (N, d): samples and features of the modules' inputs; N samples for the losses.
+    classes : int, default 4
+        The number of classes of the classification losses.
+
+    Returns
+    -------
+    list of tuple
+        ``(name, object, input, target)``; target is None for modules and penalties.
+    """
     out = []
     for name, make, inputs in MODULES:
         rng = np.random.default_rng(seed_of(seed, name))

@@ -20,7 +20,27 @@ __all__ = ["choose", "LAYERS", "register_layer", "build_module", "state_shapes",
 
 
 def choose(kind: str, table: dict, name):
-    """table[name], or a ValueError listing the valid names."""
+    """``table[name]``, or a ValueError listing the valid names.
+
+    Parameters
+    ----------
+    kind : str
+        What is chosen, for the message (``"loss"``, ``"optimizer"``...).
+    table : dict
+        Name -> value.
+    name : str or None
+        The name asked for.
+
+    Returns
+    -------
+    object
+        ``table[name]``.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     if not isinstance(name, (str, type(None))) or name not in table:
         options = ", ".join(repr(k) for k in table)
         raise ValueError(f"{kind} must be one of {options}; got {name!r}")
@@ -36,7 +56,23 @@ LAYERS: dict[str, type] = {cls.__name__: cls for cls in (
 
 
 def register_layer(cls: type) -> type:
-    """Make a Module subclass known to model files (a decorator; the name must be new)."""
+    """Make a Module subclass known to model files (a decorator; the name must be new).
+
+    ``cls`` is a ``Module`` subclass implementing ``get_config`` (and ``state_shapes`` if it
+    has parameters or buffers); it is returned unchanged.
+
+    Returns
+    -------
+    type
+        ``cls`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not a Module subclass.
+    ValueError
+        If another class is registered under its name.
+    """
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise TypeError(f"register_layer takes a Module subclass; got {cls!r}")
     if LAYERS.get(cls.__name__, cls) is not cls:
@@ -52,13 +88,46 @@ def _layer_class(spec) -> type:
 
 
 def build_module(spec: dict) -> nn.Module:
-    """The module a ``Module.spec()`` describes ({"type": name, "config": {...}}), children included."""
+    """The module a ``Module.spec()`` describes, children included.
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"type": name, "config": {...}}``, the name one of ``LAYERS``.
+
+    Returns
+    -------
+    Module
+        Freshly initialised (a model file then loads the weights).
+
+    Raises
+    ------
+    ValueError
+        If the spec is malformed or names an unknown layer (the message lists the known ones).
+    """
     return _layer_class(spec).from_config(dict(spec.get("config", {})), build_module)
 
 
 def state_shapes(spec: dict) -> dict:
-    """{state name: shape} of the module a spec describes, computed without building it (model
-    files check declared shapes against the tensors present before allocating anything)."""
+    """The shapes of the parameters and buffers of the module a spec describes, without building it.
+
+    Model files check the declared shapes against the tensors present before allocating anything.
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"type": name, "config": {...}}``.
+
+    Returns
+    -------
+    dict
+        ``{state name: shape}``, named as in ``state_dict``.
+
+    Raises
+    ------
+    ValueError
+        If the spec is malformed or names an unknown layer (the message lists the known ones).
+    """
     return _layer_class(spec).state_shapes(dict(spec.get("config", {})), state_shapes)
 
 
@@ -103,7 +172,22 @@ EQUIVALENTS = {
 
 
 def saveable_class(name: str) -> type:
-    """The estimator or transformer class a model file names (only those listed in SAVEABLE)."""
+    """The estimator or transformer class a model file names (only those listed in ``SAVEABLE``).
+
+    Parameters
+    ----------
+    name : str
+        The class name.
+
+    Returns
+    -------
+    type
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     module = choose("class", SAVEABLE, name)
     return getattr(importlib.import_module(module), name)
 
@@ -121,7 +205,26 @@ ACTIVATIONS = {
 
 
 def activation(name: str):
-    """(a new activation module, the initialisation that suits it) for an activation name."""
+    """A new activation module and the weight initialisation that suits it.
+
+    ReLU-like activations get He's initialisation, sigmoid and tanh Glorot's (``ACTIVATIONS``).
+
+    Parameters
+    ----------
+    name : str
+        One of ``ACTIVATIONS`` (``"relu"``, ``"tanh"``, ``"logistic"``...).
+
+    Returns
+    -------
+    module : Module
+    init : str
+        ``"he"`` or ``"glorot"``, for ``Linear(init=...)``.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     cls, init = choose("activation", ACTIVATIONS, name)
     return cls(), init
 
@@ -131,9 +234,20 @@ def activation(name: str):
 class ClassificationLoss:
     """How a classification loss name maps onto outputs and targets.
 
-    ``single_output_binary``: two classes use one score (s > 0 is the second class).
-    ``binary_target``: 'index' (class index), 'sign' (-1/+1) or 'binary' (0/1) for one output.
-    ``proba``: 'softmax', 'sigmoid' or None (no probabilities: the hinge).
+    Parameters
+    ----------
+    name : str
+        The name (``"softmax"``, ``"hinge"``...).
+    multiclass : type
+        The Loss class for three or more classes.
+    binary : type
+        The Loss class for two classes.
+    single_output_binary : bool
+        Two classes use one score (s > 0 is the second class).
+    binary_target : {"index", "sign", "binary"}
+        The targets of the single output: class index, -1/+1 or 0/1.
+    proba : {"softmax", "sigmoid"} or None
+        How scores become probabilities; None for no probabilities (the hinge).
     """
 
     name: str
@@ -158,10 +272,43 @@ REGRESSION_LOSSES = {"l2": losses.L2Loss, "l1": losses.L1Loss}
 
 
 def classification_loss(name: str) -> ClassificationLoss:
+    """How the named classification loss maps onto outputs and targets.
+
+    Parameters
+    ----------
+    name : str
+        One of ``CLASSIFICATION_LOSSES``: ``"softmax"``, ``"softmax_cross_entropy"``, ``"hinge"``,
+        ``"sigmoid"``.
+
+    Returns
+    -------
+    ClassificationLoss
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     return choose("loss", CLASSIFICATION_LOSSES, name)
 
 
 def regression_loss(name: str):
+    """A new regression loss by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``REGRESSION_LOSSES``: ``"l2"`` or ``"l1"``.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     return choose("loss", REGRESSION_LOSSES, name)()
 
 
@@ -170,7 +317,29 @@ PENALTIES = ("l2", "l1", "elasticnet", "maxnorm", None)
 
 
 def penalty(name, alpha: float, beta: float = 0.5, max_norm: float = 3.0):
-    """(regularizer, constraint) for a penalty name."""
+    """The regularizer and constraint for a penalty name.
+
+    Parameters
+    ----------
+    name : str or None
+        One of ``PENALTIES``: ``"l2"``, ``"l1"``, ``"elasticnet"``, ``"maxnorm"`` or None.
+    alpha : float
+        lambda, the penalty's strength (0 means no penalty; unused by max-norm).
+    beta : float, default 0.5
+        The elastic net's weight of the squared term.
+    max_norm : float, default 3.0
+        The max-norm constraint's bound c.
+
+    Returns
+    -------
+    regularizer : Penalty or None
+    constraint : MaxNorm or None
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     choose("penalty", {k: k for k in PENALTIES}, name)
     if name is None:
         return None, None
@@ -190,15 +359,52 @@ OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "rmsprop": optim.RMSprop, "a
 
 
 def optimizer(name: str, params, lr: float, **settings):
-    """The named optimizer over ``params``; ``settings`` are its keyword arguments (those it
-    does not take are refused by its constructor)."""
+    """The named optimizer over ``params``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``OPTIMIZERS``: ``"sgd"``, ``"adam"``, ``"rmsprop"``, ``"adagrad"``.
+    params : Module or iterable of Parameter
+        What to update.
+    lr : float
+        The learning rate.
+    **settings
+        The optimizer's other keyword arguments (those it does not take are refused by its
+        constructor).
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
     cls = choose("optimizer", OPTIMIZERS, name)
     return cls(params, lr=lr, **settings)
 
 
 # ---- dtypes --------------------------------------------------------------------------------------
 def dtype(name):
-    """float32 or float64 (a name, a type or a dtype) as a NumPy scalar type."""
+    """float32 or float64 as a NumPy scalar type.
+
+    Parameters
+    ----------
+    name : str, type or numpy.dtype
+        ``"float32"``, ``numpy.float64``...
+
+    Returns
+    -------
+    type
+        ``numpy.float32`` or ``numpy.float64``.
+
+    Raises
+    ------
+    ValueError
+        If it names another type.
+    """
     return check_dtype(name).type
 
 

@@ -1,7 +1,7 @@
 """The API reference covers every public name, and no new public name arrives without a docstring.
 
 The pages are generated from each package's ``__all__`` (docs/source/api_pages.py). The issue
-asks that every public name have a docstring; four do not yet (the docstrings are swept after
+asks that every public name have a docstring; one (in plotting/, being edited elsewhere) does not yet (the docstrings are swept after
 the engine's rewrite), so this test holds the line: the list may only shrink.
 """
 import importlib
@@ -17,9 +17,7 @@ pytest.importorskip("skimage")
 SOURCE = Path(__file__).resolve().parents[2] / "docs" / "source"
 
 #: public functions and classes without a docstring today; remove a name once it has one
-KNOWN_UNDOCUMENTED = {
-    "chainrule.training.accuracy", "chainrule.training.rmse", "chainrule.plotting.save_png",
-}
+KNOWN_UNDOCUMENTED = {"chainrule.plotting.save_png"}
 
 
 def _api_pages():

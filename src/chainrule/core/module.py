@@ -92,7 +92,15 @@ class Module:
                 )
 
     def register_buffer(self, name: str, value) -> None:
-        """Register state that is saved with the model but not trained (running statistics)."""
+        """Register state that is saved with the model but not trained (running statistics).
+
+        Parameters
+        ----------
+        name : str
+            The attribute name; ``state_dict`` lists the buffer under it.
+        value : array_like
+            Its initial value.
+        """
         self._buffers[name] = xp.as_array(value)
         object.__setattr__(self, name, self._buffers[name])
 
@@ -107,18 +115,59 @@ class Module:
 
     # -- computation ------------------------------------------------------------------------------
     def forward(self, x):  # pragma: no cover - abstract
-        """Compute the output for the batch ``x`` and keep what backward needs."""
+        """Compute the output for the batch ``x`` and keep what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : ndarray
+            A batch, samples along the first axis.
+
+        Returns
+        -------
+        ndarray
+            The module's output for ``x``.
+        """
         raise NotImplementedError
 
     def backward(self, grad_output, *, need_input_grad: bool = True):  # pragma: no cover - abstract
         """Add dL/d(parameter) to every parameter's ``grad`` and return dL/dx.
 
-        With ``need_input_grad=False`` the module computes no dL/dx and returns None (the first
-        layer of a network: nobody needs the gradient with respect to the data).
+        The chain rule through one module: given dL/dy for the output y of the last ``forward``, the
+        module computes dL/dW = dL/dy dy/dW for its parameters and dL/dx = dL/dy dy/dx for its input.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy, the gradient of the loss with respect to the last output (its shape).
+        need_input_grad : bool, default True
+            With False the module computes no dL/dx and returns None (the first layer of a network:
+            nobody needs the gradient with respect to the data).
+
+        Returns
+        -------
+        ndarray or None
+            dL/dx, the shape of the last input; None when ``need_input_grad`` is False.
+
+        Raises
+        ------
+        NoForwardError
+            If there was no ``forward`` before.
         """
         raise NotImplementedError
 
     def __call__(self, x):
+        """Apply the module: ``module(x)`` is ``module.forward(x)``.
+
+        Parameters
+        ----------
+        x : ndarray
+            A batch, samples along the first axis.
+
+        Returns
+        -------
+        ndarray
+            The output of ``forward``.
+        """
         return self.forward(x)
 
     def _cached(self):
@@ -130,48 +179,145 @@ class Module:
 
     # -- what a training loop may ask ---------------------------------------------------------------
     def generators(self) -> list:
-        """The random generators this module itself draws from (not its children's)."""
+        """The random generators this module itself draws from (not its children's).
+
+        Checkpoints save their states and gradient checks rewind them, so a module that draws random
+        numbers (dropout masks) must return its generators here.
+
+        Returns
+        -------
+        list of numpy.random.Generator
+            Empty for a deterministic module.
+        """
         return []
 
     def output_shape(self, input_shape: tuple) -> tuple:
-        """The output's shape for an input of ``input_shape`` (default: the same shape)."""
+        """The output's shape for an input of ``input_shape``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The input's shape (with or without the batch axis).
+
+        Returns
+        -------
+        tuple of int
+            The output's shape (default: the same shape).
+        """
         return tuple(input_shape)
 
     def get_config(self) -> dict:
-        """Constructor arguments as JSON-able values; ``from_config`` rebuilds the module."""
+        """Constructor arguments as JSON-able values; ``from_config`` rebuilds the module.
+
+        Returns
+        -------
+        dict
+            Keyword arguments of the constructor.
+        """
         return {}
 
     @classmethod
     def state_shapes(cls, config: dict, shapes_of=None) -> dict:
-        """{name: shape} of the parameters and buffers a module built from ``config`` would have,
-        computed without building it (containers use ``shapes_of(spec)`` for their children).
-        Model files check these against the tensors present before allocating anything."""
+        """The shapes of the parameters and buffers a module built from ``config`` would have.
+
+        Computed without building the module, so that a model file can be checked against them before
+        anything is allocated.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        shapes_of : callable, optional
+            ``shapes_of(spec) -> dict``: the shapes of a child built from ``spec``; containers need it.
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``, named as in ``state_dict``.
+        """
         return {}
 
     def spec(self) -> dict:
-        """``{"type": class name, "config": get_config()}``: what a model file stores."""
+        """What a model file stores for this module.
+
+        Returns
+        -------
+        dict
+            ``{"type": class name, "config": get_config()}``.
+        """
         return {"type": type(self).__name__, "config": self.get_config()}
 
     @classmethod
     def from_config(cls, config: dict, build=None) -> "Module":
-        """Rebuild from ``get_config()``; containers use ``build(spec)`` for their children."""
+        """Rebuild a module from ``get_config()``.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        build : callable, optional
+            ``build(spec) -> Module`` for the children of a container
+            (``chainrule.registry.build_module``).
+
+        Returns
+        -------
+        Module
+            A new module with freshly initialised parameters (``load_state_dict`` sets their values).
+        """
         return cls(**config)
 
     # -- traversal --------------------------------------------------------------------------------
     def children(self) -> Iterator["Module"]:
+        """The direct child modules, in registration order.
+
+        Returns
+        -------
+        iterator of Module
+        """
         return iter(self._modules.values())
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every module inside it, depth first, with their dotted names.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            The name given to this module (children are named ``prefix.child``).
+
+        Yields
+        ------
+        name : str
+            The dotted path (``""`` for this module when ``prefix`` is empty).
+        module : Module
+        """
         yield prefix, self
         for name, child in self._modules.items():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator["Module"]:
+        """This module and every module inside it, depth first.
+
+        Yields
+        ------
+        Module
+        """
         for _, m in self.named_modules():
             yield m
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Every parameter once, under its first name (a shared Parameter is listed once)."""
+        """Every parameter once, under its first name (a shared Parameter is listed once).
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Prepended to every name (``prefix.0.weight``).
+
+        Yields
+        ------
+        name : str
+            The dotted name, as in PyTorch (``0.weight``).
+        parameter : Parameter
+        """
         seen = set()
         for mod_name, mod in self.named_modules(prefix):
             for name, p in mod._parameters.items():
@@ -180,18 +326,47 @@ class Module:
                     yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self) -> list[Parameter]:
+        """Every parameter once, in registration order (what an optimizer updates).
+
+        Returns
+        -------
+        list of Parameter
+        """
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, "xp.ndarray"]]:
+        """Every buffer (state saved but not trained, such as running statistics) with its dotted name.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Prepended to every name.
+
+        Yields
+        ------
+        name : str
+        buffer : ndarray
+        """
         for mod_name, mod in self.named_modules(prefix):
             for name, b in mod._buffers.items():
                 yield (f"{mod_name}.{name}" if mod_name else name), b
 
     def has_parameters(self) -> bool:
+        """Whether this module or a child holds a parameter.
+
+        Returns
+        -------
+        bool
+        """
         return any(True for _ in self.named_parameters())
 
     def all_generators(self) -> list:
-        """Every distinct generator in the network, in module order (what checkpoints save)."""
+        """Every distinct random generator in the network, in module order (what checkpoints save).
+
+        Returns
+        -------
+        list of numpy.random.Generator
+        """
         gens, seen = [], set()
         for m in self.modules():
             for g in m.generators():
@@ -202,11 +377,32 @@ class Module:
 
     # -- modes and gradients ----------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Switch this module and its children to training mode (or evaluation mode).
+
+        Dropout drops units and batch norm uses the batch's statistics only in training mode.
+
+        Parameters
+        ----------
+        mode : bool, default True
+            True for training, False for evaluation.
+
+        Returns
+        -------
+        Module
+            This module.
+        """
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> "Module":
+        """Switch to evaluation mode: ``train(False)``.
+
+        Returns
+        -------
+        Module
+            This module.
+        """
         return self.train(False)
 
     def zero_grad(self) -> None:
@@ -226,6 +422,11 @@ class Module:
         """Copies of every parameter and buffer, C-contiguous, in registration order.
 
         Names and layouts are PyTorch's: ``0.weight`` of shape (out, in), ``1.running_mean``...
+
+        Returns
+        -------
+        collections.OrderedDict
+            ``{name: ndarray}``.
         """
         state = OrderedDict()
         for key, mod, name, kind in self._named_state():
@@ -236,7 +437,19 @@ class Module:
     def load_state_dict(self, state, strict: bool = True) -> None:
         """Copy arrays into the existing parameters and buffers (their dtype and layout are kept).
 
-        With ``strict`` every key must match; shapes must always match.
+        Parameters
+        ----------
+        state : mapping
+            ``{name: array}``, as ``state_dict()`` returns.
+        strict : bool, default True
+            Every key must match when True; shapes must always match.
+
+        Raises
+        ------
+        ValueError
+            If keys are missing or unexpected (``strict``), or a shape differs.
+        TypeError
+            If an array is not numeric.
         """
         own = OrderedDict((key, (mod, name, kind)) for key, mod, name, kind in self._named_state())
         missing = [k for k in own if k not in state]
@@ -267,7 +480,23 @@ class Module:
                 xp.copy_into(dst, src)
 
     def astype(self, dtype) -> "Module":
-        """Convert every floating parameter and buffer to ``dtype`` (float32 or float64), in place."""
+        """Convert every floating parameter and buffer to ``dtype``, in place.
+
+        Parameters
+        ----------
+        dtype : dtype or str
+            A floating-point type (float32 or float64).
+
+        Returns
+        -------
+        Module
+            This module.
+
+        Raises
+        ------
+        TypeError
+            If ``dtype`` is not a floating-point type.
+        """
         dt = xp.dtype_of(dtype)
         if dt.kind != "f":
             raise TypeError(f"dtype must be a floating-point type; got {dt}")
@@ -289,12 +518,30 @@ class Module:
 
     # -- display ----------------------------------------------------------------------------------
     def summary(self, input_shape=None):
-        """A table of every layer, its output shape for samples of ``input_shape`` (without the batch
-        axis, e.g. ``(784,)`` or ``(1, 28, 28)``) and its number of parameters, with totals."""
+        """A table of every layer, its output shape and its number of parameters, with totals.
+
+        Parameters
+        ----------
+        input_shape : tuple of int, optional
+            The shape of one sample, without the batch axis (``(784,)`` or ``(1, 28, 28)``); without it
+            the output shapes are left out.
+
+        Returns
+        -------
+        Summary
+            Printable; ``str()`` gives the table.
+        """
         from .summary import summarize
         return summarize(self, input_shape)
 
     def extra_repr(self) -> str:
+        """The arguments shown inside the module's ``repr``.
+
+        Returns
+        -------
+        str
+            ``key=value`` pairs of ``get_config()``.
+        """
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
 
     def __repr__(self) -> str:

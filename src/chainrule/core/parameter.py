@@ -5,17 +5,36 @@ from .. import _array as xp
 
 
 class Parameter:
-    """A trainable array ``value`` and ``grad`` = dL/d(value).
+    """A trainable array ``value`` and the gradient of the loss with respect to it, ``grad``.
 
-    ``grad`` is ``None`` until a backward pass writes it, and again after ``zero_grad()``
-    (PyTorch's set-to-none). Backward passes *accumulate*: the first contribution is stored, the
-    next ones are added (``accumulate``), so a weight shared by two layers gets both. Reading
-    ``grad`` never changes anything.
+    Layers keep their weights and biases as parameters; an optimizer reads ``grad`` and updates
+    ``value``. After ``zero_grad()`` the gradient is ``None`` (nothing computed yet); each backward
+    pass then adds its contribution, so a weight shared by two layers receives both.
 
-    A parameter may carry a ``regularizer`` (an object with ``penalty(W)`` and ``gradient(W)``,
-    added to the objective as lambda R(W)) and a ``constraint`` (an object with ``apply(W)``, such
-    as ``MaxNorm``, applied after each optimizer step).
+    Parameters
+    ----------
+    value : array_like of float
+        The initial value (copied into a floating-point array).
+    regularizer : Penalty, optional
+        A penalty R(W) (``chainrule.regularizers.L2``...) whose ``lambda R(W)`` the training loop adds
+        to the loss, and whose gradient it adds to ``grad``.
+    constraint : MaxNorm, optional
+        A constraint applied to ``value`` after every optimizer step.
 
+    Attributes
+    ----------
+    value : ndarray
+        The current value.
+    grad : ndarray or None
+        dL/d(value), summed over every contribution since the last ``zero_grad()``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a floating-point array.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> p = Parameter(np.zeros(3))
     >>> p.grad is None
@@ -53,10 +72,21 @@ class Parameter:
         self._grad = new
 
     def accumulate(self, g) -> None:
-        """grad <- g when there is no gradient yet, else grad <- grad + g.
+        """Add one contribution ``g`` to the gradient.
 
-        The first contribution is kept as it is (no copy): kernels hand over arrays they computed
-        for this purpose.
+        ``grad <- g`` when there is no gradient yet, else ``grad <- grad + g``: the chain rule sums the
+        contributions of every path from the parameter to the loss. The first contribution is kept as it
+        is (no copy): kernels hand over arrays they computed for this purpose.
+
+        Parameters
+        ----------
+        g : ndarray
+            dL/d(value) from one use of the parameter; the parameter's shape.
+
+        Raises
+        ------
+        ValueError
+            If ``g`` does not have the parameter's shape.
         """
         v = self.value
         if g.shape != v.shape:
@@ -73,14 +103,17 @@ class Parameter:
     # -- conveniences ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The shape of ``value``."""
         return self.value.shape
 
     @property
     def dtype(self):
+        """The dtype of ``value``."""
         return self.value.dtype
 
     @property
     def size(self) -> int:
+        """The number of entries of ``value``."""
         return self.value.size
 
     def __repr__(self) -> str:

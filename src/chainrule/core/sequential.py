@@ -5,15 +5,31 @@ from .module import Module
 
 
 class Sequential(Module):
-    """``Sequential(Linear(784, 100), ReLU(), Linear(100, 10))``: f = f_n o ... o f_1.
+    r"""Modules applied one after another: f = f_n o ... o f_1.
 
+    ``Sequential(Linear(784, 100), ReLU(), Linear(100, 10))`` is the notes' two-layer network.
     Children are named ``"0"``, ``"1"``, ... so parameter names match PyTorch's ``nn.Sequential``.
 
-    ``backward(g)`` applies the chain rule from the last module to the first:
-    dL/dh_{i-1} = backward_i(dL/dh_i). A model computes no gradient nobody asked for: by default
-    it stops at the first module with parameters and asks it for no input gradient (the layers
-    before it have nothing to learn, and nobody needs dL/dx of the data). Pass
-    ``need_input_grad=True`` to get dL/dx (gradient checks and saliency maps do).
+    Parameters
+    ----------
+    *modules : Module
+        The modules, in the order the input flows through them.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a Module.
+
+    Notes
+    -----
+    ``backward(g)`` applies the chain rule from the last module to the first,
+
+    .. math:: \frac{\partial L}{\partial h_{i-1}} = \mathrm{backward}_i\left(\frac{\partial L}{\partial h_i}\right).
+
+    A model computes no gradient nobody asked for: by default it stops at the first module with
+    parameters and asks it for no input gradient (the layers before it have nothing to learn, and
+    nobody needs dL/dx of the data). Pass ``need_input_grad=True`` to get dL/dx (gradient checks
+    and saliency maps do).
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -24,6 +40,23 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def append(self, module: Module) -> "Sequential":
+        """Add ``module`` at the end.
+
+        Parameters
+        ----------
+        module : Module
+            The new last module (named ``str(len(self))``).
+
+        Returns
+        -------
+        Sequential
+            This container.
+
+        Raises
+        ------
+        TypeError
+            If ``module`` is not a Module.
+        """
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append takes a Module; got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
@@ -42,6 +75,18 @@ class Sequential(Module):
         return mods[index]
 
     def forward(self, x):
+        """Apply every module in order: h_i = f_i(h_{i-1}), h_0 = x.
+
+        Parameters
+        ----------
+        x : ndarray
+            A batch, samples along the first axis.
+
+        Returns
+        -------
+        ndarray
+            The last module's output.
+        """
         for m in self._modules.values():
             x = m.forward(x)
         return x
@@ -60,6 +105,20 @@ class Sequential(Module):
         return plan
 
     def backward(self, grad_output, *, need_input_grad: bool = False):
+        """Backpropagate dL/d(output) through the modules in reverse order.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy for the output of the last ``forward``.
+        need_input_grad : bool, default False
+            Compute and return dL/dx; by default the pass stops at the first module with parameters.
+
+        Returns
+        -------
+        ndarray or None
+            dL/dx when ``need_input_grad``, else None.
+        """
         mods, first = self._plan()
         stop = 0 if need_input_grad else first
         g = grad_output
@@ -68,26 +127,83 @@ class Sequential(Module):
         return g if need_input_grad else None
 
     def output_shape(self, input_shape):
+        """The shape after every module, for an input of ``input_shape``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The input's shape.
+
+        Returns
+        -------
+        tuple of int
+        """
         shape = tuple(input_shape)
         for m in self._modules.values():
             shape = m.output_shape(shape)
         return shape
 
     def get_config(self) -> dict:
+        """The children's specs, for a model file.
+
+        Returns
+        -------
+        dict
+            ``{"modules": [child.spec(), ...]}``.
+        """
         return {"modules": [m.spec() for m in self._modules.values()]}
 
     @classmethod
     def from_config(cls, config, build=None):
+        """Rebuild from ``get_config()``, building each child with ``build``.
+
+        Parameters
+        ----------
+        config : dict
+            ``{"modules": [spec, ...]}``.
+        build : callable
+            ``build(spec) -> Module`` (``chainrule.registry.build_module``).
+
+        Returns
+        -------
+        Sequential
+
+        Raises
+        ------
+        TypeError
+            If ``build`` is not given.
+        """
         if build is None:
             raise TypeError("Sequential.from_config needs build (chainrule.registry.build_module)")
         return cls(*[build(spec) for spec in config["modules"]])
 
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
+        """The children's parameter and buffer shapes, under ``"i.name"``.
+
+        Parameters
+        ----------
+        config : dict
+            ``{"modules": [spec, ...]}``.
+        shapes_of : callable
+            ``shapes_of(spec) -> dict`` for one child.
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``.
+        """
         out = {}
         for i, spec in enumerate(config["modules"]):
             out.update({f"{i}.{k}": v for k, v in shapes_of(spec).items()})
         return out
 
     def extra_repr(self) -> str:
+        """Nothing: the children are listed on their own lines.
+
+        Returns
+        -------
+        str
+            ``""``.
+        """
         return ""

@@ -39,9 +39,23 @@ def sha256_of(path, *, root=None) -> str:
 
 
 def check_file(path: Path, remote: RemoteFile, *, root=None) -> str | None:
-    """None if ``path`` has the pinned size and SHA-256, else what is wrong with it.
+    """What is wrong with a local file, or None if it has the pinned size and SHA-256.
 
     The file must be a regular file (inside ``root`` if given); it is never read past its size.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The local file.
+    remote : RemoteFile
+        Its expected name, size and SHA-256.
+    root : str or os.PathLike, optional
+        If given, the file must lie inside this folder (no symbolic link out of it).
+
+    Returns
+    -------
+    str or None
+        What is wrong (``"is missing"``, ``"has SHA-256 ..., expected ..."``...), or None when valid.
     """
     try:
         f = open_regular(path, root=root)
@@ -159,8 +173,38 @@ def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirro
 
     Files already present are verified. One that fails is removed (and downloaded again if
     ``download``) only if chainrule downloaded it into its own cache folder; anywhere else it is
-    named in the error, with the expected size and SHA-256, and left alone. Downloads try
-    ``mirrors`` (base URLs) after the spec's own sources. Nothing is parsed here.
+    named in the error, with the expected size and SHA-256, and left alone. Downloads go to a
+    temporary file, are verified, then renamed: an interrupted download leaves nothing behind.
+    Nothing is parsed here.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The data set (``MNIST``, ``CIFAR10_BINARY``...).
+    folder : str or os.PathLike
+        Where the files are kept.
+    files : sequence of str, optional
+        Only these file names (default: all of the spec's).
+    download : bool, default True
+        Download missing or invalid cached files.
+    mirrors : sequence of str, default ()
+        Base URLs tried after the spec's own sources.
+    progress : bool, default True
+        Show download progress.
+    timeout : float, default 60.0
+        Seconds before a stalled connection is given up.
+
+    Returns
+    -------
+    dict
+        ``{file name: pathlib.Path}`` of the verified files.
+
+    Raises
+    ------
+    DatasetMissing
+        If a file is absent and could not be downloaded.
+    DatasetCorrupt
+        If a file is present but invalid and not chainrule's to replace.
     """
     folder = Path(folder)
     owned = ownership.owns(folder, spec)
@@ -217,7 +261,20 @@ def fetch(spec: DatasetSpec, folder, files=None, *, download: bool = True, mirro
 
 
 def status(spec: DatasetSpec, folder) -> list[tuple[RemoteFile, str]]:
-    """(file, 'verified' | 'missing' | 'invalid: ...') for every file of ``spec`` in ``folder``."""
+    """The state of every file of ``spec`` in ``folder``, without downloading anything.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The data set.
+    folder : str or os.PathLike
+        Where its files would be.
+
+    Returns
+    -------
+    list of tuple
+        ``(RemoteFile, state)`` with state ``"verified"``, ``"missing"`` or ``"invalid: ..."``.
+    """
     out = []
     for remote in spec.files:
         path = Path(folder) / remote.name

@@ -66,10 +66,30 @@ def _read_into(f, dtype: np.dtype, count: int, name: str, what: str) -> np.ndarr
 def read_idx(path, *, max_bytes: int = MAX_BYTES, check=None, root=None) -> np.ndarray:
     """Parse an IDX file (raw or gzip-compressed) and return its array in native byte order.
 
-    Checks, in this order and before the data is read: the file is a regular file (inside
-    ``root`` if given), the magic number (two zero bytes, a known type code, 1 to 4 dimensions),
-    no empty dimension, ``check(dtype, dims)`` if given (it raises to refuse), and a declared
-    size of at most ``max_bytes``. Then the data must be exactly as long as declared.
+    Checks, in this order and before the data is read: the file is a regular file (inside ``root``
+    if given), the magic number (two zero bytes, a known type code, 1 to 4 dimensions), no empty
+    dimension, ``check(dtype, dims)`` if given, and a declared size of at most ``max_bytes``. Then
+    the data must be exactly as long as declared.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.gz`` or raw).
+    max_bytes : int, default ``MAX_BYTES``
+        The largest data size a header may declare.
+    check : callable, optional
+        ``check(dtype, dims)``, raising to refuse the header before the data is read.
+    root : str or os.PathLike, optional
+        If given, the file must lie inside this folder (no symbolic link out of it).
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    DatasetCorrupt
+        If any check fails (the message says which).
     """
     path = Path(path)
     name = str(path)
@@ -115,7 +135,22 @@ def read_idx(path, *, max_bytes: int = MAX_BYTES, check=None, root=None) -> np.n
 
 
 def write_idx(path, array, compress: bool | None = None) -> None:
-    """Write ``array`` as an IDX file (gzip-compressed when the name ends in .gz)."""
+    """Write ``array`` as an IDX file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    array : array_like
+        Of a dtype IDX can store (uint8, int8, int16, int32, float32, float64), 1 to 4 dimensions.
+    compress : bool, optional
+        Gzip the file (default: when the name ends in ``.gz``).
+
+    Raises
+    ------
+    TypeError
+        If IDX cannot store the dtype.
+    """
     array = np.asarray(array)
     if array.dtype not in DTYPE_CODES:
         raise TypeError(f"IDX cannot store dtype {array.dtype}")
@@ -133,10 +168,33 @@ def write_idx(path, array, compress: bool | None = None) -> None:
 
 
 def read_mnist_pair(images_path, labels_path, *, n_classes: int = 10, max_images: int = 60_000, root=None):
-    """Images (N, 28, 28) uint8 and labels (N,) uint8, checked against each other.
+    """MNIST images and labels from their two IDX files, checked against each other.
 
     At most ``max_images`` images (60,000 in the training files, 10,000 in the test files) of at
     most 28 x 28 pixels; both headers are checked before any data is read.
+
+    Parameters
+    ----------
+    images_path : str or os.PathLike
+        The images file.
+    labels_path : str or os.PathLike
+        The labels file.
+    n_classes : int, default 10
+        Labels must be in [0, n_classes).
+    max_images : int, default 60000
+        The most images (and labels) a header may declare.
+    root : str or os.PathLike, optional
+        If given, the file must lie inside this folder (no symbolic link out of it).
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (N, 28, 28)
+    labels : ndarray of uint8, shape (N,)
+
+    Raises
+    ------
+    DatasetCorrupt
+        If a header is wrong, the counts differ or a label is out of range.
     """
     def header(path, ndim, shape, what):
         def check(dtype, dims):

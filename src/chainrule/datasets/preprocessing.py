@@ -46,12 +46,52 @@ class _ImageStep(TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X, y=None):
+        """Check the training batch, learn its statistics and record the shape of one sample.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, ...)
+            The training samples (images or feature vectors), numbers, finite.
+        y : None
+            Ignored (scikit-learn's transformer interface).
+
+        Returns
+        -------
+        self
+            The fitted transformer.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` does not hold numbers.
+        ValueError
+            If ``X`` is not a non-empty finite batch.
+        """
         X = _as_batch(X)
         self._learn(X)
         self.sample_shape_ = np.array(X.shape[1:])
         return self
 
     def transform(self, X):
+        """Apply the step, with the statistics learnt by ``fit``, to samples of the fitted shape.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, ...)
+            Samples of the shape seen by ``fit``.
+
+        Returns
+        -------
+        ndarray
+            The transformed batch (float32, except ``Flatten`` which keeps the dtype).
+
+        Raises
+        ------
+        ValueError
+            If the samples' shape differs from the fitted one.
+        sklearn.exceptions.NotFittedError
+            If ``fit`` was not called.
+        """
         check_is_fitted(self, "sample_shape_")
         X = _as_batch(X)
         fitted = tuple(int(v) for v in self.sample_shape_)
@@ -66,8 +106,14 @@ class _ImageStep(TransformerMixin, BaseEstimator):
 
 
 class ScaleToUnit(_ImageStep):
-    """x / max_value, as float32 in [0, 1]. ``max_value=None`` takes the training data's largest
-    value (255 for MNIST and CIFAR, 16 for the bundled digits)."""
+    """x / max_value, as float32 in [0, 1].
+
+    Parameters
+    ----------
+    max_value : float, optional
+        The value mapped to 1; None takes the training data's largest value (255 for MNIST and
+        CIFAR, 16 for the bundled digits).
+    """
 
     _fitted_attributes = ("scale_", "sample_shape_")
 
@@ -128,7 +174,30 @@ class Flatten(_ImageStep):
 
 
 def train_validation_split(X, y, validation_fraction: float = 0.1, random_state=0, stratify: bool = True):
-    """(X_train, X_val, y_train, y_val): a seeded split, stratified by class by default."""
+    """A seeded split of (X, y) into training and validation parts, stratified by class by default.
+
+    Parameters
+    ----------
+    X : array_like
+        The samples.
+    y : array_like of shape (N,)
+        Their labels (or regression targets, with ``stratify=False``).
+    validation_fraction : float in (0, 1), default 0.1
+        The share held out for validation.
+    random_state : int, default 0
+        Seeds the split.
+    stratify : bool, default True
+        Hold out about the same share of every class.
+
+    Returns
+    -------
+    X_train, X_val, y_train, y_val : ndarray
+
+    Raises
+    ------
+    ValueError
+        If X and y have different numbers of samples, or the fraction is not in (0, 1).
+    """
     X, y = np.asarray(X), np.asarray(y)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}")

@@ -13,6 +13,17 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class RemoteFile:
+    """One file of a data set, with its pinned size and checksum.
+
+    Parameters
+    ----------
+    name : str
+        The file name (as published).
+    size : int
+        Its size in bytes.
+    sha256 : str
+        Its SHA-256, in hexadecimal.
+    """
     name: str
     size: int
     sha256: str
@@ -20,6 +31,25 @@ class RemoteFile:
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """What a data set is made of: its files, where to get them, its classes.
+
+    Parameters
+    ----------
+    name : str
+        The data set's name (also its folder under ``data_home()``).
+    files : tuple of RemoteFile
+        Every file, with its size and SHA-256.
+    urls : tuple of str
+        Base URLs, tried in order: the canonical source first.
+    class_names : tuple of str
+        The name of each class.
+    description : str, default ""
+        One line for ``chainrule data``.
+    subsets : dict, optional
+        ``{subset name: file names it needs}`` (``"train"``, ``"test"``).
+    max_images : dict, optional
+        ``{subset name: the most images its files may hold}``, checked in the headers.
+    """
     name: str
     files: tuple[RemoteFile, ...]
     urls: tuple[str, ...]            # base URLs, tried in order: the canonical source first
@@ -29,12 +59,44 @@ class DatasetSpec:
     max_images: dict = field(default_factory=dict)  # subset name -> most images its files may hold
 
     def file(self, name: str) -> RemoteFile:
+        """The file named ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A file name of the spec.
+
+        Returns
+        -------
+        RemoteFile
+
+        Raises
+        ------
+        KeyError
+            If the spec has no such file.
+        """
         for f in self.files:
             if f.name == name:
                 return f
         raise KeyError(name)
 
     def files_for(self, subset: str | None) -> tuple[RemoteFile, ...]:
+        """The files a subset needs.
+
+        Parameters
+        ----------
+        subset : str or None
+            A key of ``subsets``; None for every file.
+
+        Returns
+        -------
+        tuple of RemoteFile
+
+        Raises
+        ------
+        ValueError
+            If the subset is unknown.
+        """
         if subset is None:
             return self.files
         if subset not in self.subsets:
@@ -84,7 +146,13 @@ CIFAR10_PYTHON = DatasetSpec(
 
 
 def data_home() -> Path:
-    """``$CHAINRULE_DATA`` if set, else the user cache directory (``~/.cache/chainrule`` on Linux)."""
+    """Where data sets are kept: ``$CHAINRULE_DATA`` if set, else the user cache directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``~/.cache/chainrule`` on Linux when ``$CHAINRULE_DATA`` is not set.
+    """
     env = os.environ.get("CHAINRULE_DATA")
     if env:
         return Path(env).expanduser()
@@ -97,5 +165,18 @@ def data_home() -> Path:
 
 
 def dataset_dir(spec: DatasetSpec, data_dir=None) -> Path:
-    """The folder holding ``spec``'s files: ``data_dir`` itself if given, else <data_home>/<name>."""
+    """The folder holding ``spec``'s files.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        The data set.
+    data_dir : str or os.PathLike, optional
+        The folder chosen by the user.
+
+    Returns
+    -------
+    pathlib.Path
+        ``data_dir`` itself if given, else ``data_home() / spec.name``.
+    """
     return Path(data_dir).expanduser() if data_dir is not None else data_home() / spec.name

@@ -7,18 +7,47 @@ from .._validation import resolve_rng
 
 
 def regression_toy():
-    """X = {2, 4, 6, 8}, Y = {3, 4, 5, 6}: the notes' first example (optimum w = 0.5, b = 2.0)."""
+    """The notes' first example: X = {2, 4, 6, 8}, Y = {3, 4, 5, 6} (optimum w = 0.5, b = 2.0).
+
+    Returns
+    -------
+    X : ndarray of shape (4, 1)
+    y : ndarray of shape (4,)
+    """
     return np.array([[2.0], [4.0], [6.0], [8.0]]), np.array([3.0, 4.0, 5.0, 6.0])
 
 
 def xor_points():
-    """The feature-transform example: a = (0, 0), b = (1, 0), c = (0, 1), d = (1, 1) with XOR
-    labels (a and d are class 0, b and c class 1): not linearly separable as they are."""
+    """The feature-transform example: the four XOR points, not linearly separable as they are.
+
+    a = (0, 0), b = (1, 0), c = (0, 1), d = (1, 1); a and d are class 0, b and c class 1.
+
+    Returns
+    -------
+    X : ndarray of shape (4, 2)
+    y : ndarray of int, shape (4,)
+    """
     return np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0, 1, 1, 0])
 
 
 def make_xor(n: int = 200, noise: float = 0.1, rng=None):
-    """``n`` noisy copies of the four XOR points (for pictures and training)."""
+    """``n`` noisy copies of the four XOR points (for pictures and training).
+
+    Parameters
+    ----------
+    n : int, default 200
+        The number of points.
+    noise : float, default 0.1
+        The standard deviation of the Gaussian noise added to each point.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 2)
+    y : ndarray of int, shape (n,)
+        The class of each point.
+    """
     gen = resolve_rng(rng)
     base, labels = xor_points()
     idx = gen.integers(0, 4, n)
@@ -27,8 +56,28 @@ def make_xor(n: int = 200, noise: float = 0.1, rng=None):
 
 def make_polynomial_curve(n: int = 13, coefficients=(1.0, -0.5, -3.0, 2.0), noise: float = 0.25,
                           x_range=(-1.0, 1.5), rng=None):
-    """``n`` noisy samples of the polynomial sum_k c_k x^k (default a cubic), for the notes'
-    under- and over-fitting example. Returns (x of shape (n, 1), y, the noiseless function)."""
+    """``n`` noisy samples of a polynomial, for the notes' under- and over-fitting example.
+
+    Parameters
+    ----------
+    n : int, default 13
+        The number of samples.
+    coefficients : sequence of float, default (1.0, -0.5, -3.0, 2.0)
+        c_0, c_1, ...: the polynomial sum_k c_k x^k (default a cubic).
+    noise : float, default 0.25
+        The standard deviation of the Gaussian noise on y.
+    x_range : tuple of float, default (-1.0, 1.5)
+        x is drawn uniformly in this interval (and sorted).
+    rng : int or numpy.random.Generator, optional
+        Seed or generator.
+
+    Returns
+    -------
+    x : ndarray of shape (n, 1)
+    y : ndarray of shape (n,)
+    f : callable
+        The noiseless polynomial.
+    """
     gen = resolve_rng(rng)
     coefficients = tuple(float(c) for c in coefficients)
 
@@ -40,7 +89,32 @@ def make_polynomial_curve(n: int = 13, coefficients=(1.0, -0.5, -3.0, 2.0), nois
 
 
 def make_spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, turns: float = 1.0, rng=None):
-    """Interleaved two-dimensional spirals, one arm per class (not linearly separable)."""
+    """Interleaved two-dimensional spirals, one arm per class (not linearly separable).
+
+    Parameters
+    ----------
+    n : int, default 300
+        The number of points (spread evenly over the classes).
+    n_classes : int >= 2, default 3
+        The number of arms.
+    noise : float, default 0.2
+        Angular noise, growing with the radius.
+    turns : float, default 1.0
+        How many turns each arm makes.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 2)
+    y : ndarray of int, shape (n,)
+        The class of each point.
+
+    Raises
+    ------
+    ValueError
+        If ``n_classes`` is below 2.
+    """
     if n_classes < 2:
         raise ValueError(f"n_classes must be at least 2; got {n_classes}")
     gen = resolve_rng(rng)
@@ -52,7 +126,25 @@ def make_spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, turns: fl
 
 
 def make_blobs(n: int = 300, centers: int = 3, std: float = 0.6, rng=None):
-    """Gaussian blobs around ``centers`` points on a circle of radius 2."""
+    """Gaussian blobs around ``centers`` points on a circle of radius 2.
+
+    Parameters
+    ----------
+    n : int, default 300
+        The number of points (spread evenly over the blobs).
+    centers : int, default 3
+        The number of blobs (classes).
+    std : float, default 0.6
+        The standard deviation of each blob.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 2)
+    y : ndarray of int, shape (n,)
+        The class of each point.
+    """
     gen = resolve_rng(rng)
     y = np.arange(n) % centers
     angles = 2 * np.pi * np.arange(centers) / centers

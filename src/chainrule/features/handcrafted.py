@@ -80,14 +80,35 @@ def hog_features(images, orientations: int = 9, pixels_per_cell=(4, 4), cells_pe
                  resize_to=None) -> np.ndarray:
     """Histogram of oriented gradients of each image (scikit-image's ``hog``), one row per image.
 
-    ``resize_to=(H, W)`` first resizes the images (bilinear, scikit-image's ``resize``): tiny
-    images such as the 8 x 8 digits have too few pixels for gradients; at 24 x 24 with cells of
-    6 x 6 and blocks of 2 x 2 cells, HOG plus a linear classifier reaches about 0.98 on them.
-    Sides are at most ``MAX_SIDE`` (1024) and one image gives at most ``MAX_FEATURES`` numbers;
-    both are checked before any work.
+    Tiny images such as the 8 x 8 digits have too few pixels for gradients: resized to 24 x 24,
+    with cells of 6 x 6 and blocks of 2 x 2 cells, HOG plus a linear classifier reaches about 0.98
+    on them. One image gives at most ``MAX_FEATURES`` numbers; settings and sizes are checked
+    before any work. scikit-image computes HOG one image at a time, so this is the one place that
+    loops over images; it is feature extraction, not the training hot path.
 
-    scikit-image computes HOG one image at a time, so this is the one place that loops over
-    images; it is feature extraction, not the training hot path.
+    Parameters
+    ----------
+    images : array_like
+        Grey images (N, H, W) or colour images (N, H, W, 3).
+    orientations : int, default 9
+        The number of gradient-direction bins (1 to 360).
+    pixels_per_cell : tuple of int, default (4, 4)
+        (rows, columns) of a cell.
+    cells_per_block : tuple of int, default (2, 2)
+        (rows, columns) of cells in a normalisation block.
+    resize_to : tuple of int, optional
+        (H, W) to resize the images to first (bilinear, scikit-image's ``resize``); sides at most
+        ``MAX_SIDE`` (1024).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, n_features)
+
+    Raises
+    ------
+    ValueError
+        If a setting is outside its range, or one image would give more than ``MAX_FEATURES``
+        numbers.
     """
     from skimage.feature import hog
 
@@ -117,8 +138,29 @@ def hog_features(images, orientations: int = 9, pixels_per_cell=(4, 4), cells_pe
 
 
 def hue_histogram(images, bins: int = 12, saturation_weighted: bool = True) -> np.ndarray:
-    """Normalised histogram of each colour image's hue (HSV), weighted by saturation so that grey
-    pixels, whose hue means nothing, count little. Vectorised over all images."""
+    """Normalised histogram of each colour image's hue (HSV), vectorised over all images.
+
+    Weighted by saturation by default, so that grey pixels, whose hue means nothing, count little.
+
+    Parameters
+    ----------
+    images : array_like of shape (N, H, W, 3)
+        Colour images, uint8 (0-255) or floats in [0, 1].
+    bins : int, default 12
+        The number of hue bins (1 to 360).
+    saturation_weighted : bool, default True
+        Weight each pixel by its saturation (else every pixel counts 1).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, bins)
+        Each row sums to 1 (or is 0 for an image with no weight).
+
+    Raises
+    ------
+    ValueError
+        If the images are not colour images or ``bins`` is out of range.
+    """
     from skimage.color import rgb2hsv
 
     images = _images(images)
@@ -141,10 +183,29 @@ def hue_histogram(images, bins: int = 12, saturation_weighted: bool = True) -> n
 class HOGFeatures(TransformerMixin, BaseEstimator):
     """HOG (plus, for colour images with ``hue_bins`` > 0, a hue histogram) as a transformer.
 
-    Takes images (N, H, W[, 3]) or flat rows with ``image_shape``; ``resize_to`` as in
-    ``hog_features``. The settings are checked when the transformer is built (so a model file
-    carrying absurd ones is refused as it loads), and again at ``fit`` and ``transform`` (after
-    ``set_params``): ``resize_to`` sides at most 1024, at most 2^20 HOG numbers per image.
+    The settings are checked when the transformer is built (so a model file carrying absurd ones
+    is refused as it loads), and again at ``fit`` and ``transform`` (after ``set_params``).
+
+    Parameters
+    ----------
+    image_shape : tuple of int, optional
+        (H, W) or (H, W, 3), to take flat rows (N, H W) instead of images.
+    orientations : int, default 9
+        The number of gradient-direction bins (1 to 360).
+    pixels_per_cell : tuple of int, default (4, 4)
+        (rows, columns) of a cell.
+    cells_per_block : tuple of int, default (2, 2)
+        (rows, columns) of cells in a normalisation block.
+    hue_bins : int, default 0
+        Append a hue histogram of this many bins (colour images only); 0 for none.
+    resize_to : tuple of int, optional
+        (H, W) to resize the images to first (bilinear, scikit-image's ``resize``); sides at most
+        ``MAX_SIDE`` (1024).
+
+    Raises
+    ------
+    ValueError
+        If a setting is outside its range.
     """
 
     _fitted_attributes = ("image_shape_", "n_features_in_")
@@ -164,6 +225,20 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
                            self.hue_bins)
 
     def fit(self, X, y=None):
+        """Check the settings and record the images' shape.
+
+        Parameters
+        ----------
+        X : array_like
+            Training images (N, H, W[, 3]) or flat rows with ``image_shape``.
+        y : None
+            Ignored (scikit-learn's transformer interface).
+
+        Returns
+        -------
+        self
+            The fitted transformer.
+        """
         self._check_settings()
         images = _images(X, self.image_shape)
         height, width = tuple(self.resize_to) if self.resize_to is not None else images.shape[1:3]
@@ -173,6 +248,22 @@ class HOGFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """The HOG features (and hue histogram) of each image.
+
+        Parameters
+        ----------
+        X : array_like
+            Images of the fitted shape (or flat rows with ``image_shape``).
+
+        Returns
+        -------
+        ndarray of float32, shape (N, n_features)
+
+        Raises
+        ------
+        ValueError
+            If the images' shape differs from the fitted one.
+        """
         check_is_fitted(self, "image_shape_")
         self._check_settings()
         images = _images(X, self.image_shape)

@@ -8,12 +8,25 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
-    """Predict the majority label of the ``k`` nearest training samples (Euclidean distance).
+    r"""The notes' nearest-neighbour classifier: the majority label of the ``k`` nearest training
+    samples (Euclidean distance).
 
-    Distances come from ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b: one matrix product per chunk of
-    test rows, no loop over samples. Chunks hold at most ``memory_mb`` of distances, so
-    10,000 x 60,000 distances (2.4 GB in float32) are computed 20 MB at a time. Ties between
-    labels go to the label whose members are nearest (the sum of their ranks is lowest).
+    Ties between labels go to the label whose members are nearest (the sum of their ranks is
+    lowest).
+
+    Parameters
+    ----------
+    k : int, default 1
+        The number of neighbours that vote.
+    memory_mb : float, default 64.0
+        The most memory a chunk of distances may take: 10,000 x 60,000 distances (2.4 GB in
+        float32) are computed 20 MB at a time.
+
+    Notes
+    -----
+    Distances come from one matrix product per chunk of test rows, no loop over samples:
+
+    .. math:: \lVert a - b \rVert^2 = \lVert a \rVert^2 + \lVert b \rVert^2 - 2\, a \cdot b.
     """
 
     _fitted_attributes = ("classes_", "_y", "_X", "_sq", "n_samples_fit_", "n_features_in_", "feature_names_in_")
@@ -23,6 +36,20 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         self.memory_mb = memory_mb
 
     def fit(self, X, y):
+        """Memorise the training samples (and their squared norms).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, d)
+            Training samples.
+        y : array_like of shape (N,)
+            Their labels.
+
+        Returns
+        -------
+        self
+            The fitted classifier.
+        """
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ValueError(f"k must be a positive integer; got {self.k!r}")
         if not self.memory_mb > 0:
@@ -39,7 +66,20 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         return max(1, int(self.memory_mb * 2**20 // (n_train * itemsize * 2)))
 
     def kneighbors(self, X):
-        """(distances, indices) of the k nearest training samples of each row, nearest first."""
+        """The k nearest training samples of each row, nearest first.
+
+        Parameters
+        ----------
+        X : array_like of shape (M, d)
+            Query samples.
+
+        Returns
+        -------
+        distances : ndarray of shape (M, k)
+            Euclidean distances.
+        indices : ndarray of int, shape (M, k)
+            Rows of the training data.
+        """
         check_is_fitted(self, "_X")
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64)).astype(self._X.dtype)
         k = min(int(self.k), self.n_samples_fit_)
@@ -64,7 +104,18 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         return dist, idx
 
     def predict_proba(self, X):
-        """Fraction of the k neighbours in each class."""
+        """The fraction of the k neighbours in each class.
+
+        Parameters
+        ----------
+        X : array_like of shape (M, d)
+            Query samples.
+
+        Returns
+        -------
+        ndarray of shape (M, n_classes)
+            Columns in the order of ``classes_``.
+        """
         _, idx = self.kneighbors(X)
         labels = self._y[idx]
         counts = np.zeros((labels.shape[0], self.classes_.size))
@@ -72,6 +123,18 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         return counts / labels.shape[1]
 
     def predict(self, X):
+        """The majority label of each row's k nearest training samples.
+
+        Parameters
+        ----------
+        X : array_like of shape (M, d)
+            Query samples.
+
+        Returns
+        -------
+        ndarray of shape (M,)
+            Labels from ``classes_``.
+        """
         _, idx = self.kneighbors(X)
         labels = self._y[idx]
         n, k = labels.shape

@@ -115,11 +115,42 @@ class _Elementwise(Module):
         return ()
 
     def forward(self, x):
+        """Apply the activation to every entry of ``x`` and keep what ``backward`` needs.
+
+        Parameters
+        ----------
+        x : array_like
+            A batch of any shape (converted to a floating-point array).
+
+        Returns
+        -------
+        ndarray
+            y = f(x), the shape of ``x``.
+        """
         x = float_input(x)
         y, self._cache = self._forward(x, *self._args())
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
+        """dL/dx = dL/dy * f'(x), entry by entry (the activation has no parameters).
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy, the shape of the last output.
+        need_input_grad : bool, default True
+            With False nothing is computed and None is returned.
+
+        Returns
+        -------
+        ndarray or None
+            dL/dx, or None when ``need_input_grad`` is False.
+
+        Raises
+        ------
+        NoForwardError
+            If there was no ``forward`` before.
+        """
         cache = self._cached()
         if not need_input_grad:
             return None
@@ -127,22 +158,61 @@ class _Elementwise(Module):
 
 
 class Identity(Module):
-    """y = x (a placeholder, e.g. for a network with no activation)."""
+    """y = x: a placeholder, e.g. for a network with no activation.
+
+    Its backward passes the gradient through unchanged: dL/dx = dL/dy.
+    """
 
     def forward(self, x):
+        """Return ``x`` unchanged.
+
+        Parameters
+        ----------
+        x : ndarray
+            A batch of any shape.
+
+        Returns
+        -------
+        ndarray
+            ``x``.
+        """
         y, self._cache = identity_forward(x)
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
+        """dL/dx = dL/dy.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy.
+        need_input_grad : bool, default True
+            With False None is returned.
+
+        Returns
+        -------
+        ndarray or None
+            ``grad_output``, or None when ``need_input_grad`` is False.
+        """
         self._cached()
         return identity_backward(grad_output, None) if need_input_grad else None
 
 
 class ReLU(_Elementwise):
-    """y = max(0, x); dy/dx = 1 for x > 0 and 0 for x <= 0 (subgradient 0 at the kink).
+    r"""The rectified linear unit, y = max(0, x), entry by entry.
 
-    ``inplace`` is accepted for PyTorch-style code and chainrule 0.1 scripts but has no effect:
-    kernels never overwrite their input (a residual block's input is also its shortcut's).
+    Parameters
+    ----------
+    inplace : bool, default False
+        Accepted for PyTorch-style code and chainrule 0.1 scripts but has no effect (a
+        DeprecationWarning says so): kernels never overwrite their input (a residual block's input
+        is also its shortcut's).
+
+    Notes
+    -----
+    .. math:: y = \max(0, x), \qquad \frac{dy}{dx} = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}
+
+    (the subgradient 0 at the kink).
     """
 
     _forward = staticmethod(relu_forward)
@@ -157,7 +227,20 @@ class ReLU(_Elementwise):
 
 
 class LeakyReLU(_Elementwise):
-    """y = x for x > 0, a x otherwise; dy/dx = 1 or a (a at the kink x = 0, as PyTorch)."""
+    r"""The leaky rectified linear unit: y = x for x > 0, a x otherwise.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        The slope a for negative inputs.
+
+    Notes
+    -----
+    .. math:: y = \begin{cases} x & x > 0 \\ a x & x \le 0 \end{cases}, \qquad
+       \frac{dy}{dx} = \begin{cases} 1 & x > 0 \\ a & x \le 0 \end{cases}
+
+    (a at the kink x = 0, as PyTorch).
+    """
 
     _forward = staticmethod(leaky_relu_forward)
     _backward = staticmethod(leaky_relu_backward)
@@ -171,29 +254,53 @@ class LeakyReLU(_Elementwise):
         return (self.negative_slope,)
 
     def get_config(self):
+        """The constructor's arguments, for a model file.
+
+        Returns
+        -------
+        dict
+            ``{"negative_slope": a}``.
+        """
         return {"negative_slope": self.negative_slope}
 
 
 class Sigmoid(_Elementwise):
-    """y = 1 / (1 + e^-x) (the notes' single neuron); dy/dx = y (1 - y)."""
+    r"""The logistic sigmoid (the notes' single neuron), entry by entry.
+
+    Notes
+    -----
+    .. math:: y = \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \frac{dy}{dx} = y (1 - y).
+    """
 
     _forward = staticmethod(sigmoid_forward)
     _backward = staticmethod(sigmoid_backward)
 
 
 class Tanh(_Elementwise):
-    """y = tanh(x); dy/dx = 1 - y^2."""
+    r"""The hyperbolic tangent, entry by entry.
+
+    Notes
+    -----
+    .. math:: y = \tanh(x), \qquad \frac{dy}{dx} = 1 - y^2.
+    """
 
     _forward = staticmethod(tanh_forward)
     _backward = staticmethod(tanh_backward)
 
 
 class Softmax(_Elementwise):
-    """p = e^s / sum_j e^{s_j} over the last axis; backward is the vector-Jacobian product with
-    D_ab = p_a (delta_ab - p_b), computed without an N x C x C array.
+    r"""The softmax over the last axis: scores to probabilities that sum to 1.
 
     To train a classifier prefer ``losses.SoftmaxLogLikelihood`` on the scores: it fuses the two
     and is exact for scores of any size.
+
+    Notes
+    -----
+    .. math:: p_a = \frac{e^{s_a}}{\sum_j e^{s_j}}, \qquad
+       \frac{\partial p_a}{\partial s_b} = p_a (\delta_{ab} - p_b).
+
+    Backward is the vector-Jacobian product with this Jacobian, computed without an N x C x C
+    array: dL/ds = p * (g - sum_b g_b p_b).
     """
 
     _forward = staticmethod(softmax_forward)

@@ -84,14 +84,40 @@ def batchnorm_eval_backward(g, cache, gamma, *, need_dx: bool = True):
 
 
 class _BatchNorm(Module):
-    """y = gamma (x - mu) / sqrt(var + eps) + beta, per channel (axis 1).
+    r"""Batch normalisation per channel (axis 1): normalise, then scale by gamma and shift by beta.
 
     Training mode uses the batch's mean and biased variance and updates the running statistics
     (running = (1 - momentum) running + momentum batch, with the unbiased variance, as PyTorch);
     evaluation mode uses the running statistics. ``gamma`` (``weight``) and ``beta`` (``bias``)
     are parameters; ``running_mean``, ``running_var`` and ``num_batches_tracked`` are buffers.
-    ``momentum=None`` uses the cumulative average. A training batch needs at least 2 values per
-    channel.
+    A training batch needs at least 2 values per channel.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels (features).
+    eps : float, default 1e-5
+        Added to the variance before the square root.
+    momentum : float or None, default 0.1
+        Weight of the batch in the running statistics; None uses the cumulative average.
+    dtype : dtype, default float32
+        The parameters' and buffers' dtype.
+
+    Notes
+    -----
+    Over the m values of one channel in a batch:
+
+    .. math::
+       \mu = \frac{1}{m} \sum_i x_i, \qquad \sigma^2 = \frac{1}{m} \sum_i (x_i - \mu)^2, \qquad
+       \hat x_i = \frac{x_i - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y_i = \gamma \hat x_i + \beta.
+
+    The backward pass accounts for mu and sigma depending on x; with h = g gamma (g = dL/dy):
+
+    .. math::
+       \frac{\partial L}{\partial \beta} = \sum_i g_i, \qquad
+       \frac{\partial L}{\partial \gamma} = \sum_i g_i \hat x_i, \qquad
+       \frac{\partial L}{\partial x_i} = \frac{1}{m \sqrt{\sigma^2 + \epsilon}}
+       \left(m h_i - \sum_j h_j - \hat x_i \sum_j h_j \hat x_j\right).
     """
 
     _ndim = 2
@@ -121,6 +147,25 @@ class _BatchNorm(Module):
         return xp.as_input(x, self.weight.value.dtype, type(self).__name__)
 
     def forward(self, x):
+        """Normalise ``x`` per channel (batch statistics in training mode, running ones in evaluation).
+
+        In training mode the running statistics are updated too.
+
+        Parameters
+        ----------
+        x : array_like
+            A batch of the layer's input shape ((N, C) or (N, C, H, W)).
+
+        Returns
+        -------
+        ndarray
+            y = gamma xhat + beta, the shape of ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has the wrong shape, or a training batch has fewer than 2 values per channel.
+        """
         x = self._check_input(x)
         dt = x.dtype.type
         gamma, beta = self.weight.value, self.bias.value
@@ -143,6 +188,20 @@ class _BatchNorm(Module):
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
+        """Add dL/dgamma and dL/dbeta to the parameters' gradients and return dL/dx.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy, the shape of the last output.
+        need_input_grad : bool, default True
+            With False dL/dx is not computed.
+
+        Returns
+        -------
+        ndarray or None
+            dL/dx (through the batch statistics in training mode), or None.
+        """
         mode, cache = self._cached()
         xhat = cache[0]
         g = xp.as_grad(grad_output, xhat.shape, xhat.dtype)
@@ -153,6 +212,22 @@ class _BatchNorm(Module):
         return dx
 
     def output_shape(self, input_shape):
+        """The input's shape (batch norm keeps it), after checking it.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            (N, C) or (N, C, H, W) with C = ``num_features``.
+
+        Returns
+        -------
+        tuple of int
+
+        Raises
+        ------
+        ValueError
+            If the shape does not fit the layer.
+        """
         if len(input_shape) != self._ndim or input_shape[1] != self.num_features:
             want = self._shape_text.replace("C", str(self.num_features))
             raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
@@ -161,19 +236,56 @@ class _BatchNorm(Module):
 
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
+        """(C,) for gamma, beta and the running statistics; () for the batch counter.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        shapes_of : callable, optional
+            Unused (batch norm has no children).
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``.
+        """
         c = (int(config["num_features"]),)
         return {"weight": c, "bias": c, "running_mean": c, "running_var": c, "num_batches_tracked": ()}
 
     def get_config(self):
+        """The constructor's arguments, for a model file.
+
+        Returns
+        -------
+        dict
+            ``num_features``, ``eps``, ``momentum`` and ``dtype``.
+        """
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
                 "dtype": str(self.weight.value.dtype)}
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm for inputs of shape (N, C) (after a Linear layer).
+    """Batch normalisation for inputs of shape (N, C) (after a Linear layer).
 
-    Arguments in chainrule 0.1's order: ``BatchNorm1d(num_features, momentum=0.1, eps=1e-5)``
-    (pass them by name to be safe; ``BatchNorm2d`` follows PyTorch's order, eps first).
+    The formulas are in the Notes of the base class (``chainrule.layers.batchnorm._BatchNorm``):
+    xhat = (x - mu) / sqrt(var + eps) and y = gamma xhat + beta per feature.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of features.
+    momentum : float or None, default 0.1
+        Weight of the batch in the running statistics; None uses the cumulative average.
+    eps : float, default 1e-5
+        Added to the variance before the square root.
+    dtype : dtype, default float32
+        The parameters' and buffers' dtype.
+
+    Notes
+    -----
+    The arguments are in chainrule 0.1's order, ``BatchNorm1d(num_features, momentum=0.1,
+    eps=1e-5)``: pass them by name to be safe (``BatchNorm2d`` follows PyTorch's order, eps first).
     """
 
     def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5, *, dtype=np.float32):

@@ -30,12 +30,21 @@ def dropout_backward(g, mask):
 
 
 class Dropout(Module):
-    """Drop each input with probability ``p`` in training mode and scale the survivors by 1/(1 - p)
-    (inverted dropout), so that evaluation mode is the identity.
+    """Inverted dropout: in training mode drop each input with probability ``p`` and scale the
+    survivors by 1/(1 - p), so that evaluation mode is the identity.
 
-    y = x * m with m_i = 0 with probability p and 1/(1 - p) otherwise; dy/dx = m.
-    Masks come from ``rng`` (a seed or a ``numpy.random.Generator``); estimators pass the run's
-    generator so that one ``random_state`` fixes every mask.
+    Parameters
+    ----------
+    p : float, default 0.5
+        The drop probability, in [0, 1].
+    rng : int or numpy.random.Generator, optional
+        Where the masks come from; estimators pass the run's generator so that one
+        ``random_state`` fixes every mask.
+
+    Notes
+    -----
+    y = x * m with m_i = 0 with probability p and 1/(1 - p) otherwise; dy/dx = m. The expected
+    value of y is x, which is why evaluation mode needs no rescaling.
     """
 
     def __init__(self, p: float = 0.5, rng=None):
@@ -44,9 +53,28 @@ class Dropout(Module):
         self.rng = resolve_rng(rng)
 
     def generators(self):
+        """The generator the masks are drawn from.
+
+        Returns
+        -------
+        list of numpy.random.Generator
+            ``[self.rng]``.
+        """
         return [self.rng]
 
     def forward(self, x):
+        """Multiply ``x`` by a fresh mask in training mode; return it unchanged in evaluation mode.
+
+        Parameters
+        ----------
+        x : array_like
+            A batch of any shape.
+
+        Returns
+        -------
+        ndarray
+            x * m, the shape of ``x``.
+        """
         x = float_input(x)
         mask = None
         if self.training and self.p > 0.0:
@@ -56,10 +84,31 @@ class Dropout(Module):
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
+        """dL/dx = dL/dy * m, with the mask of the last forward.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            dL/dy.
+        need_input_grad : bool, default True
+            With False None is returned.
+
+        Returns
+        -------
+        ndarray or None
+            dL/dx, or None when ``need_input_grad`` is False.
+        """
         mask, shape, dtype = self._cached()
         if not need_input_grad:
             return None
         return dropout_backward(xp.as_grad(grad_output, shape, dtype), mask)
 
     def get_config(self):
+        """The constructor's arguments, for a model file (the generator is not saved).
+
+        Returns
+        -------
+        dict
+            ``{"p": p}``.
+        """
         return {"p": self.p}

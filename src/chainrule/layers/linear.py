@@ -80,22 +80,46 @@ def init_bias(rng: np.random.Generator, in_features: int, out_features: int, ini
 
 
 class Linear(Module):
-    """Fully connected layer s = W x + b.
+    r"""Fully connected layer s = W x + b.
 
-    ``weight`` has shape (out_features, in_features) as in the notes (row j is w_j^T) and
-    ``bias`` shape (out_features,). Inputs are batches of shape (N, in_features); a single
-    vector of shape (in_features,) gives a vector of shape (out_features,).
+    ``weight`` has shape (out_features, in_features) as in the notes (row j is w_j^T) and ``bias``
+    shape (out_features,). Inputs are batches of shape (N, in_features); a single vector of shape
+    (in_features,) gives a vector of shape (out_features,). A scipy.sparse batch (N, in) is
+    multiplied without densifying it (the first layer of a network trained on sparse data).
 
-    ``init``: ``"uniform"`` (default, PyTorch's: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias),
-    ``"he"`` (normal with std sqrt(2/in), for ReLU), ``"glorot"`` (U(+-sqrt(6/(in+out))), for
-    sigmoid and tanh) or ``"zeros"``; He and Glorot start the bias at 0. ``rng`` is a seed or a
-    ``numpy.random.Generator``.
+    Parameters
+    ----------
+    in_features : int
+        The size of each input sample.
+    out_features : int
+        The size of each output sample (the number of classes for a linear classifier).
+    bias : bool, default True
+        Whether the layer has a bias b.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator for the initial weights.
+    dtype : dtype, default float32
+        The parameters' dtype; inputs of another dtype are converted to it.
+    init : {"uniform", "he", "glorot", "zeros"}, default "uniform"
+        ``"uniform"``: PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for weight and bias; ``"he"``: normal
+        with std sqrt(2/in), for ReLU; ``"glorot"``: U(-sqrt(6/(in+out)), sqrt(6/(in+out))), for
+        sigmoid and tanh; ``"zeros"``. He and Glorot start the bias at 0.
 
-    The weight is stored column-major (a transposed view of an (in, out) row-major buffer):
-    OpenBLAS multiplies x @ W^T about 15% faster that way. Its shape, values and ``state_dict``
-    (which is row-major) are unaffected. Inputs of another dtype are converted to the weight's
-    dtype (float32 by default). A scipy.sparse batch (N, in) is multiplied without densifying it
-    (the first layer of a network trained on sparse data).
+    Raises
+    ------
+    ValueError
+        If ``init`` is unknown or a size is not a positive integer.
+
+    Notes
+    -----
+    For a batch X (one sample per row), S = X W^T + b, and the backward pass is
+
+    .. math::
+       \frac{\partial L}{\partial W} = G^T X, \qquad \frac{\partial L}{\partial b} = \sum_n G_n,
+       \qquad \frac{\partial L}{\partial X} = G W,
+
+    with G = dL/dS. The weight is stored column-major (a transposed view of an (in, out) row-major
+    buffer): OpenBLAS multiplies X W^T about 15% faster that way. Its shape, values and
+    ``state_dict`` (which is row-major) are unaffected.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, *,
@@ -112,7 +136,15 @@ class Linear(Module):
         self.bias = Parameter(init_bias(gen, self.in_features, self.out_features, init, dt)) if bias else None
 
     def reset_parameters(self, rng=None, init: str | None = None) -> None:
-        """Draw new weights (and a new bias) with ``init`` (default: the layer's own scheme)."""
+        """Draw new weights (and a new bias).
+
+        Parameters
+        ----------
+        rng : int or numpy.random.Generator, optional
+            Seed or generator.
+        init : str, optional
+            The scheme (see the class); default: the layer's own.
+        """
         init = init or self.init
         gen = resolve_rng(rng)
         dt = self.weight.value.dtype
@@ -122,6 +154,23 @@ class Linear(Module):
         self.init = init
 
     def forward(self, x):
+        """s = W x + b for every sample of the batch.
+
+        Parameters
+        ----------
+        x : array_like or scipy.sparse matrix
+            Shape (N, in_features), or a single sample of shape (in_features,).
+
+        Returns
+        -------
+        ndarray
+            Shape (N, out_features), or (out_features,) for a single sample.
+
+        Raises
+        ------
+        ValueError
+            If the last axis is not ``in_features`` long.
+        """
         W = self.weight.value
         if is_sparse(x):
             return self._forward_sparse(x, W)
@@ -153,6 +202,20 @@ class Linear(Module):
         return s
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
+        """Add dL/dW = G^T X and dL/db = sum of G's rows to the gradients; return dL/dX = G W.
+
+        Parameters
+        ----------
+        grad_output : ndarray
+            G = dL/ds, shape (N, out_features) (or (out_features,) after a single sample).
+        need_input_grad : bool, default True
+            With False dL/dX is not computed (the first layer of a network).
+
+        Returns
+        -------
+        ndarray or None
+            dL/dX, the shape of the last input; None when ``need_input_grad`` is False.
+        """
         x, vector = self._cached()
         ds = xp.as_array(grad_output)
         if vector and ds.ndim == 1:
@@ -166,6 +229,22 @@ class Linear(Module):
         return dx[0] if (vector and dx is not None) else dx
 
     def output_shape(self, input_shape):
+        """The input's shape with its last axis replaced by ``out_features``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            Ending in ``in_features``.
+
+        Returns
+        -------
+        tuple of int
+
+        Raises
+        ------
+        ValueError
+            If the last axis is not ``in_features``.
+        """
         if not input_shape or input_shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                              f"(N, {self.in_features}); got shape {tuple(input_shape)}")
@@ -173,12 +252,39 @@ class Linear(Module):
 
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
+        """weight (out, in) and, with a bias, bias (out,).
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        shapes_of : callable, optional
+            Unused (a Linear layer has no children).
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``.
+        """
         n_in, n_out = int(config["in_features"]), int(config["out_features"])
         return {"weight": (n_out, n_in), **({"bias": (n_out,)} if config.get("bias", True) else {})}
 
     def extra_repr(self) -> str:
+        """The sizes and whether there is a bias, as PyTorch shows them.
+
+        Returns
+        -------
+        str
+        """
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def get_config(self):
+        """The constructor's arguments, for a model file.
+
+        Returns
+        -------
+        dict
+            ``in_features``, ``out_features``, ``bias``, ``dtype`` and ``init``.
+        """
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}

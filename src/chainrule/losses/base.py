@@ -61,9 +61,27 @@ class Loss:
         return x, target
 
     def check_targets(self, target, output_shape: tuple, dtype=np.float32, sample_weight=None) -> None:
-        """Validate every target of a data set once (the training loop then turns the per-batch
-        fails early), for outputs of shape (N,) + ``output_shape``. The default runs the loss on
-        placeholder outputs of 0.5, valid as a score and as a probability."""
+        """Validate every target of a data set once, before training.
+
+        The training loop then fails early, at the start, instead of at the first bad batch. The
+        default runs the loss on placeholder outputs of 0.5, valid as a score and as a probability.
+
+        Parameters
+        ----------
+        target : array_like
+            The targets of the whole data set, one per sample.
+        output_shape : tuple of int
+            The shape of one output of the network (without the batch axis).
+        dtype : dtype, default float32
+            The dtype of the outputs.
+        sample_weight : array_like of shape (N,), optional
+            A weight >= 0 for each sample.
+
+        Raises
+        ------
+        ValueError
+            If a target, or a weight, does not fit the loss.
+        """
         n = np.shape(target)[0] if np.ndim(target) else 0
         self.forward(np.full((n,) + tuple(output_shape), 0.5, dtype=dtype), target, sample_weight=sample_weight)
 
@@ -122,12 +140,27 @@ class Loss:
     __call__ = forward
 
     def backward(self, grad_output=None):
-        """dL/d(input) for the input of the last ``forward``, with the reduction's factor (1/N for
-        ``"mean"``); for ``"none"``, the upstream gradient dJ/dL_i of shape (N,) multiplies each row.
+        """dL/d(input) for the input of the last ``forward``.
+
+        It includes the reduction's factor (1/N for ``"mean"``) and the sample weights.
+
+        Parameters
+        ----------
+        grad_output : float or ndarray, optional
+            The upstream gradient dJ/dL: a scalar for ``"mean"`` and ``"sum"``, a vector of shape (N,)
+            (dJ/dL_i, multiplying each row) for ``"none"``. Default: one.
 
         Returns
         -------
-        array of the input's shape and dtype
+        ndarray
+            dL/d(input), the input's shape and dtype.
+
+        Raises
+        ------
+        NoForwardError
+            If there was no ``forward`` before.
+        ValueError
+            If ``grad_output`` has the wrong shape.
         """
         if self._n is None:
             raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
@@ -159,9 +192,38 @@ class Loss:
 
 # -- shared validation helpers -------------------------------------------------------------------
 class ClassLabelsLoss(Loss):
-    """A loss on (N, C) outputs with integer class labels: targets are checked by their labels alone."""
+    """A loss on (N, C) outputs with integer class labels: targets are checked by their labels alone.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+    """
 
     def check_targets(self, target, output_shape, dtype=np.float32, sample_weight=None):
+        """Check that the labels are integers in [0, C) (and the weights valid), without running the loss.
+
+        Parameters
+        ----------
+        target : array_like of int
+            The labels of the whole data set.
+        output_shape : tuple of int
+            ``(C,)``; another shape falls back to ``Loss.check_targets``.
+        dtype : dtype, default float32
+            The dtype of the outputs.
+        sample_weight : array_like of shape (N,), optional
+            A weight >= 0 for each sample.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            If a label is not an integer in [0, C), or a weight is invalid.
+        """
         if len(output_shape) != 1:
             return super().check_targets(target, output_shape, dtype, sample_weight)
         n = np.shape(target)[0] if np.ndim(target) else 0

@@ -7,10 +7,22 @@ from .base import ClassLabelsLoss, Loss, check_class_input
 
 
 class BinaryHinge(Loss):
-    """L_i = max(0, 1 - y_i s_i) on scores s of shape (N,) (or (N, 1)) with targets y_i in {-1, +1}.
+    r"""The binary SVM (hinge) loss on scores with targets in {-1, +1}.
 
-    dL_i/ds_i = -y_i where 1 - y_i s_i > 0, else 0 (the notes' derivative; at the kink
-    1 - y_i s_i = 0 the subgradient 0 is used).
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    For scores s of shape (N,) (or (N, 1)) and targets y_i in {-1, +1}:
+
+    .. math:: L_i = \max(0, 1 - y_i s_i), \qquad
+       \frac{\partial L_i}{\partial s_i} = \begin{cases} -y_i & 1 - y_i s_i > 0 \\ 0 & \text{otherwise} \end{cases}
+
+    (the notes' derivative; at the kink 1 - y_i s_i = 0 the subgradient 0 is used).
     """
 
     def _validate(self, x, target):
@@ -43,16 +55,34 @@ class BinaryHinge(Loss):
 
 
 class MulticlassHinge(ClassLabelsLoss):
-    """Multiclass SVM loss on scores (N, C) with integer labels in [0, C):
+    r"""The multiclass SVM (hinge) loss on scores (N, C) with integer labels in [0, C).
 
-    L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)          (form='sum', the notes')
+    Parameters
+    ----------
+    margin : float, default 1.0
+        The margin Delta the correct class's score must exceed the others' by.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+    form : {"sum", "max"}, default "sum"
+        ``"sum"``: the notes' loss, a term for every wrong class; ``"max"``: Crammer and Singer's,
+        only the worst wrong class, max(0, max_{j != y} s_j - s_y + margin).
+    divide_by_classes : bool, default False
+        Divide L_i by C, as ``torch.nn.MultiMarginLoss``.
 
-    dL_i/ds_j = 1(s_j - s_{y_i} + margin > 0) for j != y_i, and
-    dL_i/ds_{y_i} = -sum_{j != y_i} 1(s_j - s_{y_i} + margin > 0).
+    Raises
+    ------
+    ValueError
+        If ``margin`` is not finite or ``form`` is unknown.
+
+    Notes
+    -----
+    .. math::
+       L_i = \sum_{j \ne y_i} \max(0, s_j - s_{y_i} + \Delta), \qquad
+       \frac{\partial L_i}{\partial s_j} = \mathbb{1}(s_j - s_{y_i} + \Delta > 0) \; (j \ne y_i), \qquad
+       \frac{\partial L_i}{\partial s_{y_i}} = -\sum_{j \ne y_i} \mathbb{1}(s_j - s_{y_i} + \Delta > 0).
+
     A margin term exactly at 0 (the kink) contributes the subgradient 0.
-
-    Also offered: ``form='max'`` (Crammer-Singer: max(0, max_{j != y} s_j - s_y + margin)) and
-    ``divide_by_classes=True`` (divide by C, as ``torch.nn.MultiMarginLoss``).
     """
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean", *, form: str = "sum",

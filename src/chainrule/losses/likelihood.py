@@ -12,8 +12,17 @@ from ._stable import logsumexp_leave_one_out, softmax_parts, softplus
 def prob_floor(dtype) -> float:
     """The bound at which probabilities are clamped before a log or a division: sqrt(tiny).
 
-    float32: 1.08e-19 (so -log p <= 43.7 and 1/p <= 9.2e18); float64: 1.49e-154 (-log p <= 354.3).
-    Chosen so that log p, 1/p and even (1/p)^2 stay finite in the dtype.
+    Chosen so that log p, 1/p and even (1/p)^2 stay finite in the dtype: float32 gives 1.08e-19
+    (so -log p <= 43.7 and 1/p <= 9.2e18), float64 1.49e-154 (-log p <= 354.3).
+
+    Parameters
+    ----------
+    dtype : dtype
+        A floating-point dtype.
+
+    Returns
+    -------
+    float
     """
     return float(np.sqrt(np.finfo(dtype).tiny))
 
@@ -23,10 +32,23 @@ def _clamp(p, dtype):
 
 
 class LogLikelihood(ClassLabelsLoss):
-    """L_i = -log p_{y_i} on probabilities p of shape (N, C) and integer labels y_i in [0, C).
+    r"""The negative log-likelihood of the correct class, on probabilities.
 
-    dL_i/dp = -(0, .., 1/p_{y_i}, .., 0): the notes' vector. An exact p_y = 0 (infinite loss) is
-    clamped at ``prob_floor(dtype)`` so the loss and gradient stay finite.
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    For probabilities p of shape (N, C) and integer labels y_i in [0, C):
+
+    .. math:: L_i = -\log p_{y_i}, \qquad
+       \frac{\partial L_i}{\partial p} = -\left(0, \dots, \frac{1}{p_{y_i}}, \dots, 0\right)
+
+    (the notes' vector). An exact p_y = 0 (infinite loss) is clamped at ``prob_floor(dtype)`` so
+    the loss and gradient stay finite.
     """
 
     takes_probabilities = True
@@ -83,14 +105,27 @@ class _ZTargets(Loss):
 
 
 class CrossEntropy(_ZTargets):
-    """L_i = -sum_j [z_ij log p_j + (1 - z_ij) log(1 - p_j)] on probabilities p of shape (N, C).
+    r"""The cross-entropy of independent probabilities (one sigmoid neuron per class).
 
     ``target`` is integer labels (z is their one-hot code), or an (N, C) matrix of targets in
     [0, 1] (several sigmoid neurons). A 1-D input of shape (N,) is one neuron with labels 0/1.
 
-    dL_i/dp_j = -z_ij / p_j + (1 - z_ij) / (1 - p_j): -1/p_y at the label and +1/(1 - p_j)
-    elsewhere. (The notes' vector prints -1/(1 - p_j): it drops that sign; the gradient check
-    confirms the +.) Exact 0 or 1 probabilities are clamped at ``prob_floor(dtype)``.
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    For probabilities p of shape (N, C):
+
+    .. math:: L_i = -\sum_j \left[z_{ij} \log p_j + (1 - z_{ij}) \log(1 - p_j)\right], \qquad
+       \frac{\partial L_i}{\partial p_j} = -\frac{z_{ij}}{p_j} + \frac{1 - z_{ij}}{1 - p_j}.
+
+    That is -1/p_y at the label and +1/(1 - p_j) elsewhere. (The notes' vector prints
+    -1/(1 - p_j): it drops that sign; the gradient check confirms the +.) Exact 0 or 1
+    probabilities are clamped at ``prob_floor(dtype)``.
     """
 
     takes_probabilities = True
@@ -125,12 +160,24 @@ _ROWS: dict = {}
 
 
 class SoftmaxLogLikelihood(ClassLabelsLoss):
-    """The notes' softmax classifier: softmax of the scores, then the log-likelihood.
+    r"""The notes' softmax classifier: softmax of the scores, then the log-likelihood.
 
-    L_i = -log(e^{s_y} / sum_j e^{s_j}) = logsumexp(s) - s_y on scores (N, C), labels in [0, C).
-    dL_i/ds = p - onehot(y): the chain rule through the softmax Jacobian D_ab = p_a(delta_ab - p_b)
-    collapses to this. Exact for scores of any size (the row maximum is subtracted first), and a
-    tiny loss such as 1e-6 keeps its relative precision (log1p; see ``softmax_parts``).
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    For scores s of shape (N, C) and labels y in [0, C):
+
+    .. math:: L_i = -\log \frac{e^{s_{y_i}}}{\sum_j e^{s_j}} = \log \sum_j e^{s_j} - s_{y_i}, \qquad
+       \frac{\partial L_i}{\partial s} = p - \mathrm{onehot}(y_i).
+
+    The chain rule through the softmax Jacobian D_ab = p_a (delta_ab - p_b) collapses to this.
+    Exact for scores of any size (the row maximum is subtracted first), and a tiny loss such as
+    1e-6 keeps its relative precision (log1p; see ``softmax_parts``).
     """
 
     def _validate(self, x, target):
@@ -160,22 +207,40 @@ class SoftmaxLogLikelihood(ClassLabelsLoss):
         return g
 
     def probabilities(self) -> np.ndarray:
-        """The softmax probabilities of the last forward."""
+        """The softmax probabilities of the last forward.
+
+        Returns
+        -------
+        ndarray
+            p of shape (N, C), rows summing to 1.
+        """
         return self._p
 
 
 class SoftmaxCrossEntropy(ClassLabelsLoss):
-    """Softmax of the scores, then the cross-entropy (the notes' "softmax + cross-entropy"):
+    r"""Softmax of the scores, then the cross-entropy (the notes' "softmax + cross-entropy").
 
-    L_i = -log p_y - sum_{k != y} log(1 - p_k),   p = softmax(s).
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    With p = softmax(s):
+
+    .. math:: L_i = -\log p_y - \sum_{k \ne y} \log(1 - p_k).
 
     Computed in the log domain: log p_k = s_k - logsumexp(s), and log(1 - p_k) =
-    logsumexp_{j != k}(s) - logsumexp(s), "from the other classes' scores" (DESIGN.md), so
-    scores of +-1e4 give exact finite values.
+    logsumexp_{j != k}(s) - logsumexp(s), "from the other classes' scores" (DESIGN.md), so scores
+    of +-1e4 give exact finite values. The gradient (chain rule through the softmax), with
+    r_k = p_k / (1 - p_k) and R = sum_{k != y} r_k:
 
-    Gradient (chain rule through the softmax), with r_k = p_k / (1 - p_k):
-    dL/ds_a = p_a - 1 - p_a R            for a = y,   R = sum_{k != y} r_k
-    dL/ds_a = 2 p_a - p_a sum_{k != y, a} r_k   for a != y
+    .. math::
+       \frac{\partial L}{\partial s_y} = p_y - 1 - p_y R, \qquad
+       \frac{\partial L}{\partial s_a} = 2 p_a - p_a \sum_{k \ne y, a} r_k \quad (a \ne y),
+
     where every product p_a r_k is evaluated as exp(log p_a + log r_k) (no inf * 0).
     """
 
@@ -207,13 +272,21 @@ class SoftmaxCrossEntropy(ClassLabelsLoss):
 
 
 class SigmoidCrossEntropy(_ZTargets):
-    """A layer of sigmoid neurons trained with the cross-entropy, fused for stability:
-
-    L_i = sum_j [z_j softplus(-s_j) + (1 - z_j) softplus(s_j)] = CrossEntropy(sigmoid(s), z)
-    dL_i/ds_j = sigmoid(s_j) - z_j.
+    r"""A layer of sigmoid neurons trained with the cross-entropy, fused for stability.
 
     Scores (N,) with labels 0/1 (one neuron for two classes), or (N, C) with integer labels
     (one-hot z) or an (N, C) matrix of targets in [0, 1].
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    .. math:: L_i = \sum_j \left[z_j \,\mathrm{softplus}(-s_j) + (1 - z_j)\,\mathrm{softplus}(s_j)\right]
+       = \mathrm{CrossEntropy}(\sigma(s), z), \qquad \frac{\partial L_i}{\partial s_j} = \sigma(s_j) - z_j.
     """
 
     _what = "scores"

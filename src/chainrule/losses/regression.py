@@ -23,11 +23,23 @@ class _Regression(Loss):
 
 
 class L1Loss(_Regression):
-    r"""The L1 loss :math:`L_i = \sum_k \lvert y_{ik} - s_{ik}\rvert`, with
-    :math:`dL_i/ds_{ik} = \operatorname{sign}(s_{ik} - y_{ik})` (subgradient 0 where s = y).
+    r"""The L1 loss: the L1 norm of the residual.
 
-    Predictions s and targets y have the same shape, (N,) or (N, K). 'mean' divides by the
+    Predictions s and targets y have the same shape, (N,) or (N, K). ``"mean"`` divides by the
     number of samples N (PyTorch's L1Loss divides by N K).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    .. math:: L_i = \sum_k \lvert y_{ik} - s_{ik}\rvert, \qquad
+       \frac{\partial L_i}{\partial s_{ik}} = \operatorname{sign}(s_{ik} - y_{ik})
+
+    (subgradient 0 where s = y).
     """
 
     def _per_sample(self, s, y):
@@ -40,9 +52,20 @@ class L1Loss(_Regression):
 
 
 class L2Loss(_Regression):
-    """L_i = sum_k (y_ik - s_ik)^2;  dL_i/ds_ik = -2 (y_ik - s_ik) (no 1/2, as the notes).
+    r"""The L2 loss: the squared L2 norm of the residual (no 1/2, as the notes).
 
-    'mean' divides by the number of samples N (PyTorch's MSELoss divides by N K).
+    ``"mean"`` divides by the number of samples N (PyTorch's MSELoss divides by N K).
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    .. math:: L_i = \sum_k (y_{ik} - s_{ik})^2, \qquad
+       \frac{\partial L_i}{\partial s_{ik}} = -2 (y_{ik} - s_{ik}).
     """
 
     def _per_sample(self, s, y):
@@ -69,9 +92,20 @@ class _Outputs(Loss):
 
 
 class HalfSquaredError(_Outputs):
-    """scikit-learn's 'squared_error': L_i = 1/2 sum_k (s_ik - y_ik)^2;  dL_i/ds_ik = s_ik - y_ik.
+    r"""scikit-learn's ``"squared_error"``: half the squared residual.
 
-    (The notes' L2 loss without the 1/2: ``L2Loss`` is twice this.)
+    The notes' L2 loss without the 1/2: ``L2Loss`` is twice this.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    .. math:: L_i = \frac{1}{2} \sum_k (s_{ik} - y_{ik})^2, \qquad
+       \frac{\partial L_i}{\partial s_{ik}} = s_{ik} - y_{ik}.
     """
 
     def _per_sample(self, s, y):
@@ -84,12 +118,23 @@ class HalfSquaredError(_Outputs):
 
 
 class HalfPoissonDeviance(_Outputs):
-    """scikit-learn's 'poisson' with its log link: the network's output s is log(mu), mu = e^s.
+    r"""scikit-learn's ``"poisson"`` with its log link: the network's output s is log(mu), mu = e^s.
 
-    L_i = sum_k [e^{s_ik} - y_ik s_ik + y_ik log y_ik - y_ik]  (half the Poisson deviance; the
-    last two terms are constant and make L_i = 0 at mu = y);  dL_i/ds_ik = e^{s_ik} - y_ik.
-    Targets must be counts or rates y >= 0. An output so large that e^s overflows gives an
-    infinite loss, which stops training as a divergence.
+    Targets must be counts or rates y >= 0. An output so large that e^s overflows gives an infinite
+    loss, which stops training as a divergence.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
+        or the vector of them (see ``Loss``).
+
+    Notes
+    -----
+    Half the Poisson deviance (the last two terms are constant and make L_i = 0 at mu = y):
+
+    .. math:: L_i = \sum_k \left[e^{s_{ik}} - y_{ik} s_{ik} + y_{ik} \log y_{ik} - y_{ik}\right], \qquad
+       \frac{\partial L_i}{\partial s_{ik}} = e^{s_{ik}} - y_{ik}.
     """
 
     def _validate(self, x, target):

@@ -8,12 +8,33 @@ from .base import Optimizer
 
 
 def adagrad_update(w, g, state, *, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0, initial_accumulator_value=0.0):
-    """One step of AdaGrad on ``w`` (in place), with t = ``state["step"]`` counted from 1:
-
-    g <- g + weight_decay w,   lr_t = lr / (1 + (t - 1) lr_decay),   s <- s + g^2,
-    w <- w - lr_t g / (sqrt(s) + eps).
+    r"""One step of AdaGrad on ``w``, in place, with t = ``state["step"]`` counted from 1.
 
     State: ``sum`` (s, starting at ``initial_accumulator_value``) and ``step``.
+
+    Parameters
+    ----------
+    w : ndarray
+        The weight, updated in place.
+    g : ndarray
+        dL/dw, the weight's shape (not modified).
+    state : dict
+        This weight's state between steps (created on the first step).
+    lr : float
+        The learning rate alpha.
+    lr_decay : float, default 0
+        lr_t = lr / (1 + (t - 1) lr_decay).
+    eps : float, default 1e-10
+        Added to the denominator.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+    initial_accumulator_value : float, default 0
+        The starting value of s.
+
+    Notes
+    -----
+    .. math::
+       s \leftarrow s + g^2, \qquad w \leftarrow w - \mathrm{lr}_t \frac{g}{\sqrt{s} + \epsilon}.
     """
     dt = w.dtype.type
     if weight_decay:
@@ -30,8 +51,30 @@ def adagrad_update(w, g, state, *, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0
 
 
 class Adagrad(Optimizer):
-    """AdaGrad: each weight's step shrinks with the sum of its squared gradients (``adagrad_update``).
-    PyTorch's defaults: ``lr=0.01, lr_decay=0, eps=1e-10``."""
+    r"""AdaGrad (Duchi, Hazan and Singer, 2011): each weight's step shrinks with the sum of its
+    squared gradients.
+
+    PyTorch's definition and defaults; the formulas are in ``adagrad_update``.
+
+    Parameters
+    ----------
+    params : Module or iterable of Parameter
+        What to update (a module stands for ``module.parameters()``).
+    lr : float > 0, default 0.01
+        The learning rate.
+    lr_decay : float >= 0, default 0
+        Decay of the learning rate with the step count.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+    initial_accumulator_value : float >= 0, default 0
+        The starting sum of squared gradients.
+    eps : float > 0, default 1e-10
+        Added to the denominator.
+
+    Notes
+    -----
+    .. math:: s \leftarrow s + g^2, \qquad W \leftarrow W - \mathrm{lr}_t \frac{g}{\sqrt{s} + \epsilon}.
+    """
 
     def __init__(self, params, lr: float = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10):

@@ -8,13 +8,38 @@ from .base import Optimizer
 
 
 def adam_update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-    """One step of Adam on ``w`` (in place), with t = ``state["step"]`` counted from 1:
-
-    g <- g + weight_decay w,   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
-    m_hat = m / (1 - b1^t),   v_hat = v / (1 - b2^t)   (AMSGrad: v_hat from the running max of v),
-    w <- w - lr m_hat / (sqrt(v_hat) + eps).
+    r"""One step of Adam on ``w``, in place, with t = ``state["step"]`` counted from 1.
 
     State: ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (AMSGrad) and ``step``.
+
+    Parameters
+    ----------
+    w : ndarray
+        The weight, updated in place.
+    g : ndarray
+        dL/dw, the weight's shape (not modified).
+    state : dict
+        This weight's state between steps (created on the first step).
+    lr : float
+        The learning rate alpha.
+    betas : tuple of float, default (0.9, 0.999)
+        (b1, b2), the decay rates of the two running averages.
+    eps : float, default 1e-8
+        Added to the denominator.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+    amsgrad : bool, default False
+        Use the running maximum of v (AMSGrad).
+
+    Notes
+    -----
+    .. math::
+       g \leftarrow g + \lambda_{wd} w, \quad m \leftarrow b_1 m + (1 - b_1) g, \quad
+       v \leftarrow b_2 v + (1 - b_2) g^2,
+
+    .. math::
+       \hat m = \frac{m}{1 - b_1^t}, \quad \hat v = \frac{v}{1 - b_2^t}, \quad
+       w \leftarrow w - \alpha \frac{\hat m}{\sqrt{\hat v} + \epsilon}.
     """
     dt = w.dtype.type
     b1, b2 = betas
@@ -44,8 +69,31 @@ def adam_update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
 
 
 class Adam(Optimizer):
-    """Adam with g = dL/dW + weight_decay W (coupled weight decay, PyTorch's ``Adam``); see
-    ``adam_update``."""
+    r"""Adam (Kingma and Ba, 2015) with bias correction, as PyTorch defines it.
+
+    The gradient is g = dL/dW + weight_decay W (coupled weight decay, PyTorch's ``Adam``); the
+    formulas are in ``adam_update``.
+
+    Parameters
+    ----------
+    params : Module or iterable of Parameter
+        What to update (a module stands for ``module.parameters()``).
+    lr : float > 0, default 1e-3
+        The learning rate.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates of the running averages of g and g^2, each in [0, 1).
+    eps : float > 0, default 1e-8
+        Added to the denominator.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+    amsgrad : bool, default False
+        Use the running maximum of the second moment (AMSGrad).
+
+    Notes
+    -----
+    .. math:: m \leftarrow b_1 m + (1 - b_1) g, \quad v \leftarrow b_2 v + (1 - b_2) g^2, \quad
+       W \leftarrow W - \alpha \frac{m / (1 - b_1^t)}{\sqrt{v / (1 - b_2^t)} + \epsilon}.
+    """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):

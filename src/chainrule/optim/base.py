@@ -16,10 +16,26 @@ from ..errors import TrainingDiverged
 
 
 class Optimizer:
-    """Base class: ``params`` (a Module or an iterable of Parameters) and the learning rate ``lr``.
+    """Base class of the optimizers: the loop over the parameters shared by every update rule.
 
-    ``state_dict()`` returns ``(arrays, scalars)``: per-parameter state arrays keyed
-    ``"<index>.<name>"`` and JSON-able scalars, enough to resume bit for bit.
+    ``step()`` calls the rule (``sgd_update``, ``adam_update``...) for every parameter that has a
+    gradient, then applies the parameter's constraint (max-norm). The training loop is the notes'::
+
+        opt.zero_grad(); loss = L(model(X), y); model.backward(L.backward()); opt.step()
+
+    Parameters
+    ----------
+    params : Module or iterable of Parameter
+        What to update (a module stands for ``module.parameters()``).
+    lr : float > 0
+        The learning rate (the notes' alpha).
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is empty or lists a parameter twice, or ``lr`` is not positive.
+    TypeError
+        If an entry of ``params`` is not a Parameter.
     """
 
     def __init__(self, params, lr: float):
@@ -43,7 +59,13 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
-        """Apply the update rule to every parameter that has a gradient, then its constraint."""
+        """Apply the update rule to every parameter that has a gradient, then its constraint.
+
+        Raises
+        ------
+        TrainingDiverged
+            If an update overflows (the message says which parameter and what to try).
+        """
         self.steps += 1
         with xp.overflow_raises():
             for i, (p, state) in enumerate(zip(self.params, self.state)):
@@ -65,12 +87,26 @@ class Optimizer:
 
     # -- state ----------------------------------------------------------------------------------
     def hyperparameters(self) -> dict:
-        """The settings of the rule (JSON-able); checkpoints compare them on resume."""
+        """The settings of the rule (JSON-able); checkpoints compare them on resume.
+
+        Returns
+        -------
+        dict
+            ``{"lr": ..., ...}``, one entry per constructor argument but ``params``.
+        """
         return {"lr": self.lr}
 
     def state_dict(self):
-        """(arrays, scalars): per-parameter arrays keyed "<index>.<name>", and JSON-able scalars
-        (per-parameter ones under "param_scalars")."""
+        """Everything needed to resume bit for bit.
+
+        Returns
+        -------
+        arrays : dict
+            Per-parameter state arrays keyed ``"<index>.<name>"`` (``"0.exp_avg"``).
+        scalars : dict
+            JSON-able values: the type, the step count, the hyperparameters, and per-parameter scalars
+            under ``"param_scalars"``.
+        """
         arrays, per_param = {}, {}
         for i, st in enumerate(self.state):
             for k, v in st.items():
@@ -82,7 +118,21 @@ class Optimizer:
                         **self.hyperparameters()}
 
     def load_state_dict(self, arrays, scalars) -> None:
-        """Restore what ``state_dict`` returned (the hyperparameters included)."""
+        """Restore what ``state_dict`` returned (the hyperparameters included).
+
+        Parameters
+        ----------
+        arrays : dict
+            The per-parameter arrays.
+        scalars : dict
+            The JSON-able values.
+
+        Raises
+        ------
+        ValueError
+            If the state is another optimizer's, names a parameter that does not exist, or has an array
+            of the wrong shape.
+        """
         if scalars.get("type", type(self).__name__) != type(self).__name__:
             raise ValueError(f"optimizer state is for {scalars.get('type')}; this is {type(self).__name__}")
         self.steps = int(scalars.get("steps", 0))

@@ -5,25 +5,72 @@ import math
 
 
 class Schedule:
-    """``schedule(base_lr, epoch) -> lr``. Applied at the start of every epoch."""
+    """A learning-rate schedule: ``schedule(base_lr, epoch) -> lr``, applied at the start of every epoch."""
 
     def __call__(self, base_lr: float, epoch: int) -> float:  # pragma: no cover - abstract
+        """The learning rate of ``epoch``.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's learning rate.
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The learning rate of that epoch.
+        """
         raise NotImplementedError
 
     def to_config(self) -> dict:
+        """The schedule as JSON-able values; ``make_schedule`` rebuilds it.
+
+        Returns
+        -------
+        dict
+            ``{"name": name, settings...}``.
+        """
         return {"name": self.name, **{k: v for k, v in vars(self).items()}}
 
 
 class Constant(Schedule):
-    """lr_e = lr."""
+    """The same rate every epoch: lr_e = lr."""
     name = "constant"
 
     def __call__(self, base_lr, epoch):
+        """``base_lr``, whatever the epoch.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's learning rate.
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The learning rate of that epoch.
+        """
         return base_lr
 
 
 class StepDecay(Schedule):
-    """lr_e = lr * gamma^floor(e / step_size)."""
+    r"""Divide the rate by 1/gamma every ``step_size`` epochs.
+
+    Parameters
+    ----------
+    step_size : int >= 1, default 10
+        Epochs between two decays.
+    gamma : float in (0, 1], default 0.1
+        The factor of each decay.
+
+    Notes
+    -----
+    .. math:: \mathrm{lr}_e = \mathrm{lr} \, \gamma^{\lfloor e / \mathrm{step\_size} \rfloor}.
+    """
     name = "step"
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1):
@@ -34,11 +81,35 @@ class StepDecay(Schedule):
         self.step_size, self.gamma = step_size, float(gamma)
 
     def __call__(self, base_lr, epoch):
+        """lr * gamma^floor(epoch / step_size).
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's learning rate.
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The learning rate of that epoch.
+        """
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class ExponentialDecay(Schedule):
-    """lr_e = lr * gamma^e."""
+    r"""Multiply the rate by gamma every epoch.
+
+    Parameters
+    ----------
+    gamma : float in (0, 1], default 0.95
+        The factor per epoch.
+
+    Notes
+    -----
+    .. math:: \mathrm{lr}_e = \mathrm{lr} \, \gamma^e.
+    """
     name = "exponential"
 
     def __init__(self, gamma: float = 0.95):
@@ -47,11 +118,38 @@ class ExponentialDecay(Schedule):
         self.gamma = float(gamma)
 
     def __call__(self, base_lr, epoch):
+        """lr * gamma^epoch.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's learning rate.
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The learning rate of that epoch.
+        """
         return base_lr * self.gamma ** epoch
 
 
 class Cosine(Schedule):
-    """lr_e = min_lr + (lr - min_lr) (1 + cos(pi e / T)) / 2, for e < T; min_lr after."""
+    r"""Cosine annealing from the base rate down to ``min_lr`` over ``total_epochs`` epochs.
+
+    Parameters
+    ----------
+    total_epochs : int >= 1
+        T, the epochs the decay spans; ``min_lr`` after.
+    min_lr : float >= 0, default 0
+        The final rate.
+
+    Notes
+    -----
+    .. math:: \mathrm{lr}_e = \mathrm{lr}_{min} + (\mathrm{lr} - \mathrm{lr}_{min})
+       \frac{1 + \cos(\pi e / T)}{2} \quad (e < T).
+    """
     name = "cosine"
 
     def __init__(self, total_epochs: int, min_lr: float = 0.0):
@@ -62,6 +160,20 @@ class Cosine(Schedule):
         self.total_epochs, self.min_lr = total_epochs, float(min_lr)
 
     def __call__(self, base_lr, epoch):
+        """min_lr + (lr - min_lr) (1 + cos(pi epoch / T)) / 2, then min_lr.
+
+        Parameters
+        ----------
+        base_lr : float
+            The optimizer's learning rate.
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The learning rate of that epoch.
+        """
         if epoch >= self.total_epochs:
             return self.min_lr
         return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * epoch / self.total_epochs)) / 2
@@ -126,9 +238,27 @@ SCHEDULES = {"constant": Constant, "step": StepDecay, "exponential": Exponential
 
 
 def make_schedule(spec, epochs: int | None = None) -> Schedule:
-    """A Schedule from itself, None/"constant", a name, or a dict {"name": ..., **kwargs}.
+    """A Schedule from a name, a dict or a Schedule.
 
-    "cosine" by name spans ``epochs``.
+    Parameters
+    ----------
+    spec : Schedule, str, dict or None
+        A Schedule (returned as it is); None or ``"constant"``; a name of ``SCHEDULES``
+        (``"step"``, ``"exponential"``, ``"cosine"``...); or a dict ``{"name": name, "gamma": 0.5}``
+        whose other keys are the schedule's arguments.
+    epochs : int, optional
+        The run's number of epochs: ``"cosine"`` by name spans them.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown, or ``"cosine"`` has neither ``total_epochs`` nor ``epochs``.
+    TypeError
+        If ``spec`` is of another type.
     """
     if spec is None:
         return Constant()

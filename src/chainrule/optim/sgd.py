@@ -9,13 +9,36 @@ from .base import Optimizer
 
 
 def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    """One step of SGD on the weight ``w`` (in place), PyTorch's definition:
-
-    g <- g + weight_decay w;   with momentum mu: v <- mu v + g (v_1 = g), then
-    w <- w - lr v   (or, Nesterov: w <- w - lr (g + mu v));   without momentum: w <- w - lr g.
+    r"""One step of stochastic gradient descent on the weight ``w``, in place (PyTorch's definition).
 
     ``state["momentum_buffer"]`` holds v between steps. With the optional ``fast`` extra (numba)
     the same arithmetic runs as one compiled loop (``_fused.py``, the same bits).
+
+    Parameters
+    ----------
+    w : ndarray
+        The weight, updated in place.
+    g : ndarray
+        dL/dw, the weight's shape (not modified).
+    state : dict
+        This weight's state between steps (created on the first step).
+    lr : float
+        The learning rate alpha.
+    momentum : float, default 0
+        mu; 0 is the notes' plain update.
+    nesterov : bool, default False
+        Nesterov's momentum.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+
+    Notes
+    -----
+    The notes' update, with g = dL/dW + weight_decay W:
+
+    .. math:: W \leftarrow W - \alpha g.
+
+    With momentum, v <- mu v + g (v_1 = g), then W <- W - alpha v; with Nesterov,
+    W <- W - alpha (g + mu v).
     """
     if _fused.sgd_step(w, g, state, lr, momentum, nesterov, weight_decay):
         return
@@ -34,10 +57,34 @@ def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.
 
 
 class SGD(Optimizer):
-    """W <- W - lr g, with g = dL/dW + weight_decay W (see ``sgd_update``).
+    r"""Stochastic gradient descent: W <- W - alpha dL/dW, optionally with momentum.
 
-    With ``momentum`` mu (PyTorch's form): v <- mu v + g, then W <- W - lr v; with ``nesterov``:
-    W <- W - lr (g + mu v). Full-batch gradient descent is SGD with the whole set as one batch.
+    Full-batch gradient descent is SGD with the whole set as one batch. The formulas are in
+    ``sgd_update``.
+
+    Parameters
+    ----------
+    params : Module or iterable of Parameter
+        What to update (a module stands for ``module.parameters()``).
+    lr : float > 0
+        The learning rate alpha.
+    momentum : float in [0, 1), default 0
+        mu (PyTorch's form): v <- mu v + g, then W <- W - lr v.
+    nesterov : bool, default False
+        W <- W - lr (g + mu v); needs a momentum > 0.
+    weight_decay : float >= 0, default 0
+        Coupled L2 decay: ``weight_decay * w`` is added to the gradient.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range, or ``nesterov`` without momentum.
+
+    Notes
+    -----
+    With g = dL/dW + weight_decay W:
+
+    .. math:: W \leftarrow W - \alpha g.
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,

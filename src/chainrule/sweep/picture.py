@@ -52,8 +52,29 @@ def _heat_map(fig, ax, table, candidates, names):
 
 
 def plot_sweep(table: dict, candidates: list, search: str, path=None, title: str | None = None):
-    """One panel per swept hyperparameter (score against its value), plus a heat map when a
-    grid sweeps exactly two. Returns the Figure; writes a PNG atomically given ``path``."""
+    """The picture of a sweep: the score against each swept hyperparameter.
+
+    One panel per swept hyperparameter (every candidate's mean and standard deviation over the
+    folds, the best at each value, the best candidate starred), plus a heat map when a grid sweeps
+    exactly two.
+
+    Parameters
+    ----------
+    table : dict
+        The results table (``mean_test_score``, ``std_test_score``, ``best_index``).
+    candidates : list of dict
+        Every candidate's hyperparameters.
+    search : {"grid", "random"}
+        How the candidates were chosen.
+    path : str or os.PathLike, optional
+        Write the figure there as a PNG, atomically.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     names = _varying(candidates) or sorted({k for c in candidates for k in c})[:1]
     means, stds = table["mean_test_score"], table["std_test_score"]
     heat = search == "grid" and len(names) == 2 and len(candidates) == (

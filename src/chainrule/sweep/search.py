@@ -32,8 +32,37 @@ class SweepInterrupted(RuntimeError):
 
 @dataclass
 class SweepResult:
-    """What a sweep found. ``rows``: one dict per fit (the results table); ``n_fitted``: fits run
-    by this call; ``n_from_journal``: fits a resumed sweep took from the journal."""
+    """What a sweep found.
+
+    Parameters
+    ----------
+    best_params : dict
+        The best candidate's hyperparameters.
+    best_score : float
+        Its mean test score over the folds.
+    best_index : int
+        Its position in ``candidates``.
+    rows : list of dict
+        One dict per fit: the results table.
+    candidates : list of dict
+        Every candidate's hyperparameters.
+    n_splits : int
+        The number of folds.
+    n_fitted : int
+        Fits run by this call.
+    n_from_journal : int
+        Fits a resumed sweep took from the journal.
+    seconds : float
+        Wall time of the fits.
+    where : str
+        Where they ran (loky on this machine, a Dask scheduler...).
+    best_estimator : estimator, optional
+        The best candidate refitted on all the data (None without ``refit``).
+    out : pathlib.Path, optional
+        The sweep's folder, if any.
+    files : list, optional
+        The files written to ``out``.
+    """
 
     best_params: dict
     best_score: float
@@ -123,20 +152,69 @@ def _manifest(estimator, candidates, splits, scoring, X, y, search) -> dict:
 def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=None, resume=False,
           scheduler=None, n_jobs=None, blas_threads=1, random_state=0, refit=True, error_score=np.nan,
           groups=None, progress=True, stream=None) -> SweepResult:
-    """Cross-validate every candidate of a grid (or ``n_iter`` random draws) of ``estimator``'s
-    hyperparameters on (X, y); rank them; refit the best on all of (X, y).
+    """Cross-validate every candidate of a grid (or random draws) of an estimator's hyperparameters.
 
-    ``params``: ``{name: [values]}`` (a list of such dicts for several grids), names as
-    ``estimator.get_params()`` lists them (``model__alpha`` inside a Pipeline); with ``n_iter``,
-    values may also be scipy distributions (``ParameterSampler``, seeded by ``random_state``).
-    ``cv``: folds (an int: stratified k-fold for classifiers) or a scikit-learn splitter.
-    ``scoring``: scikit-learn's (None: the estimator's ``score``).
-    ``out``: a folder for the journal, results.csv, results.json, sweep.png and, if the best model
-    is a chainrule model, model.safetensors; None keeps everything in memory.
-    ``resume``: continue the sweep journaled in ``out``; fits already done are not run again.
-    ``scheduler``: a Dask scheduler address ``tcp://HOST:PORT`` (default ``$CHAINRULE_SCHEDULER``;
-    none: loky on this machine's cores, or one process with ``n_jobs=1``).
-    ``blas_threads``: BLAS threads per fit (threadpoolctl). ``progress``: the 'k/n fits' line.
+    The candidates are ranked by their mean test score and the best is refitted on all of (X, y).
+    Every finished fit is journaled in ``out`` at once, so an interrupted sweep loses nothing:
+    ``resume=True`` runs only the fits not done yet. A fit that lost a worker is dispatched again,
+    never recorded as failed.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A scikit-learn compatible estimator (a chainrule model or a Pipeline).
+    params : dict or list of dict
+        ``{name: [values]}`` (a list of such dicts for several grids), names as
+        ``estimator.get_params()`` lists them (``model__alpha`` inside a Pipeline); with ``n_iter``,
+        values may also be scipy distributions (``ParameterSampler``, seeded by ``random_state``).
+    X : array_like
+        The samples.
+    y : array_like, optional
+        The targets.
+    n_iter : int, optional
+        Draw this many random candidates instead of the whole grid.
+    cv : int or splitter, default 5
+        Folds (an int: stratified k-fold for classifiers) or a scikit-learn splitter.
+    scoring : str or callable, optional
+        scikit-learn's scoring (None: the estimator's ``score``).
+    out : str or os.PathLike, optional
+        A folder for the journal, results.csv, results.json, sweep.png and, if the best model is a
+        chainrule model, model.safetensors; None keeps everything in memory.
+    resume : bool, default False
+        Continue the sweep journaled in ``out``; fits already done are not run again.
+    scheduler : str, optional
+        A Dask scheduler address ``tcp://HOST:PORT`` (default ``$CHAINRULE_SCHEDULER``; none: loky
+        on this machine's cores).
+    n_jobs : int, optional
+        Processes on this machine (-1: every core; 1: in this process).
+    blas_threads : int, default 1
+        BLAS threads per fit (threadpoolctl).
+    random_state : int, default 0
+        Seeds the random draws of candidates.
+    refit : bool, default True
+        Refit the best candidate on all of (X, y).
+    error_score : float, default nan
+        The score recorded for a fit that raised.
+    groups : array_like, optional
+        Group labels for a group-aware splitter.
+    progress : bool, default True
+        Show the "k/n fits" line.
+    stream : file-like, optional
+        Where progress goes (default: standard error).
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    ValueError
+        If ``params`` names a hyperparameter the estimator does not have, or an argument is out of
+        range.
+    SweepMismatch
+        If ``out`` holds another sweep (or one to be resumed with ``resume=True``).
+    SweepInterrupted
+        If workers kept being lost; the journal keeps what was done.
     """
     from joblib import Parallel, delayed
     from sklearn.base import clone, is_classifier

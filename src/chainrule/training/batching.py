@@ -7,10 +7,21 @@ import numpy as np
 
 
 def batch_slices(n: int, batch_size: int | None, min_batch: int = 1) -> list[slice]:
-    """Slices covering 0..n in order; the last partial batch is kept.
+    """Slices covering 0..n in order, ``batch_size`` rows each; the last partial batch is kept.
 
-    ``batch_size=None`` gives one full batch (gradient descent). A trailing batch smaller than
-    ``min_batch`` is merged into the previous one (batch norm cannot train on one sample).
+    Parameters
+    ----------
+    n : int
+        The number of samples.
+    batch_size : int or None
+        Rows per batch; None (or n or more) gives one full batch (gradient descent).
+    min_batch : int, default 1
+        A trailing batch smaller than this is merged into the previous one (batch norm cannot
+        train on one sample).
+
+    Returns
+    -------
+    list of slice
     """
     if batch_size is None or batch_size >= n:
         return [slice(0, n)]
@@ -25,6 +36,27 @@ def stratified_split(y, fraction: float, rng: np.random.Generator, min_per_class
 
     Each class keeps at least one sample on each side when it has two or more; classes with a
     single sample stay in training. The result is shuffled with ``rng``.
+
+    Parameters
+    ----------
+    y : array_like of shape (N,)
+        The class labels.
+    fraction : float in (0, 1)
+        The share of each class to hold out.
+    rng : numpy.random.Generator
+        The run's generator.
+    min_per_class : int, default 1
+        The fewest samples of a class held out (when it has enough).
+
+    Returns
+    -------
+    train : ndarray of int
+    held_out : ndarray of int
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1).
     """
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1); got {fraction!r}")
@@ -50,7 +82,27 @@ def stratified_split(y, fraction: float, rng: np.random.Generator, min_per_class
 
 
 def random_split(n: int, fraction: float, rng: np.random.Generator):
-    """Indices (train, held_out) for regression targets: a plain seeded split."""
+    """Indices (train, held_out) for regression targets: a plain seeded split.
+
+    Parameters
+    ----------
+    n : int
+        The number of samples.
+    fraction : float in (0, 1)
+        The share held out (at least one sample).
+    rng : numpy.random.Generator
+        The run's generator.
+
+    Returns
+    -------
+    train : ndarray of int
+    held_out : ndarray of int
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1).
+    """
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1); got {fraction!r}")
     perm = rng.permutation(n)

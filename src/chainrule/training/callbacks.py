@@ -12,24 +12,92 @@ from .._lock import PathLock
 
 
 class Callback:
-    """Hooks called by ``Trainer.fit``. Override what you need; ``trainer.stop_training = True``
-    ends the run after the current epoch. ``get_state``/``set_state`` let a checkpoint carry the
-    callback's memory (arrays, JSON-able dict)."""
+    """Hooks called by ``Trainer.fit``: subclass and override what you need.
 
-    def on_train_begin(self, trainer) -> None: ...
+    Setting ``trainer.stop_training = True`` ends the run after the current epoch. ``get_state``
+    and ``set_state`` let a checkpoint carry the callback's memory, so that a resumed run behaves
+    as an uninterrupted one.
+    """
 
-    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+    def on_train_begin(self, trainer) -> None:
+        """Called once before the first epoch (also when a run is resumed).
 
-    def on_batch_end(self, trainer, epoch: int, batch: int, loss: float) -> None: ...
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        """
 
-    def on_epoch_end(self, trainer, epoch: int, record: dict) -> None: ...
+    def on_epoch_begin(self, trainer, epoch: int) -> None:
+        """Called before each epoch's first batch.
 
-    def on_train_end(self, trainer) -> None: ...
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        epoch : int
+            The epoch, counted from 0.
+        """
+
+    def on_batch_end(self, trainer, epoch: int, batch: int, loss: float) -> None:
+        """Called after each batch's optimizer step.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        epoch : int
+            The epoch, counted from 0.
+        batch : int
+            The batch within the epoch, counted from 0.
+        loss : float
+            The batch's loss.
+        """
+
+    def on_epoch_end(self, trainer, epoch: int, record: dict) -> None:
+        """Called after each epoch, once its record (validation included) is in the history.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        epoch : int
+            The epoch, counted from 0.
+        record : dict
+            The epoch's record, as ``History`` keeps it (``loss``, ``val_loss``, ``lr``...).
+        """
+
+    def on_train_end(self, trainer) -> None:
+        """Called once after the run, also when it was interrupted, stopped or diverged.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        """
 
     def get_state(self):
+        """The callback's memory, for a checkpoint.
+
+        Returns
+        -------
+        arrays : dict
+            ``{name: ndarray}``.
+        meta : dict
+            JSON-able values.
+        """
         return {}, {}
 
-    def set_state(self, arrays, meta) -> None: ...
+    def set_state(self, arrays, meta) -> None:
+        """Restore what ``get_state`` returned (when a run resumes from a checkpoint).
+
+        Parameters
+        ----------
+        arrays : dict
+            ``{name: ndarray}``.
+        meta : dict
+            JSON-able values.
+        """
 
 
 def overrides(cb: Callback, name: str) -> bool:
@@ -37,12 +105,27 @@ def overrides(cb: Callback, name: str) -> bool:
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs,
-    and (``restore_best``) put back the weights of the best epoch.
+    """Stop when ``monitor`` has not improved for ``patience`` epochs, and keep the best weights.
 
-    ``monitor`` is a history field: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"``...
-    Loss-like fields are minimised, accuracy-like ones maximised. Without validation data a
-    ``val_*`` monitor falls back to its training counterpart, with a warning.
+    Without validation data a ``val_*`` monitor falls back to its training counterpart, with a
+    warning.
+
+    Parameters
+    ----------
+    patience : int >= 1, default 5
+        Epochs without improvement before stopping.
+    min_delta : float >= 0, default 0
+        The smallest change that counts as an improvement.
+    restore_best : bool, default True
+        Put back the weights of the best epoch at the end of training.
+    monitor : str, default "val_loss"
+        A history field: ``"val_loss"``, ``"val_accuracy"``, ``"loss"``... Loss-like fields are
+        minimised, accuracy-like ones maximised.
+
+    Raises
+    ------
+    ValueError
+        If ``patience`` or ``min_delta`` is out of range.
     """
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True,
@@ -65,6 +148,13 @@ class EarlyStopping(Callback):
         return "acc" in self._field
 
     def on_train_begin(self, trainer):
+        """Forget the previous run (unless resuming) and choose the monitored field.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        """
         if trainer.start_epoch == 0:
             self._reset()
         if self.monitor.startswith("val_") and not trainer.has_validation:
@@ -75,6 +165,17 @@ class EarlyStopping(Callback):
             self._field = self.monitor
 
     def on_epoch_end(self, trainer, epoch, record):
+        """Record an improvement (and the weights), or count one more epoch without; stop at ``patience``.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        epoch : int
+            The epoch, counted from 0.
+        record : dict
+            The epoch's record, as ``History`` keeps it (``loss``, ``val_loss``, ``lr``...).
+        """
         value = record.get(self._field)
         if value is None or not math.isfinite(value):
             return
@@ -92,28 +193,66 @@ class EarlyStopping(Callback):
         trainer.history.best_epoch = self.best_epoch
 
     def on_train_end(self, trainer):
+        """Load the best epoch's weights back into the model (with ``restore_best``).
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        """
         if self.restore_best and self._best_state is not None:
             trainer.model.load_state_dict(self._best_state)
 
     def get_state(self):
+        """The best value, its epoch, the epochs waited and the best weights, for a checkpoint.
+
+        Returns
+        -------
+        arrays : dict
+            The best weights, keyed ``"best.<name>"``.
+        meta : dict
+            ``best``, ``best_epoch`` and ``wait``.
+        """
         arrays = {f"best.{k}": v for k, v in (self._best_state or {}).items()}
         return arrays, {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def set_state(self, arrays, meta):
+        """Restore what ``get_state`` returned.
+
+        Parameters
+        ----------
+        arrays : dict
+            The best weights, keyed ``"best.<name>"``.
+        meta : dict
+            ``best``, ``best_epoch`` and ``wait``.
+        """
         self.best, self.best_epoch, self.wait = meta.get("best"), meta.get("best_epoch"), meta.get("wait", 0)
         best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")}
         self._best_state = best or None
 
 
 class Checkpoint(Callback):
-    """Write a checkpoint (model, optimizer, random generators, history, callbacks) every
-    ``every`` epochs to ``path``, atomically: a temporary file, then a rename, so the file on
-    disk is always a whole checkpoint. ``Trainer.resume(path)`` continues from it bit for bit.
+    """Write a checkpoint every ``every`` epochs, atomically, so an interrupted run loses nothing.
 
-    From train begin to train end the run holds ``<path>.lock`` (``chainrule._lock.PathLock``):
-    a second live run given the same path is refused with ``PathLocked`` instead of silently
-    overwriting this run's checkpoints. The lock is released at train end, also when training
-    raises or diverges.
+    A checkpoint holds the model, the optimizer, the random generators, the history and the
+    callbacks' state; ``Trainer.resume(path)`` continues from it bit for bit. It is written to a
+    temporary file, then renamed, so the file on disk is always a whole checkpoint.
+
+    From train begin to train end the run holds ``<path>.lock``: a second live run given the same
+    path is refused with ``PathLocked`` instead of silently overwriting this run's checkpoints. The
+    lock is released at train end, also when training raises or diverges.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    every : int >= 1, default 1
+        Epochs between two checkpoints.
+
+    Raises
+    ------
+    ValueError
+        If ``every`` is not a positive integer.
     """
 
     def __init__(self, path, every: int = 1):
@@ -123,16 +262,46 @@ class Checkpoint(Callback):
         self._lock = None
 
     def on_train_begin(self, trainer):
+        """Take the lock on ``<path>.lock``.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+
+        Raises
+        ------
+        PathLocked
+            If another live run holds it.
+        """
         if self._lock is None or not self._lock.held:
             self._lock = PathLock(self.path).acquire()
 
     def on_epoch_end(self, trainer, epoch, record):
         # only at epoch boundaries: a checkpoint never holds the weights of half an epoch, so an
         # interrupted run resumes from its last complete epoch exactly
+        """Write the checkpoint after every ``every``-th epoch (only at epoch boundaries).
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        epoch : int
+            The epoch, counted from 0.
+        record : dict
+            The epoch's record, as ``History`` keeps it (``loss``, ``val_loss``, ``lr``...).
+        """
         if (epoch + 1) % self.every == 0:
             trainer.save_checkpoint(self.path, completed_epochs=epoch + 1)
 
     def on_train_end(self, trainer):
+        """Release the lock.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The running trainer (its ``model``, ``history``, ``epochs``...).
+        """
         self.release()
 
     def release(self) -> None:
@@ -171,9 +340,18 @@ def _tqdm_class():
 
 
 class ProgressBar(Callback):
-    """tqdm progress bar over each epoch's batches on a terminal and in Jupyter (a widget when
-    ipywidgets is installed); one line per epoch otherwise (a log file, a pipe). ``verbose=0`` is
-    silent."""
+    """A progress bar over each epoch's batches, or one line per epoch.
+
+    tqdm's bar on a terminal and in Jupyter (a widget when ipywidgets is installed); one line per
+    epoch otherwise (a log file, a pipe).
+
+    Parameters
+    ----------
+    verbose : int, default 1
+        0 is silent.
+    stream : file-like, optional
+        Where to write (default: standard error).
+    """
 
     def __init__(self, verbose: int = 1, stream=None):
         self.verbose = int(verbose)

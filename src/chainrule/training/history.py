@@ -10,12 +10,19 @@ FIELDS = ("epoch", "loss", "accuracy", "error", "val_loss", "val_accuracy", "val
 
 
 class History:
-    """Per-epoch records (dicts with ``epoch``, ``loss`` (the objective: data loss + penalties),
-    ``data_loss``, ``accuracy`` or ``error``, ``val_loss``, ``val_accuracy`` or ``val_error``,
-    ``lr`` and ``seconds``), plus how the run ended: ``interrupted`` (Ctrl-C), ``diverged``,
-    ``stopped_early`` and ``best_epoch``.
+    """What happened in every epoch of a run, and how the run ended.
 
-    ``history["loss"]`` is the list of one field over the epochs.
+    The records are dicts with ``epoch``, ``loss`` (the objective: data loss + penalties),
+    ``data_loss``, ``accuracy`` or ``error``, ``val_loss``, ``val_accuracy`` or ``val_error``,
+    ``lr`` and ``seconds``. ``history["loss"]`` is the list of one field over the epochs.
+
+    Parameters
+    ----------
+    records : list of dict, optional
+        The per-epoch records.
+    **meta
+        How the run ended: ``interrupted`` (Ctrl-C), ``diverged``, ``stopped_early``,
+        ``best_epoch``, and ``info`` (a dict of anything else).
     """
 
     def __init__(self, records=None, **meta):
@@ -27,6 +34,13 @@ class History:
         self.info: dict = dict(meta.get("info", {}))
 
     def append(self, record: dict) -> None:
+        """Add one epoch's record (a copy).
+
+        Parameters
+        ----------
+        record : dict
+            The epoch's values.
+        """
         self.records.append(dict(record))
 
     def __len__(self) -> int:
@@ -38,6 +52,12 @@ class History:
         return [r.get(key) for r in self.records]
 
     def fields(self) -> list[str]:
+        """Every field that appears in a record, in order of first appearance.
+
+        Returns
+        -------
+        list of str
+        """
         seen = []
         for r in self.records:
             for k in r:
@@ -47,9 +67,16 @@ class History:
 
     @property
     def last(self) -> dict:
+        """The last epoch's record (an empty dict before the first epoch)."""
         return self.records[-1] if self.records else {}
 
     def to_dict(self) -> dict:
+        """The history as standard JSON values (NaN and infinities written as strings).
+
+        Returns
+        -------
+        dict
+        """
         def clean(v):  # JSON has no NaN/inf: write them as strings so the file stays standard
             if isinstance(v, float) and not math.isfinite(v):
                 return str(v)
@@ -63,6 +90,17 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
+        """Rebuild a history from ``to_dict()``.
+
+        Parameters
+        ----------
+        d : dict
+            What ``to_dict()`` returned (or its JSON, parsed).
+
+        Returns
+        -------
+        History
+        """
         def restore(v):
             if v in ("nan", "inf", "-inf"):
                 return float(v)
@@ -73,14 +111,42 @@ class History:
                    info=d.get("info", {}))
 
     def to_json(self) -> str:
+        """The history as a JSON document.
+
+        Returns
+        -------
+        str
+        """
         return json.dumps(self.to_dict(), indent=1)
 
     def save(self, path) -> None:
-        """Write JSON atomically (a temporary file, then a rename)."""
+        """Write the history as JSON, atomically (a temporary file, then a rename).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+        """
         atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path) -> "History":
+        """Read a history written by ``save``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The JSON file.
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        ValueError
+            If the file is not a history JSON file.
+        """
         with open(path, encoding="utf-8") as f:
             try:
                 return cls.from_dict(json.load(f))

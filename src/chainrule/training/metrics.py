@@ -5,6 +5,25 @@ import numpy as np
 
 
 def accuracy(y_true, y_pred) -> float:
+    """The fraction of predictions equal to the true labels.
+
+    Parameters
+    ----------
+    y_true : array_like
+        The true labels.
+    y_pred : array_like
+        The predicted labels, the same shape.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN for no samples.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+    """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same shape; got {y_true.shape} and {y_pred.shape}")
@@ -12,12 +31,41 @@ def accuracy(y_true, y_pred) -> float:
 
 
 def rmse(y_true, y_pred) -> float:
+    """The root-mean-square error over every entry: sqrt(mean((y - s)^2)).
+
+    Parameters
+    ----------
+    y_true : array_like
+        The targets.
+    y_pred : array_like
+        The predictions, the same number of entries.
+
+    Returns
+    -------
+    float
+        NaN for no samples.
+    """
     d = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
     return float(np.sqrt(np.mean(d * d))) if d.size else float("nan")
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
-    """C[i, j] = number of samples of true class i predicted as j (integer labels 0..C-1)."""
+    """C[i, j] = the number of samples of true class i predicted as class j.
+
+    Parameters
+    ----------
+    y_true : array_like of int
+        True labels in 0..C-1.
+    y_pred : array_like of int
+        Predicted labels in 0..C-1.
+    n_classes : int, optional
+        C (default: one more than the largest label seen).
+
+    Returns
+    -------
+    ndarray of int64, shape (C, C)
+        Rows are true classes, columns predictions; the diagonal counts the correct ones.
+    """
     y_true = np.asarray(y_true, dtype=np.intp)
     y_pred = np.asarray(y_pred, dtype=np.intp)
     if n_classes is None:
@@ -28,7 +76,17 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray
 
 
 def scores_to_labels(scores: np.ndarray) -> np.ndarray:
-    """Class index from scores: argmax over classes, or s > 0 for a single output."""
+    """Class indices from scores: the argmax over classes, or s > 0 for a single output.
+
+    Parameters
+    ----------
+    scores : ndarray
+        Shape (N, C), or (N,) / (N, 1) for one output (a binary classifier).
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+    """
     if scores.ndim == 1:
         return (scores > 0).astype(np.intp)
     if scores.shape[1] == 1:

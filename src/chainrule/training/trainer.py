@@ -37,20 +37,67 @@ from .history import History
 
 
 class Trainer:
-    """Minibatch training of ``model`` on ``loss`` with ``optimizer``.
+    """Minibatch training of ``model`` on ``loss`` with ``optimizer``: the notes' loop.
 
-    - Every epoch reshuffles with ``rng`` (``shuffle=False``: keeps the rows' order) and visits
-      every sample once; the last partial batch is kept (merged into the previous one when it is
-      smaller than what a layer needs, e.g. one sample for batch norm). ``batch_size=None`` is
-      full-batch gradient descent.
+    - Every epoch reshuffles with ``rng`` and visits every sample once; the last partial batch
+      is kept (merged into the previous one when it is smaller than what a layer needs, e.g. one
+      sample for batch norm).
     - Objective = data loss + the penalty lambda R(W) of every parameter that carries a
       regulariser (estimators give them to weights only unless asked otherwise).
-    - ``task='classification'`` records accuracy (the running accuracy over the epoch's batches,
-      as the weights change); ``'regression'`` records the root-mean-square error.
     - A non-finite loss, or one above ``divergence_factor`` times the first batch's, stops with
       ``TrainingDiverged`` (naming epoch, batch and learning rate) before the bad step; the
       weights of the start of that epoch are put back and the history so far is attached.
     - Ctrl-C stops after the current batch, keeps the weights and marks the history interrupted.
+
+    Parameters
+    ----------
+    model : Module
+        The network.
+    loss : Loss
+        The data loss.
+    optimizer : Optimizer
+        The update rule, built on ``model``'s parameters.
+    batch_size : int or None, default 128
+        Samples per minibatch; None is full-batch gradient descent.
+    epochs : int, default 10
+        Passes over the data.
+    rng : int or numpy.random.Generator, optional
+        Shuffling (and the validation split); a seed makes the run repeatable.
+    lr_schedule : Schedule, str or dict, optional
+        The learning rate of each epoch (``optim.make_schedule``); default constant.
+    callbacks : sequence of Callback, default ()
+        Early stopping, checkpoints, progress...
+    verbose : int, default 0
+        With 1 or more a ``ProgressBar`` is added.
+    task : {"classification", "regression"}, default "classification"
+        Classification records accuracy (the running accuracy over the epoch's batches, as the
+        weights change); regression the root-mean-square error.
+    divergence_factor : float >= 1, default 1e3
+        A loss above this many times the first batch's counts as diverged.
+    eval_batch_size : int, default 4096
+        Rows per forward pass when evaluating.
+    predict_labels : callable, default ``scores_to_labels``
+        Scores to class indices, for the accuracy.
+    shuffle : bool, default True
+        False keeps the rows' order (and draws nothing from ``rng``).
+
+    Raises
+    ------
+    TypeError
+        If ``model``, ``loss`` or ``optimizer`` has the wrong type.
+    ValueError
+        If a number is out of range or ``task`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule import nn, losses, optim
+    >>> from chainrule.training import Trainer
+    >>> X = np.random.default_rng(0).normal(size=(64, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> net = nn.Sequential(nn.Linear(2, 2, rng=0))
+    >>> trainer = Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.5), batch_size=16, epochs=5, rng=0)
+    >>> trainer.fit(X, y).last["accuracy"] > 0.8
+    True
     """
 
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, *, batch_size: int | None = 128,
@@ -93,7 +140,18 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------------
     def predict_scores(self, X) -> np.ndarray:
-        """Forward pass in evaluation mode, in chunks of ``eval_batch_size`` rows."""
+        """The model's outputs for ``X``, in evaluation mode, in chunks of ``eval_batch_size`` rows.
+
+        Parameters
+        ----------
+        X : array_like
+            The inputs, one sample per row.
+
+        Returns
+        -------
+        ndarray
+            One row of scores per sample.
+        """
         was_training = self.model.training
         self.model.eval()
         try:
@@ -102,7 +160,22 @@ class Trainer:
             self.model.train(was_training)
 
     def evaluate(self, X, y, y_labels=None) -> dict:
-        """Data loss ('mean' reduction) and accuracy (or RMSE) of the model on (X, y), in evaluation mode."""
+        """The data loss (mean reduction) and accuracy (or RMSE) of the model on (X, y), in evaluation mode.
+
+        Parameters
+        ----------
+        X : array_like
+            The inputs.
+        y : array_like
+            The loss's targets.
+        y_labels : array_like, optional
+            The class indices for the accuracy (default ``y``).
+
+        Returns
+        -------
+        dict
+            ``{"loss": ..., "accuracy": ...}``, or ``{"loss": ..., "error": ...}`` for regression.
+        """
         scores = self.predict_scores(X)
         eval_loss = copy.copy(self.loss)
         eval_loss.reduction = "mean"
@@ -119,10 +192,34 @@ class Trainer:
             validation_fraction: float | None = None, stratify: bool | None = None) -> History:
         """Train for the remaining epochs (all of them, or those after a resumed checkpoint).
 
-        ``y`` holds the loss's targets; ``y_labels`` the class indices used for accuracy (default
-        ``y``); ``sample_weight`` weights each sample's loss (class weights; the validation loss is
-        unweighted). ``validation_data=(X_val, y_val[, y_val_labels])`` or ``validation_fraction``
-        (held out from (X, y) with the run's generator, stratified for classification).
+        Parameters
+        ----------
+        X : array_like or scipy.sparse matrix
+            The inputs, one sample per row.
+        y : array_like
+            The loss's targets.
+        y_labels : array_like, optional
+            The class indices used for accuracy (default ``y``).
+        sample_weight : array_like of shape (N,), optional
+            Weights each sample's loss (class weights); the validation loss is unweighted.
+        validation_data : tuple, optional
+            ``(X_val, y_val)`` or ``(X_val, y_val, y_val_labels)``, measured after every epoch.
+        validation_fraction : float, optional
+            Hold out this share of (X, y) instead, with the run's generator.
+        stratify : bool, optional
+            Stratify that split by class (default: for classification).
+
+        Returns
+        -------
+        History
+            The records of every epoch so far, and how the run ended.
+
+        Raises
+        ------
+        TrainingDiverged
+            If the loss became non-finite or exploded.
+        ValueError
+            If the data does not fit the model or the loss.
         """
         if validation_fraction and validation_data is None and self.split_seed is None:
             # drawn once; a checkpoint carries it so that a resumed run splits alike
@@ -164,7 +261,24 @@ class Trainer:
     def run_epoch(self, data: TrainingData, slices, epoch: int, interrupt) -> dict | None:
         """One pass over the shuffled data, one optimizer step per batch (the notes' loop).
 
-        Returns the epoch's record, or None when Ctrl-C stopped it before the last batch.
+        For each batch: ``optimizer.zero_grad()``, ``scores = model.forward(x)``, the loss plus the
+        penalties, ``model.backward(loss.backward())``, the penalties' gradients, ``optimizer.step()``.
+
+        Parameters
+        ----------
+        data : TrainingData
+            The checked training data (``prepare_data``).
+        slices : list of slice
+            The batches (``batch_slices``).
+        epoch : int
+            The epoch, counted from 0 (it sets the learning rate).
+        interrupt : InterruptGuard
+            Whose ``caught`` says Ctrl-C was pressed.
+
+        Returns
+        -------
+        dict or None
+            The epoch's record, or None when Ctrl-C stopped it before the last batch.
         """
         model, loss, optimizer, guard = self.model, self.loss, self.optimizer, self.guard
         lr = optimizer.lr = self.schedule(self.base_lr, epoch)
@@ -220,7 +334,17 @@ class Trainer:
             self.guard.diverged(objective, epoch=epoch, batch=batch, lr=lr, history=self.history, cause=str(exc))
 
     def end_epoch(self, record: dict, data: TrainingData, epoch: int) -> None:
-        """Validation metrics, the history, and the callbacks of the end of an epoch."""
+        """Measure the validation data, append the record to the history and call the callbacks.
+
+        Parameters
+        ----------
+        record : dict
+            The epoch's record from ``run_epoch`` (validation values are added to it).
+        data : TrainingData
+            The training data with its validation part.
+        epoch : int
+            The epoch, counted from 0.
+        """
         if data.validation is not None:
             val = self.evaluate(*data.validation)
             record["val_loss"] = val["loss"]
@@ -235,26 +359,77 @@ class Trainer:
 
     # -- checkpoints (training/checkpoint.py) ---------------------------------------------------
     def save_checkpoint(self, path, completed_epochs: int | None = None) -> None:
-        """Write model, optimizer, generators, history, callbacks and settings to ``path`` (atomic)."""
+        """Write model, optimizer, generators, history, callbacks and settings to ``path``, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The checkpoint file.
+        completed_epochs : int, optional
+            The epochs it records as done (default: those completed).
+        """
         write_checkpoint(self, path, self.completed_epochs if completed_epochs is None else completed_epochs)
 
     @staticmethod
     def read_checkpoint(path):
-        """(arrays, meta) of a checkpoint file; never unpickles anything."""
+        """The contents of a checkpoint file; never unpickles anything.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The checkpoint file.
+
+        Returns
+        -------
+        arrays : dict
+            ``{name: ndarray}``.
+        meta : dict
+            The JSON part: settings, history, optimizer scalars...
+        """
         return read_checkpoint(path)
 
     def resume(self, path) -> "Trainer":
         """Restore everything a checkpoint holds; the next ``fit`` continues after its last epoch.
 
-        A checkpoint written with other settings (learning rate, optimizer, architecture, seed,
-        batch size...) is refused with one message naming each difference.
+        A checkpoint written with other settings (learning rate, optimizer, architecture, seed, batch
+        size...) is refused with one message naming each difference.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The checkpoint file.
+
+        Returns
+        -------
+        Trainer
+            This trainer.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint's settings differ from this trainer's.
         """
         restore(self, path)
         return self
 
 
 def predict_in_batches(model: Module, X, batch_size: int = 4096) -> np.ndarray:
-    """model.forward over X in chunks (the caller chooses the mode)."""
+    """``model.forward`` over ``X`` in chunks of ``batch_size`` rows (the caller chooses the mode).
+
+    Parameters
+    ----------
+    model : Module
+        The network.
+    X : array_like
+        The inputs, one sample per row.
+    batch_size : int, default 4096
+        Rows per forward pass (bounds the memory of the activations).
+
+    Returns
+    -------
+    ndarray
+        The outputs, one row per sample.
+    """
     if not hasattr(X, "shape"):
         X = np.asarray(X)
     n = X.shape[0]
