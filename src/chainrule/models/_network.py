@@ -349,6 +349,31 @@ class NetworkEstimator(BaseEstimator):
             raise ValueError(f"checkpoint {path} was trained on classes {extra['classes']}; "
                              f"y has {[str(c) for c in self.classes_]}")
 
+    # -- description ----------------------------------------------------------------------------
+    def _network_input_shape(self) -> tuple:
+        """One sample's shape as the network takes it (without the batch axis): the first Linear
+        layer's input size (the features after any expansion the estimator makes, e.g.
+        PolynomialRegression's monomials). A network on images overrides it."""
+        first = next(m for m in self.model_.modules() if isinstance(m, Linear))
+        return (int(first.in_features),)
+
+    def summary(self):
+        """The fitted network's table: each layer, its output shape for this estimator's inputs and
+        its number of parameters, with the totals (``Module.summary``; an HTML table in a notebook).
+        ``print(MLPClassifier((32,)).fit(X, y).summary())`` on the 64 pixels of the digits::
+
+            layer  type    output shape  parameters
+            -----  ------  ------------  ----------
+            0      Linear  (N, 32)            2,080
+            1      ReLU    (N, 32)                0
+            2      Linear  (N, 10)              330
+            -----  ------  ------------  ----------
+            total parameters: 2,410 (2,410 trainable); input (N,) + (64,)
+        """
+        self._apply_pending_weights()
+        check_is_fitted(self, "model_")
+        return self.model_.summary(self._network_input_shape())
+
     # -- prediction -----------------------------------------------------------------------------
     def _scores(self, X) -> np.ndarray:
         """The network's outputs for X, in evaluation mode, in the network's dtype."""
