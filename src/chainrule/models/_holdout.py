@@ -73,17 +73,17 @@ def train_measure(est, loss, sample):
     """measure(predict_scores) -> {'train_loss', 'train_accuracy' or 'train_error'}: the data loss
     ('mean' reduction, unweighted) and accuracy or RMSE of the training sample in evaluation mode:
     the definitions of 'val_loss' and 'val_accuracy' / 'val_error'."""
-    validate = validator(est, loss, sample)
+    validate = validator(est, loss, sample, score=False)
 
     def measure(predict_scores) -> dict:
-        return {"train" + k[3:]: v for k, v in validate(predict_scores).items() if k != "val_score"}
+        return {"train" + k[3:]: v for k, v in validate(predict_scores).items()}
 
     return measure
 
 
-def validator(est, loss, validation):
+def validator(est, loss, validation, score: bool = True):
     """validate(predict_scores) -> the validation record of the current weights (predict_scores(X)
-    gives the network's outputs in evaluation mode)."""
+    gives the network's outputs in evaluation mode); ``score=False`` leaves out 'val_score'."""
     Xv, yv, tv, swv = validation
     eval_loss = copy.copy(loss)
     eval_loss.reduction = "mean"
@@ -93,8 +93,10 @@ def validator(est, loss, validation):
         scores = predict_scores(Xv)
         if not np.isfinite(scores).all():
             metric = "val_error" if regression else "val_accuracy"
-            return {"val_loss": math.nan, "val_score": math.nan, metric: math.nan}
-        out = {"val_loss": float(eval_loss.forward(scores, tv)), "val_score": est._score_from_scores(scores, yv, swv)}
+            return {"val_loss": math.nan, **({"val_score": math.nan} if score else {}), metric: math.nan}
+        out = {"val_loss": float(eval_loss.forward(scores, tv))}
+        if score:
+            out["val_score"] = est._score_from_scores(scores, yv, swv)
         if regression:
             outputs = est._outputs_from_scores(scores).astype(np.float64)     # (N,) for one output, as y
             d = outputs - np.asarray(yv, np.float64).reshape(outputs.shape)
