@@ -138,3 +138,12 @@ def test_features_demo_names_the_transformed_axes(tmp_path, captured, capsys):
     assert (left.get_xlabel(), left.get_ylabel()) == ("x1", "x2")
     assert (right.get_xlabel(), right.get_ylabel()) == ("x1'", "x2'")
     assert "warning" not in capsys.readouterr().err         # 200 epochs are the run's length, not a failure
+
+
+def test_curves_of_an_lbfgs_history_name_its_objective():
+    h = History([{"epoch": e, "loss": 1.0 / (e + 1), "val_loss": 1.2 / (e + 1), "val_accuracy": 0.5}
+                 for e in range(3)], info={"solver": "lbfgs"})
+    fig = plotting.plot_curves(h)
+    assert [ln.get_label() for ln in fig.axes[0].lines] == ["training objective (full batch, data + penalty)",
+                                                            "validation"]
+    assert [ln.get_label() for ln in fig.axes[1].lines] == ["validation"]      # L-BFGS records no running accuracy

@@ -44,11 +44,13 @@ def _curve_sources(history, metric: str):
         return ("train_loss", "training"), (f"train_{metric}", "training"), (
             "training and validation measured alike: in evaluation mode (dropout off) at each epoch's end; "
             "loss = mean data loss, without the penalty")
-    loss = ("data_loss", "training, running (train mode, mean data loss over the epoch's batches)") \
-        if "data_loss" in fields else ("loss", "training, running (train mode, data loss + penalty)")
-    return loss, (metric, "training, running (over the epoch's batches, weights changing)"), (
-        "training: running figures over each epoch's batches in training mode; "
-        "validation: evaluation mode at the epoch's end")
+    if history.info.get("solver") == "lbfgs":           # one full-batch objective per iteration
+        return ("loss", "training objective (full batch, data + penalty)"), (f"train_{metric}", "training"), (
+            "training: the objective L-BFGS minimises, at each iteration; validation: evaluation mode")
+    what = "mean data loss" if "data_loss" in fields else "data loss + penalty"
+    return ("data_loss" if "data_loss" in fields else "loss", "training, running"), (metric, "training, running"), (
+        f"training: running over each epoch's batches, training mode (dropout on), {what}; "
+        "validation: evaluation mode at the epoch's end, mean data loss")
 
 
 def plot_curves(history, path=None, title: str | None = None):
@@ -63,7 +65,7 @@ def plot_curves(history, path=None, title: str | None = None):
     ax_loss, ax_metric = fig.subplots(1, 2)
     epochs = [r["epoch"] + 1 for r in history.records]
     fields = history.fields()
-    metric = "accuracy" if "accuracy" in fields or "train_accuracy" in fields else "error"
+    metric = "accuracy" if {"accuracy", "train_accuracy", "val_accuracy"} & set(fields) else "error"
     (loss_field, loss_label), (metric_field, metric_label), caption = _curve_sources(history, metric)
     ax_loss.plot(epochs, history[loss_field], "o-", label=loss_label, color="#1f77b4")
     if "val_loss" in fields:
@@ -71,12 +73,14 @@ def plot_curves(history, path=None, title: str | None = None):
     ax_loss.set(xlabel="epoch", ylabel="loss",
                 title="mean data loss, evaluation mode" if loss_field == "train_loss" else "loss")
     ax_loss.legend(fontsize=8)
-    ax_metric.plot(epochs, history[metric_field], "o-", label=metric_label, color="#1f77b4")
+    if metric_field in fields:
+        ax_metric.plot(epochs, history[metric_field], "o-", label=metric_label, color="#1f77b4")
     if f"val_{metric}" in fields:
         ax_metric.plot(epochs, history[f"val_{metric}"], "s-", label="validation", color="#d62728")
     ax_metric.set(xlabel="epoch", ylabel=metric if metric == "accuracy" else "RMSE",
                   title=metric if metric == "accuracy" else "error (RMSE)")
-    ax_metric.legend(fontsize=8)
+    if ax_metric.lines:
+        ax_metric.legend(fontsize=8)
     for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
     if title:
