@@ -360,15 +360,9 @@ class NetworkEstimator(BaseEstimator):
     def summary(self):
         """The fitted network's table: each layer, its output shape for this estimator's inputs and
         its number of parameters, with the totals (``Module.summary``; an HTML table in a notebook).
-        ``print(MLPClassifier((32,)).fit(X, y).summary())`` on the 64 pixels of the digits::
-
-            layer  type    output shape  parameters
-            -----  ------  ------------  ----------
-            0      Linear  (N, 32)            2,080
-            1      ReLU    (N, 32)                0
-            2      Linear  (N, 10)              330
-            -----  ------  ------------  ----------
-            total parameters: 2,410 (2,410 trainable); input (N,) + (64,)
+        For ``MLPClassifier((32,))`` fitted on the 64 pixels of the digits it lists Linear
+        (N, 32) with 2,080 parameters, ReLU (N, 32) with 0 and Linear (N, 10) with 330: 2,410
+        in all, for inputs (N, 64).
         """
         self._apply_pending_weights()
         check_is_fitted(self, "model_")
