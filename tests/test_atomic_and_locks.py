@@ -367,7 +367,7 @@ def test_train_holds_the_out_folder_for_the_whole_run(tmp_path, monkeypatch):
     out = tmp_path / "run"
     held = []
 
-    def no_pictures(args, split, model, est, out_, y_pred):
+    def no_pictures(args, split, model, est, out_, y_pred, *training_points):
         with pytest.raises(PathLocked, match=str(out)):
             PathLock(out).acquire()
         held.append(sorted(os.listdir(out)))

@@ -48,8 +48,9 @@ fig = plot_templates(clf.coef_, (8, 8), digits.class_names)
 fig
 
 # %%
-# Bright pixels are where the class's template has large positive weights: ink there raises
-# that digit's score. Dark pixels lower it. A single template per class is all a linear
-# classifier has, which is why it cannot represent two different ways of writing the same
+# Red pixels are where the class's template has positive weights: ink there raises that
+# digit's score. Blue pixels lower it; all panels share the colour bar's scale. A single
+# template per class is all a linear classifier has, which is why it cannot represent two
+# different ways of writing the same
 # digit; the :ref:`deep networks <sphx_glr_auto_examples_introduction_plot_handcrafted_vs_learned.py>`
 # learn many.

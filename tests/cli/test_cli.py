@@ -68,13 +68,17 @@ def test_train_writes_model_config_history_and_pictures(mlp_run, capsys):
 
 def test_linear_run_has_templates_with_one_panel_per_class(linear_run):
     templates = png(linear_run / "templates.png")
-    # ten panels of grey levels laid out 5 x 2: each of the 10 cells of that grid holds an image
+    # ten panels laid out 5 x 2 left of the colour bar: each of the 10 cells of that grid holds an image
+    # in red (positive weights) and blue (negative)
     h, w, _ = templates.shape
-    body = templates[int(0.08 * h):, :]
-    grey = (np.abs(body[..., 0] - body[..., 1]) < 3) & (body.min(axis=2) < 235)
-    cells = [grey[r * body.shape[0] // 2:(r + 1) * body.shape[0] // 2, c * w // 5:(c + 1) * w // 5].mean()
-             for r in range(2) for c in range(5)]
-    assert min(cells) > 0.2, cells
+    body = templates[int(0.12 * h):, :int(0.9 * w)]
+    ink = body.min(axis=2) < 235
+    red = (body[..., 0] - body[..., 2]) > 40
+    blue = (body[..., 2] - body[..., 0]) > 40
+    bh, bw = body.shape[0] // 2, body.shape[1] // 5
+    cells = [(r * bh, c * bw) for r in range(2) for c in range(5)]
+    assert min(ink[i:i + bh, j:j + bw].mean() for i, j in cells) > 0.2
+    assert all(red[i:i + bh, j:j + bw].any() and blue[i:i + bh, j:j + bw].any() for i, j in cells)
 
 
 def test_points_dataset_draws_the_decision_boundary(tmp_path):

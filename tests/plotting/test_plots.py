@@ -22,7 +22,7 @@ def test_curves_two_panels_with_train_and_validation_lines(tmp_path):
     assert len(fig.axes) == 2 and all(len(ax.lines) == 2 for ax in fig.axes)
     assert len(plotting.plot_curves(_history(with_val=False)).axes[0].lines) == 1
     with Image.open(tmp_path / "c.png") as im:
-        assert im.format == "PNG" and im.size == (1000, 400)
+        assert im.format == "PNG" and im.size == (1000, 440)
 
 
 def test_templates_one_image_panel_per_class(tmp_path):

@@ -2,7 +2,8 @@
 out as scikit-learn's MLP does for early stopping (stratified by class for single-label
 classification), and what is recorded about it after every epoch or iteration: the loss, the
 score scikit-learn monitors (accuracy, or R^2; weighted like the training set) and the accuracy
-or RMSE."""
+or RMSE. ``fit(..., eval_train=...)`` measures the training set (or a fixed sample of it) on the
+same definition, so that the two curves of a run can be compared."""
 from __future__ import annotations
 
 import copy
@@ -37,12 +38,52 @@ def hold_out(est, X, y, targets, labels, sw, fraction: float, seed: int):
         raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
     training = (X[train], targets[train], _rows(labels, train), _rows(sw, train))
     validation = (X[val], y[val], targets[val], _rows(sw, val))
-    return training, validation
+    return training, validation, y[train]
 
 
-def validator(est, loss, validation):
+def check_eval_train(eval_train):
+    """``fit``'s eval_train as (on, size): off (None or False), every row (True: size None) or at
+    most ``size`` rows (a positive integer)."""
+    from .._validation import check_int
+
+    if eval_train is None or eval_train is False:
+        return False, None
+    if eval_train is True:
+        return True, None
+    try:
+        return True, check_int("eval_train", eval_train, 1)
+    except ValueError:
+        raise ValueError(f"eval_train must be None, False, True (every training row) or a number of rows >= 1; "
+                         f"got {eval_train!r}") from None
+
+
+def training_sample(X, y, targets, size: int | None):
+    """(X, y, targets, None) of the training rows ``eval_train`` measures: all of them (``size``
+    None or at least the number of rows), else ``size`` rows evenly spaced through the set. The
+    rows are fixed for the run and drawn from no generator, so the run's random stream (and a
+    resumed run) is the same with or without the measurement. Unweighted, as the validation loss."""
+    n = X.shape[0]
+    if size is None or size >= n:
+        return X, y, targets, None
+    rows = np.unique(np.linspace(0, n - 1, size).round().astype(np.intp))
+    return X[rows], np.asarray(y)[rows], targets[rows], None
+
+
+def train_measure(est, loss, sample):
+    """measure(predict_scores) -> {'train_loss', 'train_accuracy' or 'train_error'}: the data loss
+    ('mean' reduction, unweighted) and accuracy or RMSE of the training sample in evaluation mode:
+    the definitions of 'val_loss' and 'val_accuracy' / 'val_error'."""
+    validate = validator(est, loss, sample, score=False)
+
+    def measure(predict_scores) -> dict:
+        return {"train" + k[3:]: v for k, v in validate(predict_scores).items()}
+
+    return measure
+
+
+def validator(est, loss, validation, score: bool = True):
     """validate(predict_scores) -> the validation record of the current weights (predict_scores(X)
-    gives the network's outputs in evaluation mode)."""
+    gives the network's outputs in evaluation mode); ``score=False`` leaves out 'val_score'."""
     Xv, yv, tv, swv = validation
     eval_loss = copy.copy(loss)
     eval_loss.reduction = "mean"
@@ -52,10 +93,13 @@ def validator(est, loss, validation):
         scores = predict_scores(Xv)
         if not np.isfinite(scores).all():
             metric = "val_error" if regression else "val_accuracy"
-            return {"val_loss": math.nan, "val_score": math.nan, metric: math.nan}
-        out = {"val_loss": float(eval_loss.forward(scores, tv)), "val_score": est._score_from_scores(scores, yv, swv)}
+            return {"val_loss": math.nan, **({"val_score": math.nan} if score else {}), metric: math.nan}
+        out = {"val_loss": float(eval_loss.forward(scores, tv))}
+        if score:
+            out["val_score"] = est._score_from_scores(scores, yv, swv)
         if regression:
-            d = (est._outputs_from_scores(scores).astype(np.float64) - np.asarray(yv, np.float64).reshape(scores.shape))
+            outputs = est._outputs_from_scores(scores).astype(np.float64)     # (N,) for one output, as y
+            d = outputs - np.asarray(yv, np.float64).reshape(outputs.shape)
             out["val_error"] = float(np.sqrt(np.mean(d * d)))
         else:
             out["val_accuracy"] = est._score_from_scores(scores, yv, None)

@@ -26,7 +26,7 @@ from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ..training.trainer import predict_in_batches
 from . import _settings
-from ._holdout import given_validation, validator
+from ._holdout import check_eval_train, given_validation, train_measure, training_sample, validator
 from ._lbfgs import fit_lbfgs
 from ._objective import BatchScale, EstimatorLoss, PerBatchPenalty
 from ._stochastic import run_stochastic
@@ -218,8 +218,9 @@ class NetworkEstimator(BaseEstimator):
 
     @blas_threads
     def _fit(self, X, y, *, sample_weight=None, incremental=False, classes=None, resume_from=None,
-             validation_data=None):
+             validation_data=None, eval_train=None):
         s = _settings.resolve(self, lr=self._lr_placeholder())
+        measure_train, train_rows = check_eval_train(eval_train)
         self._check_penalty()
         if incremental and s.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -255,11 +256,13 @@ class NetworkEstimator(BaseEstimator):
             try:
                 if s.stochastic:
                     run_stochastic(self, s, X, y, targets, labels, sw, loss, scale, rng, predict_labels,
-                                   incremental=incremental, resume_from=resume_from, validation_data=validation_data)
+                                   incremental=incremental, resume_from=resume_from, validation_data=validation_data,
+                                   eval_train=(train_rows or 0) if measure_train else None)
                 else:
                     if resume_from is not None:
                         raise ValueError("resume_from applies to the stochastic solvers; solver='lbfgs' has no epochs")
-                    self._fit_lbfgs(s, X, targets, sw, loss, scale, validation_data)
+                    train = training_sample(X, y, targets, train_rows) if measure_train else None
+                    self._fit_lbfgs(s, X, targets, sw, loss, scale, validation_data, train)
             except TrainingDiverged as exc:
                 if not isinstance(exc, NonFiniteWeights):
                     raise NonFiniteWeights(
@@ -279,7 +282,7 @@ class NetworkEstimator(BaseEstimator):
             raise ValueError(f"y needs a network with {n_out} outputs; the fitted network has {have} "
                              "(the targets changed since the first fit: fit again without warm_start)")
 
-    def _fit_lbfgs(self, s, X, targets, sw, loss, scale, validation_data=None):
+    def _fit_lbfgs(self, s, X, targets, sw, loss, scale, validation_data=None, train_sample=None):
         from ..training.history import History
 
         if self.checkpoint:
@@ -294,10 +297,13 @@ class NetworkEstimator(BaseEstimator):
         unit = 1.0 if sw is None else float(np.mean(sw))
         weights = None if sw is None else (sw / unit).astype(self._dtype)
         objective = EstimatorLoss(loss, scale, unit)
-        validate = None
-        if validation_data is not None:       # recorded after every iteration (no early stopping: scikit-learn's)
-            on_scores = validator(self, loss, given_validation(self, validation_data))
-            validate = lambda: on_scores(lambda Xv: predict_in_batches(self.model_, Xv, 4096))  # noqa: E731
+        measures = []                         # recorded after every iteration (no early stopping: scikit-learn's)
+        if validation_data is not None:
+            measures.append(validator(self, loss, given_validation(self, validation_data)))
+        if train_sample is not None:
+            measures.append(train_measure(self, loss, train_sample))
+        scores = lambda Xv: predict_in_batches(self.model_, Xv, 4096)  # noqa: E731
+        validate = (lambda: {k: v for m in measures for k, v in m(scores).items()}) if measures else None
         res = fit_lbfgs(self.model_, objective, X, targets, weights, max_iter=s.max_iter, max_fun=s.max_fun,
                         tol=s.tol, verbose=self.verbose, validate=validate)
         self.n_iter_ = res.n_iter
@@ -322,7 +328,7 @@ class NetworkEstimator(BaseEstimator):
                           f"evaluations ({res.message}). Increase max_iter (now {s.max_iter}) or max_fun "
                           f"(now {s.max_fun}), or scale the data.", ConvergenceWarning, stacklevel=4)
 
-    def fit(self, X, y, sample_weight=None, *, validation_data=None, resume_from=None):
+    def fit(self, X, y, sample_weight=None, *, validation_data=None, resume_from=None, eval_train=None):
         """Train from scratch (or from the current weights with ``warm_start``).
 
         ``sample_weight``: one weight >= 0 per sample (scikit-learn's meaning: a weight of 2
@@ -332,8 +338,17 @@ class NetworkEstimator(BaseEstimator):
         ``validation_fraction`` held out of (X, y). ``resume_from``: a checkpoint written by an
         earlier run with ``checkpoint=path``; training continues after its last completed epoch
         and ends as the uninterrupted run would.
+
+        ``eval_train``: after every epoch, also measure the training set in evaluation mode
+        (dropout off, batch norm's running statistics, no penalty), on the validation loss's
+        definition (the data loss, 'mean' reduction, unweighted): ``history_`` records
+        ``train_loss`` and ``train_accuracy`` (``train_error``, the RMSE, for regression). True:
+        every training row; an integer n: n rows evenly spaced through the training set, the
+        same rows every epoch (one forward pass over them per epoch). The history's ``loss`` and
+        ``accuracy`` stay the running figures of the epoch's batches in training mode.
         """
-        return self._fit(X, y, sample_weight=sample_weight, resume_from=resume_from, validation_data=validation_data)
+        return self._fit(X, y, sample_weight=sample_weight, resume_from=resume_from, validation_data=validation_data,
+                         eval_train=eval_train)
 
     def _checkpoint_state(self, X, split_seed) -> dict:
         state = {"estimator": type(self).__name__, "n_features_in": int(X.shape[1]), "split_seed": split_seed,
@@ -352,6 +367,25 @@ class NetworkEstimator(BaseEstimator):
         if "classes" in extra and hasattr(self, "classes_") and extra["classes"] != [str(c) for c in self.classes_]:
             raise ValueError(f"checkpoint {path} was trained on classes {extra['classes']}; "
                              f"y has {[str(c) for c in self.classes_]}")
+
+    # -- description ----------------------------------------------------------------------------
+    def _network_input_shape(self) -> tuple:
+        """One sample's shape as the network takes it (without the batch axis): the first Linear
+        layer's input size (the features after any expansion the estimator makes, e.g.
+        PolynomialRegression's monomials). A network on images overrides it."""
+        first = next(m for m in self.model_.modules() if isinstance(m, Linear))
+        return (int(first.in_features),)
+
+    def summary(self):
+        """The fitted network's table: each layer, its output shape for this estimator's inputs and
+        its number of parameters, with the totals (``Module.summary``; an HTML table in a notebook).
+        For ``MLPClassifier((32,))`` fitted on the 64 pixels of the digits it lists Linear
+        (N, 32) with 2,080 parameters, ReLU (N, 32) with 0 and Linear (N, 10) with 330: 2,410
+        in all, for inputs (N, 64).
+        """
+        self._apply_pending_weights()
+        check_is_fitted(self, "model_")
+        return self.model_.summary(self._network_input_shape())
 
     # -- prediction -----------------------------------------------------------------------------
     @blas_threads

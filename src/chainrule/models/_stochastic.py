@@ -18,15 +18,33 @@ from sklearn.exceptions import ConvergenceWarning
 from .. import registry
 from ..errors import TrainingDiverged
 from ..optim.schedules import Adaptive, InvScaling
-from ..training.callbacks import Checkpoint
+from ..training.callbacks import Callback, Checkpoint
 from ..training.trainer import Trainer
 from ._convergence import GradientRule, LossOrScoreRule
-from ._holdout import given_validation, hold_out, validator
+from ._holdout import given_validation, hold_out, train_measure, training_sample, validator
 from ._objective import EstimatorLoss
 
 
 def _on_trainer(validate):
     return lambda trainer: validate(trainer.predict_scores)
+
+
+class TrainingSetMetrics(Callback):
+    """At each epoch's end, the training sample measured in evaluation mode (``train_loss``,
+    ``train_accuracy`` or ``train_error``) joins the epoch's record: ``fit(eval_train=...)``.
+
+    The loop's own ``loss``/``accuracy`` are running figures over the epoch's batches in training
+    mode (dropout on, penalty included, the weights changing); these are measured on the
+    validation set's definition, so the two curves compare.
+    """
+
+    def __init__(self, measure):
+        self.measure = measure
+
+    def on_epoch_end(self, trainer, epoch, record):
+        values = self.measure(trainer.predict_scores)
+        record.update(values)
+        trainer.history.records[-1].update(values)
 
 
 def _schedule(est, s, n_train: int, incremental: bool):
@@ -41,21 +59,24 @@ def _schedule(est, s, n_train: int, incremental: bool):
 
 
 def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_labels, *, incremental: bool,
-                   resume_from=None, validation_data=None) -> None:
-    """Train ``est.model_`` for ``s.max_iter`` epochs (one for ``partial_fit``) and set the fitted attributes."""
+                   resume_from=None, validation_data=None, eval_train=None) -> None:
+    """Train ``est.model_`` for ``s.max_iter`` epochs (one for ``partial_fit``) and set the fitted attributes.
+
+    ``eval_train``: None, or the number of training rows measured in evaluation mode after every
+    epoch (0: all of them)."""
     extra = {}
     if resume_from is not None:
         _, meta = Trainer.read_checkpoint(resume_from)
         extra = meta.get("extra", {})
         est._check_resumed_state(extra, resume_from, X)
     validation, split_seed = None, None
-    training = (X, targets, labels, sw)
+    training, y_train = (X, targets, labels, sw), y
     if validation_data is not None:
         validation = given_validation(est, validation_data)
     elif s.early_stopping:
         split_seed = int(rng.integers(2**32 - 1))       # drawn on resume too: the generator's stream stays
         split_seed = extra.get("split_seed", split_seed)
-        training, validation = hold_out(est, X, y, targets, labels, sw, s.validation_fraction, split_seed)
+        training, validation, y_train = hold_out(est, X, y, targets, labels, sw, s.validation_fraction, split_seed)
     Xt, tt, lt, swt = training
     n_train = Xt.shape[0]
     unit = 1.0 if swt is None else float(np.mean(swt))
@@ -72,6 +93,9 @@ def run_stochastic(est, s, X, y, targets, labels, sw, loss, scale, rng, predict_
                            schedule=schedule if isinstance(schedule, Adaptive) else None,
                            verbose=est.verbose, decide=est._stopping == "loss")
     callbacks = [rule]
+    if eval_train is not None:
+        sample = training_sample(Xt, y_train, tt, eval_train or None)
+        callbacks.append(TrainingSetMetrics(train_measure(est, loss, sample)))
     gradient_rule = GradientRule(s.tol) if est._stopping == "gradient" else None
     if gradient_rule is not None:
         callbacks.append(gradient_rule)

@@ -184,15 +184,17 @@ class LinearRegression(RegressorNetwork):
             L += 2 * float(self.alpha) * float(self.beta)
         return 1.0 / max(L, 1e-12)
 
-    def fit(self, X, y, validation_data=None, resume_from=None):
+    def fit(self, X, y, validation_data=None, resume_from=None, eval_train=None):
         if self.solver not in ("gd", "lstsq"):
             raise ValueError(f"solver must be 'gd' or 'lstsq'; got {self.solver!r}")
         if self.solver == "lstsq":
             if resume_from is not None:
                 raise ValueError("resume_from only applies to solver='gd'")
+            if eval_train not in (None, False):
+                raise ValueError("eval_train applies to the epochs of solver='gd'; solver='lstsq' has none")
             return self._fit_lstsq(X, y)
         self.solver_ = "gd"
-        return self._fit(X, y, validation_data=validation_data, resume_from=resume_from)
+        return self._fit(X, y, validation_data=validation_data, resume_from=resume_from, eval_train=eval_train)
 
     @blas_threads
     def _fit_lstsq(self, X, y):

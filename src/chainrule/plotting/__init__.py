@@ -32,33 +32,72 @@ def _finish(fig, path):
     return fig
 
 
+def _curve_sources(history, metric: str):
+    """(field, label) of the training loss and metric curves, and the caption that says what they are.
+
+    A history with ``train_loss`` (``fit(..., eval_train=...)``) is plotted on the validation
+    curves' definition: the data loss and the accuracy measured in evaluation mode at each
+    epoch's end. Otherwise the loop's running figures are shown, labelled as such.
+    """
+    fields = history.fields()
+    if "train_loss" in fields:
+        return ("train_loss", "training"), (f"train_{metric}", "training"), (
+            "training and validation measured alike: in evaluation mode (dropout off) at each epoch's end; "
+            "loss = mean data loss, without the penalty")
+    if history.info.get("solver") == "lbfgs":           # one full-batch objective per iteration
+        return ("loss", "training objective (full batch, data + penalty)"), (f"train_{metric}", "training"), (
+            "training: the objective L-BFGS minimises, at each iteration; validation: evaluation mode")
+    what = "mean data loss" if "data_loss" in fields else "data loss + penalty"
+    return ("data_loss" if "data_loss" in fields else "loss", "training, running"), (metric, "training, running"), (
+        f"training: running over each epoch's batches, training mode (dropout on), {what}; "
+        "validation: evaluation mode at the epoch's end, mean data loss")
+
+
 def plot_curves(history, path=None, title: str | None = None):
-    """Two panels: training and validation loss per epoch; accuracy (or RMSE) per epoch."""
-    fig = new_figure(10, 4)
+    """Two panels: training and validation loss per epoch; accuracy (or RMSE) per epoch.
+
+    With ``train_loss`` in the history (estimators' ``fit(eval_train=...)``, which ``chainrule
+    train`` uses) both curves are the mean data loss and the accuracy in evaluation mode at each
+    epoch's end; without, the training curves are the loop's running figures and say so. A
+    caption under the panels names the definition.
+    """
+    fig = new_figure(10, 4.4)
     ax_loss, ax_metric = fig.subplots(1, 2)
     epochs = [r["epoch"] + 1 for r in history.records]
-    ax_loss.plot(epochs, history["loss"], "o-", label="training (data + penalty)", color="#1f77b4")
-    if "val_loss" in history.fields():
+    fields = history.fields()
+    metric = "accuracy" if {"accuracy", "train_accuracy", "val_accuracy"} & set(fields) else "error"
+    (loss_field, loss_label), (metric_field, metric_label), caption = _curve_sources(history, metric)
+    ax_loss.plot(epochs, history[loss_field], "o-", label=loss_label, color="#1f77b4")
+    if "val_loss" in fields:
         ax_loss.plot(epochs, history["val_loss"], "s-", label="validation", color="#d62728")
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_loss.legend()
-    metric = "accuracy" if "accuracy" in history.fields() else "error"
-    ax_metric.plot(epochs, history[metric], "o-", label="training", color="#1f77b4")
-    if f"val_{metric}" in history.fields():
+    ax_loss.set(xlabel="epoch", ylabel="loss",
+                title="mean data loss, evaluation mode" if loss_field == "train_loss" else "loss")
+    ax_loss.legend(fontsize=8)
+    if metric_field in fields:
+        ax_metric.plot(epochs, history[metric_field], "o-", label=metric_label, color="#1f77b4")
+    if f"val_{metric}" in fields:
         ax_metric.plot(epochs, history[f"val_{metric}"], "s-", label="validation", color="#d62728")
-    ax_metric.set(xlabel="epoch", ylabel=metric if metric == "accuracy" else "RMSE", title=metric)
-    ax_metric.legend()
+    ax_metric.set(xlabel="epoch", ylabel=metric if metric == "accuracy" else "RMSE",
+                  title=metric if metric == "accuracy" else "error (RMSE)")
+    if ax_metric.lines:
+        ax_metric.legend(fontsize=8)
     for ax in (ax_loss, ax_metric):
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
+    fig.supxlabel(caption, fontsize=8, color="#444444")
     return _finish(fig, path)
 
 
 def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (test set)"):
-    """Counts of true class (rows) against predicted class (columns)."""
+    """Counts of true class (rows) against predicted class (columns); the title ends with the
+    accuracy (the diagonal's share of all counts)."""
     cm = np.asarray(cm)
     n = cm.shape[0]
+    total = int(cm.sum())
+    if total:
+        correct = int(np.trace(cm))
+        title = f"{title}\naccuracy {correct / total:.2%} ({correct:,} of {total:,})"
     size = max(4.0, 0.55 * n + 2)
     fig = new_figure(size + 1, size)
     ax = fig.subplots()
@@ -77,58 +116,90 @@ def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (t
     return _finish(fig, path)
 
 
-def _to_image(row, image_shape):
-    img = np.asarray(row, dtype=np.float64).reshape(image_shape)
-    lo, hi = img.min(), img.max()
-    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-
-
 def plot_templates(W, image_shape, class_names, path=None, title="class templates: the rows of W as images"):
     """Each class's row w_j of a linear classifier shown as an image (the notes' templates).
 
-    Each template is stretched to its own range; for colour images the three channels are shown
-    together (rows are flattened in (H, W, C) order).
+    All templates share one symmetric scale, -max|W| to +max|W|, so that a weight's colour says
+    its sign and size and the colour bar reads for every panel: grey images in a diverging map
+    (red: positive, the class likes bright pixels there; blue: negative; white: 0); colour images
+    show each channel on that scale around mid-grey (0), with a grey colour bar. Rows are
+    flattened in (H, W, C) order.
     """
-    W = np.asarray(W)
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    W = np.asarray(W, dtype=np.float64)
     n = W.shape[0]
     cols = min(n, 5)
     rows = math.ceil(n / cols)
-    fig = new_figure(2.0 * cols, 2.2 * rows)
+    fig = new_figure(2.0 * cols + 1.0, 2.2 * rows + 0.3)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     grey = len(image_shape) == 2
+    bound = float(np.abs(W).max()) or 1.0
+    norm = Normalize(-bound, bound)
+    cmap = "RdBu_r" if grey else "gray"
     for j, ax in enumerate(axes):
         ax.set_axis_off()
         if j < n:
-            ax.imshow(_to_image(W[j], image_shape), cmap="gray" if grey else None, interpolation="nearest")
+            img = W[j].reshape(image_shape)
+            if grey:
+                ax.imshow(img, cmap=cmap, norm=norm, interpolation="nearest")
+            else:
+                ax.imshow(np.clip(0.5 + img / (2 * bound), 0, 1), interpolation="nearest")
             ax.set_title(str(class_names[j]))
-    fig.suptitle(title)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes.tolist(), shrink=0.85, pad=0.02)
+    bar.set_label("weight (0: white)" if grey else "weight of each channel (mid-grey: 0)")
+    fig.suptitle(title + ("\nred: a bright pixel there raises the class's score; blue: lowers it" if grey
+                          else "\nbrighter than grey: a bright channel there raises the class's score"))
     return _finish(fig, path)
 
 
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
 def plot_boundary(predict, X, y, class_names, path=None, title="decision boundary", ax=None, resolution=250,
-                  margin=0.5):
-    """Decision regions of ``predict`` (a function of (N, 2) points) with the data points on top."""
+                  margin=0.5, X_test=None, y_test=None, axis_names=("x1", "x2")):
+    """Decision regions of ``predict`` (a function of (N, 2) points) with the data points on top.
+
+    ``X, y`` are the training points (filled circles); ``X_test, y_test``, if given, the test
+    points (triangles with a black edge), so that a reader sees which points the model was fitted
+    on. Colour is the class, marker the set; the legend keys both. ``axis_names`` label the axes
+    (e.g. ("x1'", "x2'") for a transformed space).
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
+    sets = [(X, y, "training", dict(marker="o", s=16, edgecolor="none", alpha=0.7))]
+    if X_test is not None:
+        sets.append((np.asarray(X_test, dtype=np.float64), np.asarray(y_test), "test",
+                     dict(marker="^", s=26, edgecolor="k", linewidth=0.6)))
     fig = None
     if ax is None:
         fig = new_figure(6, 5.5)
         ax = fig.subplots()
-    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    points = np.concatenate([P for P, _, _, _ in sets])
+    lo, hi = points.min(axis=0) - margin, points.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     zz = np.asarray(predict(grid)).reshape(gx.shape)
     n_classes = len(class_names)
-    from matplotlib.colors import ListedColormap
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-    cmap = ListedColormap(palette[:max(n_classes, 2)])
+    colour = lambda c: PALETTE[c % len(PALETTE)]  # noqa: E731
+    cmap = ListedColormap([colour(c) for c in range(max(n_classes, 2))])
     ax.contourf(gx, gy, zz, levels=np.arange(-0.5, n_classes), cmap=cmap, alpha=0.25)
-    for c in range(n_classes):
-        mask = y == c
-        ax.scatter(X[mask, 0], X[mask, 1], s=18, color=palette[c % len(palette)], edgecolor="k", linewidth=0.3,
-                   label=str(class_names[c]))
-    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), title=title, xlabel="x1", ylabel="x2")
-    ax.legend(loc="best", fontsize=8)
+    for P, labels, name, style in sets:
+        for c in range(n_classes):
+            mask = labels == c
+            ax.scatter(P[mask, 0], P[mask, 1], color=colour(c), label=f"{class_names[c]} ({name})", **style)
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), title=title, xlabel=axis_names[0], ylabel=axis_names[1])
+    handles = [Patch(color=colour(c), alpha=0.7, label=str(class_names[c])) for c in range(n_classes)]
+    if len(sets) > 1:
+        handles += [Line2D([], [], linestyle="", color="#777777", markeredgecolor=style.get("edgecolor", "none"),
+                           marker=style["marker"], markersize=6, label=f"{name} points")
+                    for _, _, name, style in sets]
+    ax.legend(handles=handles, loc="best", fontsize=8)
     if fig is not None:
         return _finish(fig, path)
     return ax
@@ -158,26 +229,33 @@ def plot_mistakes(images, y_true, y_pred, class_names, path=None, max_images: in
 
 
 def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=None, path=None):
-    """One panel per polynomial order: training points, test points, the fitted curve."""
+    """One panel per polynomial order: training points, test points, the fitted curve, and in each
+    panel's legend the training and test mean squared errors of that fit."""
     orders = list(fits)
     cols = min(len(orders), 5)
     rows = math.ceil(len(orders) / cols)
-    fig = new_figure(3.2 * cols, 3.0 * rows + 0.3)
+    fig = new_figure(3.4 * cols, 3.3 * rows + 0.3)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True)).ravel()
     x_train, x_test = np.ravel(x_train), np.ravel(x_test)
+    y_train, y_test = np.ravel(y_train), np.ravel(y_test)
     lo, hi = min(x_train.min(), x_test.min()), max(x_train.max(), x_test.max())
     grid = np.linspace(lo, hi, 400)
     span = np.ptp(np.concatenate([y_train, y_test]))
     ylim = (min(y_train.min(), y_test.min()) - 0.3 * span, max(y_train.max(), y_test.max()) + 0.3 * span)
+    mse = lambda f, x, t: float(np.mean((np.ravel(f(x[:, None])) - t) ** 2))  # noqa: E731
     for ax, order in zip(axes, orders):
-        ax.scatter(x_test, y_test, s=6, color="#bbbbbb", label="test")
-        ax.scatter(x_train, y_train, s=22, color="#1f77b4", edgecolor="k", linewidth=0.3, label="training")
+        fit = fits[order]
+        ax.scatter(x_test, y_test, s=6, color="#bbbbbb", label=f"test: MSE {mse(fit, x_test, y_test):.3g}")
+        ax.scatter(x_train, y_train, s=22, color="#1f77b4", edgecolor="k", linewidth=0.3,
+                   label=f"training: MSE {mse(fit, x_train, y_train):.3g}")
         if truth is not None:
             ax.plot(grid, truth(grid), "--", color="#2ca02c", linewidth=1, label="true function")
-        ax.plot(grid, fits[order](grid[:, None]), color="#d62728", linewidth=1.8, label="fit")
-        ax.set(title=f"order {order}", ylim=ylim)
+        ax.plot(grid, np.ravel(fit(grid[:, None])), color="#d62728", linewidth=1.8, label=f"order-{order} fit")
+        ax.set(title=f"order {order}", ylim=ylim, xlabel="x", ylabel="y")
+        ax.yaxis.set_tick_params(labelleft=True)
+        ax.legend(fontsize=7, loc="lower right")
     for ax in axes[len(orders):]:
         ax.set_axis_off()
-    axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle("under- and over-fitting: polynomial models of increasing order")
+    fig.suptitle("under- and over-fitting: polynomial models of increasing order "
+                 "(MSE: mean squared error of the fit on the training and the test points)")
     return _finish(fig, path)
