@@ -68,15 +68,29 @@ def test_without_pytorch_the_error_says_how_to_install_it(monkeypatch):
 
 
 def test_what_is_not_a_network_is_refused_by_name():
-    from sklearn.pipeline import Pipeline
-    from chainrule.datasets import ScaleToUnit
     from chainrule.models import MLPClassifier
     with pytest.raises(TypeError, match="a fitted chainrule estimator; got MLPClassifier that is not fitted"):
         io.to_torch(MLPClassifier())
+    with pytest.raises(TypeError, match="got dict"):
+        io.to_torch({"0.weight": np.zeros((2, 2))})
+
+
+def test_a_pipeline_or_its_model_file_gives_the_network_only(tmp_path, monkeypatch):
+    """A run's model file is a Pipeline (ScaleToUnit, Flatten, MLP): its network is what converts,
+    the same description and tensors from the object and from the file."""
+    from sklearn.pipeline import Pipeline
+    from chainrule import _torch
+    from chainrule.datasets import ScaleToUnit
+    from chainrule.models import MLPClassifier
     X = np.random.default_rng(0).random((20, 4))
     pipe = Pipeline([("scale", ScaleToUnit()), ("mlp", MLPClassifier((4,), max_iter=2))]).fit(X, np.arange(20) % 2)
-    with pytest.raises(ValueError, match=r"preprocessing steps \['scale'\], which PyTorch would not apply"):
-        io.to_torch(pipe)
+    io.save(pipe, tmp_path / "model.safetensors")
+    for source in (pipe, tmp_path / "model.safetensors", str(tmp_path / "model.safetensors")):
+        spec, state = _torch._network_and_state(source)
+        assert spec == pipe[-1].model_.spec()
+        assert state.keys() == pipe[-1].model_.state_dict().keys()
+        for k, v in pipe[-1].model_.state_dict().items():
+            np.testing.assert_array_equal(state[k], v)
 
 
 @pytest.mark.parametrize("make, shape", [

@@ -80,18 +80,14 @@ def calls(spec: dict) -> list:
 
 def _network_and_state(path_or_model):
     """(network description, state dict of NumPy arrays) of a model file, a network, a fitted
-    estimator (its ``model_``); a Pipeline with preprocessing is refused (PyTorch gets no steps)."""
+    estimator (its ``model_``) or a Pipeline ending in one (its network only, as from a file)."""
     from . import io
     from .core.module import Module
 
     if isinstance(path_or_model, Module):
         return path_or_model.spec(), path_or_model.state_dict()
     steps = getattr(path_or_model, "steps", None)
-    if steps is not None:
-        if len(steps) > 1:
-            raise ValueError(f"to_torch converts the network only; this Pipeline also has the preprocessing steps "
-                             f"{[n for n, _ in steps[:-1]]}, which PyTorch would not apply: pass the last step "
-                             "(pipeline[-1]) and apply the preprocessing yourself")
+    if steps:
         path_or_model = steps[-1][1]
     module = getattr(path_or_model, "model_", None)
     if isinstance(module, Module):
@@ -107,9 +103,11 @@ def to_torch(path_or_model):
     """The ``torch.nn`` model computing what a chainrule network computes, weights loaded strictly,
     in evaluation mode.
 
-    ``path_or_model`` is a model file (``chainrule.io.save``), a network (``Sequential`` and any
-    nesting, ``Residual`` included) or a fitted estimator (its network ``model_``; its own input
-    rule, e.g. flat rows to images, and any Pipeline preprocessing are not part of the network).
+    ``path_or_model`` is a model file (``chainrule.io.save``; a run's ``model.safetensors``), a
+    network (``Sequential`` and any nesting, ``Residual`` included), a fitted estimator or a
+    Pipeline ending in one. Only the network converts: a Pipeline's preprocessing (a run's
+    ScaleToUnit and Flatten) and an estimator's own input rule (flat rows to images) are not
+    part of it, so inputs must be preprocessed as ``predict`` would before they reach it.
     Returns a ``torch.nn.Sequential`` (or the single module) in the network's dtype. Needs PyTorch
     (``pip install torch``), which chainrule itself never imports.
     """
