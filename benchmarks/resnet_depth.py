@@ -75,6 +75,9 @@ def run(p_last, args, data):
 
         def on_epoch_end(self, trainer, epoch, record):
             self.values.append(float((trainer.predict_scores(Xte).argmax(1) == yte).mean()))
+            print(f"  p_L {p_last}: epoch {epoch + 1} {record['seconds']:.1f} s, running train accuracy "
+                  f"{record['accuracy']:.4f}, test accuracy {self.values[-1]:.4f}, load {os.getloadavg()[0]:.1f}",
+                  file=sys.stderr, flush=True)
 
     test_curve = TestAccuracy()
     trainer = Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=args.lr, momentum=0.9),
