@@ -48,7 +48,12 @@ def _network(g, module, x, dtype):
 
 def to_onnx(model, *, input_shape=None):
     """The ``onnx.ModelProto`` of ``model`` (a Module, a fitted chainrule estimator, or a Pipeline
-    of exportable preprocessing ending in one)."""
+    of exportable preprocessing ending in one).
+
+    ``input_shape`` is the shape of one raw sample: needed for a bare image network ((C, H, W):
+    its first Conv2d fixes C but not H and W) and for an estimator that does not record its
+    sample shape (``sample_shape_``, else ``n_features_in_`` is taken as (D,)).
+    """
     from ..core.module import Module
 
     if isinstance(model, Module):
