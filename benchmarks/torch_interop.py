@@ -1,9 +1,10 @@
-"""Load chainrule model files into the equivalent torch.nn networks (strictly) and compare outputs.
+"""Load chainrule model files into torch.nn with ``chainrule.io.to_torch`` (strictly) and compare outputs.
 
 Run in the benchmark environment (make bench creates it):  .venv-bench/bin/python benchmarks/torch_interop.py
-PyTorch is not a chainrule dependency; this script shows the README's mapping works, for an MLP
-estimator, the lenet CNN and a ResNet with stochastic depth (``chainrule.architectures``): the
-same predictions from the same file, and the same gradients (float64) for one training step.
+PyTorch is not a chainrule dependency; this script shows that ``io.to_torch`` (the README's
+mapping, as one table) works for an MLP estimator, the lenet CNN and a ResNet with stochastic
+depth (``chainrule.architectures``): every tensor loaded strictly, the same predictions from the
+same file, the largest score difference, and the same gradients (float64) for one training step.
 """
 import sys
 import tempfile
@@ -11,84 +12,29 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
-from chainrule import io, losses, optim
+from chainrule import io, losses, optim, registry
 from chainrule.architectures import lenet, resnet
 from chainrule.datasets import load_digits
 from chainrule.models import MLPClassifier
 from chainrule.training import Trainer
 
 
-class TorchResidual(torch.nn.Module):
-    """out = shortcut(x) + b * block(x), torchvision's stochastic_depth on the block in training
-    (b = Bernoulli(p) / p per row or per batch); shortcut(x) + block(x) in evaluation."""
-
-    def __init__(self, block, shortcut, survival_prob, mode):
-        super().__init__()
-        self.block = block
-        if shortcut is not None:
-            self.shortcut = shortcut
-        self.has_shortcut, self.p, self.mode = shortcut is not None, survival_prob, mode
-
-    def forward(self, x):
-        s = self.shortcut(x) if self.has_shortcut else x
-        f = self.block(x)
-        if self.training and self.p < 1:
-            size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
-            f = f * torch.empty(size, dtype=f.dtype).bernoulli_(self.p).div_(self.p)
-        return s + f
-
-
-class TorchGlobalAvgPool(torch.nn.Module):
-    """chainrule's GlobalAvgPool2d: the mean over H and W, (N, C, H, W) -> (N, C)."""
-
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
-
-
 def torch_network(spec):
-    """The torch.nn module a chainrule ``Module.spec()`` describes (same state_dict names and shapes)."""
-    kind, cfg = spec["type"], spec.get("config", {})
-    if kind == "Sequential":
-        return torch.nn.Sequential(*[torch_network(s) for s in cfg["modules"]])
-    if kind == "Residual":
-        shortcut = None if cfg.get("shortcut") is None else torch_network(cfg["shortcut"])
-        return TorchResidual(torch_network(cfg["block"]), shortcut, cfg["survival_prob"], cfg["mode"])
-    if kind == "Linear":
-        return torch.nn.Linear(cfg["in_features"], cfg["out_features"], bias=cfg["bias"])
-    if kind == "Conv2d":
-        return torch.nn.Conv2d(cfg["in_channels"], cfg["out_channels"], tuple(cfg["kernel_size"]),
-                               tuple(cfg["stride"]), tuple(cfg["padding"]), bias=cfg["bias"])
-    if kind in ("BatchNorm1d", "BatchNorm2d"):
-        return getattr(torch.nn, kind)(cfg["num_features"], eps=cfg["eps"], momentum=cfg["momentum"])
-    if kind in ("MaxPool2d", "AvgPool2d"):
-        return getattr(torch.nn, kind)(tuple(cfg["kernel_size"]), tuple(cfg["stride"]))
-    if kind == "Dropout":
-        return torch.nn.Dropout(cfg["p"])
-    if kind == "LeakyReLU":
-        return torch.nn.LeakyReLU(cfg["negative_slope"])
-    if kind == "GlobalAvgPool2d":
-        return TorchGlobalAvgPool()
-    return {"ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid, "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity,
-            "Flatten": torch.nn.Flatten, "Softmax": lambda: torch.nn.Softmax(dim=-1)}[kind]()
-
-
-def load_into_torch(path):
-    """(torch network in evaluation mode, its state) from a chainrule model file; strict load."""
-    state = {k: v for k, v in load_file(str(path)).items() if not k.startswith("extra.")}
-    net = torch_network(io.architecture(path))
-    net.load_state_dict(state, strict=True)      # every name and shape must match
-    return net.eval()
+    """The torch.nn module a chainrule ``Module.spec()`` describes (same state_dict names and shapes),
+    in training mode, as ``chainrule.io.to_torch`` builds it (benchmarks/convnets.py uses this)."""
+    return io.to_torch(registry.build_module(spec)).train()
 
 
 def compare(name, ours, path, X) -> bool:
-    theirs = load_into_torch(path)
+    """to_torch(model file): strict load (to_torch raises otherwise), then the same scores."""
+    theirs = io.to_torch(path)
+    assert not theirs.training
     with torch.no_grad():
         t = theirs(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))).numpy()
     diff = float(np.abs(ours - t).max())
     same = bool((ours.argmax(1) == t.argmax(1)).all())
-    print(f"{name}: strict load_state_dict ok; largest |score difference| {diff:.2e}; "
+    print(f"{name}: io.to_torch(model file) loaded strictly; largest |score difference| {diff:.2e}; "
           f"same predictions on all {len(X)} test images: {same}")
     return diff < 1e-4 * max(1.0, float(np.abs(t).max())) and same
 
@@ -97,8 +43,7 @@ def compare_gradients(name, net, shape) -> bool:
     """One training-mode forward and backward in float64 in both: loss, dL/dx, every parameter's
     gradient and the running statistics must agree to rounding."""
     rng = np.random.default_rng(0)
-    tnet = torch_network(net.spec()).double()
-    tnet.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()}, strict=True)
+    tnet = io.to_torch(net).train()                 # float64, as the network
     x, y = rng.random(shape), rng.integers(0, 10, shape[0])
     loss = losses.SoftmaxLogLikelihood()
     value = loss.forward(net.forward(x), y)

@@ -125,15 +125,16 @@ def test_a_bare_network_with_every_exportable_layer(tmp_path):
     np.testing.assert_allclose(_run(tmp_path / "net.onnx", x)["output"], net.forward(x), rtol=1e-5, atol=1e-6)
 
 
-class Conv2d(Module):
-    """Stands in for issue 10's convolution: a module whose type has no ONNX row yet."""
+class Upsample(Module):
+    """A module whose type has no row in chainrule.export.layers.LAYERS."""
 
     def forward(self, x):
         return x
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: nn.Sequential(nn.Linear(4, 4), Conv2d()), r"ONNX export of Conv2d is not written yet \(TODO"),
+    (lambda: nn.Sequential(nn.Linear(4, 4), Upsample()), r"cannot export a Upsample layer to ONNX; layers with an "
+                                                         r"export: Sequential, Linear, .*Conv2d.*Residual"),
     (lambda: _fit(Pipeline([("poly", __import__("chainrule.features", fromlist=["x"]).PolynomialFeatures(2)),
                             ("model", LinearClassifier(epochs=1))])), "PolynomialFeatures step is not supported"),
     (lambda: _fit(__import__("chainrule.models", fromlist=["x"]).PolynomialRegression(2), y=np.arange(8.0)),

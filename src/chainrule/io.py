@@ -37,11 +37,12 @@ import numpy as np
 from . import registry
 from ._atomic import atomic_write_bytes
 from ._safe_files import UnsafeFileError, open_regular
+from ._torch import to_torch  # noqa: F401  (the network as torch.nn; PyTorch imported only when called)
 from .core.module import Module
 from .training.history import History
 
-__all__ = ["save", "load", "read", "network_state", "architecture", "export_onnx", "ModelFileError", "FORMAT",
-           "VERSION"]
+__all__ = ["save", "load", "read", "network_state", "architecture", "export_onnx", "to_torch", "ModelFileError",
+           "FORMAT", "VERSION"]
 
 FORMAT = "chainrule-model"
 VERSION = 2

@@ -9,16 +9,19 @@ layer type (``layers.LAYERS``); preprocessing through the fitted steps' attribut
 class (``steps.STEPS``). What the file computes:
 
 - input ``input``: a batch of raw samples, shape (N, ...) with the sample shape, float32 (float64 when the
-  network is float64), exactly what ``predict`` takes;
+  network is float64), exactly what ``predict`` takes (a bare image network: (N, C, H, W)); an
+  estimator's own input rule (a CNN's images or flat rows with ``image_shape``) is exported as the
+  Reshape or Gather that ``inputs.network_input`` reads off the estimator;
 - classifiers: ``label`` (as ``predict``: the class labels), ``scores`` (the network's scores, as
   ``decision_function`` before any reshaping) and, for the probabilistic losses,
   ``probabilities`` (as ``predict_proba``);
 - regressors: ``predictions`` (as ``predict``); a bare network: ``output``.
 
-Exported: linear models, MLPs (dropout and batch norm in evaluation form), chainrule's
-ScaleToUnit, Standardize, SubtractMeanImage and Flatten and scikit-learn's StandardScaler and
-MinMaxScaler in a Pipeline. Not yet: convolutional layers (a TODO row in ``layers.LAYERS``),
-PolynomialRegression and feature steps (PolynomialFeatures, HOG, NotesTransform).
+Exported: linear models, MLPs (dropout and batch norm in evaluation form), convolutional and
+residual networks (Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, BatchNorm2d, Residual
+with stochastic depth in evaluation form), chainrule's ScaleToUnit, Standardize,
+SubtractMeanImage and Flatten and scikit-learn's StandardScaler and MinMaxScaler in a Pipeline.
+Not exported: PolynomialRegression and feature steps (PolynomialFeatures, HOG, NotesTransform).
 """
 from __future__ import annotations
 
@@ -27,27 +30,12 @@ import json
 import numpy as np
 
 from .graph import IR_VERSION, OPSET, Graph
+from .inputs import first_image_layer, module_input_shape, network_input
 from .layers import LAYERS, emit
 from .steps import STEPS, classifier_head, emit_step, regressor_head, sample_shape
 
 #: estimators whose inputs pass through features computed inside the estimator (not exported yet)
 _NOT_EXPORTABLE = {"PolynomialRegression": "its polynomial features are computed inside the estimator"}
-
-
-def _module_input_width(spec):
-    """The input width a network's first Linear or batch norm declares (None if none does)."""
-    config = spec.get("config", {})
-    if "in_features" in config:
-        return (int(config["in_features"]),)
-    if "num_features" in config and spec.get("type") == "BatchNorm1d":
-        return (int(config["num_features"]),)
-    for child in config.get("modules", []):
-        found = _module_input_width(child)
-        if found is not None:
-            return found
-        if child.get("type") not in ("Dropout", "Identity"):
-            return None
-    return None
 
 
 def _network(g, module, x, dtype):
@@ -60,13 +48,21 @@ def _network(g, module, x, dtype):
 
 def to_onnx(model, *, input_shape=None):
     """The ``onnx.ModelProto`` of ``model`` (a Module, a fitted chainrule estimator, or a Pipeline
-    of exportable preprocessing ending in one)."""
+    of exportable preprocessing ending in one).
+
+    ``input_shape`` is the shape of one raw sample: needed for a bare image network ((C, H, W):
+    its first Conv2d fixes C but not H and W) and for an estimator that does not record its
+    sample shape (``sample_shape_``, else ``n_features_in_`` is taken as (D,)).
+    """
     from ..core.module import Module
 
     if isinstance(model, Module):
-        shape = tuple(input_shape) if input_shape is not None else _module_input_width(model.spec())
+        spec = model.spec()
+        shape = tuple(int(d) for d in input_shape) if input_shape is not None else module_input_shape(spec)
         if shape is None:
-            raise ValueError("input_shape must be given for a network that does not start with a Linear layer")
+            image = first_image_layer(spec)
+            raise ValueError("input_shape must be given for a network that does not start with a Linear layer"
+                             + (f"; this one starts with {image}: input_shape=(C, H, W), one image" if image else ""))
         g = Graph("chainrule_network")
         dtype = np.dtype(model.dtype or np.float32)
         x = g.add_input("input", dtype, ["N", *shape])
@@ -87,7 +83,8 @@ def to_onnx(model, *, input_shape=None):
         raise NotImplementedError(f"ONNX export of a {unsupported[0]} step is not supported; exportable "
                                   f"preprocessing: {', '.join(STEPS)}")
     first = steps[0][1]
-    shape = tuple(input_shape) if input_shape is not None else sample_shape(first)
+    shape = tuple(int(d) for d in input_shape) if input_shape is not None else sample_shape(first)
+    est_shape = shape if len(steps) == 1 else sample_shape(est)
     net_dtype = np.dtype(module.dtype or np.float32)
     in_dtype = np.float64 if net_dtype == np.float64 else np.float32
     g = Graph(f"chainrule_{name}")
@@ -95,8 +92,9 @@ def to_onnx(model, *, input_shape=None):
     dtype = in_dtype
     for _, step in steps[:-1]:
         x, dtype = emit_step(g, step, x, dtype)
+    x, net_shape = network_input(g, est, x, est_shape)
     scores, net_dtype = _network(g, module, x, dtype)
-    n_out = int(module.output_shape((1, *sample_shape(est)))[-1])
+    n_out = int(module.output_shape((1, *net_shape))[-1])
     classifier = hasattr(est, "classes_")
     head = classifier_head if classifier else regressor_head
     for out_name, tensor, out_dtype, out_shape in head(g, est, scores, n_out, net_dtype):

@@ -6,8 +6,9 @@ turns one layer's spec into nodes: ``row(graph, config, state, prefix, x) -> out
 ``state[prefix + "weight"]`` is that layer's weight. A new layer type is exported by adding its
 row here; nothing else changes.
 
-Evaluation form: dropout is the identity and batch norm uses its running statistics, as
-chainrule's ``model.eval()`` computes them.
+Evaluation form, as chainrule's ``model.eval()`` computes it: dropout is the identity, batch
+norm (1d and 2d) uses its running statistics, and a residual block with stochastic depth is
+shortcut(x) + block(x). Image layers take (N, C, H, W), PyTorch's layout, which is ONNX's too.
 """
 from __future__ import annotations
 
@@ -53,14 +54,49 @@ def _sequential(g, config, state, prefix, x):
     return x
 
 
-def _todo(kind: str):
-    """A layer type whose ONNX row is not written yet (issue 10's convolutional networks)."""
+def _conv2d(g, config, state, prefix, x):
+    """y = W * x + b (cross-correlation, PyTorch's layout (out, in, kh, kw)): one Conv node with
+    symmetric zero padding ``pads = [ph, pw, ph, pw]`` and the layer's strides."""
+    kh, kw = (int(v) for v in config["kernel_size"])
+    sh, sw = (int(v) for v in config.get("stride", (1, 1)))
+    ph, pw = (int(v) for v in config.get("padding", (0, 0)))
+    inputs = [x, g.const(state[prefix + "weight"], f"{prefix}weight")]
+    if config.get("bias", True):
+        inputs.append(g.const(state[prefix + "bias"], f"{prefix}bias"))
+    return g.node("Conv", inputs, f"{prefix}conv", kernel_shape=[kh, kw], strides=[sh, sw], pads=[ph, pw, ph, pw],
+                  dilations=[1, 1], group=1)
+
+
+def _pool(op):
     def row(g, config, state, prefix, x):
-        raise NotImplementedError(
-            f"ONNX export of {kind} is not written yet (TODO: its row in chainrule.export.layers.LAYERS, "
-            "for the CNNs of issue 10); chainrule exports linear layers, activations, dropout and batch norm")
-    row.todo = True
+        kernel = [int(v) for v in config["kernel_size"]]
+        stride = [int(v) for v in config.get("stride") or kernel]
+        return g.node(op, [x], f"{prefix}{op.lower()}", kernel_shape=kernel, strides=stride, pads=[0, 0, 0, 0],
+                      ceil_mode=0)
+    row.__doc__ = (f"One {op} node: windows kernel_size moved by stride, no padding, floor mode "
+                   "(H_out = floor((H - kh) / s) + 1), as chainrule's and PyTorch's pooling.")
     return row
+
+
+def _global_avgpool(g, config, state, prefix, x):
+    """y[n, c] = mean over H and W: GlobalAveragePool gives (N, C, 1, 1), Flatten(axis=1) (N, C)."""
+    pooled = g.node("GlobalAveragePool", [x], f"{prefix}global_avgpool")
+    return g.node("Flatten", [pooled], f"{prefix}global_avgpool_flat", axis=1)
+
+
+def _flatten(g, config, state, prefix, x):
+    """(N, C, H, W) -> (N, C H W) in (channel, row, column) order: Flatten(axis=1)."""
+    return g.node("Flatten", [x], f"{prefix}flatten", axis=1)
+
+
+def _residual(g, config, state, prefix, x):
+    """Evaluation form of stochastic depth: out = shortcut(x) + block(x) (the mask's expectation
+    is 1, the kept branch being divided by survival_prob in training): the two branches and an
+    Add. The shortcut is the identity when the config has none, else its own module (a 1 x 1
+    Conv2d and a BatchNorm2d in the ResNet), its tensors under ``<prefix>shortcut.``."""
+    f = emit(g, config["block"], state, x, f"{prefix}block.")
+    s = x if config.get("shortcut") is None else emit(g, config["shortcut"], state, x, f"{prefix}shortcut.")
+    return g.node("Add", [s, f], f"{prefix}residual")
 
 
 LAYERS = {
@@ -75,14 +111,12 @@ LAYERS = {
     "Sigmoid": _unary("Sigmoid"),
     "Tanh": _unary("Tanh"),
     "Softmax": _unary("Softmax", axis=-1),
-    # TODO(issue 10, CNNs): Conv2d -> Conv (weights (out, in, kh, kw) as PyTorch's, pads, strides),
-    # MaxPool2d -> MaxPool, AvgPool2d -> AveragePool, Flatten -> Flatten(axis=1), residual blocks ->
-    # their branches and an Add. Each replaces its _todo row below.
-    "Conv2d": _todo("Conv2d"),
-    "MaxPool2d": _todo("MaxPool2d"),
-    "AvgPool2d": _todo("AvgPool2d"),
-    "Flatten": _todo("the Flatten layer"),
-    "Residual": _todo("Residual blocks"),
+    "Conv2d": _conv2d,
+    "MaxPool2d": _pool("MaxPool"),
+    "AvgPool2d": _pool("AveragePool"),
+    "GlobalAvgPool2d": _global_avgpool,
+    "Flatten": _flatten,
+    "Residual": _residual,
 }
 
 
@@ -92,5 +126,5 @@ def emit(g, spec: dict, state: dict, x: str, prefix: str = "") -> str:
     row = LAYERS.get(kind)
     if row is None:
         raise NotImplementedError(f"chainrule cannot export a {kind} layer to ONNX; layers with an export: "
-                                  f"{', '.join(k for k, r in LAYERS.items() if not getattr(r, 'todo', False))}")
+                                  f"{', '.join(LAYERS)}")
     return row(g, spec.get("config", {}), state, prefix, x)

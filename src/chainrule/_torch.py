@@ -1,0 +1,164 @@
+"""``to_torch``: a chainrule network (or model file) as the equivalent ``torch.nn`` model, weights
+loaded strictly, so that nobody retypes an architecture to use chainrule's weights in PyTorch.
+
+The mapping is one table, ``TORCH_LAYERS``: chainrule layer type -> the ``torch.nn`` constructor
+calls that compute the same function, with their arguments read from the layer's ``get_config()``.
+Containers (``Sequential``, ``Residual``) are in ``TORCH_CONTAINERS``; a layer type that has no
+PyTorch equivalent would be listed in ``NOT_CONVERTIBLE`` with the reason. Every type in
+``registry.LAYERS`` is in exactly one of the three (``tests/test_to_torch_table.py`` checks it
+without PyTorch). State names and layouts are PyTorch's already (``Module.state_dict()``), so the
+weights load with ``load_state_dict(strict=True)``: a missing, extra or misshapen tensor is an
+error, never a silent default.
+
+PyTorch is optional: it is imported inside ``to_torch`` only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``torch.nn.<name>(*args, **kwargs)`` call."""
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+def _pair(v):
+    return tuple(int(d) for d in v)
+
+
+#: chainrule layer type -> config -> the torch.nn constructor calls (several: a torch.nn.Sequential)
+TORCH_LAYERS = {
+    "Linear": lambda c: [Call("Linear", (int(c["in_features"]), int(c["out_features"])), {"bias": bool(c["bias"])})],
+    "Conv2d": lambda c: [Call("Conv2d", (int(c["in_channels"]), int(c["out_channels"]), _pair(c["kernel_size"])),
+                              {"stride": _pair(c["stride"]), "padding": _pair(c["padding"]), "bias": bool(c["bias"])})],
+    "BatchNorm1d": lambda c: [Call("BatchNorm1d", (int(c["num_features"]),),
+                                   {"eps": float(c["eps"]), "momentum": c["momentum"]})],
+    "BatchNorm2d": lambda c: [Call("BatchNorm2d", (int(c["num_features"]),),
+                                   {"eps": float(c["eps"]), "momentum": c["momentum"]})],
+    "MaxPool2d": lambda c: [Call("MaxPool2d", (_pair(c["kernel_size"]),), {"stride": _pair(c["stride"])})],
+    "AvgPool2d": lambda c: [Call("AvgPool2d", (_pair(c["kernel_size"]),), {"stride": _pair(c["stride"])})],
+    # the mean over H and W, (N, C, H, W) -> (N, C): no parameters, so no state names to match
+    "GlobalAvgPool2d": lambda c: [Call("AdaptiveAvgPool2d", (1,)), Call("Flatten")],
+    "Flatten": lambda c: [Call("Flatten")],
+    "Dropout": lambda c: [Call("Dropout", (float(c["p"]),))],
+    "Identity": lambda c: [Call("Identity")],
+    "ReLU": lambda c: [Call("ReLU")],
+    "LeakyReLU": lambda c: [Call("LeakyReLU", (float(c["negative_slope"]),))],
+    "Sigmoid": lambda c: [Call("Sigmoid")],
+    "Tanh": lambda c: [Call("Tanh")],
+    "Softmax": lambda c: [Call("Softmax", (), {"dim": -1})],
+}
+
+#: containers: built from their children's descriptions (state names nest as in chainrule)
+TORCH_CONTAINERS = {
+    "Sequential": "torch.nn.Sequential of the children, in order (names 0, 1, ...)",
+    "Residual": "a torch.nn.Module with .block and .shortcut (absent when the identity): shortcut(x) + "
+                "block(x) in eval mode; in training the block is kept with probability survival_prob and "
+                "divided by it (torchvision's stochastic_depth, p = 1 - survival_prob), per row or per batch",
+}
+
+#: layer types without a PyTorch equivalent, and why (empty: every chainrule layer converts)
+NOT_CONVERTIBLE: dict[str, str] = {}
+
+
+def calls(spec: dict) -> list:
+    """The constructor calls of a non-container layer's description (no PyTorch needed)."""
+    kind = spec.get("type")
+    if kind in NOT_CONVERTIBLE:
+        raise NotImplementedError(f"to_torch cannot convert a {kind} layer: {NOT_CONVERTIBLE[kind]}")
+    if kind not in TORCH_LAYERS:
+        raise NotImplementedError(f"to_torch has no PyTorch equivalent for a {kind} layer; it converts "
+                                  f"{', '.join([*TORCH_CONTAINERS, *TORCH_LAYERS])}")
+    return TORCH_LAYERS[kind](spec.get("config", {}))
+
+
+def _network_and_state(path_or_model):
+    """(network description, state dict of NumPy arrays) of a model file, a network, a fitted
+    estimator (its ``model_``) or a Pipeline ending in one (its network only, as from a file)."""
+    from . import io
+    from .core.module import Module
+
+    if isinstance(path_or_model, Module):
+        return path_or_model.spec(), path_or_model.state_dict()
+    steps = getattr(path_or_model, "steps", None)
+    if steps:
+        path_or_model = steps[-1][1]
+    module = getattr(path_or_model, "model_", None)
+    if isinstance(module, Module):
+        return module.spec(), module.state_dict()
+    if isinstance(path_or_model, (str, bytes)) or hasattr(path_or_model, "__fspath__"):
+        return io.architecture(path_or_model), io.network_state(path_or_model)
+    raise TypeError(f"path_or_model must be a model file's path, a chainrule network or a fitted chainrule "
+                    f"estimator; got {type(path_or_model).__name__}"
+                    + (" that is not fitted" if hasattr(path_or_model, "fit") else ""))
+
+
+def to_torch(path_or_model):
+    """The ``torch.nn`` model computing what a chainrule network computes, weights loaded strictly,
+    in evaluation mode.
+
+    ``path_or_model`` is a model file (``chainrule.io.save``; a run's ``model.safetensors``), a
+    network (``Sequential`` and any nesting, ``Residual`` included), a fitted estimator or a
+    Pipeline ending in one. Only the network converts: a Pipeline's preprocessing (a run's
+    ScaleToUnit and Flatten) and an estimator's own input rule (flat rows to images) are not
+    part of it, so inputs must be preprocessed as ``predict`` would before they reach it.
+    Returns a ``torch.nn.Sequential`` (or the single module) in the network's dtype. Needs PyTorch
+    (``pip install torch``), which chainrule itself never imports.
+    """
+    spec, state = _network_and_state(path_or_model)
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("chainrule.io.to_torch needs PyTorch, which is not a chainrule dependency: "
+                          "pip install torch (https://pytorch.org/get-started/locally/)") from None
+
+    class Residual(torch.nn.Module):
+        """out = shortcut(x) + b block(x); b = Bernoulli(survival_prob) / survival_prob in training
+        (per row or once per batch), 1 in evaluation (chainrule's Residual)."""
+
+        def __init__(self, block, shortcut, survival_prob: float, mode: str):
+            super().__init__()
+            self.block = block
+            if shortcut is not None:
+                self.shortcut = shortcut
+            self.survival_prob, self.mode = float(survival_prob), mode
+
+        def forward(self, x):
+            s = self.shortcut(x) if hasattr(self, "shortcut") else x
+            p = self.survival_prob
+            if not self.training or p >= 1.0:
+                return s + self.block(x)
+            if self.mode == "batch":
+                return s + self.block(x) / p if torch.rand(()) < p else s
+            keep = torch.empty([x.shape[0]] + [1] * (x.ndim - 1), dtype=x.dtype, device=x.device).bernoulli_(p)
+            return s + self.block(x) * keep.div_(p)
+
+        def extra_repr(self):
+            return f"survival_prob={self.survival_prob}, mode={self.mode!r}"
+
+    def build(spec):
+        kind, config = spec.get("type"), spec.get("config", {})
+        if kind == "Sequential":
+            return torch.nn.Sequential(*[build(s) for s in config.get("modules", [])])
+        if kind == "Residual":
+            shortcut = config.get("shortcut")
+            return Residual(build(config["block"]), None if shortcut is None else build(shortcut),
+                            config.get("survival_prob", 1.0), config.get("mode", "row"))
+        made = [getattr(torch.nn, c.name)(*c.args, **c.kwargs) for c in calls(spec)]
+        return made[0] if len(made) == 1 else torch.nn.Sequential(*made)
+
+    net = build(spec)
+    floats = [np.asarray(v).dtype for v in state.values() if np.asarray(v).dtype.kind == "f"]
+    if floats and floats[0] == np.float64:
+        net = net.double()                    # load_state_dict would cast float64 weights silently
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()}, strict=True)
+    return net.eval()
+
+
+__all__ = ["to_torch", "TORCH_LAYERS", "TORCH_CONTAINERS", "NOT_CONVERTIBLE", "Call", "calls"]
