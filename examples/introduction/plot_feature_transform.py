@@ -41,7 +41,7 @@ fig = new_figure(11, 5)
 ax1, ax2 = fig.subplots(1, 2)
 plot_boundary(before.predict, X, y, ("a, d", "b, c"), ax=ax1,
               title=f"original space: accuracy {before.score(X, y):.2f}")
-plot_boundary(after.predict, Xt, y, ("a', d'", "b', c'"), ax=ax2,
+plot_boundary(after.predict, Xt, y, ("a', d'", "b', c'"), ax=ax2, axis_names=("x1'", "x2'"),
               title=f"x' = x / (2 x1 x2 + 0.5): accuracy {after.score(Xt, y):.2f}")
 for ax, points, tick in ((ax1, corners, ""), (ax2, notes_transform(corners), "'")):
     for name, (u, v) in zip("abcd", points):
