@@ -2,7 +2,9 @@
 
 ``help(Linear.forward)`` must show documentation, not a source divider, and the API reference is
 generated from these docstrings. The test walks every subpackage ``import chainrule`` exposes (its
-``__all__``) and every public class's public methods and properties that chainrule defines, and
+``__all__``; a module without one, such as ``plotting``, ``cli`` and ``errors``: the public functions
+and classes it defines, as the API reference does) and every public class's public methods and
+properties that chainrule defines, and
 asks numpydoc's own validator (``numpydoc.validate``) for three things:
 
 - a docstring (GL08); a method may inherit its base class's docstring (``inspect.getdoc``): an
@@ -95,11 +97,23 @@ def _members(cls):
         yield f"{base.__module__}.{base.__qualname__}.{name}", raw
 
 
+def _public_names(module) -> list[str]:
+    """``__all__``, or (a module without one: ``plotting``, ``cli``, ``errors``) the public
+    functions and classes it defines itself: the rule the API reference's pages follow
+    (docs/source/api_pages.py), so a module without ``__all__`` is not skipped silently."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, obj in vars(module).items()
+                 if not n.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+                 and getattr(obj, "__module__", None) == module.__name__]
+    return list(names)
+
+
 def _public_objects() -> dict[str, object]:
     """Qualified name -> object for every public class and function (and their members)."""
     found: dict[str, object] = {}
     for module in _namespaces():
-        for name in getattr(module, "__all__", ()):
+        for name in _public_names(module):
             obj = getattr(module, name)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)):
                 continue   # constants (REDUCTIONS, MNIST...) are shown by value, and subpackages
