@@ -100,16 +100,39 @@ def _network_and_state(path_or_model):
 
 
 def to_torch(path_or_model):
-    """The ``torch.nn`` model computing what a chainrule network computes, weights loaded strictly,
-    in evaluation mode.
+    """The ``torch.nn`` model computing what a chainrule network computes, weights loaded strictly.
 
-    ``path_or_model`` is a model file (``chainrule.io.save``; a run's ``model.safetensors``), a
-    network (``Sequential`` and any nesting, ``Residual`` included), a fitted estimator or a
-    Pipeline ending in one. Only the network converts: a Pipeline's preprocessing (a run's
-    ScaleToUnit and Flatten) and an estimator's own input rule (flat rows to images) are not
-    part of it, so inputs must be preprocessed as ``predict`` would before they reach it.
-    Returns a ``torch.nn.Sequential`` (or the single module) in the network's dtype. Needs PyTorch
-    (``pip install torch``), which chainrule itself never imports.
+    So that nobody retypes an architecture to use chainrule's weights in PyTorch: each layer
+    becomes the ``torch.nn`` module(s) of ``TORCH_LAYERS``, and the state loads with
+    ``load_state_dict(strict=True)`` (a missing, extra or misshapen tensor is an error). Only the
+    network converts: a Pipeline's preprocessing (a run's ScaleToUnit and Flatten) and an
+    estimator's own input rule (flat rows to images) are not part of it, so inputs must be
+    preprocessed as ``predict`` would before they reach it. Needs PyTorch (``pip install
+    torch``), which chainrule itself never imports.
+
+    Parameters
+    ----------
+    path_or_model : str, path-like, Module, estimator or Pipeline
+        A model file (``chainrule.io.save``; a run's ``model.safetensors``), a network
+        (``Sequential`` and any nesting, ``Residual`` included), a fitted estimator (its
+        ``model_``) or a Pipeline ending in one.
+
+    Returns
+    -------
+    torch.nn.Module
+        A ``torch.nn.Sequential`` (or the single module), in the network's dtype and in
+        evaluation mode.
+
+    Raises
+    ------
+    TypeError
+        If ``path_or_model`` is none of the above (or an estimator that is not fitted).
+    NotImplementedError
+        If a layer has no PyTorch equivalent.
+    ImportError
+        If PyTorch is not installed.
+    chainrule.io.ModelFileError
+        If a model file fails ``chainrule.io.read``'s checks.
     """
     spec, state = _network_and_state(path_or_model)
     try:

@@ -15,7 +15,24 @@ class NoForwardError(RuntimeError, ValueError):
 class TrainingDiverged(RuntimeError):
     """The training loss became non-finite or exploded.
 
-    Attributes ``epoch``, ``batch``, ``lr``, ``loss`` and ``history`` (the history so far) say where.
+    Raised by the training loop instead of carrying on with NaN weights; its attributes (the
+    parameters below, of the same names) say where it happened, so a caller can lower the
+    learning rate and retry or plot the history so far.
+
+    Parameters
+    ----------
+    message : str
+        What happened, in words (the exception's text).
+    epoch : int, optional
+        The epoch in which the loss diverged.
+    batch : int, optional
+        The batch within that epoch.
+    lr : float, optional
+        The learning rate in use at that step.
+    loss : float, optional
+        The offending loss value (NaN, infinite or exploded).
+    history : History, optional
+        The training history up to the divergence.
     """
 
     def __init__(self, message, *, epoch=None, batch=None, lr=None, loss=None, history=None):

@@ -251,7 +251,27 @@ def _digest(description: str, tensors: dict) -> str:
 
 
 def save(obj, path) -> None:
-    """Write ``obj`` (a Module, a fitted estimator, or a Pipeline ending in one) to ``path``."""
+    """Write a network, a fitted estimator or a Pipeline ending in one to a ``.safetensors`` file.
+
+    The arrays go in as tensors (a network's under PyTorch's names), everything else as a JSON
+    description with a SHA-256 over both, so ``load`` rebuilds the object without pickle and
+    refuses a damaged file. The write is atomic: an interrupted save leaves any old file intact.
+
+    Parameters
+    ----------
+    obj : Module, estimator or Pipeline
+        A chainrule network (any nesting of containers), a fitted chainrule estimator or
+        transformer, or a scikit-learn ``Pipeline`` of saveable steps (chainrule's, and
+        scikit-learn's ``StandardScaler`` and ``MinMaxScaler``).
+    path : str or path-like
+        The file to write (conventionally ``model.safetensors``).
+
+    Raises
+    ------
+    TypeError
+        If ``obj``, or something it holds, is not saveable (the message names its path inside
+        ``obj`` and chainrule's equivalent when there is one).
+    """
     from safetensors.numpy import save as st_save
 
     w = _Writer()
@@ -318,7 +338,30 @@ def _parse_header(data: bytes, path):
 
 
 def read(path):
-    """(description dict, tensors) of a model file, verified; raises ModelFileError."""
+    """The JSON description and the tensors of a model file, verified but not rebuilt.
+
+    Every check happens here, before anything is built: a regular file only, safetensors' header
+    (dtypes from a closed list, offsets inside the file), the checksum over description and
+    tensors, the format name and a version this chainrule can read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save``.
+
+    Returns
+    -------
+    description : dict
+        The decoded description (``format``, ``version`` and ``object``).
+    tensors : dict of str to ndarray
+        Every tensor of the file, by name.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not a regular file, truncated, altered, not a chainrule model,
+        or written by a newer chainrule.
+    """
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
@@ -349,7 +392,29 @@ def read(path):
 
 
 def load(path):
-    """Rebuild what ``save`` wrote; networks come back in evaluation mode."""
+    """Rebuild what ``save`` wrote.
+
+    Classes are looked up in ``registry.SAVEABLE`` (never imported by name from the file), and a
+    network's declared shapes are checked against its tensors before it is allocated. Files of
+    chainrule 0.1 (format version 1) load too.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save``.
+
+    Returns
+    -------
+    Module, estimator or Pipeline
+        The saved object; networks come back in evaluation mode (dropout off, batch norm on
+        its running statistics), ready for ``predict``.
+
+    Raises
+    ------
+    ModelFileError
+        If the file fails ``read``'s checks, or its description does not fit its tensors or
+        names a class or attribute chainrule does not load.
+    """
     desc, tensors = read(path)
     reader = _Reader(tensors, legacy=desc.get("version", 1) < 2)
     try:
@@ -361,13 +426,52 @@ def load(path):
 
 
 def network_state(path) -> dict:
-    """Just the network's tensors, under PyTorch names (no ``extra.`` entries)."""
+    """The network's tensors of a model file, under their PyTorch names, without rebuilding it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``0.weight``, ``1.running_mean``... in PyTorch's layouts (``torch.nn.Module.load_state_dict``
+        takes them after ``torch.from_numpy``); the ``extra.`` entries (preprocessing, labels)
+        are left out.
+
+    Raises
+    ------
+    ModelFileError
+        If the file fails ``read``'s checks.
+    """
     _, tensors = read(path)
     return {k: v for k, v in tensors.items() if not k.startswith("extra.")}
 
 
 def architecture(path_or_module) -> dict:
-    """The network's description (``Module.spec()``) from a model file or a module."""
+    """The description of a network (``Module.spec()``), from a model file or a module.
+
+    Lets a tool show or rebuild an architecture (``registry.build_module``) without loading the
+    weights or the estimator around it.
+
+    Parameters
+    ----------
+    path_or_module : str, path-like or Module
+        A file written by ``save`` (its first network, breadth first: an estimator's
+        ``model_``), or a network.
+
+    Returns
+    -------
+    dict
+        ``{"type": ..., "config": ...}``, nested for containers; chainrule 0.1 files are
+        translated to the current form.
+
+    Raises
+    ------
+    ModelFileError
+        If the file fails ``read``'s checks or holds no network.
+    """
     if isinstance(path_or_module, Module):
         return path_or_module.spec()
     desc, _ = read(path_or_module)
@@ -385,10 +489,28 @@ def architecture(path_or_module) -> dict:
 
 
 def export_onnx(model, path, *, input_shape=None):
-    """Write ``model`` (a network, a fitted estimator, or a Pipeline of preprocessing ending in
-    one) as an ONNX file for runtimes without Python (opset 17; see ``chainrule.export``).
-    Needs ``pip install 'chainrule[onnx]'``; imported here only when called, so model files
-    never need the onnx package."""
+    """Write ``model`` as an ONNX file for runtimes without Python (``chainrule.export.export_onnx``).
+
+    Kept here next to ``save`` because it is the other way to ship a model; ``chainrule.export``
+    is imported only when called, so model files never need the onnx package (``pip install
+    'chainrule[onnx]'``).
+
+    Parameters
+    ----------
+    model : Module, estimator or Pipeline
+        A network, a fitted chainrule estimator, or a Pipeline of exportable preprocessing
+        ending in one.
+    path : str or path-like
+        The ``.onnx`` file to write (atomically).
+    input_shape : tuple of int, optional
+        The shape of one raw sample, when the model does not say it itself (a bare image
+        network: (C, H, W)).
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model written, checked by ``onnx.checker``.
+    """
     from .export import export_onnx as _export
 
     return _export(model, path, input_shape=input_shape)

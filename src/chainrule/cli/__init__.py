@@ -24,6 +24,17 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> Parser:
+    """The argument parser of ``chainrule`` with one subcommand per command module.
+
+    Each command module adds its own subparser (``add_parser``) and sets ``run``, the function
+    ``main`` calls with the parsed arguments; ``data`` is defined here. Kept separate from
+    ``main`` so that tests and the docs can inspect the options without running anything.
+
+    Returns
+    -------
+    Parser
+        An ``argparse.ArgumentParser`` whose errors are one line naming the option (exit code 2).
+    """
     from .. import __version__
     from . import demo, evaluate, explain, export, gradcheck, predict, sweep, train
 
@@ -79,6 +90,23 @@ def _command_name(args) -> str:
 
 
 def main(argv=None) -> int:
+    """Run one ``chainrule`` command and return its exit code, never a traceback.
+
+    The entry point of the ``chainrule`` script and of ``python -m chainrule``: every failure is
+    said in plain words on one line (a data set's missing files on several) and mapped to an
+    exit code, listed in the module docstring.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success; 1 for a problem with data, a run folder, a model file or training; 2 for
+        a bad argument; 130 after Ctrl-C.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     name = "chainrule"
     try:

@@ -47,12 +47,35 @@ def _network(g, module, x, dtype):
 
 
 def to_onnx(model, *, input_shape=None):
-    """The ``onnx.ModelProto`` of ``model`` (a Module, a fitted chainrule estimator, or a Pipeline
-    of exportable preprocessing ending in one).
+    """The ONNX graph of ``model``, built in memory and checked, not written.
 
-    ``input_shape`` is the shape of one raw sample: needed for a bare image network ((C, H, W):
-    its first Conv2d fixes C but not H and W) and for an estimator that does not record its
-    sample shape (``sample_shape_``, else ``n_features_in_`` is taken as (D,)).
+    One graph node (or a few) per layer and per preprocessing step, so the file computes what
+    ``predict`` computes on raw samples (the module docstring lists the inputs and outputs).
+
+    Parameters
+    ----------
+    model : Module, estimator or Pipeline
+        A chainrule network, a fitted chainrule estimator, or a scikit-learn Pipeline of
+        exportable preprocessing (``STEPS``) ending in one.
+    input_shape : tuple of int, optional
+        The shape of one raw sample: needed for a bare image network ((C, H, W): its first
+        Conv2d fixes C but not H and W) and for an estimator that does not record its sample
+        shape (``sample_shape_``, else ``n_features_in_`` is taken as (D,)).
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model at opset ``OPSET``, passed by ``onnx.checker.check_model(full_check=True)``.
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` is needed and not given.
+    TypeError
+        If ``model`` is not a network, a fitted chainrule estimator or a Pipeline ending in one.
+    NotImplementedError
+        If the estimator, a step or a layer has no ONNX form here (PolynomialRegression,
+        feature steps).
     """
     from ..core.module import Module
 
@@ -110,9 +133,33 @@ def to_onnx(model, *, input_shape=None):
 
 
 def export_onnx(model, path, *, input_shape=None):
-    """Write ``model`` as an ONNX file at ``path`` (atomically); returns the ``onnx.ModelProto``.
+    """Write ``model`` as an ONNX file, so a runtime without Python or chainrule can serve it.
 
-    Needs the ``onnx`` package (``pip install 'chainrule[onnx]'``); onnxruntime runs the file.
+    The graph is ``to_onnx``'s; the file is written atomically (an interrupted export leaves no
+    half file). Needs the ``onnx`` package (``pip install 'chainrule[onnx]'``); onnxruntime runs
+    the file.
+
+    Parameters
+    ----------
+    model : Module, estimator or Pipeline
+        A chainrule network, a fitted chainrule estimator, or a scikit-learn Pipeline of
+        exportable preprocessing ending in one.
+    path : str or path-like
+        The ``.onnx`` file to write.
+    input_shape : tuple of int, optional
+        The shape of one raw sample, when the model does not say it itself (see ``to_onnx``).
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model written.
+
+    Raises
+    ------
+    ImportError
+        If the onnx package is not installed.
+    ValueError, TypeError, NotImplementedError
+        As ``to_onnx``.
     """
     try:
         import onnx  # noqa: F401

@@ -16,12 +16,32 @@ BACKGROUND = "white"
 
 
 def new_figure(width, height):
-    """An empty Figure (no pyplot, no display needed)."""
+    """An empty Figure, built without pyplot so that no display (and no global state) is needed.
+
+    Parameters
+    ----------
+    width, height : float
+        The size in inches (at 100 dots per inch).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        White, with constrained layout.
+    """
     from matplotlib.figure import Figure
     return Figure(figsize=(width, height), dpi=100, facecolor=BACKGROUND, layout="constrained")
 
 
 def save_png(fig, path) -> None:
+    """Write ``fig`` as a PNG, atomically: an interrupted run never leaves half a picture.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to write.
+    path : str or path-like
+        The file; replaced only once the whole PNG is written.
+    """
     with atomic_open(path, "wb") as f:
         fig.savefig(f, format="png", facecolor=BACKGROUND)
 
@@ -60,6 +80,21 @@ def plot_curves(history, path=None, title: str | None = None):
     train`` uses) both curves are the mean data loss and the accuracy in evaluation mode at each
     epoch's end; without, the training curves are the loop's running figures and say so. A
     caption under the panels names the definition.
+
+    Parameters
+    ----------
+    history : History
+        The history of a fit (``estimator.history_`` or ``Trainer``'s); per epoch a loss and,
+        if recorded, validation loss and accuracy (or RMSE for a regressor).
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, optional
+        A title over both panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     fig = new_figure(10, 4.4)
     ax_loss, ax_metric = fig.subplots(1, 2)
@@ -90,8 +125,27 @@ def plot_curves(history, path=None, title: str | None = None):
 
 
 def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (test set)"):
-    """Counts of true class (rows) against predicted class (columns); the title ends with the
-    accuracy (the diagonal's share of all counts)."""
+    """Counts of true class (rows) against predicted class (columns), each count written in its cell.
+
+    The title ends with the accuracy (the diagonal's share of all counts), so the picture says
+    how good the model is as well as which classes it confuses.
+
+    Parameters
+    ----------
+    cm : array_like of int, shape (C, C)
+        The confusion matrix (``training.metrics.confusion_matrix``).
+    class_names : sequence
+        The C class names, in label order.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, default "confusion matrix (test set)"
+        The title's first line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
+    """
     cm = np.asarray(cm)
     n = cm.shape[0]
     total = int(cm.sum())
@@ -124,6 +178,24 @@ def plot_templates(W, image_shape, class_names, path=None, title="class template
     (red: positive, the class likes bright pixels there; blue: negative; white: 0); colour images
     show each channel on that scale around mid-grey (0), with a grey colour bar. Rows are
     flattened in (H, W, C) order.
+
+    Parameters
+    ----------
+    W : array_like, shape (C, D)
+        The weights, one row per class (D = the product of ``image_shape``).
+    image_shape : tuple of int
+        (H, W) for grey images, (H, W, channels) for colour ones.
+    class_names : sequence
+        The C class names, in row order.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, optional
+        The title's first line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -163,8 +235,40 @@ def plot_boundary(predict, X, y, class_names, path=None, title="decision boundar
 
     ``X, y`` are the training points (filled circles); ``X_test, y_test``, if given, the test
     points (triangles with a black edge), so that a reader sees which points the model was fitted
-    on. Colour is the class, marker the set; the legend keys both. ``axis_names`` label the axes
-    (e.g. ("x1'", "x2'") for a transformed space).
+    on. Colour is the class, marker the set; the legend keys both. The regions are ``predict``
+    evaluated on a ``resolution`` by ``resolution`` grid over the points' range.
+
+    Parameters
+    ----------
+    predict : callable
+        Maps (N, 2) points to N class indices in 0..C-1 (e.g. an estimator's ``predict``).
+    X : array_like, shape (N, 2)
+        The training points.
+    y : array_like of int, shape (N,)
+        Their classes.
+    class_names : sequence
+        The C class names, in label order.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, default "decision boundary"
+        The panel's title.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel instead of a new figure (``path`` is then ignored).
+    resolution : int, default 250
+        Grid points along each axis.
+    margin : float, default 0.5
+        How far the grid extends beyond the points, in data units.
+    X_test : array_like, shape (M, 2), optional
+        Test points, drawn as triangles.
+    y_test : array_like of int, shape (M,), optional
+        Their classes (needed with ``X_test``).
+    axis_names : tuple of str, default ("x1", "x2")
+        The axes' labels (e.g. ("x1'", "x2'") for a transformed space).
+
+    Returns
+    -------
+    matplotlib.figure.Figure or matplotlib.axes.Axes
+        A new figure, or ``ax`` when one was given.
     """
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
@@ -206,7 +310,33 @@ def plot_boundary(predict, X, y, class_names, path=None, title="decision boundar
 
 
 def plot_mistakes(images, y_true, y_pred, class_names, path=None, max_images: int = 24, pixel_max: float = 255):
-    """A gallery of misclassified test images, each titled 'predicted (true)'."""
+    """A gallery of misclassified test images, each titled 'predicted (true)'.
+
+    Looking at the mistakes shows what a model gets wrong (sloppy digits, confusable classes)
+    better than the error rate does; the title gives the number of mistakes in all.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, H, W) or (N, H, W, 3)
+        The test images, grey or colour.
+    y_true : array_like of int, shape (N,)
+        The true classes.
+    y_pred : array_like of int, shape (N,)
+        The predicted classes.
+    class_names : sequence
+        The class names, in label order.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    max_images : int, default 24
+        At most this many mistakes are shown (the first ones).
+    pixel_max : float, default 255
+        The pixel value shown as white (1 for images scaled to [0, 1]).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
+    """
     images = np.asarray(images)
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:max_images]
     n = max(len(wrong), 1)
@@ -229,8 +359,33 @@ def plot_mistakes(images, y_true, y_pred, class_names, path=None, max_images: in
 
 
 def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=None, path=None):
-    """One panel per polynomial order: training points, test points, the fitted curve, and in each
-    panel's legend the training and test mean squared errors of that fit."""
+    r"""One panel per polynomial order: training points, test points, the fitted curve, and in each
+    panel's legend the training and test mean squared errors of that fit.
+
+    Side by side, the panels show under- and over-fitting: the training error falls with the
+    order while the test error falls, then rises. Each error is
+
+    .. math:: \mathrm{MSE} = \frac{1}{N} \sum_{i=1}^{N} (f(x_i) - y_i)^2 .
+
+    Parameters
+    ----------
+    x_train, y_train : array_like, shape (N,)
+        The training points.
+    x_test, y_test : array_like, shape (M,)
+        The test points.
+    fits : dict
+        Polynomial order -> a fitted function taking (K, 1) inputs (e.g. a fitted model's
+        ``predict``); one panel each, in the dict's order.
+    truth : callable, optional
+        The true function of a 1-D array, drawn dashed.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
+    """
     orders = list(fits)
     cols = min(len(orders), 5)
     rows = math.ceil(len(orders) / cols)
