@@ -12,6 +12,12 @@ dotted paths that match PyTorch's (``0.weight`` inside a ``Sequential``).
 A module keeps the cache of its *last* forward only, so one module object cannot appear twice in
 a network: the containers refuse it with an error that says how to tie weights instead (two
 modules sharing one ``Parameter``; each backward adds its contribution to the shared ``grad``).
+
+This file is the contract (registration, forward/backward, traversal, modes). Two helpers that
+``Module`` inherits keep it short: ``_describe.py`` (``get_config``, ``spec``, ``from_config``,
+``state_shapes``, ``repr``, ``summary``) and ``_state.py`` (``state_dict``, ``load_state_dict``,
+``astype``, ``dtype``). Subclasses (the layers users pickle) stay where they are; only these
+method bodies moved.
 """
 from __future__ import annotations
 
@@ -20,10 +26,12 @@ from typing import Iterator
 
 from .. import _array as xp
 from ..errors import NoForwardError
+from ._describe import DescribeMethods
+from ._state import StateMethods
 from .parameter import Parameter
 
 
-class Module:
+class Module(DescribeMethods, StateMethods):
     """Base class of layers and containers.
 
     What a training loop may ask of a module, instead of looking at its class:
@@ -34,6 +42,10 @@ class Module:
     - ``output_shape(input_shape)``: the shape of its output for an input of that shape;
     - ``get_config()``: its constructor arguments as JSON-able values (model files rebuild it
       through ``chainrule.registry.build_module``).
+
+    ``get_config``, ``spec``, ``state_shapes``, ``from_config``, ``summary`` and ``repr`` come from
+    ``core/_describe.py``; ``state_dict``, ``load_state_dict``, ``astype`` and ``dtype`` from
+    ``core/_state.py``.
     """
 
     training: bool
@@ -206,66 +218,6 @@ class Module:
         """
         return tuple(input_shape)
 
-    def get_config(self) -> dict:
-        """Constructor arguments as JSON-able values; ``from_config`` rebuilds the module.
-
-        Returns
-        -------
-        dict
-            Keyword arguments of the constructor.
-        """
-        return {}
-
-    @classmethod
-    def state_shapes(cls, config: dict, shapes_of=None) -> dict:
-        """The shapes of the parameters and buffers a module built from ``config`` would have.
-
-        Computed without building the module, so that a model file can be checked against them before
-        anything is allocated.
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable, optional
-            ``shapes_of(spec) -> dict``: the shapes of a child built from ``spec``; containers need it.
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``, named as in ``state_dict``.
-        """
-        return {}
-
-    def spec(self) -> dict:
-        """What a model file stores for this module.
-
-        Returns
-        -------
-        dict
-            ``{"type": class name, "config": get_config()}``.
-        """
-        return {"type": type(self).__name__, "config": self.get_config()}
-
-    @classmethod
-    def from_config(cls, config: dict, build=None) -> "Module":
-        """Rebuild a module from ``get_config()``.
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        build : callable, optional
-            ``build(spec) -> Module`` for the children of a container
-            (``chainrule.registry.build_module``).
-
-        Returns
-        -------
-        Module
-            A new module with freshly initialised parameters (``load_state_dict`` sets their values).
-        """
-        return cls(**config)
-
     # -- traversal --------------------------------------------------------------------------------
     def children(self) -> Iterator["Module"]:
         """The direct child modules, in registration order.
@@ -409,150 +361,6 @@ class Module:
         """Forget every parameter's gradient (``grad`` becomes None)."""
         for p in self.parameters():
             p.zero_grad()
-
-    # -- state ------------------------------------------------------------------------------------
-    def _named_state(self):
-        for mod_name, mod in self.named_modules():
-            for name in mod._parameters:
-                yield (f"{mod_name}.{name}" if mod_name else name), mod, name, "param"
-            for name in mod._buffers:
-                yield (f"{mod_name}.{name}" if mod_name else name), mod, name, "buffer"
-
-    def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
-        """Copies of every parameter and buffer, C-contiguous, in registration order.
-
-        Names and layouts are PyTorch's: ``0.weight`` of shape (out, in), ``1.running_mean``...
-
-        Returns
-        -------
-        collections.OrderedDict
-            ``{name: ndarray}``.
-        """
-        state = OrderedDict()
-        for key, mod, name, kind in self._named_state():
-            arr = mod._parameters[name].value if kind == "param" else mod._buffers[name]
-            state[key] = xp.to_host(arr)
-        return state
-
-    def load_state_dict(self, state, strict: bool = True) -> None:
-        """Copy arrays into the existing parameters and buffers (their dtype and layout are kept).
-
-        Parameters
-        ----------
-        state : mapping
-            ``{name: array}``, as ``state_dict()`` returns.
-        strict : bool, default True
-            Every key must match when True; shapes must always match.
-
-        Raises
-        ------
-        ValueError
-            If keys are missing or unexpected (``strict``), or a shape differs.
-        TypeError
-            If an array is not numeric.
-        """
-        own = OrderedDict((key, (mod, name, kind)) for key, mod, name, kind in self._named_state())
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if unexpected:
-                parts.append(f"unexpected keys {unexpected}")
-            raise ValueError(f"state_dict does not match {type(self).__name__}: " + "; ".join(parts))
-        for key, (mod, name, kind) in own.items():
-            if key not in state:
-                continue
-            src = xp.as_array(state[key])
-            dst = mod._parameters[name].value if kind == "param" else mod._buffers[name]
-            if src.shape != dst.shape:
-                raise ValueError(f"state_dict[{key!r}] must have shape {dst.shape}; got {src.shape}")
-            if src.dtype.kind not in "fiub":
-                raise TypeError(f"state_dict[{key!r}] must be numeric; got dtype {src.dtype}")
-            if dst.ndim == 0:
-                new = xp.scalar(src, dst.dtype)
-                if kind == "buffer":
-                    setattr(mod, name, new)
-                else:
-                    mod._parameters[name].value = new
-            else:
-                xp.copy_into(dst, src)
-
-    def astype(self, dtype) -> "Module":
-        """Convert every floating parameter and buffer to ``dtype``, in place.
-
-        Parameters
-        ----------
-        dtype : dtype or str
-            A floating-point type (float32 or float64).
-
-        Returns
-        -------
-        Module
-            This module.
-
-        Raises
-        ------
-        TypeError
-            If ``dtype`` is not a floating-point type.
-        """
-        dt = xp.dtype_of(dtype)
-        if dt.kind != "f":
-            raise TypeError(f"dtype must be a floating-point type; got {dt}")
-        for m in self.modules():
-            for p in m._parameters.values():
-                if p.value.dtype != dt:
-                    p.value = p.value.astype(dt, order="K")
-                    p.zero_grad()
-            for name, b in list(m._buffers.items()):
-                if b.dtype.kind == "f" and b.dtype != dt:
-                    setattr(m, name, b.astype(dt))
-        return self
-
-    @property
-    def dtype(self):
-        """The dtype of the first parameter (None for a module without parameters)."""
-        ps = self.parameters()
-        return ps[0].value.dtype if ps else None
-
-    # -- display ----------------------------------------------------------------------------------
-    def summary(self, input_shape=None):
-        """A table of every layer, its output shape and its number of parameters, with totals.
-
-        Parameters
-        ----------
-        input_shape : tuple of int, optional
-            The shape of one sample, without the batch axis (``(784,)`` or ``(1, 28, 28)``); without it
-            the output shapes are left out.
-
-        Returns
-        -------
-        Summary
-            Printable; ``str()`` gives the table.
-        """
-        from .summary import summarize
-        return summarize(self, input_shape)
-
-    def extra_repr(self) -> str:
-        """The arguments shown inside the module's ``repr``.
-
-        Returns
-        -------
-        str
-            ``key=value`` pairs of ``get_config()``.
-        """
-        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-
-    def __repr__(self) -> str:
-        if not self._modules:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        lines = [f"{type(self).__name__}("]
-        for name, child in self._modules.items():
-            child_repr = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_repr}")
-        lines.append(")")
-        return "\n".join(lines)
 
 
 def _under(path: str, name: str) -> bool:
