@@ -78,6 +78,21 @@ def im2col(xpad, kernel, stride, out_hw, ones: bool = False):
     return cols
 
 
+class Patches:
+    """X_col of a batch, built a chunk of images at a time: ``parts`` lists the (first, end)
+    images of each chunk, ``most`` the largest chunk, ``build(s, e)`` the rows of images s to e."""
+
+    def __init__(self, xh, kernel, stride, padding, out_hw, ones: bool):
+        self.xh, self.kernel, self.stride, self.padding, self.out_hw = xh, kernel, stride, padding, out_hw
+        self.ones = bool(ones)
+        rows = out_hw[0] * out_hw[1]
+        self.parts = chunks(xh.shape[0], rows * (kernel[0] * kernel[1] * xh.shape[3] + self.ones) * xh.itemsize)
+        self.most = max((e - s for s, e in self.parts), default=0)
+
+    def build(self, s: int, e: int):
+        return im2col(padded(self.xh[s:e], self.padding), self.kernel, self.stride, self.out_hw, ones=self.ones)
+
+
 def weight_matrix(W, b):
     """W_col (kh kw C [+ 1], O): the weight in the patches' (u, v, c) order, the bias as a last row."""
     O, C, kh, kw = W.shape

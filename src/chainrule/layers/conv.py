@@ -32,6 +32,7 @@ from .._validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
 from . import _im2col as ic
+from . import _image_loops as loops
 from . import _images as im
 from .linear import INITS
 
@@ -53,9 +54,9 @@ def conv2d_forward(x, W, b, stride=(1, 1), padding=(0, 0)):
     xh = im.channels_last(x)
     Wc = ic.weight_matrix(W, b)
     y = np.empty((N * rows, O), dtype=x.dtype)
-    for s, e in ic.chunks(N, rows * Wc.shape[0] * x.itemsize):
-        cols = ic.im2col(ic.padded(xh[s:e], padding), kernel, stride, out_hw, ones=b is not None)
-        np.matmul(cols, Wc, out=y[s * rows:e * rows])
+    patches = ic.Patches(xh, kernel, stride, padding, out_hw, ones=b is not None)
+    for s, e in patches.parts:
+        np.matmul(patches.build(s, e), Wc, out=y[s * rows:e * rows])
     geometry = (x.shape, kernel, stride, padding, out_hw, b is not None)
     return im.channels_first(y.reshape(N, out_hw[0], out_hw[1], O)), (xh, geometry)
 
@@ -97,21 +98,27 @@ def conv2d_backward(g, cache, W, *, need_dx: bool = True):
     G = im.channels_last(g).reshape(N * rows, O)
     dWc, part = None, np.empty((K + has_bias, O), dtype=g.dtype)
     dx = None
+    compiled = need_dx and loops.usable(G)          # dL/dX_col = G W_col^T, gathered by col2im
     if need_dx:
         Wt = np.ascontiguousarray(W.transpose(2, 3, 0, 1))            # (kh, kw, O, C)
-        covered = tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd)
+        Wc_T = Wt.transpose(2, 0, 1, 3).reshape(O, K)                  # W_col^T (O, kh kw C)
+        covered = compiled or (tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd))
         dx = (np.empty if covered else np.zeros)((N, H, Wd, C), dtype=g.dtype)
-    parts = ic.chunks(N, rows * (K + has_bias) * g.itemsize)
-    tmp = np.empty((max((e - s for s, e in parts), default=0) * rows, C), dtype=g.dtype) if need_dx else None
-    for s, e in parts:
-        cols = ic.im2col(ic.padded(xh[s:e], padding), kernel, stride, out_hw, ones=has_bias)
+    patches = ic.Patches(xh, kernel, stride, padding, out_hw, ones=has_bias)
+    width = K if compiled else C                    # dL/dX_col of a chunk, or one offset's product
+    tmp = np.empty((patches.most * rows, width), dtype=g.dtype) if need_dx else None
+    for s, e in patches.parts:
+        cols = patches.build(s, e)
         Gc = G[s * rows:e * rows]
         if dWc is None:
             dWc = cols.T @ Gc
         else:
             np.matmul(cols.T, Gc, out=part)
             dWc += part
-        if need_dx:
+        if compiled:
+            dcols = np.matmul(Gc, Wc_T, out=tmp[:(e - s) * rows])
+            loops.col2im(dcols, kernel, stride, padding, out_hw, dx[s:e])
+        elif need_dx:
             conv2d_input_grad(Gc, Wt, geometry, dx[s:e], tmp[:(e - s) * rows])
     if dWc is None:                                                    # an empty batch
         dWc = np.zeros((K + has_bias, O), dtype=g.dtype)
