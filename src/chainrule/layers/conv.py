@@ -18,8 +18,10 @@ Y = X_col W_col + 1 b^T. The derivatives are those of the Linear layer applied t
 The input gradient is computed one kernel offset (u, v) at a time: G W[:, :, u, v] is an
 (N, H_out, W_out, C) block added to a shifted (strided) window of dL/dx. That never builds the
 N H_out W_out x kh kw C matrix dL/dX_col and adds long contiguous rows (measured 1.5 x faster
-than G W_col^T followed by a scatter of short rows). How X_col is built, and why a few images at
-a time, is in ``_im2col.py``.
+than G W_col^T followed by a scatter of short rows in NumPy). With the compiled loops
+(``_image_loops``, numba) it is instead one product dL/dX_col = G W_col^T per chunk (kh kw C
+columns: one fork and join of the BLAS threads instead of kh kw) and a compiled col2im gather.
+How X_col is built, and why a few images at a time, is in ``_im2col.py``.
 """
 from __future__ import annotations
 
