@@ -69,7 +69,11 @@ CONVS = [(1, 4, (3, 3), (1, 1), (1, 1), (9, 9)), (9, 5, (3, 3), (1, 1), (1, 1), 
 
 @pytest.mark.parametrize("C,O,kernel,stride,padding,hw", CONVS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_conv_input_gradient_matches_numpy(switch, dtype, C, O, kernel, stride, padding, hw):
+def test_compiled_conv_input_gradient_matches_numpy(switch, monkeypatch, dtype, C, O, kernel, stride, padding, hw):
+    monkeypatch.setattr(conv, "GATHER_MIN_CHANNELS", 1)              # the gather for every channel count
+    calls = []
+    col2im = _image_loops.col2im
+    monkeypatch.setattr(_image_loops, "col2im", lambda *a: calls.append(1) or col2im(*a))
     rng = np.random.default_rng(C * O)
     x = channels_last(rng.standard_normal((3, C) + hw).astype(dtype))
     W = rng.standard_normal((O, C) + kernel).astype(dtype)
@@ -80,6 +84,7 @@ def test_compiled_conv_input_gradient_matches_numpy(switch, dtype, C, O, kernel,
         y, cache = conv.conv2d_forward(x, W, b, stride, padding)
         g = channels_last(np.random.default_rng(1).standard_normal(y.shape).astype(dtype))
         runs[flag] = (y,) + conv.conv2d_backward(g, cache, W)
+        assert bool(calls) == flag
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     for got, ref in zip(runs[True], runs[False]):
         assert got.dtype == ref.dtype and got.strides == ref.strides
@@ -96,6 +101,21 @@ def test_compiled_conv_input_gradient_passes_central_differences(switch):
     dx, _, _ = conv.conv2d_backward(channels_last(G), cache, W)
     num = numerical_gradient(lambda v: float(np.sum(G * conv.conv2d_forward(v, W, b, (2, 1), (1, 1))[0])), x)
     assert relative_error(dx, num) < 1e-8
+
+
+def test_the_gather_is_used_from_32_channels_or_with_a_stride(switch, monkeypatch):
+    switch(True)
+    calls = []
+    col2im = _image_loops.col2im
+    monkeypatch.setattr(_image_loops, "col2im", lambda *a: calls.append(a[0].shape[1]) or col2im(*a))
+    rng = np.random.default_rng(7)
+    for C, stride, used in ((16, 1, False), (32, 1, True), (16, 2, True)):
+        x = channels_last(rng.standard_normal((2, C, 6, 6)).astype(np.float32))
+        W = rng.standard_normal((4, C, 3, 3)).astype(np.float32)
+        y, cache = conv.conv2d_forward(x, W, None, (stride, stride), (1, 1))
+        calls.clear()
+        conv.conv2d_backward(channels_last(np.ones(y.shape, np.float32)), cache, W)
+        assert bool(calls) == used, (C, stride)
 
 
 def test_the_switch_turns_the_loops_off():
