@@ -4,6 +4,7 @@
   pooling, then 3136-128-10), batch 128, float32, SGD momentum 0.9, one epoch over the 60,000
   tiled MNIST rows, as workload (a); PyTorch in both memory formats (contiguous and
   channels_last), the faster one being the reference.
+- the same chainrule network with the compiled loops off (NumPy only), when numba is installed.
 - a ResNet (``architectures.resnet``: ResNet-20, width 16, stochastic depth with the linear decay
   to p_L = 0.5, row mode) on synthetic 32 x 32 x 3 images, against the same network in PyTorch
   (built from chainrule's description by ``torch_interop.torch_network``, with torchvision's
@@ -71,6 +72,26 @@ class ChainruleCNN:
 
     def predict(self, X):
         return self.trainer.predict_scores(X).argmax(1)
+
+
+class ChainruleNumpyCNN(ChainruleCNN):
+    """The same, with the compiled loops (numba, ``CHAINRULE_FUSED``) off: NumPy only, the reference."""
+    name = "chainrule, NumPy only"
+
+    def _numpy(self, fn):
+        from chainrule.optim import _fused
+        before = _fused.enabled()
+        _fused.set_enabled(False)
+        try:
+            return fn()
+        finally:
+            _fused.set_enabled(before)
+
+    def epoch(self, X, y):
+        self._numpy(lambda: ChainruleCNN.epoch(self, X, y))
+
+    def predict(self, X):
+        return self._numpy(lambda: ChainruleCNN.predict(self, X))
 
 
 class TorchCNN:
@@ -149,6 +170,11 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
     return out
 
 
+def _compiled_loops() -> bool:
+    from chainrule.optim import _fused
+    return _fused.enabled()
+
+
 def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
     """(g): lenet on MNIST and ResNet-20 on synthetic 32 x 32 x 3 images."""
     from chainrule.architectures import lenet, resnet
@@ -160,6 +186,8 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
         return lenet(1, 10, 28, rng=rng)
 
     systems = [lambda seed: ChainruleCNN(lenet_build, 0.01, 128, seed)]
+    if _compiled_loops():
+        systems.append(lambda seed: ChainruleNumpyCNN(lenet_build, 0.01, 128, seed))
     if have_torch:
         systems += [lambda seed: TorchCNN(lenet_build, 0.01, 128, seed, channels_last=False),
                     lambda seed: TorchCNN(lenet_build, 0.01, 128, seed, channels_last=True)]

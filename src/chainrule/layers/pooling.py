@@ -12,7 +12,8 @@ H_out = floor((H - kh) / s) + 1 (PyTorch's floor mode).
 
 Where windows overlap (s < k) an input gets the sum of its windows' gradients. The kernels work
 on the channels-last view (N, H, W, C) and visit the kh kw offsets of a window as strided views,
-so no Python loop runs over pixels.
+so no Python loop runs over pixels. On contiguous channels-last arrays max pooling runs as one
+compiled loop when numba is installed (``_image_loops``: the same bits, about 5 x faster).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from .. import _array as xp
 from .._validation import float_input
 from ..core.module import Module
+from . import _image_loops as loops
 from . import _images as im
 
 
@@ -35,10 +37,13 @@ def maxpool2d_forward(x, kernel, stride):
     """y[n, c, i, j] = max of the window; the cache holds which offset (row-major) won."""
     out_hw = im.output_size("maxpool2d_forward", x.shape, kernel, stride)
     xh = im.channels_last(x)
+    itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
+    if loops.usable(xh):                     # one compiled pass, the same values and offsets
+        best, arg = loops.maxpool_forward(xh, kernel, stride, out_hw, itype)
+        return im.channels_first(best), (arg, x.shape, tuple(kernel), tuple(stride))
     views = im.windows(xh, kernel, stride, out_hw)
     _, first = next(views)
     best = np.array(first, order="C")
-    itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
     arg = np.zeros(best.shape, dtype=itype)
     take = np.empty(best.shape, dtype=bool)
     for k, v in views:
@@ -57,6 +62,9 @@ def maxpool2d_backward(g, cache):
     gh = im.channels_last(g)
     out_hw = arg.shape[1:3]
     tiles = _tiles(out_hw, kernel, stride, (H, W))
+    if loops.usable(gh) and arg.flags.c_contiguous:
+        return im.channels_first(loops.maxpool_backward(gh, arg, kernel, stride, tiles,
+                                                        np.empty((N, H, W, C), dtype=g.dtype)))
     dxh = (np.empty if tiles else np.zeros)((N, H, W, C), dtype=g.dtype)
     hit = np.empty(arg.shape, dtype=bool)
     for k, view in im.windows(dxh, kernel, stride, out_hw):
