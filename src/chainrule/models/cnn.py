@@ -28,8 +28,8 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from .. import architectures, registry
-from .._validation import check_int
-from ._network import _number, store_params
+from .._validation import check_int, check_number
+from ._network import store_params
 from ._tasks import ClassifierNetwork
 
 ARCHITECTURES = ("lenet", "resnet")
@@ -108,17 +108,20 @@ class CNNClassifier(ClassifierNetwork):
         name = type(self).__name__
         if hasattr(X, "tocsr") or hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
             ndim = 2
-        else:
+        elif isinstance(X, np.ndarray):
+            ndim = X.ndim
+        else:                              # lists, array-likes with only __array__
             try:
-                ndim = np.ndim(X)
-            except ValueError:             # ragged nested lists: validate_data says what is wrong
+                X = np.asarray(X)
+            except (ValueError, TypeError):    # ragged nested lists: validate_data says what is wrong
                 return X, None
+            ndim = X.ndim
         if ndim == 2:
             if reset:
                 if self.image_shape is None:
-                    raise ValueError(f"{name}: X is flat rows of shape {np.shape(X)}; pass image_shape=(C, H, W) or "
+                    raise ValueError(f"{name}: X is flat rows of shape {X.shape}; pass image_shape=(C, H, W) or "
                                      "(H, W) to say how a row is an image, or give X as (N, H, W) or (N, C, H, W)")
-                return X, resolve_image_shape(self.image_shape, np.shape(X)[1])
+                return X, resolve_image_shape(self.image_shape, X.shape[1])
             return X, getattr(self, "image_shape_", None)
         if ndim not in (3, 4):
             return X, None                 # validate_data refuses it with scikit-learn's message
@@ -164,5 +167,5 @@ class CNNClassifier(ClassifierNetwork):
         mode = registry.choose("stochastic_depth_mode", {m: m for m in DEPTH_MODES}, self.stochastic_depth_mode)
         return architectures.resnet(c, n_out, width=check_int("width", self.width),
                                     blocks_per_stage=check_int("blocks_per_stage", self.blocks_per_stage),
-                                    p_last=_number("p_last", self.p_last, strict=True, high=1.0), mode=mode, rng=rng,
+                                    p_last=check_number("p_last", self.p_last, 0.0, 1.0, low_inclusive=False, high_inclusive=True), mode=mode, rng=rng,
                                     dtype=self._dtype)
