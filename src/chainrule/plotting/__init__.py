@@ -181,3 +181,6 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle("under- and over-fitting: polynomial models of increasing order")
     return _finish(fig, path)
+
+
+from .convnets import plot_feature_maps, plot_filters  # noqa: E402 (they use the helpers above)
