@@ -70,7 +70,7 @@ SAVEABLE: dict[str, str] = {
     "PolynomialFeatures": "chainrule.features", "NotesTransform": "chainrule.features",
     "HOGFeatures": "chainrule.features", "ScaleToUnit": "chainrule.datasets.preprocessing",
     "Standardize": "chainrule.datasets.preprocessing", "SubtractMeanImage": "chainrule.datasets.preprocessing",
-    "Flatten": "chainrule.datasets.preprocessing",
+    "Flatten": "chainrule.datasets.preprocessing", "ChannelsFirst": "chainrule.datasets.preprocessing",
     "Pipeline": "sklearn.pipeline", "StandardScaler": "sklearn.preprocessing",
     "MinMaxScaler": "sklearn.preprocessing",
 }

@@ -120,7 +120,7 @@ def plot_feature_maps(model, image, path=None, title: str | None = None, max_map
         ax.set_axis_off()
     shown = x[0] if x.shape[0] == 1 else np.clip(np.moveaxis(x, 0, -1), 0, 1)
     grid[0, 0].imshow(shown, cmap="gray" if x.shape[0] == 1 else None, interpolation="nearest")
-    grid[0, 0].set_title("input" + ("" if label is None else f" ({label})"), fontsize=8)
+    grid[0, 0].set_title("input" + ("" if label is None else f" ({label})"), fontsize=8, loc="left")
     for r, (i, layer, y) in enumerate(stages, start=1):
         maps = y[0, :cols]
         lo, hi = float(maps.min()), float(maps.max())
