@@ -134,7 +134,7 @@ def test_training_options_of_the_mlp_apply(digits):
     weighted = CNNClassifier(image_shape=(8, 8), class_weight={0: 50.0}, **QUICK).fit(Xtr, ytr)
     assert (weighted.predict(Xte) == 0).sum() > (base.predict(Xte) == 0).sum()
     sgd = CNNClassifier(image_shape=(8, 8), solver="sgd", learning_rate="invscaling", learning_rate_init=0.05,
-                        **QUICK).fit(Xtr, ytr)
+                        lr_schedule=None, **QUICK).fit(Xtr, ytr)
     assert sgd.t_ == 2 * len(Xtr) and len(sgd.loss_curve_) == 2
     assert sgd.loss_curve_[1] < sgd.loss_curve_[0]
 

@@ -15,10 +15,11 @@ network it builds:
   basic residual blocks with batch norm and stochastic depth under the linear decay rule, with
   ``width``, ``blocks_per_stage``, ``p_last`` and ``stochastic_depth_mode``).
 
-The defaults differ from the MLP's where images ask for it, and say so: ``dtype='float32'`` (a
-convolution in float64 costs twice the time and buys nothing at this scale), ``batch_size=128``,
-``max_iter=5`` and ``alpha=0`` (the lenet reaches 0.985 on the MNIST split in 5 epochs with them:
-tests/models/test_cnn_accuracy.py).
+The defaults differ from the MLP's where images ask for it: ``dtype='float32'`` (a convolution in
+float64 costs twice the time and buys nothing at this scale), Adam at ``learning_rate_init=0.002``
+with ``batch_size=64`` and ``lr_schedule='cosine'`` (the step falls to 0 over ``max_iter=5``
+epochs), and ``alpha=0``. With them the lenet reaches >= 0.985 test accuracy on the MNIST split
+(8,000 training images) in 5 epochs for seeds 0 to 4 (tests/models/test_cnn_accuracy.py).
 """
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ class CNNClassifier(ClassifierNetwork):
     ``class_weight``; ``penalty``/``alpha`` on the weights of the convolutions and linear
     layers; ``checkpoint``; ``warm_start``; ``partial_fit``; ``random_state`` draws the initial
     weights, the shuffles, the stochastic-depth masks and the early-stopping split). Defaults for
-    images: ``batch_size=128``, ``learning_rate_init=0.001``, ``max_iter=5``, ``alpha=0``,
-    ``dtype='float32'`` (None: float32 input in float32, anything else in float64).
+    images: ``batch_size=64``, ``learning_rate_init=0.002``, ``lr_schedule='cosine'``,
+    ``max_iter=5``, ``alpha=0``, ``dtype='float32'`` (None: float32 input in float32, anything else
+    in float64). ``learning_rate`` 'invscaling' or 'adaptive' (for 'sgd') needs ``lr_schedule=None``.
 
     Fitted: ``model_`` (the ``Sequential``; its ``state_dict`` has PyTorch's names and layouts),
     ``image_shape_`` (C, H, W), ``classes_``, ``n_features_in_`` (C H W), ``history_``,
@@ -94,11 +96,11 @@ class CNNClassifier(ClassifierNetwork):
     _sparse = False
 
     def __init__(self, architecture="lenet", *, image_shape=None, width=16, blocks_per_stage=3, p_last=0.5,
-                 stochastic_depth_mode="row", solver="adam", alpha=0.0, batch_size=128, learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=5, shuffle=True, random_state=None, tol=1e-4,
+                 stochastic_depth_mode="row", solver="adam", alpha=0.0, batch_size=64, learning_rate="constant",
+                 learning_rate_init=0.002, power_t=0.5, max_iter=5, shuffle=True, random_state=None, tol=1e-4,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 loss="log_loss", penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None,
+                 loss="log_loss", penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule="cosine",
                  class_weight=None, dtype="float32", checkpoint=None):
         store_params(self, locals())
 
