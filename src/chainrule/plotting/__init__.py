@@ -184,3 +184,4 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
 
 
 from .convnets import plot_feature_maps, plot_filters  # noqa: E402 (they use the helpers above)
+from .handcrafted import plot_handcrafted  # noqa: E402
