@@ -87,7 +87,7 @@ class CNNClassifier(ClassifierNetwork):
 
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier(image_shape=(8, 8), max_iter=3, random_state=0).fit(X[:1000] / 16, y[:1000])
+    >>> clf = CNNClassifier(image_shape=(8, 8), max_iter=10, batch_size=32, random_state=0).fit(X[:1000] / 16, y[:1000])
     >>> clf.image_shape_, clf.score(X[1000:] / 16, y[1000:]) > 0.9
     ((1, 8, 8), True)
     """
