@@ -87,7 +87,8 @@ class CNNClassifier(ClassifierNetwork):
 
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier(image_shape=(8, 8), max_iter=10, batch_size=32, random_state=0).fit(X[:1000] / 16, y[:1000])
+    >>> clf = CNNClassifier(image_shape=(8, 8), max_iter=10, batch_size=32, random_state=0)
+    >>> clf = clf.fit(X[:1000] / 16, y[:1000])
     >>> clf.image_shape_, clf.score(X[1000:] / 16, y[1000:]) > 0.9
     ((1, 8, 8), True)
     """
@@ -167,7 +168,7 @@ class CNNClassifier(ClassifierNetwork):
                                  f"pixels (two 2 x 2 poolings); got image_shape (C, H, W) = {n_in}")
             return architectures.lenet(c, n_out, (h, w), rng=rng, dtype=self._dtype)
         mode = registry.choose("stochastic_depth_mode", {m: m for m in DEPTH_MODES}, self.stochastic_depth_mode)
+        p_last = check_number("p_last", self.p_last, 0.0, 1.0, low_inclusive=False, high_inclusive=True)
         return architectures.resnet(c, n_out, width=check_int("width", self.width),
                                     blocks_per_stage=check_int("blocks_per_stage", self.blocks_per_stage),
-                                    p_last=check_number("p_last", self.p_last, 0.0, 1.0, low_inclusive=False, high_inclusive=True), mode=mode, rng=rng,
-                                    dtype=self._dtype)
+                                    p_last=p_last, mode=mode, rng=rng, dtype=self._dtype)
