@@ -135,11 +135,11 @@ def state_shapes(spec: dict) -> dict:
 SAVEABLE: dict[str, str] = {
     "LinearClassifier": "chainrule.models", "LinearRegression": "chainrule.models",
     "PolynomialRegression": "chainrule.models", "MLPClassifier": "chainrule.models",
-    "MLPRegressor": "chainrule.models", "KNeighborsClassifier": "chainrule.features",
+    "MLPRegressor": "chainrule.models", "CNNClassifier": "chainrule.models", "KNeighborsClassifier": "chainrule.features",
     "PolynomialFeatures": "chainrule.features", "NotesTransform": "chainrule.features",
     "HOGFeatures": "chainrule.features", "ScaleToUnit": "chainrule.datasets.preprocessing",
     "Standardize": "chainrule.datasets.preprocessing", "SubtractMeanImage": "chainrule.datasets.preprocessing",
-    "Flatten": "chainrule.datasets.preprocessing",
+    "Flatten": "chainrule.datasets.preprocessing", "ChannelsFirst": "chainrule.datasets.preprocessing",
     "Pipeline": "sklearn.pipeline", "StandardScaler": "sklearn.preprocessing",
     "MinMaxScaler": "sklearn.preprocessing",
 }

@@ -160,9 +160,13 @@ def test_demos(tmp_path, capsys):
     assert non_white(png(tmp_path / "f" / "features.png")) > 0.3
     assert main(["demo", "handcrafted", "--out", str(tmp_path / "h")]) == 0
     table = (tmp_path / "h" / "handcrafted.md").read_text()
-    assert "HOG + nearest neighbour" in table and "raw pixels + network" in table
+    for method in ("HOG + nearest neighbour", "HOG + linear SVM", "HOG + random forest", "raw pixels + network",
+                   "raw pixels + CNN"):
+        assert method in table, method
     results = json.loads((tmp_path / "h" / "handcrafted.json").read_text())["results"]
-    assert all(r["test_accuracy"] > 0.9 for r in results)
+    assert len(results) == 8 and all(r["test_accuracy"] > 0.9 for r in results)
+    assert [r["features"] for r in results][-2:] == ["learned", "learned"]
+    assert png(tmp_path / "h" / "handcrafted.png", (900, 300)).shape[1] > 1000
 
 
 def _gradcheck_rows(out):

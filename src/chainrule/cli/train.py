@@ -29,6 +29,10 @@ SGD_LR = 0.05
 # at each epoch's end, on at most this many training rows (evenly spaced, the same every epoch):
 # one forward pass over them per epoch (measured: README, "The pictures of a digits run").
 CURVE_TRAIN_ROWS = 10_000
+MODELS = ("linear", "mlp", "cnn", "resnet")
+CONV_MODELS = ("cnn", "resnet")
+MLP_ONLY = ("--hidden", "--dropout", "--activation", "--batch-norm")
+RESNET_ONLY = ("--width", "--blocks-per-stage", "--p-last")
 # Measured on the project's 2-core machine (README, "The command line"): the default digits
 # run is fastest on one BLAS thread; small matrices lose more to thread hand-offs than they gain.
 DEFAULT_THREADS = 1
@@ -38,21 +42,23 @@ def default_lr(optimizer: str, model: str, dataset: str) -> float:
     """The learning rate used when --lr is not given."""
     if optimizer == "sgd":
         return SGD_LR
-    return ADAM_LR_NETWORK_ON_IMAGES if model == "mlp" and dataset in data.IMAGE_SETS else ADAM_LR_OTHERWISE
+    return ADAM_LR_NETWORK_ON_IMAGES if model != "linear" and dataset in data.IMAGE_SETS else ADAM_LR_OTHERWISE
 
 
 def add_parser(sub):
     p = sub.add_parser("train", help="train a model and write it, its history and pictures to --out",
                        description="Train a linear classifier or a network on a data set. Writes model.safetensors, "
                                    "config.json, history.json and pictures (curves, confusion, templates, "
-                                   "boundary, mistakes) to --out.")
+                                   "boundary, mistakes; filters and feature maps for cnn and resnet) to --out.")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
     p.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
                    help="folder holding the data set's files (default: the cache, see chainrule data); "
                         "for mnist, mnist10k and cifar10")
     p.add_argument("--no-download", action="store_true",
                    help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
-    p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier s = Wx + b, or a network")
+    p.add_argument("--model", default="mlp", choices=MODELS,
+                   help="linear classifier s = Wx + b, a fully connected network, or a convolutional network on the "
+                        "images: cnn (the lenet: two 3 x 3 convolutions with pooling) or resnet (stochastic depth)")
     p.add_argument("--loss", default="softmax", choices=tuple(CLASSIFICATION_LOSSES), help="classification loss")
     p.add_argument("--hidden", type=Sizes(8192), default=(256, 128), help="hidden layer sizes, e.g. 512,256 (mlp)")
     p.add_argument("--activation", default="relu", choices=tuple(ACTIVATIONS), help="hidden activation (mlp)")
@@ -79,6 +85,13 @@ def add_parser(sub):
     p.add_argument("--early-stopping", type=Number(int, 1, 100_000), default=None, metavar="PATIENCE",
                    help="stop when the validation accuracy has not improved for PATIENCE epochs; keep the best weights "
                         "(default: off)")
+    p.add_argument("--width", type=Number(int, 1, 1024), default=16,
+                   help="channels of the resnet's first stage; the second and third have 2 and 4 times as many (resnet)")
+    p.add_argument("--blocks-per-stage", type=Number(int, 1, 100), default=3,
+                   help="residual blocks in each of the resnet's three stages; 3 gives ResNet-20 (resnet)")
+    p.add_argument("--p-last", type=Number(float, 0, 1, low_open=True), default=0.5,
+                   help="survival probability of the last residual block under stochastic depth's linear decay "
+                        "rule; 1 turns stochastic depth off (resnet)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
                    help="BLAS threads NumPy may use; one is fastest for small networks (README: measured on 2 cores)")
@@ -98,9 +111,23 @@ def check(args) -> None:
     data is loaded or written."""
     given = getattr(args, "given", set())
     if args.model == "linear":
-        for option in ("--hidden", "--dropout", "--activation", "--batch-norm"):
+        for option in MLP_ONLY:
             if option[2:].replace("-", "_") in given:
                 raise UsageError(f"{option} has no effect with --model linear: a linear classifier has no hidden layers")
+    if args.model in CONV_MODELS:
+        for option in MLP_ONLY:
+            if option[2:].replace("-", "_") in given:
+                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the fully connected "
+                                 "network (--model mlp); the convolutional networks have their own architecture")
+        if args.dataset in data.POINT_SETS:
+            raise UsageError(f"--model {args.model} needs images; {args.dataset} is points in the plane")
+        if args.features != "raw":
+            raise UsageError(f"--features {args.features} has no effect with --model {args.model}: a convolutional "
+                             "network learns its features from the raw pixels")
+    if args.model != "resnet":
+        for option in RESNET_ONLY:
+            if option[2:].replace("-", "_") in given:
+                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the resnet (--model resnet)")
     if "alpha" in given and args.penalty in ("maxnorm", "none"):
         why = "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty" \
             if args.penalty == "maxnorm" else "there is no penalty"
@@ -140,6 +167,9 @@ def _steps(args, split) -> list:
     from ..features import HOGFeatures, PolynomialFeatures
 
     if split.kind == "image":
+        if args.model in CONV_MODELS:        # images stay images, in the convolutions' (N, C, H, W)
+            from ..datasets import ChannelsFirst
+            return [("scale", ScaleToUnit(split.pixel_max)), ("channels", ChannelsFirst())]
         if args.features == "raw":
             return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten())]
         if args.features == "hog":
@@ -155,7 +185,7 @@ def _steps(args, split) -> list:
 
 
 def _estimator(args):
-    from ..models import LinearClassifier, MLPClassifier
+    from ..models import CNNClassifier, LinearClassifier, MLPClassifier
 
     lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, args.dataset)
     penalty = None if args.penalty == "none" else args.penalty
@@ -172,6 +202,9 @@ def _estimator(args):
     mlp = {renamed.get(k, k): v for k, v in common.items()}
     mlp["alpha"] = 2 * args.batch_size * args.alpha
     mlp["nesterovs_momentum"] = False
+    if args.model in CONV_MODELS:
+        return CNNClassifier("lenet" if args.model == "cnn" else "resnet", width=args.width,
+                             blocks_per_stage=args.blocks_per_stage, p_last=args.p_last, **mlp)
     return MLPClassifier(hidden_layer_sizes=tuple(args.hidden), activation=args.activation, dropout=args.dropout,
                          batch_norm=args.batch_norm, weight_init="activation", **mlp)
 
@@ -227,6 +260,15 @@ def _pictures(args, split, model, est, out, y_pred, train) -> list[str]:
         if args.model == "linear" and args.features == "raw":
             plotting.plot_templates(est.coef_, split.image_shape, split.class_names, out / "templates.png")
             written.append("templates.png")
+        if args.model in CONV_MODELS:
+            plotting.plot_filters(est, out / "filters.png",
+                                  title=f"{args.model} on {split.name}: the first layer's filters "
+                                        "(low-level features: edges, corner points)")
+            i = 0
+            plotting.plot_feature_maps(model, model[:-1].transform(split.X_test[i:i + 1])[0], out / "feature_maps.png",
+                                       label=f"true {split.class_names[split.y_test[i]]}, "
+                                             f"predicted {split.class_names[y_pred[i]]}")
+            written += ["filters.png", "feature_maps.png"]
         plotting.plot_mistakes(split.X_test, split.y_test, y_pred, split.class_names, out / "mistakes.png",
                                pixel_max=split.pixel_max)
         written.append("mistakes.png")

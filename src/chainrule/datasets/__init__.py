@@ -22,10 +22,10 @@ __all__ = [
     "fetch", "status", "check_file", "DatasetSpec", "RemoteFile", "MNIST", "CIFAR10_BINARY", "CIFAR10_PYTHON",
     "data_home", "dataset_dir", "DatasetMissing", "DatasetCorrupt", "regression_toy", "xor_points", "make_xor",
     "make_polynomial_curve", "make_spirals", "make_blobs", "ScaleToUnit", "Standardize", "SubtractMeanImage",
-    "Flatten", "train_validation_split",
+    "Flatten", "ChannelsFirst", "train_validation_split",
 ]
 
-_PREPROCESSING = ("Flatten", "ScaleToUnit", "Standardize", "SubtractMeanImage", "train_validation_split")
+_PREPROCESSING = ("Flatten", "ChannelsFirst", "ScaleToUnit", "Standardize", "SubtractMeanImage", "train_validation_split")
 
 
 def __getattr__(name):

@@ -173,6 +173,19 @@ class Flatten(_ImageStep):
         return X.reshape(X.shape[0], -1)
 
 
+class ChannelsFirst(_ImageStep):
+    """(N, H, W, C) -> (N, C, H, W) and (N, H, W) -> (N, 1, H, W): the data sets' images in the
+    layout of the convolution layers (PyTorch's), for ``CNNClassifier``."""
+
+    _fitted_attributes = ("sample_shape_",)
+
+    def __init__(self):
+        pass
+
+    def _apply(self, X):
+        return X[:, None] if X.ndim == 3 else np.ascontiguousarray(np.moveaxis(X, -1, 1))
+
+
 def train_validation_split(X, y, validation_fraction: float = 0.1, random_state=0, stratify: bool = True):
     """A seeded split of (X, y) into training and validation parts, stratified by class by default.
 

@@ -22,6 +22,7 @@ from .. import registry
 from .._validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..errors import TrainingDiverged
+from ..layers.conv import Conv2d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ..training.trainer import predict_in_batches
@@ -54,6 +55,11 @@ def blas_threads(method):
         with threadpool_limits(limits=n, user_api="blas"):
             return method(self, *args, **kwargs)
     return limited
+
+
+def _row_size(X) -> int:
+    """The number of values of one sample: the features of a row, C H W of an image."""
+    return int(math.prod(X.shape[1:]))
 
 
 def _positive_int(name, v, allow_none=False):
@@ -158,7 +164,8 @@ class NetworkEstimator(BaseEstimator):
         registry.penalty(self.penalty, self.alpha, self.beta, self.max_norm)
 
     def _penalise(self, model: Sequential) -> BatchScale | None:
-        """Give weights (and biases if asked) the penalty or constraint of the settings; with
+        """Give the weights of the linear and convolution layers (and their biases if asked) the
+        penalty or constraint of the settings; with
         scikit-learn's alpha the penalties are scaled per batch (see _objective.py)."""
         scale = BatchScale() if self._alpha_per_batch else None
 
@@ -167,7 +174,7 @@ class NetworkEstimator(BaseEstimator):
             return (PerBatchPenalty(r, scale) if (r is not None and scale is not None) else r), c
 
         for module in model.modules():
-            if isinstance(module, Linear):
+            if isinstance(module, (Linear, Conv2d)):
                 module.weight.regularizer, module.weight.constraint = reg()
                 if module.bias is not None:
                     module.bias.regularizer = reg()[0] if self.penalize_bias else None
@@ -351,7 +358,7 @@ class NetworkEstimator(BaseEstimator):
                          eval_train=eval_train)
 
     def _checkpoint_state(self, X, split_seed) -> dict:
-        state = {"estimator": type(self).__name__, "n_features_in": int(X.shape[1]), "split_seed": split_seed,
+        state = {"estimator": type(self).__name__, "n_features_in": _row_size(X), "split_seed": split_seed,
                  "params": {k: v for k, v in self.get_params().items()
                             if isinstance(v, (int, float, str, bool, type(None)))}}
         if hasattr(self, "classes_"):
@@ -362,8 +369,8 @@ class NetworkEstimator(BaseEstimator):
         """Refuse a checkpoint of another estimator, another input width or other classes."""
         if extra.get("estimator") != type(self).__name__:
             raise ValueError(f"checkpoint {path} was written by {extra.get('estimator')}, not {type(self).__name__}")
-        if extra.get("n_features_in") not in (None, X.shape[1]):
-            raise ValueError(f"checkpoint {path} was trained on {extra['n_features_in']} features; X has {X.shape[1]}")
+        if extra.get("n_features_in") not in (None, _row_size(X)):
+            raise ValueError(f"checkpoint {path} was trained on {extra['n_features_in']} features; X has {_row_size(X)}")
         if "classes" in extra and hasattr(self, "classes_") and extra["classes"] != [str(c) for c in self.classes_]:
             raise ValueError(f"checkpoint {path} was trained on classes {extra['classes']}; "
                              f"y has {[str(c) for c in self.classes_]}")

@@ -414,3 +414,7 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
     fig.suptitle("under- and over-fitting: polynomial models of increasing order "
                  "(MSE: mean squared error of the fit on the training and the test points)")
     return _finish(fig, path)
+
+
+from .convnets import plot_feature_maps, plot_filters  # noqa: E402 (they use the helpers above)
+from .handcrafted import plot_handcrafted  # noqa: E402
