@@ -183,3 +183,16 @@ def test_interrupted_checkpointed_resnet_resumes_to_the_uninterrupted_weights(di
 def test_docstring_example_runs():
     result = doctest.testmod(chainrule.models.cnn, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_summary_of_a_fitted_cnn_starts_at_its_images():
+    """summary() feeds the network one image (C, H, W), not the first Linear layer's inputs."""
+    X = np.random.default_rng(0).random((40, 8, 8), dtype=np.float32)
+    y = np.arange(40) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = CNNClassifier(max_iter=1, batch_size=20, random_state=0, n_threads=1).fit(X, y)
+    text = str(clf.summary())
+    assert text.splitlines()[2].split()[:3] == ["0", "Conv2d", "(N,"] and "(N, 32, 8, 8)" in text
+    assert text.endswith("input (N, 1, 8, 8)")
+    assert f"total parameters: {sum(p.value.size for p in clf.model_.parameters()):,}" in text

@@ -27,7 +27,7 @@ def test_mlp_summary_rows_shapes_and_totals():
     assert s.total_params == sum(c.size for c in clf.coefs_) + sum(b.size for b in clf.intercepts_) + 18
     text = str(s)
     assert text.splitlines()[0].split() == ["layer", "type", "output", "shape", "parameters"]
-    assert f"total parameters: {s.total_params:,}" in text and "(7,)" in text
+    assert f"total parameters: {s.total_params:,}" in text and text.endswith("input (N, 7)")
     assert "<table>" in s._repr_html_()
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from chainrule.models import LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor, PolynomialRegression
+from chainrule.models import CNNClassifier, LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor, PolynomialRegression
 
 
 def _blas_threads():
@@ -26,14 +26,16 @@ def _spy(cls, seen, method):
     (LinearRegression, dict(epochs=3)),
     (LinearRegression, dict(solver="lstsq")),
     (PolynomialRegression, dict(degree=2)),
+    (CNNClassifier, dict(max_iter=1, batch_size=20)),
 ])
 def test_fit_and_predict_run_with_n_threads(cls, kwargs):
     if _blas_threads() is None:
         pytest.skip("no BLAS library that threadpoolctl can see")
     before = _blas_threads()
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 3))
-    y = (X[:, 0] > 0).astype(int) if cls in (MLPClassifier, LinearClassifier) else X[:, 0]
+    X = rng.standard_normal((40, 4, 4)) if cls is CNNClassifier else rng.standard_normal((40, 3))
+    y = (X.reshape(40, -1)[:, 0] > 0).astype(int) if cls in (MLPClassifier, LinearClassifier, CNNClassifier) \
+        else X[:, 0]
     seen_fit, seen_predict = [], []
     spy = _spy(_spy(cls, seen_fit, "_validate_X_y"), seen_predict, "_model_input")
     import warnings

@@ -25,7 +25,7 @@ class Summary:
             (f"{v:>{w}}" if i == 3 else f"{v:<{w}}") for i, (v, w) in enumerate(zip(r, widths)))
         out = [fmt(header), line] + [fmt(r) for r in body] + [line]
         out.append(f"total parameters: {self.total_params:,} ({self.trainable_params:,} trainable)"
-                   + (f"; input (N,) + {self.input_shape}" if self.input_shape is not None else ""))
+                   + (f"; input {_shape_text((None,) + tuple(self.input_shape))}" if self.input_shape is not None else ""))
         return "\n".join(out)
 
     __repr__ = __str__

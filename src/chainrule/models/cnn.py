@@ -79,6 +79,7 @@ class CNNClassifier(ClassifierNetwork):
     images: ``batch_size=64``, ``learning_rate_init=0.002``, ``lr_schedule='cosine'``,
     ``max_iter=5``, ``alpha=0``, ``dtype='float32'`` (None: float32 input in float32, anything else
     in float64). ``learning_rate`` 'invscaling' or 'adaptive' (for 'sgd') needs ``lr_schedule=None``.
+    ``n_threads``: BLAS threads for fit and predict (threadpoolctl; None leaves NumPy's setting).
 
     Fitted: ``model_`` (the ``Sequential``; its ``state_dict`` has PyTorch's names and layouts),
     ``image_shape_`` (C, H, W), ``classes_``, ``n_features_in_`` (C H W), ``history_``,
@@ -102,7 +103,7 @@ class CNNClassifier(ClassifierNetwork):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  loss="log_loss", penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule="cosine",
-                 class_weight=None, dtype="float32", checkpoint=None):
+                 class_weight=None, dtype="float32", checkpoint=None, n_threads=None):
         store_params(self, locals())
 
     # -- images ---------------------------------------------------------------------------------
@@ -157,6 +158,10 @@ class CNNClassifier(ClassifierNetwork):
 
     def _input_size(self, X):
         return tuple(X.shape[1:])
+
+    def _network_input_shape(self) -> tuple:
+        """One image as the network takes it: (C, H, W)."""
+        return tuple(int(v) for v in self.image_shape_)
 
     # -- the network ----------------------------------------------------------------------------
     def _build_network(self, n_in, n_out, rng):
