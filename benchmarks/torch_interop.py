@@ -16,7 +16,7 @@ import torch
 from chainrule import io, losses, optim, registry
 from chainrule.architectures import lenet, resnet
 from chainrule.datasets import load_digits
-from chainrule.models import MLPClassifier
+from chainrule.models import CNNClassifier, MLPClassifier
 from chainrule.training import Trainer
 
 
@@ -79,6 +79,12 @@ def main() -> int:
         ok &= compare("MLPClassifier", clf.decision_function(Xte.reshape(-1, 64)), Path(tmp) / "mlp.safetensors",
                       Xte.reshape(-1, 64))
         images_tr, images_te = Xtr[:, None], Xte[:, None]                  # (N, 1, 8, 8)
+        for arch in ("lenet", "resnet"):                                   # the estimator's model file
+            cnn = CNNClassifier(arch, width=8, blocks_per_stage=1, max_iter=3, batch_size=32, random_state=0)
+            cnn.fit(images_tr, d.y_train)
+            io.save(cnn, Path(tmp) / "cnn.safetensors")
+            ok &= compare(f"CNNClassifier({arch!r})", cnn.decision_function(images_te), Path(tmp) / "cnn.safetensors",
+                          images_te)
         for name, net in [("lenet", lenet(1, 10, 8, rng=0)),
                           ("resnet (stochastic depth)", resnet(1, 10, width=8, blocks_per_stage=2, rng=0))]:
             train_network(net, images_tr, d.y_train, epochs=3)
