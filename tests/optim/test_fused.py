@@ -64,37 +64,3 @@ def test_mismatched_layouts_fall_back_to_numpy(numpy_path):
     assert not _fused.sgd_step(w, g, {}, 0.1, 0.0, False, 0.0)
     assert _fused.sgd_step(w, np.asfortranarray(g), {}, 0.1, 0.0, False, 0.0)
     np.testing.assert_allclose(w, 0.9)
-
-
-def _adam_steps(fused, switch, dtype, order, wd, amsgrad):
-    switch(fused)
-    rng = np.random.default_rng(0)
-    p = nn.Parameter(np.asarray(rng.standard_normal((37, 23)), dtype=dtype, order=order))
-    opt = optim.Adam([p], lr=0.01, weight_decay=wd, amsgrad=amsgrad)
-    for lr in (0.01, 0.01, 0.003, 0.001, 0.001):
-        opt.lr = lr
-        p.grad = np.asarray(rng.standard_normal((37, 23)) * 10.0 ** rng.integers(-6, 3, (37, 23)), dtype=dtype,
-                            order=order)
-        opt.step()
-    return p.value, opt.state[0]["exp_avg"], opt.state[0]["exp_avg_sq"]
-
-
-@pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("wd,amsgrad", [(0.0, False), (1e-2, False), (0.0, True)])
-def test_fused_adam_is_bit_identical_to_numpy(numpy_path, dtype, order, wd, amsgrad):
-    ref = _adam_steps(False, numpy_path, dtype, order, wd, amsgrad)
-    got = _adam_steps(True, numpy_path, dtype, order, wd, amsgrad)
-    for a, b in zip(got, ref):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_fused_adam_overflow_stops_as_the_numpy_update_does(numpy_path):
-    from chainrule import TrainingDiverged
-    for fused in (False, True):
-        numpy_path(fused)
-        p = nn.Parameter(np.zeros(3, np.float32))
-        opt = optim.Adam([p], lr=1e-3)
-        p.grad = np.array([1e20, 1.0, -3e25], np.float32)          # g * g overflows float32
-        with pytest.raises(TrainingDiverged, match="overflowed"):
-            opt.step()

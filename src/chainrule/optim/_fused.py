@@ -1,7 +1,7 @@
 """The optional compiled update loops (``pip install chainrule[fast]``, numba).
 
 NumPy runs an update such as SGD with momentum as four passes over the weights (v *= mu, v += g,
-t = lr v, w -= t), and Adam as about a dozen; one compiled loop does the same arithmetic in one pass. The loops compute
+t = lr v, w -= t); one compiled loop does the same arithmetic in one pass. The loops compute
 exactly what the NumPy updates compute, in the same order and dtype, with no fused multiply-add
 (numba's default ``fastmath=False`` forbids contracting a * b + c), so both paths give the same
 bits; the test suite runs both and compares them. NumPy stays the reference: this module is used
@@ -52,7 +52,6 @@ def _compiled():
     global _loops
     if _loops is None:
         import numba
-        import numpy as np
 
         @numba.njit(cache=True, nogil=True)
         def sgd_momentum(w, g, v, lr, mu, wd, nesterov):  # pragma: no cover - compiled
@@ -76,50 +75,8 @@ def _compiled():
                     gi = gi + wd * w[i]
                 w[i] = w[i] - lr * gi
 
-        @numba.njit(cache=True, nogil=True)
-        def adam(w, g, m, v, b1, one_minus_b1, b2, one_minus_b2, c2, eps, c1, wd):  # pragma: no cover
-            # the NumPy update's operations, one element at a time, in its order and dtype; True
-            # if a value overflowed where the NumPy update raises (its errstate over='raise')
-            overflow = False
-            for i in range(w.size):
-                gi = g[i]
-                if wd != 0:
-                    gi = gi + wd * w[i]
-                mi = m[i] * b1
-                mi = mi + one_minus_b1 * gi
-                gg = gi * gi
-                vi = v[i] * b2
-                vi = vi + one_minus_b2 * gg
-                m[i] = mi
-                v[i] = vi
-                d = np.sqrt(vi) / c2
-                d = d + eps
-                step = mi / d
-                step = step * c1
-                w[i] = w[i] - step
-                if np.isfinite(gi) and not (np.isfinite(mi) and np.isfinite(gg) and np.isfinite(vi)
-                                            and np.isfinite(step) and np.isfinite(w[i])):
-                    overflow = True
-            return overflow
-
-        _loops = {"sgd_momentum": sgd_momentum, "sgd_plain": sgd_plain, "adam": adam}
+        _loops = {"sgd_momentum": sgd_momentum, "sgd_plain": sgd_plain}
     return _loops
-
-
-def adam_step(w, g, m, v, b1, b2, c2, eps, c1) -> bool:
-    """One Adam step (no AMSGrad; ``g`` with any weight decay already added) as one compiled loop,
-    when enabled and the arrays allow it; True if done. ``c2`` = sqrt(1 - b2^t) and ``c1`` = lr / (1 - b1^t), as the NumPy update computes them.
-    Raises FloatingPointError where the NumPy update's arithmetic overflows."""
-    if not _enabled:
-        return False
-    flat = _flat(w, g, m, v)
-    if flat is None:
-        return False
-    dt = w.dtype.type
-    if _compiled()["adam"](flat[0], flat[1], flat[2], flat[3], dt(b1), dt(1 - b1), dt(b2), dt(1 - b2), dt(c2),
-                           dt(eps), dt(c1), dt(0)):
-        raise FloatingPointError("overflow encountered in the Adam update")
-    return True
 
 
 def sgd_step(w, g, state, lr, momentum, nesterov, weight_decay) -> bool:

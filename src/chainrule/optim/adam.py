@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_number
-from . import _fused
 from .base import Optimizer
 
 
@@ -52,8 +51,6 @@ def adam_update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
         m = state["exp_avg"] = np.zeros_like(w)
         state["exp_avg_sq"] = np.zeros_like(w)
     v = state["exp_avg_sq"]
-    if not amsgrad and _fused.adam_step(w, g, m, v, b1, b2, np.sqrt(1 - b2 ** t), eps, lr / (1 - b1 ** t)):
-        return                             # the same arithmetic as below, one compiled pass (``_fused.py``)
     m *= dt(b1)
     m += dt(1 - b1) * g
     v *= dt(b2)
