@@ -233,3 +233,33 @@ def test_adam_on_float32_limits_stops_with_the_cause_instead_of_stalling():
     p.grad = np.array([1e20, 1.0, -3e25], np.float32)        # g * g overflows float32
     with pytest.raises(TrainingDiverged, match=r"overflowed.*largest gradient entry is 3e\+25.*Scale the input"):
         optim.Adam([p], lr=0.1).step()
+
+
+def _adam_by_the_formulas(w, g, st, lr, b1, b2, eps, t):
+    """Adam written as its formulas with NumPy temporaries (the reference for the in-place update)."""
+    dt = w.dtype.type
+    st["m"] = st["m"] * dt(b1) + dt(1 - b1) * g
+    st["v"] = st["v"] * dt(b2) + dt(1 - b2) * (g * g)
+    denom = np.sqrt(st["v"]) / dt(np.sqrt(1 - b2 ** t)) + dt(eps)
+    return w - (st["m"] / denom) * dt(lr / (1 - b1 ** t))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_in_place_gives_the_formulas_bits_and_keeps_scratch_out_of_checkpoints(dtype):
+    from chainrule.optim.adam import adam_update
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((31, 17)).astype(dtype)
+    ref, st, state = w.copy(), {"m": np.zeros_like(w), "v": np.zeros_like(w)}, {}
+    for t, lr in enumerate((1e-2, 1e-2, 3e-3, 1e-3), start=1):
+        g = (rng.standard_normal(w.shape) * 10.0 ** rng.integers(-6, 3, w.shape)).astype(dtype)
+        adam_update(w, g, state, lr=lr)
+        ref = _adam_by_the_formulas(ref, g, st, lr, 0.9, 0.999, 1e-8, t)
+        np.testing.assert_array_equal(w, ref)
+        np.testing.assert_array_equal(state["exp_avg"], st["m"])
+        np.testing.assert_array_equal(state["exp_avg_sq"], st["v"])
+    p = Parameter(np.zeros(3, dtype))
+    opt = optim.Adam([p], lr=1e-3)
+    p.grad = np.ones(3, dtype)
+    opt.step()
+    arrays, _ = opt.state_dict()
+    assert sorted(arrays) == ["0.exp_avg", "0.exp_avg_sq"]

@@ -51,21 +51,30 @@ def adam_update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
         m = state["exp_avg"] = np.zeros_like(w)
         state["exp_avg_sq"] = np.zeros_like(w)
     v = state["exp_avg_sq"]
+    # one scratch array per weight, reused every step (not saved: state_dict skips "_" keys): the
+    # same operations in the same order as the formulas, without allocating five temporaries
+    tmp = state.get("_scratch")
+    if tmp is None or tmp.shape != w.shape or tmp.dtype != w.dtype:
+        tmp = state["_scratch"] = np.empty_like(w)
     m *= dt(b1)
-    m += dt(1 - b1) * g
+    np.multiply(g, dt(1 - b1), out=tmp)
+    m += tmp
     v *= dt(b2)
-    v += dt(1 - b2) * (g * g)          # overflow raises (Optimizer.step), never a silent stall
+    np.multiply(g, g, out=tmp)
+    tmp *= dt(1 - b2)
+    v += tmp                           # overflow raises (Optimizer.step), never a silent stall
     if amsgrad:
         vmax = state.get("max_exp_avg_sq")
         if vmax is None:
             vmax = state["max_exp_avg_sq"] = np.zeros_like(w)
         np.maximum(vmax, v, out=vmax)
         v = vmax
-    denom = np.sqrt(v) / dt(np.sqrt(1 - b2 ** t))
-    denom += dt(eps)
-    step = m / denom
-    step *= dt(lr / (1 - b1 ** t))
-    w -= step
+    np.sqrt(v, out=tmp)                # the denominator sqrt(v) / sqrt(1 - b2^t) + eps
+    tmp /= dt(np.sqrt(1 - b2 ** t))
+    tmp += dt(eps)
+    np.divide(m, tmp, out=tmp)         # the step m / denominator, times lr / (1 - b1^t)
+    tmp *= dt(lr / (1 - b1 ** t))
+    w -= tmp
 
 
 class Adam(Optimizer):

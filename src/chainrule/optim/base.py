@@ -110,6 +110,8 @@ class Optimizer:
         arrays, per_param = {}, {}
         for i, st in enumerate(self.state):
             for k, v in st.items():
+                if k.startswith("_"):          # scratch space, not state (e.g. Adam's "_scratch")
+                    continue
                 if xp.is_array(v):
                     arrays[f"{i}.{k}"] = xp.to_host(v)
                 else:
