@@ -163,3 +163,24 @@ def test_an_input_rule_that_changes_values_is_refused(trained_lenet, tmp_path):
     est._model_input = lambda X: np.asarray(X, np.float32).reshape(-1, 1, 28, 28) / 255.0
     with pytest.raises(NotImplementedError, match="changes values"):
         io.export_onnx(est, tmp_path / "x.onnx")
+
+
+@pytest.mark.parametrize("architecture", ["lenet", "resnet"])
+def test_a_fitted_cnn_classifier_exports_with_its_labels_and_probabilities(images, architecture, tmp_path):
+    """CNNClassifier end to end: its ONNX file takes flat rows (N, C H W) as the estimator does, and
+    gives its labels and probabilities on real MNIST test images."""
+    import warnings
+
+    from chainrule.models import CNNClassifier
+    Xtr, Xte, ytr, _ = images
+    clf = CNNClassifier(architecture, width=4, blocks_per_stage=1, max_iter=1, batch_size=64, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(Xtr[:300], ytr[:300])
+    io.export_onnx(clf, tmp_path / "cnn.onnx")
+    model = _checked(tmp_path / "cnn.onnx")
+    assert _input_dims(model)[1:] == [28 * 28]
+    flat = np.ascontiguousarray(Xte.reshape(len(Xte), -1), dtype=np.float32)
+    out = _run(tmp_path / "cnn.onnx", flat)
+    np.testing.assert_array_equal(out["label"].ravel(), clf.predict(Xte))
+    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(Xte), atol=1e-5)
