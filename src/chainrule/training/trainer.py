@@ -251,6 +251,8 @@ class Trainer:
                         history.interrupted = True
                     if interrupt.caught or self.stop_training:
                         break
+            if interrupt.caught:    # Ctrl-C after the last epoch's check, before the guard let go: still a Ctrl-C
+                history.interrupted = True
         finally:
             self.model.eval()
             for cb in self.callbacks:          # also after a divergence: checkpoints release their lock
