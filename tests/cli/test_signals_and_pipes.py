@@ -45,13 +45,16 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(tmp_path, chainrul
     assert "accuracy: train" in stdout
 
 
-def test_ctrl_c_during_another_command_is_one_line_and_130(tmp_path, chainrule_exe, offline_env):
+def test_ctrl_c_during_another_command_is_one_line_and_130(tmp_path, chainrule_exe, offline_env, mnist_dir):
+    # the 10,000 MNIST images: the demo runs for minutes, so the signal always lands in the middle of it
+    # (on the 1,797 digits it can finish before a loaded machine delivers the signal)
     env = dict(offline_env, PYTHONUNBUFFERED="1")               # to see the first line as it is printed
-    proc = _popen(chainrule_exe, ["demo", "handcrafted", "--out", str(tmp_path)], env)
-    _read_until(proc.stdout, "digits: ", proc)
+    proc = _popen(chainrule_exe, ["demo", "handcrafted", "--dataset", "mnist10k", "--data-dir", str(mnist_dir),
+                                  "--no-download", "--out", str(tmp_path)], env)
+    _read_until(proc.stdout, "mnist", proc)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (stdout, stderr)
     assert stderr.strip() == "chainrule demo handcrafted: interrupted (Ctrl-C)", stderr
     assert not (tmp_path / "handcrafted.md").exists()
 
