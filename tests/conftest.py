@@ -1,6 +1,8 @@
-"""Shared fixtures: the real MNIST test-set files (skipped when absent) and a local HTTP server."""
+"""Shared fixtures: the real MNIST test-set files (skipped when absent), a local HTTP server, and Ctrl-C
+as a terminal delivers it."""
 import http.server
 import pathlib
+import signal
 import threading
 
 import pytest
@@ -74,3 +76,20 @@ def http_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """SIGINT raises KeyboardInterrupt in this process, and a child it starts gets SIGINT at its default.
+
+    A shell starts a foreground command so, whatever its own parent did; but a test runner started in
+    the background of a script (``cmd &``) ignores SIGINT, its children inherit that, and Python (and
+    chainrule with it) then rightly leaves Ctrl-C ignored. Tests of Ctrl-C put the terminal's state
+    back for their duration and restore the runner's after.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)   # caught handlers reset on exec
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+

@@ -153,7 +153,8 @@ def test_partial_fit_continues_and_warm_start_keeps_the_weights(digits):
     assert warm.model_ is model and len(warm.loss_curve_) == 4
 
 
-def test_interrupted_checkpointed_resnet_resumes_to_the_uninterrupted_weights(digits, tmp_path, monkeypatch):
+def test_interrupted_checkpointed_resnet_resumes_to_the_uninterrupted_weights(digits, tmp_path, monkeypatch,
+                                                                               ctrl_c_as_in_a_terminal):
     """The stochastic-depth masks' generator is in the checkpoint: the resumed run draws the same masks."""
     Xtr, _, ytr, _ = digits
     settings = dict(architecture="resnet", image_shape=(8, 8), width=4, blocks_per_stage=1, p_last=0.5,

@@ -98,7 +98,7 @@ def test_early_stopping_restores_the_best_validation_weights(digits):
 
 
 @pytest.fixture
-def ctrl_c_at_batch(monkeypatch):
+def ctrl_c_at_batch(monkeypatch, ctrl_c_as_in_a_terminal):
     """Send a real SIGINT to this process after the n-th optimizer step (one per batch) of the next fit."""
     import os
     import signal

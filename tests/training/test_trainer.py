@@ -168,7 +168,7 @@ class InterruptAt(Callback):
             self.state = trainer.model.state_dict()
 
 
-def test_ctrl_c_stops_after_the_current_batch_and_keeps_the_weights():
+def test_ctrl_c_stops_after_the_current_batch_and_keeps_the_weights(ctrl_c_as_in_a_terminal):
     X, y = blobs()
     spy = InterruptAt(1, 3)
     t = make_trainer(epochs=5, callbacks=[spy])
@@ -179,11 +179,23 @@ def test_ctrl_c_stops_after_the_current_batch_and_keeps_the_weights():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_a_second_ctrl_c_raises():
+def test_a_second_ctrl_c_raises(ctrl_c_as_in_a_terminal):
     X, y = blobs()
     with pytest.raises(KeyboardInterrupt):
         make_trainer(epochs=3, callbacks=[InterruptAt(0, 1, twice=True)]).fit(X, y)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_ignored_when_the_run_began_stays_ignored():
+    # a job started in the background of a script (``cmd &``) ignores SIGINT; Python leaves it so, and so do runs
+    X, y = blobs()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        h = make_trainer(epochs=3, callbacks=[InterruptAt(0, 1, twice=True)]).fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert not h.interrupted and len(h) == 3
 
 
 def test_early_stopping_restores_the_best_weights():
@@ -213,7 +225,7 @@ def _resumable(seed=0):
     return model
 
 
-def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path):
+def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path, ctrl_c_as_in_a_terminal):
     X, y = blobs(250)
 
     def trainer(cbs):

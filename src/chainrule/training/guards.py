@@ -13,6 +13,11 @@ class InterruptGuard:
 
     The training loop checks ``caught`` after every batch, so an interrupted run keeps the weights
     of its last complete step (and its last checkpoint).
+
+    A SIGINT that is ignored when the guard is entered stays ignored, as Python itself leaves it
+    (a job started in the background of a script, with ``&``, ignores the terminal's Ctrl-C; so do
+    its runs), and outside the main thread, where Python cannot install signal handlers, the guard
+    does nothing.
     """
 
     def __init__(self):
@@ -27,7 +32,8 @@ class InterruptGuard:
         self.caught = True
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
             try:
                 self._previous = signal.signal(signal.SIGINT, self._handler)
                 self._active = True
