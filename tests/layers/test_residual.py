@@ -208,3 +208,12 @@ def test_resume_replays_the_masks_bit_for_bit(tmp_path):
     for k, v in full.model.state_dict().items():
         np.testing.assert_array_equal(resumed.model.state_dict()[k], v, err_msg=k)
     assert resumed.history["loss"] == full.history["loss"]
+
+
+def test_rebuilding_without_the_registrys_helpers_is_refused_by_name():
+    from chainrule.layers.residual import Residual
+    config = {"block": {"type": "ReLU", "config": {}}, "shortcut": None, "survival_prob": 1.0, "mode": "row"}
+    with pytest.raises(TypeError, match="needs build"):
+        Residual.from_config(config)
+    with pytest.raises(TypeError, match="needs shapes_of"):
+        Residual.state_shapes(config)

@@ -293,8 +293,24 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm for images (N, C, H, W), statistics per channel over N, H and W (PyTorch's
-    ``BatchNorm2d(num_features, eps=1e-5, momentum=0.1)``)."""
+    """Batch normalisation for images (N, C, H, W), with statistics per channel over N, H and W.
+
+    The formulas of ``BatchNorm1d`` with each channel's N x H x W values as its batch: mu and var
+    per channel, xhat = (x - mu) / sqrt(var + eps), y = gamma xhat + beta with one gamma and one
+    beta per channel; the running statistics as PyTorch's ``BatchNorm2d`` keeps them (the unbiased
+    variance over N H W values enters the running variance).
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float, default 1e-5
+        Added to each channel's variance before the square root.
+    momentum : float or None, default 0.1
+        Weight of the batch in the running statistics; None uses the cumulative average.
+    dtype : dtype, default float32
+        The parameters' and buffers' dtype.
+    """
 
     _ndim = 4
     _shape_text = "(N, C, H, W)"

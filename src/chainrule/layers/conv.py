@@ -174,17 +174,38 @@ def init_conv_bias(rng, shape, init: str, dtype):
 class Conv2d(Module):
     """2-D convolution on images (N, C, H, W), PyTorch's ``nn.Conv2d`` without groups and dilation.
 
-    ``weight`` has shape (out_channels, in_channels, kh, kw) and ``bias`` (out_channels,), as in
-    PyTorch, so a ``state_dict`` loads strictly into ``torch.nn.Conv2d``. ``kernel_size``,
-    ``stride`` and ``padding`` (zeros) are an integer or a pair (height, width).
-
-    ``init``: ``"uniform"`` (default, PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and
-    bias, fan_in = in_channels kh kw), ``"he"`` (normal with std sqrt(2/fan_in), bias 0: for ReLU
-    networks), ``"glorot"`` or ``"zeros"``. ``rng`` is a seed or a ``numpy.random.Generator``.
+    y[n, o, i, j] = b[o] + sum over c, u, v of W[o, c, u, v] x[n, c, i s_h + u - p_h, j s_w + v - p_w]
+    (zeros outside the image), an output of H' = (H + 2 p_h - k_h) // s_h + 1 rows and likewise W'
+    columns. ``weight`` has shape (out_channels, in_channels, kh, kw) and ``bias`` (out_channels,),
+    as in PyTorch, so a ``state_dict`` loads strictly into ``torch.nn.Conv2d``.
 
     The output is the (N, C, H, W) view of a channels-last array (PyTorch's channels_last memory
     format): the next image layer uses it without a copy. The patch matrix is built a few images
     at a time, in forward and again in backward, so no batch size needs a large buffer.
+
+    Parameters
+    ----------
+    in_channels : int
+        C, the input's channels.
+    out_channels : int
+        The number of filters, the output's channels.
+    kernel_size : int or (int, int)
+        (k_h, k_w), the filters' height and width (one integer for a square filter).
+    stride : int or (int, int), default 1
+        (s_h, s_w), the step between two filter positions.
+    padding : int or (int, int), default 0
+        (p_h, p_w), rows and columns of zeros added on each side.
+    bias : bool, default True
+        Add b; False for a convolution followed by batch norm, whose beta plays its part.
+    rng : int, numpy.random.Generator or None, default None
+        The seed or generator of the initial weights.
+    dtype : dtype, default float32
+        The parameters' dtype; inputs are computed in it.
+    init : {"uniform", "he", "glorot", "zeros"}, default "uniform"
+        ``"uniform"``: PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias, with
+        fan_in = in_channels k_h k_w; ``"he"``: normal with standard deviation sqrt(2 / fan_in) and
+        bias 0 (for ReLU networks); ``"glorot"``: U(+-sqrt(6 / (fan_in + fan_out))) with
+        fan_out = out_channels k_h k_w; ``"zeros"``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True,
@@ -212,7 +233,15 @@ class Conv2d(Module):
         return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={im.shown(self.kernel_size)}{extra})"
 
     def reset_parameters(self, rng=None, init: str | None = None) -> None:
-        """Draw new weights (and a new bias) with ``init`` (default: the layer's own scheme)."""
+        """Draw new weights (and a new bias) with ``init``.
+
+        Parameters
+        ----------
+        rng : int, numpy.random.Generator or None, default None
+            The seed or generator of the new weights.
+        init : {"uniform", "he", "glorot", "zeros"} or None, default None
+            The scheme (see the class); None keeps the layer's own, another becomes the layer's.
+        """
         init = init or self.init
         gen = resolve_rng(rng)
         dt = self.weight.value.dtype
@@ -248,6 +277,20 @@ class Conv2d(Module):
 
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
+        """weight (out_channels, in_channels, k_h, k_w) and, with a bias, bias (out_channels,).
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        shapes_of : callable, optional
+            Unused (a convolution has no children).
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``.
+        """
         k = im.size_pair("Conv2d", "kernel_size", config["kernel_size"])
         o, c = int(config["out_channels"]), int(config["in_channels"])
         return {"weight": (o, c) + k, **({"bias": (o,)} if config.get("bias", True) else {})}

@@ -161,12 +161,34 @@ class _Pool2d(Module):
 
 class MaxPool2d(_Pool2d):
     """The largest value of each window (PyTorch's ``nn.MaxPool2d(kernel_size, stride=None)``, no
-    padding, floor mode). Backward sends each output's gradient to its window's first maximum."""
+    padding, floor mode).
+
+    y[n, c, i, j] = max over u < k_h, v < k_w of x[n, c, i s_h + u, j s_w + v]; backward sends each
+    output's gradient to its window's first maximum (dy/dx = 1 there, 0 elsewhere).
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        (k_h, k_w), the window's height and width.
+    stride : int, (int, int) or None, default None
+        (s_h, s_w), the step between two windows; None is ``kernel_size`` (windows side by side).
+    """
 
 
 class AvgPool2d(_Pool2d):
     """The mean of each window (PyTorch's ``nn.AvgPool2d(kernel_size, stride=None)``, no padding,
-    floor mode)."""
+    floor mode).
+
+    y[n, c, i, j] = (1 / (k_h k_w)) sum over u < k_h, v < k_w of x[n, c, i s_h + u, j s_w + v];
+    backward gives each input its windows' gradients divided by k_h k_w.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        (k_h, k_w), the window's height and width.
+    stride : int, (int, int) or None, default None
+        (s_h, s_w), the step between two windows; None is ``kernel_size`` (windows side by side).
+    """
 
     _forward = staticmethod(avgpool2d_forward)
     _backward = staticmethod(avgpool2d_backward)

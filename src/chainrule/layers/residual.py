@@ -61,6 +61,20 @@ def linear_decay(n_blocks: int, p_last: float = 0.5, *, count_input: bool = True
     falling from p_0 = 1 (the input) to p_L at the last block, so the first block has
     1 - (1 - p_L)/L. ``count_input=False``: from exactly 1 at the first block to p_L at the last,
     p_l = 1 - ((l - 1)/(L - 1))(1 - p_L) (one block: [p_L]).
+
+    Parameters
+    ----------
+    n_blocks : int
+        L, the number of residual blocks (at least 1).
+    p_last : float, default 0.5
+        p_L, the last block's survival probability, in (0, 1] (the paper's 0.5).
+    count_input : bool, default True
+        Count the input as layer 0 with p_0 = 1 (the paper's rule); False starts at 1 on the first block.
+
+    Returns
+    -------
+    list of float
+        p_1, ..., p_L, one per block, for ``Residual(survival_prob=...)``.
     """
     L = check_int("n_blocks", n_blocks)
     p_last = check_number("p_last", p_last, 0.0, 1.0, low_inclusive=False, high_inclusive=True)
@@ -77,12 +91,25 @@ class Residual(Module):
 
     ``block`` and ``shortcut`` are child modules (state names ``block.0.weight``,
     ``shortcut.0.weight``...; ``shortcut=None`` is the identity and has no state), so a PyTorch
-    module with attributes ``block`` and ``shortcut`` loads the same state_dict. ``survival_prob``
-    p in (0, 1]: p = 1 never drops (and draws nothing). ``mode``: ``"row"`` (a draw per sample)
-    or ``"batch"`` (one draw per batch). ``rng`` (a seed or a ``numpy.random.Generator``) draws
-    the masks; it is this module's generator (``generators()``), so checkpoints save it and
-    gradient checks replay it. Estimators pass the run's generator, so one ``random_state``
-    fixes every mask.
+    module with attributes ``block`` and ``shortcut`` loads the same state_dict.
+
+    Parameters
+    ----------
+    block : Module
+        The residual branch f, e.g. ``Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d, BatchNorm2d)``.
+    shortcut : Module or None, default None
+        The shortcut s; None is the identity (input and block output must then have one shape),
+        a module (e.g. a 1 x 1 ``Conv2d`` with stride 2) when the block changes the shape.
+    survival_prob : float, default 1.0
+        p in (0, 1], the probability that the block is kept in training; a kept block is divided
+        by p. p = 1 never drops (and draws nothing); ``linear_decay`` gives the paper's p per block.
+    mode : {"row", "batch"}, default "row"
+        ``"row"``: a draw per sample (torchvision's default); ``"batch"``: one draw per batch, and a
+        dropped block is not run at all.
+    rng : int, numpy.random.Generator or None, default None
+        Draws the masks. It is this module's generator (``generators()``), so checkpoints save it
+        and gradient checks replay it; estimators pass the run's generator, so one
+        ``random_state`` fixes every mask.
     """
 
     def __init__(self, block: Module, shortcut: Module | None = None, survival_prob: float = 1.0,
@@ -160,6 +187,24 @@ class Residual(Module):
 
     @classmethod
     def from_config(cls, config, build=None):
+        """Rebuild from ``get_config()``, building the block and the shortcut with ``build``.
+
+        Parameters
+        ----------
+        config : dict
+            ``{"block": spec, "shortcut": spec or None, "survival_prob": p, "mode": mode}``.
+        build : callable
+            ``build(spec) -> Module`` (``chainrule.registry.build_module``).
+
+        Returns
+        -------
+        Residual
+
+        Raises
+        ------
+        TypeError
+            If ``build`` is not given.
+        """
         if build is None:
             raise TypeError("Residual.from_config needs build (chainrule.registry.build_module)")
         shortcut = config.get("shortcut")
@@ -168,6 +213,27 @@ class Residual(Module):
 
     @classmethod
     def state_shapes(cls, config, shapes_of=None):
+        """The block's and the shortcut's parameter and buffer shapes, under ``"block."`` and ``"shortcut."``.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+        shapes_of : callable
+            ``shapes_of(spec) -> dict`` for one child.
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``.
+
+        Raises
+        ------
+        TypeError
+            If ``shapes_of`` is not given.
+        """
+        if shapes_of is None:
+            raise TypeError("Residual.state_shapes needs shapes_of (one child's shapes, from chainrule.registry)")
         out = {f"block.{k}": v for k, v in shapes_of(config["block"]).items()}
         if config.get("shortcut") is not None:
             out.update({f"shortcut.{k}": v for k, v in shapes_of(config["shortcut"]).items()})
