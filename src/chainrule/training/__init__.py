@@ -1,9 +1,10 @@
 """The training loop, its history and callbacks."""
-from .batching import batch_slices, random_split, stratified_split
-from .callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from .batching import batch_slices, predict_in_batches, random_split, stratified_split
+from .callbacks import Callback, Checkpoint, EarlyStopping
 from .history import History
 from .metrics import accuracy, confusion_matrix, rmse, scores_to_labels
-from .trainer import Trainer, predict_in_batches
+from .progress import ProgressBar
+from .trainer import Trainer
 
 __all__ = ["Trainer", "History", "Callback", "EarlyStopping", "Checkpoint", "ProgressBar", "batch_slices",
            "stratified_split", "random_split", "accuracy", "rmse", "confusion_matrix", "scores_to_labels",

@@ -1,4 +1,5 @@
-"""The data of a run: checked once, split for validation, and cut into shuffled minibatches."""
+"""The data of a run: checked once, split for validation, cut into shuffled minibatches, and passed
+forward in chunks for predictions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -199,3 +200,33 @@ def _as_dtype(X, dtype):
         return X if X.dtype == dtype else X.astype(dtype)
     X = np.asarray(X)
     return X if X.dtype == dtype else X.astype(dtype)
+
+
+def predict_in_batches(model, X, batch_size: int = 4096) -> np.ndarray:
+    """``model.forward`` over ``X`` in chunks of ``batch_size`` rows (the caller chooses the mode).
+
+    Parameters
+    ----------
+    model : Module
+        The network.
+    X : array_like
+        The inputs, one sample per row.
+    batch_size : int, default 4096
+        Rows per forward pass (bounds the memory of the activations).
+
+    Returns
+    -------
+    ndarray
+        The outputs, one row per sample.
+    """
+    if not hasattr(X, "shape"):
+        X = np.asarray(X)
+    n = X.shape[0]
+    if n <= batch_size:
+        return model.forward(X)
+    first = model.forward(X[:batch_size])
+    out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
+    out[:batch_size] = first
+    for s in range(batch_size, n, batch_size):
+        out[s:s + batch_size] = model.forward(X[s:s + batch_size])
+    return out

@@ -29,11 +29,12 @@ from ..optim.base import Optimizer
 from ..optim.schedules import make_schedule
 from ..regularizers.penalties import add_penalty_gradients, penalty_value
 from . import metrics
-from .batching import TrainingData, batch_slices, prepare_data, shuffled_batches
-from .callbacks import Callback, ProgressBar, overrides
+from .batching import TrainingData, batch_slices, predict_in_batches, prepare_data, shuffled_batches
+from .callbacks import Callback, overrides
 from .checkpoint import read_checkpoint, restore, write_checkpoint
 from .guards import DivergenceGuard, InterruptGuard
 from .history import History
+from .progress import ProgressBar
 
 
 class Trainer:
@@ -413,33 +414,3 @@ class Trainer:
         """
         restore(self, path)
         return self
-
-
-def predict_in_batches(model: Module, X, batch_size: int = 4096) -> np.ndarray:
-    """``model.forward`` over ``X`` in chunks of ``batch_size`` rows (the caller chooses the mode).
-
-    Parameters
-    ----------
-    model : Module
-        The network.
-    X : array_like
-        The inputs, one sample per row.
-    batch_size : int, default 4096
-        Rows per forward pass (bounds the memory of the activations).
-
-    Returns
-    -------
-    ndarray
-        The outputs, one row per sample.
-    """
-    if not hasattr(X, "shape"):
-        X = np.asarray(X)
-    n = X.shape[0]
-    if n <= batch_size:
-        return model.forward(X)
-    first = model.forward(X[:batch_size])
-    out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
-    out[:batch_size] = first
-    for s in range(batch_size, n, batch_size):
-        out[s:s + batch_size] = model.forward(X[s:s + batch_size])
-    return out
