@@ -24,14 +24,14 @@ from ._settings import RENAMED
 MARKER = "{parameters}"
 
 #: the classifiers' loss (LinearClassifier, MLPClassifier, CNNClassifier)
-CLASSIFIER_LOSS = (
+CLASSIFIERS = {"loss": (
     "{'log_loss', 'softmax', 'softmax_cross_entropy', 'hinge', 'sigmoid'}",
     "'log_loss' is scikit-learn's: one sigmoid output for two classes, a softmax over the C classes "
     "otherwise, one sigmoid per label for multilabel targets (a 2-D 0/1 y). The notes' losses: "
     "'softmax' (softmax + log-likelihood, the softmax classifier), 'softmax_cross_entropy', 'hinge' "
     "(the multiclass SVM; two classes use the binary hinge on one score) and 'sigmoid' (a layer of "
     "sigmoid neurons trained with the cross-entropy; one neuron for two classes). Multilabel "
-    "targets need 'log_loss' or 'sigmoid'; ``predict_proba`` exists for all but 'hinge'.")
+    "targets need 'log_loss' or 'sigmoid'; ``predict_proba`` exists for all but 'hinge'.")}
 
 NESTEROV = ("bool", "Nesterov's momentum: ``W <- W - eta (g + mu v)`` instead of ``W <- W - eta v``. "
                     "Applies only with momentum > 0 and SGD.")
@@ -188,9 +188,17 @@ CNN = {
                                                   "or per batch ('batch')."),
 }
 
+#: MLPRegressor's loss
+MLP_REGRESSOR = {
+    "loss": ("{'squared_error', 'poisson', 'l2', 'l1'}",
+             "The data loss per sample, averaged over the batch: scikit-learn's 'squared_error' "
+             "(``1/2 sum_k (s_k - y_k)^2``) and 'poisson' (half the Poisson deviance, log link: the "
+             "network outputs log(mu) and ``predict`` returns mu; y >= 0), or the notes' 'l2' "
+             "(``sum_k (y_k - s_k)^2``) and 'l1' (``sum_k |y_k - s_k|``)."),
+}
+
 #: LinearClassifier's own
 LINEAR_CLASSIFIER = {
-    "loss": CLASSIFIER_LOSS,
     "optimizer": ("{'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'}",
                   "'lbfgs': full-batch L-BFGS (epochs bounds its iterations, tol is its gradient "
                   "tolerance); the others: the notes' minibatch training. 'auto': 'lbfgs' for every loss "

@@ -12,7 +12,7 @@ from ..layers.linear import Linear
 from ..training.history import History
 from .._validation import resolve_rng
 from . import _settings
-from ._docs import COMMON, FIT, LINEAR_CLASSIFIER, LINEAR_REGRESSION, NOTES, POLYNOMIAL, document
+from ._docs import CLASSIFIERS, COMMON, FIT, LINEAR_CLASSIFIER, LINEAR_REGRESSION, NOTES, POLYNOMIAL, document
 from ._network import _positive_int, blas_threads, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
@@ -47,7 +47,7 @@ def second_moment_top(X, sample_weight=None, intercept: bool = True, iterations:
     return lam
 
 
-@document(LINEAR_CLASSIFIER, NOTES, COMMON)
+@document(LINEAR_CLASSIFIER, CLASSIFIERS, NOTES, COMMON)
 class LinearClassifier(ClassifierNetwork):
     """The notes' linear classifier s = W x + b trained with one of their losses.
 
