@@ -36,7 +36,6 @@ import chainrule  # noqa: E402
 
 #: defining module (or "module.Class") -> why it is not checked yet
 NOT_YET_CHECKED = {
-    "chainrule.models": "estimators: another engineer is editing models/ (issue 14)",
     "chainrule.layers.conv": "Conv2d: another engineer is speeding up the convolution layers",
     "chainrule.layers.pooling": "pooling: another engineer is speeding up the convolution layers",
     "chainrule.layers.reshape": "Flatten: another engineer is speeding up the convolution layers",
