@@ -62,7 +62,7 @@ COMMON = {
                     "How the learning rate changes from epoch to epoch (stochastic solvers): a name of "
                     "``optim.schedules.SCHEDULES`` ('step', 'exponential', 'cosine'...; 'cosine' falls to "
                     "0 over the run's epochs), a dict ``{'name': name, **arguments}``, or a ``Schedule``. "
-                    "None: a constant rate."),
+                    "None: none of these."),
     "early_stopping": ("bool", "Hold out validation_fraction of the training data (stratified for "
                                "single-label classification) and stop when its score (accuracy, or R^2) has "
                                "not improved by tol for more than n_iter_no_change epochs in a row; the "
@@ -74,8 +74,8 @@ COMMON = {
                                             "training stops (scikit-learn's rule, see tol)."),
     "tol": ("float >= 0", "The stopping tolerance. L-BFGS: stop when every entry of the projected gradient "
                           "is at most tol (L-BFGS-B's gtol). The stochastic solvers, scikit-learn's rule: an "
-                          "epoch improves when the training loss falls below the best so far minus tol (with "
-                          "early_stopping: the validation score rises above the best plus tol), and more "
+                          "epoch improves when the training loss is at most the best so far minus tol (with "
+                          "early_stopping: the validation score is at least the best plus tol), and more "
                           "than n_iter_no_change epochs in a row without improvement end training."),
     "class_weight": ("'balanced', dict or None", "Weights of the classes, multiplying the sample weights "
                                                  "(scikit-learn's meaning): a dict label -> weight >= 0 (labels "
@@ -84,16 +84,18 @@ COMMON = {
                                                  "y. Single-label targets only."),
     "random_state": ("int, numpy.random.Generator or None",
                      "Seeds every random draw of a fit: the initial weights, the shuffles and, where the "
-                     "model has them, the dropout or stochastic-depth masks and the early-stopping split. An int >= 0 (or a SeedSequence) gives "
-                     "the same run every time, None a new one; a Generator is used, and advanced, as it is."),
+                     "model has them, the dropout or stochastic-depth masks and the early-stopping split. "
+                     "An int >= 0 gives the same run every time, None a new one; a Generator is used, and "
+                     "advanced, as it is."),
     "verbose": ("int or bool", "0 / False: silent. Otherwise scikit-learn's lines (\"Iteration 3, loss = "
-                               "...\") on stdout and chainrule's progress of each epoch on stderr."),
+                               "...\") on stdout, and with the stochastic solvers chainrule's "
+                               "progress of each epoch on stderr."),
     "warm_start": ("bool", "``fit`` starts from the weights of the previous fit instead of new random ones "
                            "(scikit-learn's meaning); a classifier's y must have the same classes."),
     "dtype": ("'float32', 'float64' or None", "The dtype the network computes in. None: float32 input trains "
                                               "in float32, anything else in float64 (scikit-learn's dtype "
                                               "preservation)."),
-    "checkpoint": ("str, path or None", "A checkpoint file written after every epoch (the weights, the "
+    "checkpoint": ("str, path or None", "A checkpoint file written after every epoch of ``fit`` (the weights, the "
                                         "optimizer, the generators, the run's settings); "
                                         "``fit(X, y, resume_from=path)`` continues the run from it. "
                                         "Stochastic solvers only: with L-BFGS it is an error."),
@@ -119,10 +121,10 @@ SKLEARN = {
                "max_iter; it needs dropout=0, no max-norm and no checkpoint), and chainrule's 'rmsprop' "
                "and 'adagrad'."),
     "alpha": ("float >= 0", "The penalty's strength as scikit-learn defines it: each batch of B samples (B: "
-                            "its total sample weight when ``fit`` has weights) adds ``alpha / (2 B) R(W)`` "
-                            "to its mean loss (``0.5 alpha ||W||^2 / B`` for 'l2', scikit-learn's). In the "
-                            "notes' terms lambda = alpha / (2 B), which changes with the batch. Unused by "
-                            "'maxnorm'."),
+                            "its total sample weight when there are sample or class weights) adds "
+                            "``alpha / (2 B) R(W)`` to its mean loss (``0.5 alpha ||W||^2 / B`` for 'l2', "
+                            "scikit-learn's). In the notes' terms lambda = alpha / (2 B), which changes with "
+                            "the batch. Unused by 'maxnorm'."),
     "learning_rate": ("{'constant', 'invscaling', 'adaptive'}",
                       "scikit-learn's schedule for solver='sgd' (the other solvers ignore it): 'constant' "
                       "keeps learning_rate_init; 'invscaling' takes ``eta = learning_rate_init / (t + "
@@ -131,8 +133,8 @@ SKLEARN = {
                       "stops once it is at most 1e-6. With 'sgd', a schedule other than 'constant' needs "
                       "lr_schedule=None."),
     "learning_rate_init": ("float > 0", "The learning rate eta (scikit-learn's): the step of "
-                                        "``W <- W - eta g`` for 'sgd', Adam's step size for 'adam'. Unused by "
-                                        "'lbfgs'."),
+                                        "``W <- W - eta g`` for 'sgd', the step size of 'adam', 'rmsprop' "
+                                        "and 'adagrad'. Unused by 'lbfgs'."),
     "power_t": ("float >= 0", "The exponent of learning_rate='invscaling'."),
     "max_iter": ("int >= 0", "The most epochs (passes over the training set) of the stochastic solvers, or "
                              "the most L-BFGS iterations (scikit-learn's meaning); a ConvergenceWarning "
@@ -224,7 +226,8 @@ LINEAR_REGRESSION = {
                   "The update rule of solver='gd': 'sgd' (gradient descent, with momentum if momentum > "
                   "0), 'adam', 'rmsprop', 'adagrad', or 'lbfgs' (full-batch L-BFGS)."),
     "lr": ("'auto' or float > 0", "The step eta of solver='gd'. 'auto': 1 / L, L the bound on the curvature "
-                                  "above, so that descent cannot diverge whatever the scale of X."),
+                                  "above, so that descent on the L2 loss cannot diverge whatever the scale of "
+                                  "X."),
     "tol": ("float >= 0", "solver='gd' stops when every entry of the objective's gradient is at most tol "
                           "(averaged over the epoch's batches with minibatches; L-BFGS-B's gtol with "
                           "optimizer='lbfgs')."),
@@ -236,7 +239,7 @@ LINEAR_REGRESSION = {
 POLYNOMIAL = {
     "degree": ("int >= 1", "The highest degree of the monomials: every product of at most degree inputs, "
                            "without the constant (the intercept is fitted)."),
-    "alpha": ("float >= 0", "The ridge strength lambda: the objective is the mean L2 loss plus "
+    "alpha": ("float >= 0", "The ridge strength lambda: the objective is the data loss plus "
                             "``lambda sum W^2`` over the weights of the standardised polynomial features "
                             "(``penalty`` is 'l2' when alpha > 0, else None)."),
 }
@@ -285,8 +288,11 @@ def _entry(name: str, default, tables) -> list[str]:
     else:
         raise KeyError(f"no documentation for the parameter {name!r}: add an entry to models/_docs.py")
     head = f"{name} : {kind}" + ("" if default is inspect.Parameter.empty else f", default={default!r}")
-    return [head] + textwrap.wrap(text, 92, initial_indent="    ", subsequent_indent="    ",
-                                  break_on_hyphens=False, break_long_words=False)
+    # a formula in ``...`` stays on one line: its spaces are held by NUL while the text is wrapped
+    kept = re.sub(r"``.+?``", lambda m: m.group().replace(" ", "\0"), text)
+    lines = textwrap.wrap(kept, 92, initial_indent="    ", subsequent_indent="    ",
+                          break_on_hyphens=False, break_long_words=False)
+    return [head] + [line.replace("\0", " ") for line in lines]
 
 
 def parameters_section(signature: inspect.Signature, tables) -> list[str]:
