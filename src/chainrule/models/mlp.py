@@ -40,7 +40,7 @@ def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, 
         The drop probability of a ``Dropout`` after each hidden activation; 0: none.
     batch_norm : bool
         A ``BatchNorm1d`` between each hidden Linear layer and its activation.
-    rng : numpy.random.Generator or int
+    rng : numpy.random.Generator
         Draws the initial weights and, later, the dropout masks.
     dtype : type or str
         float32 or float64, the parameters' dtype.
