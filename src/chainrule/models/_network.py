@@ -27,6 +27,7 @@ from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ..training.trainer import predict_in_batches
 from . import _settings
+from ._docs import FIT, document
 from ._holdout import check_eval_train, given_validation, train_measure, training_sample, validator
 from ._lbfgs import fit_lbfgs
 from ._objective import BatchScale, EstimatorLoss, PerBatchPenalty
@@ -335,24 +336,16 @@ class NetworkEstimator(BaseEstimator):
                           f"evaluations ({res.message}). Increase max_iter (now {s.max_iter}) or max_fun "
                           f"(now {s.max_fun}), or scale the data.", ConvergenceWarning, stacklevel=4)
 
+    @document(FIT)
     def fit(self, X, y, sample_weight=None, *, validation_data=None, resume_from=None, eval_train=None):
         """Train from scratch (or from the current weights with ``warm_start``).
 
-        ``sample_weight``: one weight >= 0 per sample (scikit-learn's meaning: a weight of 2
-        counts the sample twice). ``validation_data=(X_val, y_val)``: evaluated after every
-        epoch (``history_`` records ``val_loss``, ``val_score`` and the validation accuracy or
-        RMSE); with ``early_stopping`` it is what is monitored, instead of a
-        ``validation_fraction`` held out of (X, y). ``resume_from``: a checkpoint written by an
-        earlier run with ``checkpoint=path``; training continues after its last completed epoch
-        and ends as the uninterrupted run would.
+        {parameters}
 
-        ``eval_train``: after every epoch, also measure the training set in evaluation mode
-        (dropout off, batch norm's running statistics, no penalty), on the validation loss's
-        definition (the data loss, 'mean' reduction, unweighted): ``history_`` records
-        ``train_loss`` and ``train_accuracy`` (``train_error``, the RMSE, for regression). True:
-        every training row; an integer n: n rows evenly spaced through the training set, the
-        same rows every epoch (one forward pass over them per epoch). The history's ``loss`` and
-        ``accuracy`` stay the running figures of the epoch's batches in training mode.
+        Returns
+        -------
+        self : estimator
+            The fitted estimator.
         """
         return self._fit(X, y, sample_weight=sample_weight, resume_from=resume_from, validation_data=validation_data,
                          eval_train=eval_train)
@@ -389,6 +382,11 @@ class NetworkEstimator(BaseEstimator):
         For ``MLPClassifier((32,))`` fitted on the 64 pixels of the digits it lists Linear
         (N, 32) with 2,080 parameters, ReLU (N, 32) with 0 and Linear (N, 10) with 330: 2,410
         in all, for inputs (N, 64).
+
+        Returns
+        -------
+        Summary
+            The table: ``print`` it, or show it in a notebook.
         """
         self._apply_pending_weights()
         check_is_fitted(self, "model_")

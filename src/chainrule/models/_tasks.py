@@ -20,6 +20,7 @@ from .. import losses, registry
 from ..losses._stable import log_sigmoid, logsumexp
 from ..training.metrics import scores_to_labels
 from ..losses import HalfPoissonDeviance, HalfSquaredError
+from ._docs import FIT, PREDICT, document
 from ._network import NetworkEstimator
 from ._settings import has_stochastic_solver
 
@@ -173,12 +174,20 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             self.out_activation_ = "identity" if self.loss == "hinge" else "softmax"
 
     @available_if(has_stochastic_solver)
+    @document(FIT)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), continuing from the current weights and optimizer state
         (stochastic solvers only, as in scikit-learn).
 
         The first call needs ``classes`` (every label that will ever appear; for multilabel y
         the column indices); later calls may repeat the same classes or leave them out.
+
+        {parameters}
+
+        Returns
+        -------
+        self : estimator
+            The updated estimator.
         """
         if getattr(self, "classes_", None) is None:
             if classes is None:
@@ -202,9 +211,18 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
     def _score_from_scores(self, scores, y, sample_weight=None) -> float:
         return float(accuracy_score(y, self._labels_from_scores(scores), sample_weight=sample_weight))
 
+    @document(PREDICT)
     def decision_function(self, X):
         """Scores s = f(x): shape (N,) for two classes sharing one output (positive favours
-        ``classes_[1]``), the difference of the two scores for two outputs, else (N, C)."""
+        ``classes_[1]``), the difference of the two scores for two outputs, else (N, C).
+
+        {parameters}
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The scores, in the network's dtype (one column per label for multilabel targets).
+        """
         s = self._scores(X)
         if self._multilabel:
             return s
@@ -214,7 +232,17 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             return s[:, 1] - s[:, 0]
         return s
 
+    @document(PREDICT)
     def predict(self, X):
+        """The predicted labels: the class of the highest score (of s > 0 for one output).
+
+        {parameters}
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``, or a 0/1 matrix for multilabel targets.
+        """
         return self._labels_from_scores(self._scores(X))
 
     def _log_proba(self, s):
@@ -232,15 +260,33 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         return ls - logsumexp(ls)[:, None]
 
     @available_if(_has_proba)
+    @document(PREDICT)
     def predict_proba(self, X):
         """Class probabilities: the softmax of the scores, or the sigmoid outputs ((N, 2) for two
         classes sharing one output; normalised over the classes for the 'sigmoid' loss with more
-        than two; one independent probability per label for multilabel targets)."""
+        than two; one independent probability per label for multilabel targets).
+
+        {parameters}
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Column j is the probability of ``classes_[j]`` (of label j for multilabel targets).
+        """
         return np.exp(self._log_proba(self._scores(X)))
 
     @available_if(_has_proba)
+    @document(PREDICT)
     def predict_log_proba(self, X):
-        """log(predict_proba(X)), taken from the log domain where a probability underflows to 0."""
+        """log(predict_proba(X)), taken from the log domain where a probability underflows to 0.
+
+        {parameters}
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The logarithms of ``predict_proba(X)``, finite where a probability underflows.
+        """
         lp = self._log_proba(self._scores(X))
         p = np.exp(lp)
         with np.errstate(divide="ignore"):
@@ -286,9 +332,18 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
         self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
 
     @available_if(has_stochastic_solver)
+    @document(FIT)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights and optimizer state
-        (stochastic solvers only, as in scikit-learn)."""
+        (stochastic solvers only, as in scikit-learn).
+
+        {parameters}
+
+        Returns
+        -------
+        self : estimator
+            The updated estimator.
+        """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def _outputs_from_scores(self, s):
@@ -300,9 +355,18 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
     def _score_from_scores(self, scores, y, sample_weight=None) -> float:
         return float(r2_score(y, self._outputs_from_scores(scores), sample_weight=sample_weight))
 
+    @document(PREDICT)
     def predict(self, X):
         """Predictions in the network's dtype, or the input's when that is wider (scikit-learn's
-        NumPy promotion: a float32 network predicts float64 for float64 input)."""
+        NumPy promotion: a float32 network predicts float64 for float64 input).
+
+        {parameters}
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            One column per output, as y at fit ((n_samples,) for a 1-D y).
+        """
         out = self._outputs_from_scores(self._scores(X))
         dt = getattr(X, "dtype", None)
         wider = np.result_type(dt if dt is not None and np.dtype(dt).kind == "f" else np.float64, out.dtype)

@@ -30,6 +30,7 @@ from sklearn.utils.validation import validate_data
 
 from .. import architectures, registry
 from .._validation import check_int, check_number
+from ._docs import CLASSIFIERS, CNN, COMMON, SKLEARN, document
 from ._network import store_params
 from ._tasks import ClassifierNetwork
 
@@ -60,6 +61,7 @@ def resolve_image_shape(value, n_values: int | None = None) -> tuple[int, int, i
     return shape
 
 
+@document(CNN, SKLEARN, CLASSIFIERS, COMMON)
 class CNNClassifier(ClassifierNetwork):
     """A convolutional network classifier (lenet or a small ResNet) with scikit-learn's API.
 
@@ -86,6 +88,10 @@ class CNNClassifier(ClassifierNetwork):
     ``loss_curve_``, ``loss_``, ``n_iter_``, ``t_``, ``validation_scores_``,
     ``best_validation_score_``, ``best_loss_``, ``n_outputs_``, ``out_activation_``.
 
+    {parameters}
+
+    Examples
+    --------
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = CNNClassifier(image_shape=(8, 8), max_iter=10, batch_size=32, random_state=0)

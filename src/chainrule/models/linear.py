@@ -12,6 +12,7 @@ from ..layers.linear import Linear
 from ..training.history import History
 from .._validation import resolve_rng
 from . import _settings
+from ._docs import CLASSIFIERS, COMMON, FIT, LINEAR_CLASSIFIER, LINEAR_REGRESSION, NOTES, POLYNOMIAL, document
 from ._network import _positive_int, blas_threads, store_params
 from ._tasks import ClassifierNetwork, RegressorNetwork
 
@@ -46,6 +47,7 @@ def second_moment_top(X, sample_weight=None, intercept: bool = True, iterations:
     return lam
 
 
+@document(LINEAR_CLASSIFIER, CLASSIFIERS, NOTES, COMMON)
 class LinearClassifier(ClassifierNetwork):
     """The notes' linear classifier s = W x + b trained with one of their losses.
 
@@ -80,6 +82,10 @@ class LinearClassifier(ClassifierNetwork):
     score) and ``intercept_`` shape (C,). ``decision_function`` always; ``predict_proba`` for the
     probabilistic losses.
 
+    {parameters}
+
+    Examples
+    --------
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = LinearClassifier(loss="hinge", epochs=15, random_state=0).fit(X[:1200] / 16, y[:1200])
@@ -117,16 +123,21 @@ class LinearClassifier(ClassifierNetwork):
 
     @property
     def coef_(self):
+        """The weights W, shape (C, d) as in the notes (row j is w_j^T), or (1, d) when two classes
+        share one score: the network's own array, so editing it edits the model."""
         check_is_fitted(self, "model_")
         return self.model_[0].weight.value
 
     @property
     def intercept_(self):
+        """The biases b, shape (C,) ((1,) when two classes share one score); zeros when
+        ``fit_intercept=False``."""
         check_is_fitted(self, "model_")
         layer = self.model_[0]
         return layer.bias.value if layer.bias is not None else np.zeros(layer.out_features, layer.weight.dtype)
 
 
+@document(LINEAR_REGRESSION, NOTES, COMMON)
 class LinearRegression(RegressorNetwork):
     """Linear regression s = W x + b (the notes' y = w x + b).
 
@@ -146,6 +157,10 @@ class LinearRegression(RegressorNetwork):
 
     ``coef_`` has shape (d,) for one target and (K, d) for K targets (scikit-learn's layout).
 
+    {parameters}
+
+    Examples
+    --------
     >>> import numpy as np
     >>> X, y = np.array([[2.0], [4.0], [6.0], [8.0]]), np.array([3.0, 4.0, 5.0, 6.0])
     >>> reg = LinearRegression(random_state=0).fit(X, y)   # gradient descent
@@ -184,7 +199,19 @@ class LinearRegression(RegressorNetwork):
             L += 2 * float(self.alpha) * float(self.beta)
         return 1.0 / max(L, 1e-12)
 
+    @document(FIT)
     def fit(self, X, y, validation_data=None, resume_from=None, eval_train=None):
+        """Train with ``solver``: gradient descent ('gd', as ``NetworkEstimator.fit``), or the
+        least-squares solution in one step ('lstsq', which ignores ``validation_data`` and refuses
+        ``resume_from`` and ``eval_train``).
+
+        {parameters}
+
+        Returns
+        -------
+        self : LinearRegression
+            The fitted estimator.
+        """
         if self.solver not in ("gd", "lstsq"):
             raise ValueError(f"solver must be 'gd' or 'lstsq'; got {self.solver!r}")
         if self.solver == "lstsq":
@@ -232,18 +259,23 @@ class LinearRegression(RegressorNetwork):
 
     @property
     def coef_(self):
+        """The weights: shape (d,) for one target, (K, d) for K targets (scikit-learn's layout);
+        for ``PolynomialRegression`` the weights of the standardised polynomial features."""
         check_is_fitted(self, "model_")
         w = self.model_[0].weight.value
         return w[0] if self._single_output else w
 
     @property
     def intercept_(self):
+        """The bias: a scalar for one target, shape (K,) for K targets; 0 when
+        ``fit_intercept=False``."""
         check_is_fitted(self, "model_")
         layer = self.model_[0]
         b = layer.bias.value if layer.bias is not None else np.zeros(layer.out_features)
         return b[0] if self._single_output else b
 
 
+@document(POLYNOMIAL, LINEAR_REGRESSION, NOTES, COMMON)
 class PolynomialRegression(LinearRegression):
     """Regression on all monomials of the inputs up to ``degree`` (the notes' polynomial models of
     orders 1, 2, 3, 4 and 12 for under- and over-fitting), with an optional ridge ``alpha``.
@@ -254,6 +286,10 @@ class PolynomialRegression(LinearRegression):
     stay well conditioned; the fitted function is the same polynomial. ``n_threads`` as in
     ``LinearRegression``.
 
+    {parameters}
+
+    Examples
+    --------
     >>> import numpy as np
     >>> x = np.linspace(-1, 1, 13)[:, None]
     >>> y = x[:, 0] ** 3 - x[:, 0]
@@ -274,6 +310,7 @@ class PolynomialRegression(LinearRegression):
 
     @property
     def penalty(self):
+        """'l2' when ``alpha`` > 0, else None: the ridge penalty that ``alpha`` sets (read only)."""
         return "l2" if self.alpha else None
 
     def _validate_X_y(self, X, y, reset):

@@ -13,6 +13,7 @@ from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
+from ._docs import CLASSIFIERS, COMMON, DEPRECATED as RENAMED_OPTIONS, MLP, MLP_REGRESSOR, SKLEARN, document
 from ._network import _number, _positive_int, store_params
 from ._settings import DEPRECATED
 from ._tasks import ClassifierNetwork, RegressorNetwork
@@ -24,6 +25,33 @@ def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, 
     Weights are initialised to suit the activation (He for ReLU, Glorot for sigmoid, tanh and
     the identity; ``init`` names one scheme for every layer instead) from ``rng``, which also
     draws the dropout masks.
+
+    Parameters
+    ----------
+    n_in : int
+        The number of input features.
+    hidden : sequence of int
+        The widths of the hidden layers, from the input on (empty: one Linear layer).
+    n_out : int
+        The number of outputs.
+    activation : str
+        The hidden activation, a name of ``registry.ACTIVATIONS`` ('relu', 'tanh', 'logistic'...).
+    dropout : float
+        The drop probability of a ``Dropout`` after each hidden activation; 0: none.
+    batch_norm : bool
+        A ``BatchNorm1d`` between each hidden Linear layer and its activation.
+    rng : numpy.random.Generator
+        Draws the initial weights and, later, the dropout masks.
+    dtype : type or str
+        float32 or float64, the parameters' dtype.
+    init : {'uniform', 'he', 'glorot', 'zeros'} or None, default=None
+        One initialisation scheme for every Linear layer; None: the one that suits the activation
+        for the hidden layers and Glorot's for the last.
+
+    Returns
+    -------
+    Sequential
+        The network, in training mode.
     """
     layers, prev = [], n_in
     for h in hidden:
@@ -100,6 +128,9 @@ class _MLP:
 
     @property
     def coefs_(self):
+        """The weight of each Linear layer in scikit-learn's (in, out) layout: views of the
+        network's (out, in) weights, so editing one in place edits the network. A list assigned
+        before a fit (or between fits) holds the weights the next fit or prediction starts from."""
         pending = self.__dict__.get("_pending_coefs")
         if pending is not None:
             return pending
@@ -112,6 +143,8 @@ class _MLP:
 
     @property
     def intercepts_(self):
+        """The bias of each Linear layer (shape (out,)): the network's own arrays. A list assigned
+        before a fit (or between fits) holds the biases the next fit or prediction starts from."""
         pending = self.__dict__.get("_pending_intercepts")
         if pending is not None:
             return pending
@@ -159,6 +192,7 @@ class _MLP:
 _MLP_ATTRIBUTES = ("n_layers_",)
 
 
+@document(MLP, SKLEARN, CLASSIFIERS, COMMON, RENAMED_OPTIONS)
 class MLPClassifier(_MLP, ClassifierNetwork):
     """A multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule's engine.
 
@@ -193,6 +227,10 @@ class MLPClassifier(_MLP, ClassifierNetwork):
     ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_`` (the
     ``Sequential``) and ``history_``.
 
+    {parameters}
+
+    Examples
+    --------
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = MLPClassifier((32,), max_iter=100, random_state=0).fit(X[:1000] / 16, y[:1000])
@@ -215,6 +253,7 @@ class MLPClassifier(_MLP, ClassifierNetwork):
         store_params(self, locals())
 
 
+@document(MLP, MLP_REGRESSOR, SKLEARN, COMMON, RENAMED_OPTIONS)
 class MLPRegressor(_MLP, RegressorNetwork):
     """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
 
@@ -225,6 +264,10 @@ class MLPRegressor(_MLP, RegressorNetwork):
     chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions
     keep the network's dtype (float32 for float32 input).
 
+    {parameters}
+
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, (400, 2))
