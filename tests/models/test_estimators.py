@@ -13,7 +13,7 @@ import chainrule.models.mlp
 from sklearn.exceptions import ConvergenceWarning
 
 from chainrule import TrainingDiverged
-from chainrule.models import (LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor,
+from chainrule.models import (CNNClassifier, LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor,
                               PolynomialRegression)
 
 
@@ -271,6 +271,9 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (MLPClassifier(solver="sgd", learning_rate="adaptive", lr_schedule="cosine"),
          r"learning_rate='adaptive' and lr_schedule='cosine' both set how the learning rate changes"),
         (MLPClassifier(solver="lbfgs", dropout=0.5), r"solver='lbfgs' minimises a fixed function: it needs dropout=0"),
+        (CNNClassifier("resnet", image_shape=(8, 8), width=2, blocks_per_stage=1, solver="lbfgs"),
+         r"solver='lbfgs' minimises a fixed function: it needs p_last=1 \(stochastic depth draws new masks"),
+        (MLPClassifier(solver="sgd", momentum=1.0), r"momentum must be a finite number >= 0 and < 1; got 1.0"),
         (MLPClassifier(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes entries must be a positive integer; got 0"),
         (MLPClassifier(dropout=1.0), r"dropout must be a finite number >= 0 and < 1; got 1.0"),
         (LinearClassifier(lr=-1), r"lr must be a finite number > 0; got -1"),
@@ -318,3 +321,24 @@ def test_validation_data_is_recorded_every_epoch(digits):
     assert len(reg.history_["val_error"]) == 50
     with pytest.raises(ValueError, match=r"validation_data must be a pair"):
         LinearClassifier(epochs=1).fit(Xtr, ytr, validation_data=Xte)
+
+
+def test_linear_regression_honours_its_max_norm():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([3.0, -4.0, 1.0]) + 0.5                   # ||w|| = 5.1 unconstrained
+    free = LinearRegression(random_state=0).fit(X, y)
+    assert np.linalg.norm(free.coef_) > 5
+    from scipy.optimize import minimize
+    from sklearn.exceptions import ConvergenceWarning
+    mse = lambda t: np.mean((X @ t[:3] + t[3] - y) ** 2)        # noqa: E731
+    for c in (1.0, 2.5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)   # stops at the constrained minimum (KKT)
+            reg = LinearRegression(penalty="maxnorm", max_norm=c, random_state=0).fit(X, y)
+        assert np.linalg.norm(reg.coef_) == pytest.approx(c, rel=1e-9)   # the bound, reached
+        best = minimize(mse, np.zeros(4), method="SLSQP", options={"ftol": 1e-14, "maxiter": 500},
+                        constraints=[{"type": "ineq", "fun": lambda t: c ** 2 - t[:3] @ t[:3]}])
+        np.testing.assert_allclose(np.r_[reg.coef_, reg.intercept_], best.x, atol=1e-5)
+    with pytest.raises(ValueError, match="max_norm must be a finite number > 0; got 0"):
+        LinearRegression(penalty="maxnorm", max_norm=0).fit(X, y)

@@ -128,9 +128,28 @@ class LossOrScoreRule(Callback):
         est._best_state = best or None
 
 
+def _free_gradient(g, param):
+    """The part of g that a step may still act on: for a row held on its max-norm ball
+    (||w_j|| = c) whose descent direction -g points outward (g . w_j < 0), the projection removes
+    the radial part, so only the tangential part g - (g . w_j / ||w_j||^2) w_j is left. At a
+    constrained minimum that is 0 (KKT: g = -lambda w_j, lambda >= 0); elsewhere it is g."""
+    constraint = getattr(param, "constraint", None)
+    if constraint is None or not hasattr(constraint, "max_norm"):
+        return g
+    W = np.asarray(param.value, dtype=np.float64)
+    rows, G = W.reshape(W.shape[0], -1) if W.ndim > 1 else W.reshape(1, -1), np.array(g, dtype=np.float64)
+    Gr = G.reshape(rows.shape)
+    norms2 = (rows ** 2).sum(axis=1)
+    radial = (Gr * rows).sum(axis=1) / np.maximum(norms2, np.finfo(np.float64).tiny)
+    held = (np.sqrt(norms2) >= constraint.max_norm * (1 - 1e-6)) & (radial < 0)
+    Gr[held] -= radial[held, None] * rows[held]
+    return G
+
+
 class GradientRule(Callback):
     """Converged when max |dJ/dtheta| <= ``tol`` over the epoch's mean gradient (the exact
-    gradient for full-batch descent). Records ``grad_max`` in the history."""
+    gradient for full-batch descent); for weights under a max-norm constraint, the part of the
+    gradient the constraint does not hold back (``_free_gradient``). Records ``grad_max``."""
 
     def __init__(self, tol: float):
         self.tol = float(tol)
@@ -141,7 +160,8 @@ class GradientRule(Callback):
         self._sums, self._count = None, 0
 
     def on_batch_end(self, trainer, epoch, batch, loss):
-        grads = [p.grad for p in trainer.model.parameters() if p.grad is not None]
+        self._params = [p for p in trainer.model.parameters() if p.grad is not None]
+        grads = [p.grad for p in self._params]
         if self._sums is None:
             self._sums = [np.array(g, dtype=np.float64) for g in grads]
         else:
@@ -152,7 +172,8 @@ class GradientRule(Callback):
     def on_epoch_end(self, trainer, epoch, record):
         if not self._sums:
             return
-        self.grad_max = max(float(np.abs(s).max(initial=0.0)) for s in self._sums) / self._count
+        self.grad_max = max(float(np.abs(_free_gradient(s / self._count, p)).max(initial=0.0))
+                            for s, p in zip(self._sums, self._params))
         record["grad_max"] = self.grad_max
         trainer.history.records[-1]["grad_max"] = self.grad_max
         if self.grad_max <= self.tol:

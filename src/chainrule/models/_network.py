@@ -25,6 +25,7 @@ from ..errors import TrainingDiverged
 from ..layers.conv import Conv2d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
+from ..layers.residual import Residual
 from ..training.trainer import predict_in_batches
 from . import _settings
 from ._docs import FIT, document
@@ -302,6 +303,9 @@ class NetworkEstimator(BaseEstimator):
         if any(m.p > 0 for m in self.model_.modules() if isinstance(m, Dropout)):
             raise ValueError("solver='lbfgs' minimises a fixed function: it needs dropout=0 (dropout draws new "
                              "masks at every evaluation); use solver='adam' or 'sgd' with dropout")
+        if any(m.survival_prob < 1 for m in self.model_.modules() if isinstance(m, Residual)):
+            raise ValueError("solver='lbfgs' minimises a fixed function: it needs p_last=1 (stochastic depth draws "
+                             "new masks at every evaluation); use solver='adam' or 'sgd' with stochastic depth")
         unit = 1.0 if sw is None else float(np.mean(sw))
         weights = None if sw is None else (sw / unit).astype(self._dtype)
         objective = EstimatorLoss(loss, scale, unit)

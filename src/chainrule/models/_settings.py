@@ -127,7 +127,7 @@ def resolve(est, *, lr=None) -> RunSettings:
     solver = registry.choose(solver_name, {s: s for s in names}, n["solver"])
     rate = lr if lr is not None else check_number(lr_name, n["lr"], 0.0, low_inclusive=False)
     max_iter = check_int(iter_name, n["max_iter"], 0)
-    momentum = check_number("momentum", est.momentum, 0.0, 1.0, high_inclusive=True)
+    momentum = check_number("momentum", est.momentum, 0.0, 1.0)     # 1 would never forget a gradient (as optim.SGD)
     nesterov = _flag(nesterov_name, n["nesterov"])
     batch = est.batch_size
     if isinstance(batch, str):

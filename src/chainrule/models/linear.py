@@ -143,7 +143,7 @@ class LinearRegression(RegressorNetwork):
 
     ``solver='gd'`` (default): gradient descent from a random start (full batch by default,
     ``batch_size`` for minibatches) on the mean L2 loss (``loss='l1'`` also works), with
-    ``penalty`` None, 'l2', 'l1' or 'elasticnet'. ``lr='auto'`` (default) takes the step 1/L,
+    ``penalty`` None, 'l2', 'l1', 'elasticnet' or 'maxnorm' (``||w|| <= max_norm``). ``lr='auto'`` (default) takes the step 1/L,
     L = 2 lambda_max(A^T A / N) (+ 2 alpha for an L2 penalty, 2 alpha beta for elastic net),
     A = [X, 1]: L bounds the curvature of the mean L2 loss, so gradient descent with this step
     cannot diverge whatever the scale of X. A number sets the step yourself. Training stops when
@@ -174,7 +174,7 @@ class LinearRegression(RegressorNetwork):
     _stopping = "gradient"
     _sparse = False
 
-    def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5,
+    def __init__(self, solver="gd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5, max_norm=3.0,
                  optimizer="sgd", lr="auto", momentum=0.0, batch_size=None, epochs=5000, lr_schedule=None,
                  tol=1e-6, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64",
                  n_threads=None):
