@@ -36,7 +36,7 @@ def test_ctrl_c_during_a_fit_that_does_not_return_raises_at_once_in_the_main_thr
     fired.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            _fit_interruptibly(lambda: model, [[0.0]], [0])
+            _fit_interruptibly(model, [[0.0]], [0])
         assert not release.is_set() and started.is_set()          # raised while the fit was still running
         assert model.thread is not threading.main_thread()        # the fit ran beside the main thread
     finally:
@@ -48,11 +48,11 @@ def test_the_fitted_model_and_any_error_come_back_as_they_are():
     started, release = threading.Event(), threading.Event()
     release.set()
     model = _StuckInC(started, release)
-    assert _fit_interruptibly(lambda: model, [[0.0]], [0]) is model
+    assert _fit_interruptibly(model, [[0.0]], [0]) is model
 
     class Refuses:
         def fit(self, X, y):
             raise ValueError("Found array with 0 samples")
 
     with pytest.raises(ValueError, match="0 samples"):
-        _fit_interruptibly(Refuses, [[0.0]], [0])
+        _fit_interruptibly(Refuses(), [[0.0]], [0])

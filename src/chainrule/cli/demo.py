@@ -50,7 +50,7 @@ def _stop_if_interrupted(model) -> None:
         raise KeyboardInterrupt
 
 
-def _fit_interruptibly(make, X, y):
+def _fit_interruptibly(model, X, y):
     """Fit a scikit-learn model in a helper thread while the main thread waits in short joins.
 
     liblinear (LinearSVC) and the forest's tree builder run in C with the GIL released and do not
@@ -63,7 +63,7 @@ def _fit_interruptibly(make, X, y):
 
     def work():
         try:
-            result["model"] = make().fit(X, y)
+            result["model"] = model.fit(X, y)
         except BaseException as exc:  # handed to the main thread as it is
             result["error"] = exc
 
@@ -212,10 +212,11 @@ def handcrafted(args) -> int:
         # BLAS thread (the train command's measured default)
         with warnings.catch_warnings(), threadpool_limits(1 if small else None, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            if kind == "hand-crafted" and "scikit-learn" in name:
-                model = _fit_interruptibly(make, A, split.y_train)
-            else:
-                model = make().fit(A, split.y_train)
+            model = make()
+            if type(model).__module__.startswith("sklearn."):      # C loops: see _fit_interruptibly
+                model = _fit_interruptibly(model, A, split.y_train)
+            else:                                                   # the trainer stops after the batch
+                model = model.fit(A, split.y_train)
         _stop_if_interrupted(model)
         fit = time.perf_counter() - t + extra
         acc = float(model.score(B, split.y_test))
