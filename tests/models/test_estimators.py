@@ -342,3 +342,13 @@ def test_linear_regression_honours_its_max_norm():
         np.testing.assert_allclose(np.r_[reg.coef_, reg.intercept_], best.x, atol=1e-5)
     with pytest.raises(ValueError, match="max_norm must be a finite number > 0; got 0"):
         LinearRegression(penalty="maxnorm", max_norm=0).fit(X, y)
+
+
+def test_build_mlp_draws_every_layer_from_one_generator_given_a_seed():
+    from chainrule.models.mlp import build_mlp
+    net = build_mlp(4, (8, 8, 8), 3, "relu", 0.0, False, rng=0, dtype=np.float64)
+    w2, w3 = net[2].weight.value, net[4].weight.value            # two Linear(8, 8) layers
+    assert not np.array_equal(w2, w3)                            # a seed per layer would repeat them
+    same = build_mlp(4, (8, 8, 8), 3, "relu", 0.0, False, rng=np.random.default_rng(0), dtype=np.float64)
+    for a, b in zip(net.parameters(), same.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)

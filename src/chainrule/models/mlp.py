@@ -40,8 +40,9 @@ def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, 
         The drop probability of a ``Dropout`` after each hidden activation; 0: none.
     batch_norm : bool
         A ``BatchNorm1d`` between each hidden Linear layer and its activation.
-    rng : numpy.random.Generator
-        Draws the initial weights and, later, the dropout masks.
+    rng : int, numpy.random.Generator or None
+        Draws the initial weights and, later, the dropout masks (a seed makes one generator that
+        every layer draws from in turn).
     dtype : type or str
         float32 or float64, the parameters' dtype.
     init : {'uniform', 'he', 'glorot', 'zeros'} or None, default=None
@@ -53,6 +54,7 @@ def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, 
     Sequential
         The network, in training mode.
     """
+    rng = resolve_rng(rng)                 # one generator for all layers: a seed per layer would repeat draws
     layers, prev = [], n_in
     for h in hidden:
         act, matched = registry.activation(activation)
