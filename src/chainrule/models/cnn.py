@@ -16,7 +16,7 @@ network it builds:
   ``width``, ``blocks_per_stage``, ``p_last`` and ``stochastic_depth_mode``).
 
 The defaults differ from the MLP's where images ask for it: ``dtype='float32'`` (a convolution in
-float64 costs twice the time and buys nothing at this scale), Adam at ``learning_rate_init=0.002``
+float64 costs twice the time and buys nothing at this scale), Adam at ``learning_rate_init=0.0015``
 with ``batch_size=64`` and ``lr_schedule='cosine'`` (the step falls to 0 over ``max_iter=5``
 epochs), and ``alpha=0``. With them the lenet reaches >= 0.985 test accuracy on the MNIST split
 (8,000 training images) in 5 epochs for seeds 0 to 4 (tests/models/test_cnn_accuracy.py).
@@ -78,7 +78,7 @@ class CNNClassifier(ClassifierNetwork):
     ``class_weight``; ``penalty``/``alpha`` on the weights of the convolutions and linear
     layers; ``checkpoint``; ``warm_start``; ``partial_fit``; ``random_state`` draws the initial
     weights, the shuffles, the stochastic-depth masks and the early-stopping split). Defaults for
-    images: ``batch_size=64``, ``learning_rate_init=0.002``, ``lr_schedule='cosine'``,
+    images: ``batch_size=64``, ``learning_rate_init=0.0015``, ``lr_schedule='cosine'``,
     ``max_iter=5``, ``alpha=0``, ``dtype='float32'`` (None: float32 input in float32, anything else
     in float64). ``learning_rate`` 'invscaling' or 'adaptive' (for 'sgd') needs ``lr_schedule=None``.
     ``n_threads``: BLAS threads for fit and predict (threadpoolctl; None leaves NumPy's setting).
@@ -105,7 +105,7 @@ class CNNClassifier(ClassifierNetwork):
 
     def __init__(self, architecture="lenet", *, image_shape=None, width=16, blocks_per_stage=3, p_last=0.5,
                  stochastic_depth_mode="row", solver="adam", alpha=0.0, batch_size=64, learning_rate="constant",
-                 learning_rate_init=0.002, power_t=0.5, max_iter=5, shuffle=True, random_state=None, tol=1e-4,
+                 learning_rate_init=0.0015, power_t=0.5, max_iter=5, shuffle=True, random_state=None, tol=1e-4,
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  loss="log_loss", penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule="cosine",
