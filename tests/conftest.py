@@ -93,3 +93,62 @@ def ctrl_c_as_in_a_terminal():
     finally:
         signal.signal(signal.SIGINT, previous)
 
+
+
+# ---- a real browser: Debian's chromium driven by Playwright (scripts/ensure-chromium installs it) ------
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling Google's hosts; --no-sandbox because
+# CI runs as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Playwright). Skipped where chromium or playwright is missing, unless
+    CHAINRULE_REQUIRE_BROWSER=1 (``.ci/run`` sets it after installing chromium), where that fails."""
+    import os
+    import shutil
+    required = os.environ.get("CHAINRULE_REQUIRE_BROWSER") == "1"
+    exe = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            pytest.fail("playwright is not installed (pip install -e '.[test]')")
+        pytest.skip("playwright is not installed")
+    if exe is None:
+        if required:
+            pytest.fail("chromium is not installed: run scripts/ensure-chromium")
+        pytest.skip("chromium is not installed (scripts/ensure-chromium installs it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def block_non_local(page) -> list:
+    """Refuse every request that does not go to 127.0.0.1/localhost or a file:// URL; returns the
+    list the refused URLs are appended to (what the page tried to fetch from the network)."""
+    from urllib.parse import urlparse
+    refused: list = []
+
+    def route(r):
+        u = urlparse(r.request.url)
+        if u.scheme in ("file", "data", "blob") or u.hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+    page.route("**/*", route)
+    return refused
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A fresh page (its own context) whose non-local requests are refused: ``page.refused`` lists them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.refused = block_non_local(page)
+    yield page
+    context.close()
