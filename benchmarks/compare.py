@@ -138,7 +138,7 @@ class ChainruleNumpyUpdatesMLP(ChainruleMLP):
     name = "chainrule, NumPy updates (no numba)"
 
     def epoch(self, X, y):
-        from chainrule.optim import _fused
+        from chainrule import _compiled as _fused
 
         was = _fused.enabled()
         _fused.set_enabled(False)

@@ -79,7 +79,7 @@ class ChainruleNumpyCNN(ChainruleCNN):
     name = "chainrule, NumPy only"
 
     def _numpy(self, fn):
-        from chainrule.optim import _fused
+        from chainrule import _compiled as _fused
         before = _fused.enabled()
         _fused.set_enabled(False)
         try:
@@ -171,7 +171,7 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
 
 
 def _compiled_loops() -> bool:
-    from chainrule.optim import _fused
+    from chainrule import _compiled as _fused
     return _fused.enabled()
 
 

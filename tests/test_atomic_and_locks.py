@@ -1,5 +1,5 @@
 """Atomic writes survive SIGKILL without leaving temporary files; one live run per checkpoint path
-or output folder (chainrule._atomic, chainrule._lock, the Checkpoint callback, chainrule train)."""
+or output folder (chainrule.io.atomic, chainrule.io.lock, the Checkpoint callback, chainrule train)."""
 import hashlib
 import json
 import os
@@ -12,9 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from chainrule import _atomic, nn
-from chainrule._atomic import atomic_write_bytes, temp_prefix
-from chainrule._lock import PathLock, PathLocked, hostname, lock_path_for, process_start_ticks
+from chainrule import nn
+from chainrule.io import atomic as _atomic
+from chainrule.io.atomic import atomic_write_bytes, temp_prefix
+from chainrule.io.lock import PathLock, PathLocked, hostname, lock_path_for, process_start_ticks
 
 posix_only = pytest.mark.skipif(os.name != "posix" or not os.path.exists("/proc/self/stat"),
                                 reason="SIGKILL and /proc are needed")
@@ -24,7 +25,7 @@ posix_only = pytest.mark.skipif(os.name != "posix" or not os.path.exists("/proc/
 WRITER = r"""
 import hashlib, os, sys
 from chainrule import io, nn
-from chainrule._atomic import atomic_open
+from chainrule.io.atomic import atomic_open
 folder, targets = sys.argv[1], sys.argv[2:]
 net = nn.Sequential(nn.Linear(64, 512, rng=0), nn.ReLU(), nn.Linear(512, 10, rng=1))
 print("ready", flush=True)
@@ -47,7 +48,7 @@ while True:
 
 HOLDER = r"""
 import sys
-from chainrule._lock import PathLock, PathLocked
+from chainrule.io.lock import PathLock, PathLocked
 if len(sys.argv) > 2:
     sys.stdin.readline()                      # wait for "go": every contender starts together
 try:

@@ -203,7 +203,7 @@ def test_self_referencing_cifar_pickle_is_refused_before_numpy_sees_it(tmp_path)
 def test_npz_bomb_of_2_mb_declaring_2_gb_is_refused_before_decompressing(tmp_path):
     bomb = npz_bomb(tmp_path / "checkpoint.npz", 1888)
     assert 1.9e6 < bomb.stat().st_size < 2.0e6                         # 1.96 MB -> 1.98 GB
-    refused_cheaply("npz bomb, 1.98 GB of float64", bomb, "from chainrule._safe_files import load_npz_capped",
+    refused_cheaply("npz bomb, 1.98 GB of float64", bomb, "from chainrule.io.safe import load_npz_capped",
                     "load_npz_capped(path, max_total_bytes=256 << 20, max_members=64)", "FileTooLarge",
                     "must decompress to at most 268,435,456 bytes of arrays; its entries declare 1,979,711,616")
     # the same data with a zip entry that lies: 208 bytes (with a matching CRC); the .npy header tells
@@ -213,7 +213,7 @@ def test_npz_bomb_of_2_mb_declaring_2_gb_is_refused_before_decompressing(tmp_pat
         data[at:at + 4] = struct.pack("<I", crc)
         data[at + 8:at + 12] = struct.pack("<I", 128 + 80)
     bomb.write_bytes(bytes(data))
-    refused_cheaply("npz bomb, zip entry lies", bomb, "from chainrule._safe_files import load_npz_capped",
+    refused_cheaply("npz bomb, zip entry lies", bomb, "from chainrule.io.safe import load_npz_capped",
                     "load_npz_capped(path, max_total_bytes=256 << 20, max_members=64)", "FileTooLarge",
                     "must hold at most 268,435,456 bytes; its header declares (247463936,) of float64, "
                     "1,979,711,488 bytes")
@@ -225,7 +225,7 @@ def test_model_file_linked_to_dev_zero_is_refused_without_reading(tmp_path, read
     link = tmp_path / "model.safetensors"
     link.symlink_to("/dev/zero")
     refused_cheaply(f"model.safetensors -> /dev/zero, {reader.split('(')[0]}", link,
-                    "from chainrule._safe_files import open_regular, read_capped, load_npz_capped", reader,
+                    "from chainrule.io.safe import open_regular, read_capped, load_npz_capped", reader,
                     "UnsafeFileError", "model.safetensors must be a regular file; got a character device")
 
 
@@ -234,7 +234,7 @@ def test_fifo_is_refused_without_hanging(tmp_path, reader):
     fifo = tmp_path / "model.safetensors"
     os.mkfifo(fifo)
     error = "DatasetCorrupt" if "read_idx" in reader else "UnsafeFileError"
-    refused_cheaply(f"FIFO, {reader.split('(')[0]}", fifo, "from chainrule._safe_files import open_regular, "
+    refused_cheaply(f"FIFO, {reader.split('(')[0]}", fifo, "from chainrule.io.safe import open_regular, "
                     "load_npz_capped; from chainrule.datasets import read_idx", reader, error,
                     "must be a regular file; got a FIFO (named pipe)")
 

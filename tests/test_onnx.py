@@ -13,7 +13,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from chainrule import io, nn  # noqa: E402
 from chainrule.core.module import Module  # noqa: E402
 from chainrule.datasets import Flatten, ScaleToUnit, Standardize, SubtractMeanImage  # noqa: E402
-from chainrule.export import OPSET  # noqa: E402
+from chainrule.io.export import OPSET  # noqa: E402
 from chainrule.models import LinearClassifier, LinearRegression, MLPClassifier, MLPRegressor  # noqa: E402
 
 N_TRAIN = 2000          # of the 8,000 training images: enough for real weights, quick to fit
@@ -126,7 +126,7 @@ def test_a_bare_network_with_every_exportable_layer(tmp_path):
 
 
 class Upsample(Module):
-    """A module whose type has no row in chainrule.export.layers.LAYERS."""
+    """A module whose type has no row in chainrule.io.export.layers.LAYERS."""
 
     def forward(self, x):
         return x

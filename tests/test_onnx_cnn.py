@@ -11,7 +11,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from chainrule import io, losses, nn, optim  # noqa: E402
 from chainrule.architectures import lenet, resnet  # noqa: E402
-from chainrule.export import OPSET  # noqa: E402
+from chainrule.io.export import OPSET  # noqa: E402
 from chainrule.training import Trainer  # noqa: E402
 
 N_TRAIN = 600

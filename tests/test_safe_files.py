@@ -1,4 +1,4 @@
-"""The shared primitives for reading files that may be hostile (chainrule._safe_files)."""
+"""The shared primitives for reading files that may be hostile (chainrule.io.safe)."""
 import gzip
 import io
 import os
@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from chainrule._safe_files import (CappedGzipReader, FileTooLarge, UnsafeFileError, load_npz_capped,
+from chainrule.io.safe import (CappedGzipReader, FileTooLarge, UnsafeFileError, load_npz_capped,
                                    open_gzip_capped, open_regular, read_capped)
 
 

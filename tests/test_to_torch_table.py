@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule import io, nn, registry
-from chainrule._torch import NOT_CONVERTIBLE, TORCH_CONTAINERS, TORCH_LAYERS, Call, calls
+from chainrule.io.pytorch import NOT_CONVERTIBLE, TORCH_CONTAINERS, TORCH_LAYERS, Call, calls
 from chainrule.architectures import lenet, resnet
 
 #: one real layer per table row, and the torch.nn calls that compute the same function
@@ -79,7 +79,7 @@ def test_a_pipeline_or_its_model_file_gives_the_network_only(tmp_path, monkeypat
     """A run's model file is a Pipeline (ScaleToUnit, Flatten, MLP): its network is what converts,
     the same description and tensors from the object and from the file."""
     from sklearn.pipeline import Pipeline
-    from chainrule import _torch
+    from chainrule.io import pytorch as _torch
     from chainrule.datasets import ScaleToUnit
     from chainrule.models import MLPClassifier
     X = np.random.default_rng(0).random((20, 4))

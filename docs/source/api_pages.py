@@ -27,7 +27,7 @@ PACKAGES = [
     ("chainrule.plotting", "Pictures", "Curves, confusion matrices, templates, boundaries, mistakes, polynomial fits."),
     ("chainrule.io", "Model files", "safetensors model files that load into PyTorch; no pickle."),
     ("chainrule.sweep", "Sweeps", "Grid and random searches with cross-validation on loky or a Dask cluster."),
-    ("chainrule.export", "ONNX export", "Networks, estimators and their preprocessing as ONNX graphs."),
+    ("chainrule.io.export", "ONNX export", "Networks, estimators and their preprocessing as ONNX graphs."),
     ("chainrule.errors", "Errors", "The exceptions chainrule raises besides ValueError and TypeError."),
 ]
 

@@ -7,20 +7,24 @@ import itself stays fast:
 - the differentiable core (NumPy only): ``nn`` (Parameter, Module, Sequential and the layers),
   ``losses``, ``regularizers``, ``grad`` (numerical derivatives and the gradient check),
   ``optim`` (update rules and schedules), ``training`` (the loop, history, callbacks, checkpoints);
-- files and names: ``io`` (model files), ``registry`` (names of layers, losses, optimizers);
+- files and names: ``io`` (model files, their safe reading, ONNX and PyTorch export), ``registry``
+  (names of layers, losses, optimizers);
 - the shells: ``models`` (scikit-learn estimators), ``datasets``, ``features``, ``plotting``,
-  ``sweep`` (hyperparameter sweeps on loky or Dask), ``export`` (ONNX), ``cli``.
+  ``sweep`` (hyperparameter sweeps on loky or Dask), ``cli``.
 """
 from __future__ import annotations
 
 import importlib
+import warnings
 
 from .errors import NoForwardError, TrainingDiverged
 
 __version__ = "0.1.0"
 
 _SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "training", "io", "registry",
-                "models", "datasets", "features", "plotting", "sweep", "export", "cli", "errors")
+                "models", "datasets", "features", "plotting", "sweep", "cli", "errors", "architectures")
+#: 0.1 names of subpackages that moved: old name -> new, still importable as an attribute until 0.3
+_MOVED = {"export": "io.export"}
 
 __all__ = ["__version__", "NoForwardError", "TrainingDiverged", *_SUBPACKAGES]
 
@@ -31,6 +35,10 @@ def __getattr__(name: str):
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in _MOVED:
+        warnings.warn(f"chainrule.{name} moved to chainrule.{_MOVED[name]} in 0.2 and goes in 0.3",
+                      FutureWarning, stacklevel=2)
+        return importlib.import_module(f".{_MOVED[name]}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_dtype, check_int, check_number, resolve_rng
+from ._helpers.validation import check_dtype, check_int, check_number, resolve_rng
 from .core import Sequential
 from .layers import BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, Linear, MaxPool2d, ReLU, Residual
 from .layers._images import size_pair

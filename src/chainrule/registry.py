@@ -11,10 +11,10 @@ import importlib
 from dataclasses import dataclass
 
 from . import losses, nn, optim, regularizers
-from ._validation import check_dtype
+from ._helpers.validation import check_dtype
 
 __all__ = ["choose", "LAYERS", "register_layer", "build_module", "state_shapes", "SAVEABLE", "saveable_class",
-           "FOREIGN_FITTED_ATTRIBUTES", "EQUIVALENTS", "ACTIVATIONS", "activation", "ClassificationLoss",
+           "FOREIGN_FITTED_ATTRIBUTES", "RECORDS", "record_class", "EQUIVALENTS", "ACTIVATIONS", "activation", "ClassificationLoss",
            "CLASSIFICATION_LOSSES", "REGRESSION_LOSSES", "classification_loss", "regression_loss", "PENALTIES",
            "penalty", "OPTIMIZERS", "optimizer", "dtype"]
 
@@ -169,6 +169,31 @@ EQUIVALENTS = {
     "FunctionTransformer": "a chainrule transformer (ScaleToUnit, Standardize, SubtractMeanImage, Flatten, "
                            "PolynomialFeatures, NotesTransform, HOGFeatures)",
 }
+
+
+#: plain records a model file may hold (an estimator's ``history_``): class name -> module; each has
+#: ``to_dict()`` and ``from_dict()``. Named, not imported, so that model files depend on nothing outward.
+RECORDS: dict[str, str] = {"History": "chainrule.training.history"}
+
+
+def record_class(name: str) -> type:
+    """The record class a model file names (only those listed in ``RECORDS``).
+
+    Parameters
+    ----------
+    name : str
+        The class name.
+
+    Returns
+    -------
+    type
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown (the message lists the known ones).
+    """
+    return getattr(importlib.import_module(choose("record", RECORDS, name)), name)
 
 
 def saveable_class(name: str) -> type:

@@ -322,7 +322,7 @@ def test_trainer_argument_errors():
 
 def test_atomic_writes_get_the_usual_permissions(tmp_path):
     import stat
-    from chainrule._atomic import atomic_write_text
+    from chainrule.io.atomic import atomic_write_text
     old = os.umask(0o022)
     try:
         atomic_write_text(tmp_path / "new.txt", "x")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 from . import data
 from ._errors import UsageError
 from ._types import SEED, Number, Numbers, PathArg

@@ -27,7 +27,7 @@ def add_parser(sub):
 
 def _sample_inputs(model, config, n=64):
     """n random raw samples of the model's input shape and range (seeded), as float32."""
-    from ..export import steps
+    from ..io.export import steps
 
     first = model.steps[0][1] if hasattr(model, "steps") else model
     shape = steps.sample_shape(first)
@@ -65,7 +65,7 @@ def run(args) -> int:
     folder = model_file.parent
     if args.out is not None and Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: expected the ONNX file to write; got a folder")
-    from ..export import OPSET
+    from ..io.export import OPSET
     try:
         import onnx  # noqa: F401
     except ImportError:

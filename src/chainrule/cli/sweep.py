@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 from . import data
 from ._parser import UsageError
 from ._types import POSITIVE_INT, SEED, Number, PathArg
@@ -148,7 +148,7 @@ def _full_name(pipe, name: str, option: str) -> str:
 
 
 def run(args) -> int:
-    from .._lock import PathLocked
+    from ..io.lock import PathLocked
     from ..sweep import SchedulerError, SweepInterrupted, SweepMismatch, sweep
 
     if not args.param:

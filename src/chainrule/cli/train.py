@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._lock import PathLock, PathLocked
+from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
 from ._parser import UsageError
@@ -307,8 +307,9 @@ def run(args) -> int:
 
 
 def _train(args, out: Path) -> int:
-    from .. import __version__, io
-    from .._atomic import atomic_write_text
+    from .. import __version__
+    from .. import io
+    from ..io.atomic import atomic_write_text
 
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     steps = _steps(args, split)

@@ -7,9 +7,15 @@ itself: registration, forward/backward, traversal, modes); subclasses override `
 """
 from __future__ import annotations
 
+from .summary import summarize
+
 
 class DescribeMethods:
     """The self-description part of ``Module`` (a mixin: it relies on ``Module``'s ``_modules``)."""
+
+    #: True for containers whose children run one after another on the output of the one before
+    #: (``Sequential``): the summary follows the shapes through them
+    chains_children = False
 
     def get_config(self) -> dict:
         """Constructor arguments as JSON-able values; ``from_config`` rebuilds the module.
@@ -86,7 +92,6 @@ class DescribeMethods:
         Summary
             Printable; ``str()`` gives the table.
         """
-        from .summary import summarize
         return summarize(self, input_shape)
 
     def extra_repr(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from .. import _array as xp
+from .._helpers import array as xp
 
 
 class StateMethods:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Iterator
 
-from .. import _array as xp
+from .._helpers import array as xp
 from ..errors import NoForwardError
 from ._describe import DescribeMethods
 from ._state import StateMethods

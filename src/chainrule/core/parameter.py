@@ -1,7 +1,7 @@
 """Parameter: a trainable array and the gradient of the loss with respect to it."""
 from __future__ import annotations
 
-from .. import _array as xp
+from .._helpers import array as xp
 
 
 class Parameter:

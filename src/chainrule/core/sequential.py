@@ -32,6 +32,8 @@ class Sequential(Module):
     and saliency maps do).
     """
 
+    chains_children = True
+
     def __init__(self, *modules: Module) -> None:
         super().__init__()
         for i, m in enumerate(modules):

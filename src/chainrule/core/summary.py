@@ -47,8 +47,6 @@ def _shape_text(shape) -> str:
 def summarize(module, input_shape=None) -> Summary:
     """The Summary of ``module`` for samples of ``input_shape`` (without the batch axis; None: shapes
     are not computed)."""
-    from .sequential import Sequential
-
     rows = []
 
     def own_params(m) -> int:
@@ -60,7 +58,7 @@ def summarize(module, input_shape=None) -> Summary:
             out = tuple(m.output_shape(shape))
         label = ("  " * depth) + (name or type(m).__name__)
         children = list(m._modules.items())
-        if isinstance(m, Sequential) and children:
+        if m.chains_children and children:
             s = shape
             for child_name, child in children:
                 s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._safe_files import UnsafeFileError, open_gzip_capped, open_regular, read_capped
+from ..io.safe import UnsafeFileError, open_gzip_capped, open_regular, read_capped
 from ..errors import DatasetCorrupt
 from .unpickle import RestrictedUnpickler, safe_unpickle  # noqa: F401  (re-exported)
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .._safe_files import UnsafeFileError, open_regular
+from ..io.safe import UnsafeFileError, open_regular
 from ..errors import DatasetCorrupt, DatasetMissing
 from . import ownership
 from .spec import DatasetSpec, RemoteFile

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._safe_files import CHUNK, UnsafeFileError, open_gzip_capped, open_regular
+from ..io.safe import CHUNK, UnsafeFileError, open_gzip_capped, open_regular
 from ..errors import DatasetCorrupt
 
 # IDX type code -> NumPy dtype (big-endian)

@@ -17,8 +17,8 @@ import os
 import stat
 from pathlib import Path
 
-from .._atomic import atomic_write_text
-from .._safe_files import open_regular, read_capped
+from ..io.atomic import atomic_write_text
+from ..io.safe import open_regular, read_capped
 from .spec import DatasetSpec, data_home
 
 MANIFEST = ".chainrule-downloads.json"

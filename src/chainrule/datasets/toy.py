@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import resolve_rng
+from .._helpers.validation import resolve_rng
 
 
 def regression_toy():

@@ -11,8 +11,8 @@ Every check names the layer, the argument and the value received, before NumPy s
 """
 from __future__ import annotations
 
-from .. import _array as xp
-from .._validation import check_int
+from .._helpers import array as xp
+from .._helpers.validation import check_int
 
 
 def size_pair(layer: str, name: str, value, low: int = 1) -> tuple[int, int]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import float_input
+from .._helpers import array as xp
+from .._helpers.validation import float_input
 from ..core.module import Module
 
 
@@ -247,7 +247,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        from .._validation import check_number
+        from .._helpers.validation import check_number
         self.negative_slope = check_number("negative_slope", negative_slope, low=None)
 
     def _args(self):

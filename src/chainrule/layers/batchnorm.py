@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import check_dtype, check_int, check_number
+from .._helpers import array as xp
+from .._helpers.validation import check_dtype, check_int, check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
 

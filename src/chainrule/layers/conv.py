@@ -18,9 +18,9 @@ Y = X_col W_col + 1 b^T. The derivatives are those of the Linear layer applied t
 The input gradient is computed one kernel offset (u, v) at a time: G W[:, :, u, v] is an
 (N, H_out, W_out, C) block added to a shifted (strided) window of dL/dx. That never builds the
 N H_out W_out x kh kw C matrix dL/dX_col and adds long contiguous rows (measured 1.5 x faster
-than G W_col^T followed by a scatter of short rows in NumPy). With the compiled loops
-(``_image_loops``, numba) it is instead one product dL/dX_col = G W_col^T per chunk (kh kw C
-columns: one fork and join of the BLAS threads instead of kh kw) and a compiled col2im gather.
+than G W_col^T followed by a scatter of short rows in NumPy). A ``Conv2d`` built with the compiled
+kernels enabled (numba) takes ``conv2d_backward_compiled`` instead: one product dL/dX_col = G W_col^T
+per chunk and a compiled col2im gather (``_compiled/images.py``).
 How X_col is built, and why a few images at a time, is in ``_im2col.py``.
 """
 from __future__ import annotations
@@ -29,12 +29,13 @@ import math
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import check_dtype, check_int, resolve_rng
+from .._helpers import array as xp
+from .._helpers.validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
 from . import _im2col as ic
-from . import _image_loops as loops
+from .. import _compiled
+from .._compiled import images as loops
 from . import _images as im
 from .linear import INITS
 
@@ -95,46 +96,79 @@ def conv2d_input_grad(G, Wt, geometry, out, tmp):
     return out
 
 
+class _WeightGrad:
+    """dW_col = sum over chunks of X_col^T G, accumulated chunk by chunk (backward's shared part)."""
+
+    def __init__(self, g, cache, W):
+        xh, geometry = cache
+        (N, C, _, _), kernel, stride, padding, out_hw, has_bias = geometry
+        self.O, self.C, self.kernel, self.has_bias = W.shape[0], C, kernel, has_bias
+        self.rows, self.K = out_hw[0] * out_hw[1], kernel[0] * kernel[1] * C
+        self.G = im.channels_last(g).reshape(N * self.rows, self.O)
+        self.patches = ic.Patches(xh, kernel, stride, padding, out_hw, ones=has_bias)
+        self.dWc, self.part = None, np.empty((self.K + has_bias, self.O), dtype=g.dtype)
+
+    def add(self, s, e):
+        """dW_col += X_col^T G for images s:e; returns that chunk's rows of G."""
+        cols, Gc = self.patches.build(s, e), self.G[s * self.rows:e * self.rows]
+        if self.dWc is None:
+            self.dWc = cols.T @ Gc
+        else:
+            np.matmul(cols.T, Gc, out=self.part)
+            self.dWc += self.part
+        return Gc
+
+    def result(self):
+        """(dW (O, C, kh, kw), db (O,) or None)."""
+        K, (kh, kw) = self.K, self.kernel
+        dWc = self.dWc if self.dWc is not None else np.zeros((K + self.has_bias, self.O), dtype=self.G.dtype)
+        dW = np.ascontiguousarray(dWc[:K].reshape(kh, kw, self.C, self.O).transpose(3, 2, 0, 1))
+        return dW, (dWc[K].copy() if self.has_bias else None)
+
+
 def conv2d_backward(g, cache, W, *, need_dx: bool = True):
     """Gradients of ``conv2d_forward`` given g = dL/dy (N, O, H_out, W_out): returns
     ``(dx, dW, db)`` with dx (N, C, H, W) in channels-last memory (None unless ``need_dx``),
     dW (O, C, kh, kw) and db (O,) (None without a bias). Chunk by chunk: the patches are rebuilt,
     dW_col += X_col^T G, and the chunk's dx is formed while its G is in cache."""
-    xh, geometry = cache
-    (N, C, H, Wd), kernel, stride, padding, out_hw, has_bias = geometry
-    O, kh, kw = W.shape[0], kernel[0], kernel[1]
-    rows, K = out_hw[0] * out_hw[1], kh * kw * C
-    G = im.channels_last(g).reshape(N * rows, O)
-    dWc, part = None, np.empty((K + has_bias, O), dtype=g.dtype)
-    dx = None
-    # dL/dX_col = G W_col^T gathered by col2im, where it measured faster (``GATHER_MIN_CHANNELS``)
-    compiled = need_dx and loops.usable(G) and (C >= GATHER_MIN_CHANNELS or tuple(stride) != (1, 1))
+    geometry = cache[1]
+    (N, C, H, Wd), _, stride, _, out_hw, _ = geometry
+    acc = _WeightGrad(g, cache, W)
+    dx = Wt = tmp = None
     if need_dx:
         Wt = np.ascontiguousarray(W.transpose(2, 3, 0, 1))            # (kh, kw, O, C)
-        Wc_T = Wt.transpose(2, 0, 1, 3).reshape(O, K)                  # W_col^T (O, kh kw C)
-        covered = compiled or (tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd))
+        covered = tuple(stride) == (1, 1) and tuple(out_hw) == (H, Wd)
         dx = (np.empty if covered else np.zeros)((N, H, Wd, C), dtype=g.dtype)
-    patches = ic.Patches(xh, kernel, stride, padding, out_hw, ones=has_bias)
-    width = K if compiled else C                    # dL/dX_col of a chunk, or one offset's product
-    tmp = np.empty((patches.most * rows, width), dtype=g.dtype) if need_dx else None
-    for s, e in patches.parts:
-        cols = patches.build(s, e)
-        Gc = G[s * rows:e * rows]
-        if dWc is None:
-            dWc = cols.T @ Gc
-        else:
-            np.matmul(cols.T, Gc, out=part)
-            dWc += part
-        if compiled:
-            dcols = np.matmul(Gc, Wc_T, out=tmp[:(e - s) * rows])
-            loops.col2im(dcols, kernel, stride, padding, out_hw, dx[s:e])
-        elif need_dx:
-            conv2d_input_grad(Gc, Wt, geometry, dx[s:e], tmp[:(e - s) * rows])
-    if dWc is None:                                                    # an empty batch
-        dWc = np.zeros((K + has_bias, O), dtype=g.dtype)
-    dW = np.ascontiguousarray(dWc[:K].reshape(kh, kw, C, O).transpose(3, 2, 0, 1))
-    db = dWc[K].copy() if has_bias else None
+        tmp = np.empty((acc.patches.most * acc.rows, C), dtype=g.dtype)
+    for s, e in acc.patches.parts:
+        Gc = acc.add(s, e)
+        if need_dx:
+            conv2d_input_grad(Gc, Wt, geometry, dx[s:e], tmp[:(e - s) * acc.rows])
+    dW, db = acc.result()
     return (None if dx is None else im.channels_first(dx)), dW, db
+
+
+def conv2d_backward_compiled(g, cache, W, *, need_dx: bool = True):
+    """``conv2d_backward`` with dL/dx as one product dL/dX_col = G W_col^T per chunk (kh kw C columns:
+    one fork and join of the BLAS threads instead of kh kw) and the compiled col2im gather
+    (``_compiled/images.py``), where it measured faster (``GATHER_MIN_CHANNELS``, or a stride);
+    elsewhere, and on arrays the loops cannot index, it is ``conv2d_backward``. Same formulas."""
+    geometry = cache[1]
+    (N, C, H, Wd), kernel, stride, padding, out_hw, _ = geometry
+    G = im.channels_last(g)
+    if not (need_dx and loops.usable(G) and (C >= GATHER_MIN_CHANNELS or tuple(stride) != (1, 1))):
+        return conv2d_backward(g, cache, W, need_dx=need_dx)
+    acc = _WeightGrad(g, cache, W)
+    O = W.shape[0]
+    Wc_T = np.ascontiguousarray(W.transpose(2, 3, 0, 1)).transpose(2, 0, 1, 3).reshape(O, acc.K)  # W_col^T
+    dx = np.empty((N, H, Wd, C), dtype=g.dtype)
+    tmp = np.empty((acc.patches.most * acc.rows, acc.K), dtype=g.dtype)
+    for s, e in acc.patches.parts:
+        Gc = acc.add(s, e)
+        dcols = np.matmul(Gc, Wc_T, out=tmp[:(e - s) * acc.rows])
+        loops.col2im(dcols, kernel, stride, padding, out_hw, dx[s:e])
+    dW, db = acc.result()
+    return im.channels_first(dx), dW, db
 
 
 # ---- initialisation ------------------------------------------------------------------------------
@@ -226,6 +260,8 @@ class Conv2d(Module):
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self.weight = Parameter(init_conv_weight(gen, shape, init, dt))
         self.bias = Parameter(init_conv_bias(gen, shape, init, dt)) if bias else None
+        # the backward kernel, chosen once: the compiled input gradient when numba is there
+        self._backward_kernel = conv2d_backward_compiled if _compiled.enabled() else conv2d_backward
 
     def _name(self) -> str:
         extra = "" if self.stride == (1, 1) else f", stride={im.shown(self.stride)}"
@@ -262,7 +298,7 @@ class Conv2d(Module):
         cache = self._cached()
         x_shape, _, _, _, out_hw, _ = cache[1]
         g = xp.as_grad(grad_output, (x_shape[0], self.out_channels) + out_hw, self.weight.value.dtype)
-        dx, dW, db = conv2d_backward(g, cache, self.weight.value, need_dx=need_input_grad)
+        dx, dW, db = self._backward_kernel(g, cache, self.weight.value, need_dx=need_input_grad)
         self.weight.accumulate(dW)
         if db is not None:
             self.bias.accumulate(db)

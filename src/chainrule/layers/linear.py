@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import check_dtype, check_int, resolve_rng
+from .._helpers import array as xp
+from .._helpers.validation import check_dtype, check_int, resolve_rng
 from ..core.module import Module
 from ..core.parameter import Parameter
 

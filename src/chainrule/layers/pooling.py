@@ -12,17 +12,19 @@ H_out = floor((H - kh) / s) + 1 (PyTorch's floor mode).
 
 Where windows overlap (s < k) an input gets the sum of its windows' gradients. The kernels work
 on the channels-last view (N, H, W, C) and visit the kh kw offsets of a window as strided views,
-so no Python loop runs over pixels. On contiguous channels-last arrays max pooling runs as one
-compiled loop when numba is installed (``_image_loops``: the same bits, about 5 x faster).
+so no Python loop runs over pixels. A ``MaxPool2d`` built with the compiled kernels enabled (numba)
+runs as one compiled loop on contiguous channels-last arrays (``_compiled/images.py``: the same
+bits, about 5 x faster).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import float_input
+from .._helpers import array as xp
+from .._helpers.validation import float_input
 from ..core.module import Module
-from . import _image_loops as loops
+from .. import _compiled
+from .._compiled import images as loops
 from . import _images as im
 
 
@@ -38,9 +40,6 @@ def maxpool2d_forward(x, kernel, stride):
     out_hw = im.output_size("maxpool2d_forward", x.shape, kernel, stride)
     xh = im.channels_last(x)
     itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
-    if loops.usable(xh):                     # one compiled pass, the same values and offsets
-        best, arg = loops.maxpool_forward(xh, kernel, stride, out_hw, itype)
-        return im.channels_first(best), (arg, x.shape, tuple(kernel), tuple(stride))
     views = im.windows(xh, kernel, stride, out_hw)
     _, first = next(views)
     best = np.array(first, order="C")
@@ -62,9 +61,6 @@ def maxpool2d_backward(g, cache):
     gh = im.channels_last(g)
     out_hw = arg.shape[1:3]
     tiles = _tiles(out_hw, kernel, stride, (H, W))
-    if loops.usable(gh) and arg.flags.c_contiguous:
-        return im.channels_first(loops.maxpool_backward(gh, arg, kernel, stride, tiles,
-                                                        np.empty((N, H, W, C), dtype=g.dtype)))
     dxh = (np.empty if tiles else np.zeros)((N, H, W, C), dtype=g.dtype)
     hit = np.empty(arg.shape, dtype=bool)
     for k, view in im.windows(dxh, kernel, stride, out_hw):
@@ -74,6 +70,29 @@ def maxpool2d_backward(g, cache):
         else:
             view += gh * hit
     return im.channels_first(dxh)
+
+
+def maxpool2d_forward_compiled(x, kernel, stride):
+    """``maxpool2d_forward`` as one compiled pass (``_compiled/images.py``): the same values and
+    offsets; on arrays the loop cannot index it is ``maxpool2d_forward``."""
+    xh = im.channels_last(x)
+    if not loops.usable(xh):
+        return maxpool2d_forward(x, kernel, stride)
+    out_hw = im.output_size("maxpool2d_forward", x.shape, kernel, stride)
+    itype = np.min_scalar_type(kernel[0] * kernel[1] - 1)
+    best, arg = loops.maxpool_forward(xh, kernel, stride, out_hw, itype)
+    return im.channels_first(best), (arg, x.shape, tuple(kernel), tuple(stride))
+
+
+def maxpool2d_backward_compiled(g, cache):
+    """``maxpool2d_backward`` as one compiled pass: the same bits (the same order of additions)."""
+    arg, (N, C, H, W), kernel, stride = cache
+    gh = im.channels_last(g)
+    if not (loops.usable(gh) and arg.flags.c_contiguous):
+        return maxpool2d_backward(g, cache)
+    tiles = _tiles(arg.shape[1:3], kernel, stride, (H, W))
+    return im.channels_first(loops.maxpool_backward(gh, arg, kernel, stride, tiles,
+                                                    np.empty((N, H, W, C), dtype=g.dtype)))
 
 
 def avgpool2d_forward(x, kernel, stride):
@@ -121,11 +140,15 @@ def global_avgpool2d_backward(g, x_shape):
 class _Pool2d(Module):
     """A window of ``kernel_size`` moved by ``stride`` (default: ``kernel_size``, as PyTorch)."""
 
-    _forward = staticmethod(maxpool2d_forward)
-    _backward = staticmethod(maxpool2d_backward)
+    #: (forward, backward): the NumPy kernel pair, and the compiled one where there is one
+    kernels = (maxpool2d_forward, maxpool2d_backward)
+    compiled_kernels = (maxpool2d_forward_compiled, maxpool2d_backward_compiled)
 
     def __init__(self, kernel_size, stride=None):
         super().__init__()
+        # chosen once, when the module is built (``_compiled.enabled()``)
+        self._forward, self._backward = (self.compiled_kernels if self.compiled_kernels and _compiled.enabled()
+                                         else self.kernels)
         name = type(self).__name__
         self.kernel_size = im.size_pair(name, "kernel_size", kernel_size)
         self.stride = self.kernel_size if stride is None else im.size_pair(name, "stride", stride)
@@ -190,8 +213,8 @@ class AvgPool2d(_Pool2d):
         (s_h, s_w), the step between two windows; None is ``kernel_size`` (windows side by side).
     """
 
-    _forward = staticmethod(avgpool2d_forward)
-    _backward = staticmethod(avgpool2d_backward)
+    kernels = (avgpool2d_forward, avgpool2d_backward)
+    compiled_kernels = None
 
 
 class GlobalAvgPool2d(Module):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import float_input
+from .._helpers import array as xp
+from .._helpers.validation import float_input
 from ..core.module import Module
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _array as xp
-from .._validation import check_int, check_number, float_input, resolve_rng
+from .._helpers import array as xp
+from .._helpers.validation import check_int, check_number, float_input, resolve_rng
 from ..core.module import Module
 
 MODES = ("row", "batch")

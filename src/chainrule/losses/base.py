@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite, check_labels, describe_index
+from .._helpers.validation import as_float_array, check_finite, check_labels, describe_index
 from ..errors import NoForwardError
 
 REDUCTIONS = ("mean", "sum", "none")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite
+from .._helpers.validation import as_float_array, check_finite
 from ..layers.activations import sigmoid
 from .base import ClassLabelsLoss, Loss, check_class_input
 from ._stable import logsumexp_leave_one_out, softmax_parts, softplus

@@ -44,7 +44,7 @@ def hold_out(est, X, y, targets, labels, sw, fraction: float, seed: int):
 def check_eval_train(eval_train):
     """``fit``'s eval_train as (on, size): off (None or False), every row (True: size None) or at
     most ``size`` rows (a positive integer)."""
-    from .._validation import check_int
+    from .._helpers.validation import check_int
 
     if eval_train is None or eval_train is False:
         return False, None

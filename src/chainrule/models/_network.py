@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import registry
-from .._validation import check_int, check_number, resolve_rng
+from .._helpers.validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..errors import TrainingDiverged
 from ..layers.conv import Conv2d

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import registry
-from .._validation import check_int, check_number
+from .._helpers.validation import check_int, check_number
 
 #: the default of a chainrule 0.1 name that now has a scikit-learn name (scikit-learn's own marker)
 DEPRECATED = "deprecated"

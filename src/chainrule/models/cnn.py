@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from .. import architectures, registry
-from .._validation import check_int, check_number
+from .._helpers.validation import check_int, check_number
 from ._docs import CLASSIFIERS, CNN, COMMON, SKLEARN, document
 from ._network import store_params
 from ._tasks import ClassifierNetwork

@@ -10,7 +10,7 @@ from ..datasets.preprocessing import mean_and_scale
 from ..features.polynomial import PolynomialFeatures
 from ..layers.linear import Linear
 from ..training.history import History
-from .._validation import resolve_rng
+from .._helpers.validation import resolve_rng
 from . import _settings
 from ._docs import CLASSIFIERS, COMMON, FIT, LINEAR_CLASSIFIER, LINEAR_REGRESSION, NOTES, POLYNOMIAL, document
 from ._network import _positive_int, blas_threads, store_params

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
-from .._validation import resolve_rng
+from .._helpers.validation import resolve_rng
 from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_number
+from .._helpers.validation import check_number
 from .base import Optimizer
 
 

@@ -8,8 +8,8 @@ parameter that has a gradient, then applies the parameter's ``constraint`` (max-
 """
 from __future__ import annotations
 
-from .. import _array as xp
-from .._validation import check_number
+from .._helpers import array as xp
+from .._helpers.validation import check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
 from ..errors import TrainingDiverged

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_number
-from . import _fused
+from .._helpers.validation import check_number
+from .. import _compiled
+from .._compiled import sgd as compiled_sgd
 from .base import Optimizer
 
 
 def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     r"""One step of stochastic gradient descent on the weight ``w``, in place (PyTorch's definition).
 
-    ``state["momentum_buffer"]`` holds v between steps. With the optional ``fast`` extra (numba)
-    the same arithmetic runs as one compiled loop (``_fused.py``, the same bits).
+    ``state["momentum_buffer"]`` holds v between steps. This is the NumPy reference; ``SGD`` built
+    with the compiled kernels (numba, ``_compiled/sgd.py``) runs the same arithmetic as one loop, to
+    the same bits.
 
     Parameters
     ----------
@@ -40,8 +42,6 @@ def sgd_update(w, g, state, *, lr, momentum=0.0, nesterov=False, weight_decay=0.
     With momentum, v <- mu v + g (v_1 = g), then W <- W - alpha v; with Nesterov,
     W <- W - alpha (g + mu v).
     """
-    if _fused.sgd_step(w, g, state, lr, momentum, nesterov, weight_decay):
-        return
     dt = w.dtype.type
     if weight_decay:
         g = g + dt(weight_decay) * w
@@ -95,11 +95,16 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0; got momentum=0")
         self.nesterov = bool(nesterov)
+        # one compiled loop per step when numba is there (chosen now, once; the same bits as sgd_update)
+        self._compiled_step = compiled_sgd.sgd_step if _compiled.enabled() else None
 
     def hyperparameters(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay}
 
     def _update(self, w, g, state):
+        if self._compiled_step is not None and self._compiled_step(w, g, state, self.lr, self.momentum,
+                                                                    self.nesterov, self.weight_decay):
+            return
         sgd_update(w, g, state, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
                    weight_decay=self.weight_decay)

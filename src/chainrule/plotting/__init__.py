@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._atomic import atomic_open
+from ..io.atomic import atomic_open
 
 BACKGROUND = "white"
 

@@ -22,7 +22,7 @@ import re
 import warnings
 from pathlib import Path
 
-from .._atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 
 FORMAT = "chainrule-sweep"
 VERSION = 1

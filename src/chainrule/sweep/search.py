@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_int
+from .._helpers.validation import check_int
 from . import table as tables
 from .backends import backend
 from .fit import fit_one, worker_lost
@@ -231,7 +231,7 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
     lock = None
     journal = Journal(out)
     if out is not None:
-        from .._lock import PathLock
+        from ..io.lock import PathLock
         lock = PathLock(out).acquire()           # one live driver per sweep folder
     try:
         manifest = _manifest(estimator, candidates, splits, scoring, X, y, search)

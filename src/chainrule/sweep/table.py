@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 
 #: columns that depend on the machine and the moment, not on the sweep (left out of comparisons)
 TIMING_COLUMNS = ("fit_time", "score_time", "worker")

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .._lock import PathLock
+from ..io.lock import PathLock
 
 
 class Callback:

@@ -13,8 +13,8 @@ import os
 
 import numpy as np
 
-from .._atomic import atomic_open
-from .._safe_files import load_npz_capped
+from ..io.atomic import atomic_open
+from ..io.safe import load_npz_capped
 from .callbacks import get_state_arrays
 from .history import History
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from .._atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 
 FIELDS = ("epoch", "loss", "accuracy", "error", "val_loss", "val_accuracy", "val_error", "lr", "seconds")
 

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .._validation import check_int, check_number, resolve_rng
+from .._helpers.validation import check_int, check_number, resolve_rng
 from ..core.module import Module
 from ..losses.base import Loss
 from ..optim.base import Optimizer

@@ -89,7 +89,7 @@ class Graph:
         import onnx
         from onnx import helper
 
-        from .. import __version__
+        from ... import __version__
 
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.initializers, doc_string=doc)
         model = helper.make_model(graph, producer_name="chainrule", producer_version=__version__,

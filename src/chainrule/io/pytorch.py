@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.module import Module
+from .files import architecture, network_state
+
 
 @dataclass(frozen=True)
 class Call:
@@ -81,9 +84,6 @@ def calls(spec: dict) -> list:
 def _network_and_state(path_or_model):
     """(network description, state dict of NumPy arrays) of a model file, a network, a fitted
     estimator (its ``model_``) or a Pipeline ending in one (its network only, as from a file)."""
-    from . import io
-    from .core.module import Module
-
     if isinstance(path_or_model, Module):
         return path_or_model.spec(), path_or_model.state_dict()
     steps = getattr(path_or_model, "steps", None)
@@ -93,7 +93,7 @@ def _network_and_state(path_or_model):
     if isinstance(module, Module):
         return module.spec(), module.state_dict()
     if isinstance(path_or_model, (str, bytes)) or hasattr(path_or_model, "__fspath__"):
-        return io.architecture(path_or_model), io.network_state(path_or_model)
+        return architecture(path_or_model), network_state(path_or_model)
     raise TypeError(f"path_or_model must be a model file's path, a chainrule network or a fitted chainrule "
                     f"estimator; got {type(path_or_model).__name__}"
                     + (" that is not fitted" if hasattr(path_or_model, "fit") else ""))

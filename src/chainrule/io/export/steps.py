@@ -103,7 +103,7 @@ def _classes_tensor(classes):
 def classifier_head(g, est, scores, n_out, net_dtype) -> list:
     """Outputs ``label`` (as ``predict``), ``scores`` (the network's scores) and, for the
     probabilistic losses, ``probabilities`` (as ``predict_proba``)."""
-    from .. import registry
+    from ... import registry
 
     if getattr(est, "_multilabel", False):     # a 0/1 label per output, one sigmoid per label
         positive = g.node("Greater", [scores, g.const(np.zeros((), net_dtype), "zero")], "positive")

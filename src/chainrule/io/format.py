@@ -1,6 +1,6 @@
 """The chainrule model format: how an object becomes a JSON description plus named tensors, and back.
 
-``chainrule.io`` owns the files (safetensors container, checksum, atomic writes) and the public
+``files.py`` owns the files (safetensors container, checksum, atomic writes) and the public
 functions; this module owns what goes inside: ``_Writer`` turns a network, estimator or Pipeline
 into a description of tagged JSON values (``{"__array__": key}``, ``{"__module__": spec}``...) and
 the tensors it refers to; ``_Reader`` turns them back, refusing anything a class does not declare;
@@ -15,9 +15,8 @@ import math
 
 import numpy as np
 
-from . import registry
-from .core.module import Module
-from .training.history import History
+from .. import registry
+from ..core.module import Module
 
 MAX_DEPTH = 64                       # nesting of the description
 _DTYPE_NAMES = ("float32", "float64", "int64", "int32", "uint8", "bool")
@@ -84,7 +83,7 @@ class _Writer:
             return {"__dict__": [[self.value(k, f"{path}.key"), self.value(x, f"{path}.{k}")] for k, x in v.items()]}
         if isinstance(v, Module):
             return self.module(v, path)
-        if isinstance(v, History):
+        if registry.RECORDS.get(type(v).__name__) == type(v).__module__:     # a training History
             return {"__history__": v.to_dict()}
         return self.estimator(v, path)
 
@@ -145,7 +144,7 @@ class _Reader:
         if "__dict__" in v:
             return {self.value(k, depth + 1): self.value(x, depth + 1) for k, x in v["__dict__"]}
         if "__history__" in v:
-            return History.from_dict(v["__history__"])
+            return registry.record_class("History").from_dict(v["__history__"])
         if "__module__" in v:
             return self.module(v, depth)
         if "__pipeline__" in v:

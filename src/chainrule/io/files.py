@@ -17,7 +17,7 @@ How objects describe themselves (no class ladders here): a module by ``Module.sp
 by ``registry.build_module``; an estimator or transformer by ``get_params()`` and the fitted
 attributes its class lists in ``_fitted_attributes`` (or the registry lists for scikit-learn's
 scalers), rebuilt from the class the registry names. That encoding and decoding lives in
-``_model_format.py``; this module owns the file around it (safetensors container, checksum, atomic
+``format.py``; this module owns the file around it (safetensors container, checksum, atomic
 write) and the public functions. It imports neither the estimators nor scikit-learn.
 
 Hostile files are refused before they cost memory: only regular files are read; the declared
@@ -34,14 +34,12 @@ import os
 
 import numpy as np
 
-from ._atomic import atomic_write_bytes
-from ._model_format import MAX_DEPTH, ModelFileError, _legacy_spec, _Reader, _Writer  # noqa: F401  (MAX_DEPTH: kept importable)
-from ._safe_files import UnsafeFileError, open_regular
-from ._torch import to_torch  # noqa: F401  (the network as torch.nn; PyTorch imported only when called)
-from .core.module import Module
+from .atomic import atomic_write_bytes
+from .format import ModelFileError, _legacy_spec, _Reader, _Writer
+from .safe import UnsafeFileError, open_regular
+from ..core.module import Module
 
-__all__ = ["save", "load", "read", "network_state", "architecture", "export_onnx", "to_torch", "ModelFileError",
-           "FORMAT", "VERSION"]
+__all__ = ["save", "load", "read", "network_state", "architecture", "FORMAT", "VERSION"]
 
 FORMAT = "chainrule-model"
 VERSION = 2
@@ -297,36 +295,3 @@ def architecture(path_or_module) -> dict:
         elif isinstance(v, list):
             stack.extend(v)
     raise ModelFileError(f"{path_or_module} holds no network")
-
-
-def export_onnx(model, path, *, input_shape=None):
-    """Write ``model`` as an ONNX file for runtimes without Python (``chainrule.export.export_onnx``).
-
-    Kept here next to ``save`` because it is the other way to ship a model; ``chainrule.export``
-    is imported only when called, so model files never need the onnx package (``pip install
-    'chainrule[onnx]'``).
-
-    Parameters
-    ----------
-    model : Module, estimator or Pipeline
-        A network, a fitted chainrule estimator, or a Pipeline of exportable preprocessing
-        ending in one.
-    path : str or path-like
-        The ``.onnx`` file to write (atomically).
-    input_shape : tuple of int, optional
-        The shape of one raw sample, when the model does not say it itself (a bare image
-        network: (C, H, W)).
-
-    Returns
-    -------
-    onnx.ModelProto
-        The model written, checked by ``onnx.checker``.
-    """
-    from .export import export_onnx as _export
-
-    return _export(model, path, input_shape=input_shape)
-
-
-def __dir__():
-    """Only the public names (what tab completion shows)."""
-    return list(__all__)

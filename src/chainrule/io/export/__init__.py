@@ -77,7 +77,7 @@ def to_onnx(model, *, input_shape=None):
         If the estimator, a step or a layer has no ONNX form here (PolynomialRegression,
         feature steps).
     """
-    from ..core.module import Module
+    from ...core.module import Module
 
     if isinstance(model, Module):
         spec = model.spec()
@@ -165,7 +165,7 @@ def export_onnx(model, path, *, input_shape=None):
         import onnx  # noqa: F401
     except ImportError:
         raise ImportError("ONNX export needs the onnx package: pip install 'chainrule[onnx]'") from None
-    from .._atomic import atomic_write_bytes
+    from ..atomic import atomic_write_bytes
 
     proto = to_onnx(model, input_shape=input_shape)
     atomic_write_bytes(path, proto.SerializeToString())

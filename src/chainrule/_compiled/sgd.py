@@ -1,38 +1,15 @@
-"""The optional compiled update loops (``pip install chainrule[fast]``, numba).
+"""Compiled SGD updates (numba): ``optim.SGD`` takes ``sgd_step`` when it is built with the compiled
+kernels enabled (``_compiled.enabled()``).
 
 NumPy runs an update such as SGD with momentum as four passes over the weights (v *= mu, v += g,
 t = lr v, w -= t); one compiled loop does the same arithmetic in one pass. The loops compute
 exactly what the NumPy updates compute, in the same order and dtype, with no fused multiply-add
 (numba's default ``fastmath=False`` forbids contracting a * b + c), so both paths give the same
-bits; the test suite runs both and compares them. NumPy stays the reference: this module is used
-only when numba is installed, and ``CHAINRULE_FUSED=0`` (or ``set_enabled(False)``) turns it off.
+bits; the test suite runs both and compares them. NumPy stays the reference.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-
-_HAVE_NUMBA = importlib.util.find_spec("numba") is not None   # numba itself is imported at first use
-_enabled = _HAVE_NUMBA and os.environ.get("CHAINRULE_FUSED", "1") != "0"
 _loops = None
-
-
-def available() -> bool:
-    """True when numba is installed (the ``fast`` extra)."""
-    return _HAVE_NUMBA
-
-
-def enabled() -> bool:
-    """True when the optimizers use the compiled loops."""
-    return _enabled
-
-
-def set_enabled(flag: bool) -> None:
-    """Use the compiled loops (True, needs numba) or the NumPy updates (False)."""
-    global _enabled
-    if flag and not _HAVE_NUMBA:
-        raise RuntimeError("the fused updates need numba: pip install 'chainrule[fast]'")
-    _enabled = bool(flag)
 
 
 def _flat(*arrays):
@@ -80,9 +57,8 @@ def _compiled():
 
 
 def sgd_step(w, g, state, lr, momentum, nesterov, weight_decay) -> bool:
-    """One SGD step as one compiled loop, when enabled and the arrays allow it; True if done."""
-    if not _enabled:
-        return False
+    """One SGD step as one compiled loop, when the arrays allow it; True if done, False to leave the
+    step to the NumPy update (the first momentum step, arrays of different layouts)."""
     dt = w.dtype.type
     if momentum:
         v = state.get("momentum_buffer")

@@ -22,7 +22,7 @@ import re
 import secrets
 import stat
 
-from ._lock import hostname, pid_alive, process_started_at
+from .lock import hostname, pid_alive, process_started_at
 
 _HOST_TAG = hashlib.sha1(hostname().encode("utf-8", "replace")).hexdigest()[:8]
 _TEMP_TAIL = re.compile(r"(\d+)-([0-9a-f]{8})\.[0-9a-f]{8}\.tmp")

@@ -1,19 +1,21 @@
-"""The optional compiled updates (the `fast` extra, numba) give exactly the NumPy updates' bits."""
+"""The compiled SGD updates (``_compiled/sgd.py``, numba) give exactly the NumPy updates' bits, and an
+optimizer takes them when it is built, never the NumPy reference itself."""
 import numpy as np
 import pytest
 
 from chainrule import losses, nn, optim
-from chainrule.optim import _fused
+from chainrule import _compiled
+from chainrule._compiled import sgd as _fused
 
 pytest.importorskip("numba")
 
 
 @pytest.fixture
 def numpy_path():
-    """Run the body with the NumPy updates, then restore the setting."""
-    before = _fused.enabled()
-    yield lambda flag: _fused.set_enabled(flag)
-    _fused.set_enabled(before)
+    """Build optimizers with the compiled kernels on or off, then restore the setting."""
+    before = _compiled.enabled()
+    yield lambda flag: _compiled.set_enabled(flag)
+    _compiled.set_enabled(before)
 
 
 def _steps(fused, switch, dtype, order, momentum, nesterov, wd):
@@ -64,3 +66,28 @@ def test_mismatched_layouts_fall_back_to_numpy(numpy_path):
     assert not _fused.sgd_step(w, g, {}, 0.1, 0.0, False, 0.0)
     assert _fused.sgd_step(w, np.asfortranarray(g), {}, 0.1, 0.0, False, 0.0)
     np.testing.assert_allclose(w, 0.9)
+
+
+def test_the_optimizer_keeps_the_kernels_it_was_built_with(numpy_path, monkeypatch):
+    calls = []
+    step = _fused.sgd_step
+    monkeypatch.setattr(_fused, "sgd_step", lambda *a: calls.append(1) or step(*a))
+    numpy_path(True)
+    p = nn.Parameter(np.ones((3, 4), np.float32))
+    built_on = optim.SGD([p], lr=0.1)
+    numpy_path(False)
+    built_off = optim.SGD([p], lr=0.1)
+    p.grad = np.ones((3, 4), np.float32)
+    built_off.step()
+    assert calls == []
+    built_on.step()
+    assert calls == [1]
+    np.testing.assert_allclose(p.value, 0.8)
+
+
+def test_the_numpy_reference_update_never_calls_the_compiled_loop(numpy_path, monkeypatch):
+    numpy_path(True)
+    monkeypatch.setattr(_fused, "sgd_step", lambda *a: pytest.fail("the reference called the compiled loop"))
+    w = np.ones((3, 4), np.float32)
+    optim.sgd_update(w, np.ones((3, 4), np.float32), {}, lr=0.5)
+    np.testing.assert_allclose(w, 0.5)

@@ -1,12 +1,11 @@
-"""Optional compiled loops (numba, the ``fast`` extra) for the image kernels' memory-bound passes.
+"""Compiled loops (numba) for the image kernels' memory-bound passes.
 
 The NumPy kernels in ``conv.py`` and ``pooling.py`` stay the reference. NumPy runs a 2 x 2 max
 pooling as a compare, a maximum and an index update per window offset, each a trip through
 memory; a compiled loop does the same arithmetic in one trip (lenet's first pooling, batch 128,
-one thread: forward 3.7 -> 0.45 ms, backward 2.5 -> 0.9 ms). These loops are used only when numba
-is installed and the compiled paths are enabled (``optim._fused``: ``CHAINRULE_FUSED=0`` or
-``set_enabled(False)`` turns them all off), and only on C-contiguous (channels-last) arrays; the
-tests run both paths and compare them.
+one thread: forward 3.7 -> 0.45 ms, backward 2.5 -> 0.9 ms). ``MaxPool2d`` and ``Conv2d`` take
+them when they are built with the compiled kernels enabled (``_compiled.enabled()``), and use them
+on C-contiguous (channels-last) arrays; the tests run both paths and compare them.
 
 - ``maxpool_forward`` / ``maxpool_backward``: the same values, the same winning offsets and the
   same gradient bits as ``pooling.maxpool2d_*`` (same comparisons, same order of additions).
@@ -22,19 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..optim import _fused
-
 _loops = None
 
 
-def enabled() -> bool:
-    """True when the image kernels use the compiled loops (numba installed and not disabled)."""
-    return _fused.enabled()
-
-
 def usable(*arrays) -> bool:
-    """Enabled, and every array C-contiguous floating point (the loops index them directly)."""
-    return enabled() and all(a.flags.c_contiguous and a.dtype.kind == "f" for a in arrays)
+    """Every array C-contiguous floating point (the loops index them directly)."""
+    return all(a.flags.c_contiguous and a.dtype.kind == "f" for a in arrays)
 
 
 def loops():

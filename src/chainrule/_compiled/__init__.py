@@ -1,0 +1,72 @@
+"""The same kernels, compiled (numba, the optional ``fast`` extra): one package, below the layers and
+the optimizers, that nothing in the NumPy reference kernels reads.
+
+The reference kernels (``layers/``, ``optim/``) are plain NumPy and are what runs without numba. A
+module or optimizer asks ``enabled()`` once, when it is built, and keeps the compiled variant it was
+given; every compiled kernel is tested against its reference (``tests/compiled/``). The switch:
+numba installed, and ``CHAINRULE_COMPILED=0`` (or the 0.1 name ``CHAINRULE_FUSED=0``) in the
+environment, or ``set_enabled(False)`` before the modules are built, turns it off.
+
+- ``sgd.py``: one-pass SGD updates (the same bits as ``optim.sgd_update``);
+- ``images.py``: max pooling forward and backward and the convolution's col2im gather.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None   # numba itself is imported at first use
+
+
+def _from_environment() -> bool:
+    off = "0" in (os.environ.get("CHAINRULE_COMPILED", "1"), os.environ.get("CHAINRULE_FUSED", "1"))
+    return _HAVE_NUMBA and not off
+
+
+_enabled = _from_environment()
+
+
+def available() -> bool:
+    """True when numba is installed (the ``fast`` extra).
+
+    Returns
+    -------
+    bool
+    """
+    return _HAVE_NUMBA
+
+
+def enabled() -> bool:
+    """True when modules and optimizers built from now on take the compiled kernels.
+
+    Returns
+    -------
+    bool
+    """
+    return _enabled
+
+
+def set_enabled(flag: bool) -> None:
+    """Give modules and optimizers built from now on the compiled kernels (True) or the NumPy ones.
+
+    Modules and optimizers built before keep what they were given.
+
+    Parameters
+    ----------
+    flag : bool
+        True to use the compiled kernels (needs numba).
+
+    Raises
+    ------
+    RuntimeError
+        If ``flag`` is True and numba is not installed.
+    """
+    global _enabled
+    if flag and not _HAVE_NUMBA:
+        raise RuntimeError("the compiled kernels need numba: pip install 'chainrule[fast]'")
+    _enabled = bool(flag)
+
+
+def __dir__():
+    """Only the public names (what tab completion shows)."""
+    return ["available", "enabled", "set_enabled"]
