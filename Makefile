@@ -11,7 +11,7 @@ DOCS_STAMP := $(VENV)/.docs-stamp
 SPHINXOPTS ?= -W --keep-going
 BENCH_VENV := .venv-bench
 
-.PHONY: demo test docs pictures bench clean
+.PHONY: demo test test-slow test-all docs pictures bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/chainrule train --out runs/demo
 
-# -n auto: one pytest worker per core (pytest-xdist); CI's 2 cores run the suite in about half the time.
+# -n auto: one pytest worker per core (pytest-xdist). `make test` leaves out the tests marked slow (they
+# train on real data for more than a few seconds, or run hundreds of subprocesses); `make test-slow` runs
+# exactly those; `make test-all` both. .ci/run runs make test, then make test-slow.
 test: $(STAMP)
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -n auto -m slow
+
+test-all: test test-slow
 
 # The documentation site (Sphinx, numpydoc, sphinx-gallery) in docs/_build/html. The gallery
 # (examples/) is executed during the build; unchanged examples are not run again.

@@ -244,6 +244,7 @@ def through_the_script(rows) -> list:
     return picked
 
 
+@pytest.mark.slow
 def test_through_the_installed_script(rows, chainrule_exe, offline_env):
     chosen = through_the_script(rows)
     assert len(chosen) >= 150

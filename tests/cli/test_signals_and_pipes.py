@@ -47,6 +47,7 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(tmp_path, chainrul
     assert "accuracy: train" in stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_the_mnist_handcrafted_demo_is_one_line_and_130(tmp_path, chainrule_exe, offline_env, mnist_dir):
     # the signal lands as the demo's second method, scikit-learn's LinearSVC, starts its fit on 8,000
     # images (seconds in liblinear's C loop; tests/cli/test_demo_interrupt.py checks that it is not awaited)

@@ -17,6 +17,7 @@ def test_linear_softmax_classifier(mnist_split):
     assert clf.score(Xte, yte) >= 0.93
 
 
+@pytest.mark.slow
 def test_mlp_512_256_with_sgd_and_momentum(mnist_split):
     Xtr, Xte, ytr, yte = mnist_split
     clf = MLPClassifier((512, 256), solver="sgd", learning_rate_init=0.1, momentum=0.9, lr_schedule="cosine", dropout=0.2,
