@@ -22,6 +22,10 @@ from .. import grad
 from ..regularizers import add_penalty_gradients, penalty_value
 from .network import build_network
 
+
+def _index(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
 MAX_ROWS = 12   # samples listed one by one (the sums are over the whole batch)
 
 
@@ -68,14 +72,14 @@ def explain(session, layer: int, out: int, inp: int | None) -> dict:
         If the layer or an index is out of range.
     """
     linears = session.linears
-    if not isinstance(layer, int) or not 0 <= layer < len(linears):
+    if not _index(layer) or not 0 <= layer < len(linears):
         raise ValueError(f"layer must be an index of a Linear layer in [0, {len(linears)}); got {layer!r}")
     index, _ = linears[layer]
     net = _copy64(session)
     lin = net[index]
-    if not isinstance(out, int) or not 0 <= out < lin.out_features:
+    if not _index(out) or not 0 <= out < lin.out_features:
         raise ValueError(f"out must be in [0, {lin.out_features}); got {out!r}")
-    if inp is not None and (not isinstance(inp, int) or not 0 <= inp < lin.in_features):
+    if inp is not None and (not _index(inp) or not 0 <= inp < lin.in_features):
         raise ValueError(f"in must be in [0, {lin.in_features}) or null for the bias; got {inp!r}")
     rows = session.current_batch()
     x = session.F_train[rows].astype(np.float64)

@@ -149,7 +149,11 @@ class Pictures:
         """Everything the page redraws: the numbers, curves, boundary, neurons and weights."""
         s = self.session
         c = s.curves
-        return {"type": "frame", "epoch": s.epoch, "batches": s.batches, **s.last,
-                "curves": {"epoch": c.epoch, "train": c.train, "test": c.test},
+        curves = {"epoch": list(c.epoch), "train": list(c.train), "test": list(c.test)}
+        if c.epoch and c.epoch[-1] < s.epoch:      # between strides: the latest epoch ends the curve
+            curves["epoch"].append(s.epoch)
+            curves["train"].append(s.last["train_loss"])
+            curves["test"].append(s.last["test_loss"])
+        return {"type": "frame", "epoch": s.epoch, "batches": s.batches, **s.last, "curves": curves,
                 "boundary": self.boundary(), "neurons": self.neurons(), "weights": self.weights(),
                 "diverged": s.diverged}

@@ -37,6 +37,7 @@ class Sessions:
     def __init__(self, limit: int):
         self.limit = limit
         self.active = 0
+        self.connections: set = set()      # the runs of the open tabs (for tests and diagnostics)
 
     def acquire(self) -> bool:
         if self.active >= self.limit:
@@ -81,9 +82,12 @@ def create_app(bound: str = "127.0.0.1", *, max_sessions: int = MAX_SESSIONS,
                 f"reload this page (or restart it with --max-sessions {sessions.limit * 2})")})
             await ws.close(code=1013)
             return
+        connection = Connection(ws, max_upload)
+        sessions.connections.add(connection)
         try:
-            await Connection(ws, max_upload).run()
+            await connection.run()
         finally:
+            sessions.connections.discard(connection)
             sessions.release()
 
     app = Starlette(routes=[Route("/", index), WebSocketRoute("/ws", websocket),

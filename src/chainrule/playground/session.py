@@ -203,13 +203,13 @@ class Session:
             if self.penalised:
                 objective += penalty_value(self.penalised)
         if not math.isfinite(objective):
-            self._diverge(f"the loss overflowed (it became {objective})", objective, lr)
+            self._diverge("the loss overflowed", f"it became {objective}", objective, lr)
         self.net.backward(self.loss.backward())
         add_penalty_gradients(self.penalised)
         try:
             self.optimizer.step()
         except TrainingDiverged:
-            self._diverge("an update overflowed float32", objective, lr)
+            self._diverge("an update overflowed", "a weight left float32's range", objective, lr)
         self.batches += 1
         self.cursor += 1
         if self.cursor < len(self.slices):
@@ -222,10 +222,10 @@ class Session:
         self._good_state = self.net.state_dict()
         return True
 
-    def _diverge(self, cause: str, objective: float, lr: float):
+    def _diverge(self, what: str, detail: str, objective: float, lr: float):
         epoch, batch = self.epoch + 1, self.cursor + 1
         self.net.load_state_dict(self._good_state)
-        self.diverged = (f"{cause} at epoch {epoch}, batch {batch}, with learning rate {lr:g}. Training stopped; "
+        self.diverged = (f"{what} at epoch {epoch} (batch {batch}) with learning rate {lr:g}: {detail}. Training stopped; "
                          f"the pictures show the weights of the start of epoch {epoch}. Try a smaller learning rate "
                          f"(e.g. {lr / 10:g}) and press reset.")
         raise TrainingDiverged(self.diverged, epoch=epoch - 1, batch=batch - 1, lr=lr, loss=objective)
