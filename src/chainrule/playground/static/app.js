@@ -166,7 +166,8 @@ function onLayout(msg) {
   $("#chain").innerHTML = '<p class="hint">Click a weight or a neuron in the network to see backpropagation\'s numbers for it.</p>';
 }
 
-const fmt = (v, d = 4) => (v === null || v === undefined ? "–" : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(d));
+// a loss the server could not send as a number (it overflowed) shows as "overflow"
+const fmt = (v, d = 4) => (v === null ? "overflow" : v === undefined ? "–" : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(d));
 
 function onFrame(msg) {
   state.frame = msg;
@@ -174,6 +175,7 @@ function onFrame(msg) {
   $("#train-loss").value = fmt(msg.train_loss);
   $("#test-loss").value = fmt(msg.test_loss);
   $("#test-acc").value = msg.test_acc === undefined ? "–" : `${(100 * msg.test_acc).toFixed(1)} %`;
+  $("#test-acc").parentElement.hidden = msg.test_acc === undefined;
   requestAnimationFrame(() => {
     const canvas = $("#boundary");
     drawBoundary(canvas, state.layout, msg);
