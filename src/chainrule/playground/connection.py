@@ -36,7 +36,7 @@ from .upload import UploadError, parse_csv
 log = logging.getLogger("chainrule.playground")
 
 FRAME_INTERVAL = 0.05      # at most 20 frames a second
-FULL_SPEED_SLICE = 0.08    # speed 0: train this long between frames
+FULL_SPEED_SLICE = 0.05    # speed 0: train this long between frames
 MAX_SLICE = 0.5            # a slice of N epochs stops after this long (the page stays responsive)
 ACK_TIMEOUT = 2.0          # a page that does not answer is sent the next frame anyway
 
