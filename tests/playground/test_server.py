@@ -161,3 +161,25 @@ def test_closing_the_socket_stops_the_training(small_server, connect):
     steps = session.batches
     time.sleep(0.3)
     assert session.batches == steps                    # no batch was trained after the tab went away
+
+
+@pytest.mark.parametrize("name, bound, ok", [
+    ("127.0.0.1", "127.0.0.1", True), ("localhost", "127.0.0.1", True), ("::1", "127.0.0.1", True),
+    ("evil.example", "127.0.0.1", False), ("192.168.1.5", "127.0.0.1", False), (None, "127.0.0.1", False),
+    ("192.168.1.5", "0.0.0.0", True), ("localhost", "0.0.0.0", True), ("evil.example", "0.0.0.0", False),
+    ("10.0.0.2", "10.0.0.2", True), ("10.0.0.3", "10.0.0.2", False), ("localhost", "10.0.0.2", False),
+    ("::1", "::", True), ("myhost.lan", "myhost.lan", True),
+])
+def test_which_host_headers_name_this_server(name, bound, ok):
+    from chainrule.playground.security import host_allowed
+    assert host_allowed(name, bound) is ok
+
+
+@pytest.mark.parametrize("origin, host, ok", [
+    ("http://127.0.0.1:8765", "127.0.0.1:8765", True), ("http://127.0.0.1:8766", "127.0.0.1:8765", False),
+    ("http://localhost:8765", "127.0.0.1:8765", False), ("null", "127.0.0.1:8765", False),
+    ("http://[::1]:8765", "[::1]:8765", True), ("file://", "127.0.0.1:8765", False),
+])
+def test_same_origin(origin, host, ok):
+    from chainrule.playground.security import same_origin
+    assert same_origin(origin, host) is ok

@@ -137,3 +137,18 @@ def test_chain_rule_refuses_indices_out_of_range():
         explain(s, 0, 8, 0)
     with pytest.raises(ValueError, match=r"in must be in \[0, 2\)"):
         explain(s, 0, 0, 5)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_a_run_blown_up_by_any_optimizer_is_a_divergence_not_a_crash(optimizer):
+    s = run(dataset="spiral", classes=3, hidden="32,32", activation="relu", optimizer=optimizer, lr=100,
+            regularizer="l2", alpha=1, batch=250)
+    try:
+        s.train_for(200, 60)
+    except TrainingDiverged as exc:
+        assert "with learning rate 100" in str(exc) and s.diverged == str(exc)
+    else:                    # Adam's steps are bounded by the learning rate: large, finite weights
+        assert optimizer != "sgd", "SGD at lr=100 with a strong penalty must overflow"
+    assert all(np.isfinite(p.value).all() for p in s.net.parameters())
+    frame = Pictures(s).frame()
+    assert frame["diverged"] == s.diverged

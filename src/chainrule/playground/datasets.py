@@ -115,7 +115,7 @@ def draw(name: str, n: int, n_classes: int, noise: float, rng: np.random.Generat
     raise ValueError(f"unknown data set {name!r}")
 
 
-def _extent(X, y, regression: bool) -> tuple:
+def _extent(X, y) -> tuple:
     if X.shape[1] == 1:
         lo, hi = float(X.min()), float(X.max())
         ylo, yhi = float(y.min()), float(y.max())
@@ -156,7 +156,7 @@ def split(X, y, train_pct: int, regression: bool, rng: np.random.Generator) -> D
         train, test = stratified_split(y, 1 - train_pct / 100, rng)
         n_classes = int(y.max()) + 1
     return Data(X[train], y[train], X[test], y[test], "regression" if regression else "classification",
-                n_classes, _extent(X, y, regression))
+                n_classes, _extent(X, y))
 
 
 def generate(settings, streams) -> Data:

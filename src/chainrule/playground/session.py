@@ -150,7 +150,8 @@ class Session:
         running statistics)."""
         self.net.eval()
         try:
-            return self.net.forward(F)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self.net.forward(F)
         finally:
             self.net.train()
 
@@ -168,7 +169,8 @@ class Session:
                               ("test", self.F_test, self.T_test, self.data.y_test)):
             s = self.scores(F)
             with np.errstate(all="ignore"):
-                out[f"{part}_loss"] = _finite_or_none(float(self.eval_loss.forward(s, T)))
+                finite = np.isfinite(s).all()      # the losses refuse non-finite scores
+                out[f"{part}_loss"] = _finite_or_none(float(self.eval_loss.forward(s, T))) if finite else None
             if self.data.task == "classification":
                 out[f"{part}_acc"] = float(np.mean(self.task.labels(s) == y))
         return out
@@ -197,27 +199,34 @@ class Session:
         x, y = self.F_train[rows], self.T_train[rows]
         lr = self.optimizer.lr
         self.optimizer.zero_grad()
-        with np.errstate(over="ignore", invalid="ignore"):
+        # overflow is looked at, not warned about: a non-finite loss stops the run below, and a gradient
+        # that overflowed makes the next loss non-finite (the optimizer raises on an update that overflows)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             scores = self.net.forward(x)
+            if not np.isfinite(scores).all():
+                self._diverge("the network's outputs overflowed", "a score is not finite", math.nan, lr)
             objective = float(self.loss.forward(scores, y))
             if self.penalised:
                 objective += penalty_value(self.penalised)
-        if not math.isfinite(objective):
-            self._diverge("the loss overflowed", f"it became {objective}", objective, lr)
-        self.net.backward(self.loss.backward())
-        add_penalty_gradients(self.penalised)
+            if not math.isfinite(objective):
+                self._diverge("the loss overflowed", f"it became {objective}", objective, lr)
+            self.net.backward(self.loss.backward())
+            add_penalty_gradients(self.penalised)
         try:
             self.optimizer.step()
         except TrainingDiverged:
             self._diverge("an update overflowed", "a weight left float32's range", objective, lr)
         self.batches += 1
-        self.cursor += 1
-        if self.cursor < len(self.slices):
+        if self.cursor + 1 < len(self.slices):
+            self.cursor += 1
             return False
+        last = self.evaluate()
+        if last["train_loss"] is None:
+            self._diverge("the loss overflowed", "after its last step the training loss is not finite", math.inf, lr)
         self.epoch += 1
         self.cursor = 0
         self.order = self.batch_rng.permutation(len(self.order))
-        self.last = self.evaluate()
+        self.last = last
         self.curves.add(self.epoch, self.last["train_loss"], self.last["test_loss"])
         self._good_state = self.net.state_dict()
         return True
