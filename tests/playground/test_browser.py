@@ -198,11 +198,11 @@ def test_screenshots_of_the_notes_pictures(offline_page, playground_server, tmp_
     page = open_page(offline_page, playground_server,
                      "dataset=curve&loss=l2&features=x1&poly=7&hidden=&points=20&noise=0.3&optimizer=adam&lr=0.05"
                      "&batch=20&speed=0&play=1")
-    wait_until(page, "Number(document.querySelector('#epoch').textContent) >= 1500", timeout=60000)
+    wait_until(page, "Number(document.querySelector('#epoch').textContent) >= 600", timeout=60000)
     page.click("#play")
     shoot(page, "overfitting", tmp_path)
     page = open_page(refuse_non_local(offline_page.context.new_page()), playground_server,
                      "dataset=spiral&classes=3&hidden=16,16&activation=relu&optimizer=adam&lr=0.01&speed=0&play=1")
-    wait_until(page, "Number(document.querySelector('#epoch').textContent) >= 150", timeout=60000)
+    wait_until(page, "Number(document.querySelector('#epoch').textContent) >= 100", timeout=60000)
     page.click("#play")
     shoot(page, "spiral", tmp_path)

@@ -101,9 +101,9 @@ export function drawBoundary(canvas, layout, frame) {
   ctx.font = "11px sans-serif";
   ctx.fillText(`x1 from ${x0.toFixed(2)} to ${x1.toFixed(2)}`, 6, H - 6);
   ctx.save();
-  ctx.translate(12, H - 6);
+  ctx.translate(12, H - 22);
   ctx.rotate(-Math.PI / 2);
-  ctx.fillText(layout.dims === 2 ? `x2 from ${y0.toFixed(2)} to ${y1.toFixed(2)}` : `y from ${y0.toFixed(2)} to ${y1.toFixed(2)}`, 14, 0);
+  ctx.fillText(layout.dims === 2 ? `x2 from ${y0.toFixed(2)} to ${y1.toFixed(2)}` : `y from ${y0.toFixed(2)} to ${y1.toFixed(2)}`, 0, 0);
   ctx.restore();
 }
 
