@@ -229,7 +229,13 @@ class Connection:
             if not self.playing or self.closed:
                 break
             session, pictures = self.session, self.pictures
-            frame = await self.call(self._slice, session, pictures, session.settings.speed)
+            try:
+                frame = await self.call(self._slice, session, pictures, session.settings.speed)
+            except Exception as exc:    # noqa: BLE001 - the page is told, training stops, the server serves on
+                self.playing = False
+                log.exception("playground: training failed")
+                await self.send({"type": "error", "key": None, "message": f"training stopped: {exc}"})
+                break
             if session is not self.session:       # new settings arrived meanwhile: that frame is stale
                 continue
             await self.send_frame(frame)

@@ -99,6 +99,9 @@ class Session:
         else:
             data = datasets.generate(settings, {"data": np.random.default_rng(data_ss),
                                                 "split": np.random.default_rng(split_ss)})
+        if len(data.X_train) < 2 or len(data.X_test) < 1:
+            raise SettingError("train_pct", f"{len(data.X_train)} training and {len(data.X_test)} test points are too "
+                                            "few: use more points or another training share")
         names = features.feature_names(settings.features, settings.poly, data.dims)
         if len(names) > MAX_INPUTS:
             raise SettingError("poly", f"these features make {len(names)} inputs; the playground draws at most "
