@@ -19,13 +19,13 @@ def add_parser(sub):
                                    "chainrule's engine train (decision boundary, neurons, weights, losses, the "
                                    "chain rule for any weight).")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every network)")
-    p.add_argument("--port", type=Number(int, 0, 65535), default=8765, help="port (default 8765; 0 picks a free one)")
+                   help="address to listen on: 127.0.0.1 is this machine only, 0.0.0.0 every network")
+    p.add_argument("--port", type=Number(int, 0, 65535), default=8765, help="port; 0 picks a free one")
     p.add_argument("--no-browser", action="store_true", help="print the address but do not open a browser")
     p.add_argument("--max-sessions", type=Number(int, 1, 64), default=8,
-                   help="tabs that may train at once (default 8)")
+                   help="tabs that may train at once")
     p.add_argument("--max-upload", type=Number(int, 1000, 100_000_000), default=1_000_000,
-                   help="largest CSV file a page may upload, in bytes (default 1,000,000)")
+                   help="largest CSV file a page may upload, in bytes")
     p.set_defaults(run=run)
     return p
 
