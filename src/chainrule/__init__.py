@@ -22,7 +22,8 @@ from .errors import NoForwardError, TrainingDiverged
 __version__ = "0.1.0"
 
 _SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "training", "io", "registry",
-                "models", "datasets", "features", "plotting", "sweep", "cli", "errors", "architectures")
+                "models", "datasets", "features", "plotting", "sweep", "cli", "errors", "architectures",
+                "playground")
 #: 0.1 names of subpackages that moved: old name -> new, still importable as an attribute until 0.3
 _MOVED = {"export": "io.export"}
 
