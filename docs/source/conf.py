@@ -38,6 +38,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # the package's import name has hyphens; see "Math" below
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -73,6 +74,17 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks: set = set()
+
+# -- math ----------------------------------------------------------------------------------------
+# The guide's ~170 formulas must read as formulas without a network (a learner on a train, a
+# classroom behind a firewall). Sphinx's default loads MathJax from a CDN, so offline every page
+# showed raw LaTeX. ``sphinx-mathjax-offline`` (docs extra) ships MathJax 3.2.2, the last MathJax 3,
+# with its fonts, sets ``mathjax_path`` to ``_static/mathjax/tex-chtml.js`` and copies the files
+# into the built site. Chosen over KaTeX: sphinxcontrib-katex ships katex.min.js but loads KaTeX's
+# stylesheet and fonts from a CDN (offline the formulas come out unstyled), and MathJax typesets
+# every construct the guide uses (\operatorname, \underbrace, pmatrix, cases) with Sphinx's own
+# math directive unchanged. tests/docs/test_docs_offline.py reads the guide in Chromium with every
+# non-local request refused.
 
 # -- gallery ---------------------------------------------------------------------------------------
 sphinx_gallery_conf = gallery_conf(HERE)
