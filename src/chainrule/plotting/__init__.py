@@ -12,6 +12,10 @@ import numpy as np
 
 from .._atomic import atomic_open
 
+__all__ = ["new_figure", "save_png", "plot_curves", "plot_confusion", "plot_templates", "plot_boundary",
+           "plot_mistakes", "plot_polynomial_fits", "plot_filters", "plot_feature_maps", "plot_handcrafted",
+           "show"]
+
 BACKGROUND = "white"
 
 
@@ -418,3 +422,4 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
 
 from .convnets import plot_feature_maps, plot_filters  # noqa: E402 (they use the helpers above)
 from .handcrafted import plot_handcrafted  # noqa: E402
+from .display import show  # noqa: E402

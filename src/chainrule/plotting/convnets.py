@@ -36,10 +36,26 @@ def _network(model):
 def plot_filters(model_or_weight, path=None, title: str | None = None, max_filters: int = 64):
     """The first convolution's filters, one tile each, on one symmetric colour scale with a colour bar.
 
-    ``model_or_weight``: a network, a fitted ``CNNClassifier`` (or a Pipeline ending in one), or a
-    weight array (O, C, kh, kw). A filter over C > 1 input channels shows its C kernels side by
-    side in its tile. The scale is [-m, m] with m the largest |weight| shown, so white is zero
-    and the sign of each weight reads the same in every tile.
+    A filter over C > 1 input channels shows its C kernels side by side in its tile. The scale is
+    [-m, m] with m the largest |weight| shown, so white is zero and the sign of each weight reads
+    the same in every tile.
+
+    Parameters
+    ----------
+    model_or_weight : Module, estimator or ndarray
+        A network, a fitted ``CNNClassifier`` (or a Pipeline ending in one), or a weight array
+        of shape (O, C, kh, kw).
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, optional
+        The title; by default it says how many filters of which size are shown.
+    max_filters : int, default 64
+        Show at most this many filters (the first ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     W = model_or_weight if isinstance(model_or_weight, np.ndarray) else _first_conv(_network(model_or_weight)).weight.value
     W = np.asarray(W, dtype=np.float64)
@@ -97,8 +113,25 @@ def plot_feature_maps(model, image, path=None, title: str | None = None, max_map
     (one row each: the first ``max_maps`` channels, each row on its own colour scale with a
     colour bar).
 
-    ``model``: a network taking (N, C, H, W), or a fitted ``CNNClassifier`` (or a Pipeline ending
-    in one); ``image``: one image as (H, W), (C, H, W) or the model's flat row.
+    Parameters
+    ----------
+    model : Module or estimator
+        A network taking (N, C, H, W), or a fitted ``CNNClassifier`` (or a Pipeline ending in one).
+    image : array_like
+        One image as (H, W), (C, H, W) or the model's flat row.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    title : str, optional
+        The title over the rows.
+    max_maps : int, default 12
+        Show at most this many channels per row (the first ones).
+    label : object, optional
+        What the image is (its class), shown over it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     est = model.steps[-1][1] if hasattr(model, "steps") else model
     net = _network(model)

@@ -16,11 +16,30 @@ def plot_handcrafted(image, results, path=None, *, orientations: int = 9, pixels
                      resize_to=None, title: str | None = None):
     """Three panels: ``image`` with its HOG cell grid, the HOG cells (scikit-image's rendering:
     in each cell a star of lines, one per orientation bin, as bright as the bin), and one bar per
-    method of ``results`` (dicts with 'method', 'features' ('hand-crafted', 'none' or 'learned')
-    and 'test_accuracy'), coloured by the kind of features.
+    method of ``results``, coloured by the kind of features.
 
-    ``image`` is (H, W) or (H, W, 3); ``resize_to`` and ``pixels_per_cell`` as the demo's
-    ``HOGFeatures`` (the 8 x 8 digits are resized to 24 x 24 first).
+    Parameters
+    ----------
+    image : array_like
+        One image, (H, W) or (H, W, 3).
+    results : list of dict
+        One per method: 'method' (its name), 'features' ('hand-crafted', 'none' or 'learned')
+        and 'test_accuracy'.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    orientations : int, default 9
+        HOG's orientation bins per cell.
+    pixels_per_cell : tuple of int, default (4, 4)
+        HOG's cell size, as the demo's ``HOGFeatures``.
+    resize_to : tuple of int, optional
+        Resize the image first, as ``HOGFeatures`` does (the 8 x 8 digits go to 24 x 24).
+    title : str, optional
+        The title over the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     from skimage.feature import hog
 
