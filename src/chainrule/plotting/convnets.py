@@ -37,7 +37,7 @@ def plot_filters(model_or_weight, path=None, title: str | None = None, max_filte
     """The first convolution's filters, one tile each, on one symmetric colour scale with a colour bar.
 
     A filter over C > 1 input channels shows its C kernels side by side in its tile. The scale is
-    [-m, m] with m the largest |weight| shown, so white is zero and the sign of each weight reads
+    [-m, m] with m the largest absolute weight shown, so white is zero and the sign of each weight reads
     the same in every tile.
 
     Parameters
