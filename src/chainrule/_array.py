@@ -31,12 +31,21 @@ def as_array(value, dtype=None):
 
 
 def as_input(x, dtype, what: str):
-    """A batch converted to the layer's ``dtype``; non-numeric input is a TypeError naming ``what``."""
+    """A batch converted to the layer's ``dtype``; non-numeric input is a TypeError naming ``what``.
+
+    Conversions that lose nothing (integers, booleans, a narrower float) are made; a wider float
+    (float64 into a float32 layer) is a TypeError naming both dtypes, as in PyTorch, rather than a
+    silent loss of precision (a list of Python floats is float64 to NumPy, so it is refused too).
+    """
     if not is_array(x):
         x = np.asarray(x)
     if x.dtype != dtype:
         if x.dtype.kind not in "fiub":
             raise TypeError(f"{what} input must be numeric; got dtype {x.dtype}")
+        if x.dtype.kind == "f" and np.dtype(dtype).kind == "f" and x.dtype.itemsize > np.dtype(dtype).itemsize:
+            raise TypeError(f"{what}: the input is {x.dtype} and the layer's parameters are {np.dtype(dtype)}; "
+                            f"convert the input (x.astype(np.{np.dtype(dtype)})) or build the layer with "
+                            f"dtype=np.{x.dtype} (float32 trains, float64 checks gradients)")
         x = x.astype(dtype)
     return x
 

@@ -98,7 +98,8 @@ class Linear(Module):
     rng : int or numpy.random.Generator, optional
         Seed or generator for the initial weights.
     dtype : dtype, default float32
-        The parameters' dtype; inputs of another dtype are converted to it.
+        The parameters' dtype; integer inputs are converted to it, a wider float (float64 into a
+        float32 layer) is a TypeError, as in PyTorch.
     init : {"uniform", "he", "glorot", "zeros"}, default "uniform"
         ``"uniform"``: PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for weight and bias; ``"he"``: normal
         with std sqrt(2/in), for ReLU; ``"glorot"``: U(-sqrt(6/(in+out)), sqrt(6/(in+out))), for
