@@ -84,6 +84,36 @@ def plot_filters(model_or_weight, path=None, title: str | None = None, max_filte
     return _finish(fig, path)
 
 
+def _layer_name(layer) -> str:
+    """A layer as a row label names it: its class, and a convolution's kernel size."""
+    name = type(layer).__name__
+    kernel = getattr(layer, "kernel_size", None)
+    if name == "Conv2d" and kernel is not None:
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        name += f" {kh}x{kw}"
+    return name
+
+
+def stage_label(layers, output_shape) -> str:
+    """"Conv2d 3x3 → ReLU → MaxPool2d: 32 maps 14 x 14": the layers since the previous row, a run
+    of one layer or of a pair counted ("(Residual → ReLU) ×3"), and what comes out of them."""
+    names = [_layer_name(layer) for layer in layers]
+    parts, i = [], 0
+    while i < len(names):
+        best = (1, 1)                                  # (unit length, repeats)
+        for unit in (1, 2):
+            k = 1
+            while names[i + k * unit:i + (k + 1) * unit] == names[i:i + unit]:
+                k += 1
+            if k > 1 and k * unit > best[0] * best[1]:
+                best = (unit, k)
+        unit, k = best
+        text = " → ".join(names[i:i + unit])
+        parts.append(text if k == 1 else (f"{text} ×{k}" if unit == 1 else f"({text}) ×{k}"))
+        i += unit * k
+    return f"{' → '.join(parts)}: {output_shape[1]} maps {output_shape[2]} x {output_shape[3]}"
+
+
 def _stage_outputs(net, image):
     """(index, layer, output) after each top-level layer, in evaluation mode."""
     from ..layers import AvgPool2d, MaxPool2d
@@ -154,6 +184,7 @@ def plot_feature_maps(model, image, path=None, title: str | None = None, max_map
     shown = x[0] if x.shape[0] == 1 else np.clip(np.moveaxis(x, 0, -1), 0, 1)
     grid[0, 0].imshow(shown, cmap="gray" if x.shape[0] == 1 else None, interpolation="nearest")
     grid[0, 0].set_title("input" + ("" if label is None else f" ({label})"), fontsize=8, loc="left")
+    previous = -1
     for r, (i, layer, y) in enumerate(stages, start=1):
         maps = y[0, :cols]
         lo, hi = float(maps.min()), float(maps.max())
@@ -161,8 +192,12 @@ def plot_feature_maps(model, image, path=None, title: str | None = None, max_map
         for c in range(maps.shape[0]):
             image_ = grid[r, c].imshow(maps[c], cmap=MAP_CMAP, vmin=lo, vmax=hi if hi > lo else lo + 1,
                                        interpolation="nearest")
-        grid[r, 0].set_title(f"after {i}: {type(layer).__name__}, {y.shape[1]} maps {y.shape[2]} x {y.shape[3]}",
-                             fontsize=8, loc="left")
+        # the label runs over the row's other panels: as the first panel's title it would widen the
+        # first column; an empty title keeps the row's room for it
+        grid[r, 0].set_title(" ", fontsize=8, loc="left")
+        grid[r, 0].text(0, 1.0, stage_label([net[k] for k in range(previous + 1, i + 1)], y.shape), fontsize=8,
+                        transform=grid[r, 0].transAxes, ha="left", va="bottom", in_layout=False)
+        previous = i
         fig.colorbar(image_, ax=grid[r, :].tolist(), shrink=0.9)
     fig.suptitle(title or "feature maps of one image after each stage (first channels)")
     return _finish(fig, path)
