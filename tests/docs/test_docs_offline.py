@@ -8,8 +8,8 @@ Each guide page and the index is then opened from disk (``file://``, as ``make d
 it) in headless Chromium with every non-local request refused (``offline_page`` in
 ``tests/conftest.py``), and must show typeset math: every math element holds a MathJax container,
 none is a MathJax error, no LaTeX source is left in the visible text, MathJax's fonts load, no
-request was refused and no local file was missing, and display formulas sit in the middle of the
-text column.
+request was refused and no local file was missing, display formulas sit in the middle of the
+text column, and no formula or table is wider than the column (at 1280 px: it would scroll).
 """
 import re
 from pathlib import Path
@@ -35,14 +35,19 @@ def test_the_site_serves_its_own_math_renderer(docs_site):
 _READ_PAGE = """() => {
     const maths = [...document.querySelectorAll('span.math, div.math')];
     const displays = [...document.querySelectorAll('div.math')].filter(d => !d.querySelector('span.eqno'));
-    const offCentre = [];
+    const offCentre = [], tooWide = [];
     for (const d of displays) {
         const m = d.querySelector('mjx-container > mjx-math');
         if (!m) continue;
         const box = d.getBoundingClientRect(), r = m.getBoundingClientRect();
-        if (r.width >= box.width - 2) continue;          // as wide as the column: scrolls, cannot be centred
+        if (r.width > box.width + 1) { tooWide.push((d.textContent || '').slice(0, 60)); continue; }   // would scroll
+        if (r.width >= box.width - 2) continue;
         const shift = (r.left + r.right) / 2 - (box.left + box.right) / 2;
         if (Math.abs(shift) > 2) offCentre.push(Math.round(shift));
+    }
+    for (const t of document.querySelectorAll('.bd-article table')) {
+        const w = t.parentElement;
+        if (w.scrollWidth > w.clientWidth + 1) tooWide.push('table: ' + t.textContent.trim().slice(0, 40));
     }
     const main = document.querySelector('main') || document.body;
     return {
@@ -51,6 +56,7 @@ _READ_PAGE = """() => {
         errors: document.querySelectorAll('mjx-merror').length,
         displays: displays.length,
         offCentre: offCentre,
+        tooWide: tooWide,
         text: main.innerText,
         fonts: [...document.fonts].filter(f => f.family.startsWith('MJX')).map(f => f.status),
     };
@@ -77,6 +83,7 @@ def test_page_shows_formulas_offline(docs_site, offline_page, page):
     assert seen["typeset"] == seen["math"], f"{page}: {seen['math'] - seen['typeset']} formulas not typeset"
     assert seen["errors"] == 0, f"{page}: {seen['errors']} formulas MathJax could not read"
     assert seen["offCentre"] == [], f"{page}: display formulas off centre by {seen['offCentre']} px"
+    assert seen["tooWide"] == [], f"{page}: wider than the text column (they scroll): {seen['tooWide']}"
     if has_math:
         assert "loaded" in seen["fonts"], f"{page}: MathJax's fonts did not load: {seen['fonts']}"
         assert "error" not in seen["fonts"]
