@@ -21,6 +21,8 @@ finally:
     sys.path.remove(str(SOURCE))
 
 PUBLIC = api_stubs.public_classes([m for m, _, _ in PACKAGES], public_names)
+#: builds the site (tests/docs/conftest.py): 10 s of CPU, 20 to 45 s on this busy 2-core machine
+SLOW = pytest.mark.slow
 
 
 def _page(site, fullname) -> str:
@@ -39,6 +41,7 @@ def _page_toc(html) -> list[str]:
     return re.findall(r'<a class="reference internal nav-link" href="#([^"]+)"', nav)
 
 
+@SLOW
 def test_a_layer_documents_its_own_members_and_links_the_inherited_once(docs_site):
     html = _page(docs_site, "chainrule.nn.Linear")
     own = _documented(html, "chainrule.nn.Linear")
@@ -52,6 +55,7 @@ def test_a_layer_documents_its_own_members_and_links_the_inherited_once(docs_sit
     assert 'href="chainrule.nn.Module.html#chainrule.nn.Module"' in html       # "Bases: Module", linked
 
 
+@SLOW
 def test_the_base_class_documents_what_its_private_helpers_define(docs_site):
     """``state_dict`` and ``summary`` live in private helper classes of ``nn.Module``: its page is
     where they are documented, so the layers' links land somewhere."""
@@ -59,6 +63,7 @@ def test_the_base_class_documents_what_its_private_helpers_define(docs_site):
     assert {"parameters", "zero_grad", "state_dict", "load_state_dict", "summary", "train"} <= own
 
 
+@SLOW
 def test_no_layer_repeats_what_module_documents(docs_site):
     module_members = _documented(_page(docs_site, "chainrule.nn.Module"), "chainrule.nn.Module")
     for name in nn.__all__:
@@ -81,6 +86,7 @@ def test_an_estimator_documents_the_methods_it_gets_from_private_classes():
     assert "   :inherited-members:\n" in page and "Inherited from" not in page
 
 
+@SLOW
 def test_signatures_show_defaults_as_written(docs_site):
     pages = list((docs_site / "api" / "generated").glob("*.html"))
     assert len(pages) > 20
@@ -108,6 +114,7 @@ def _longest_names(site, n=6) -> list[Path]:
     return sorted((site / "api").rglob("*.html"), key=longest, reverse=True)[:n]
 
 
+@SLOW
 def test_titles_fit_the_page(docs_site, offline_page):
     """The pages with the longest names, at a desktop's width (three columns) and a narrow one."""
     offline_page.route("**/*.js", lambda route: route.abort())     # layout only: the stylesheets suffice

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+#: builds the site (tests/docs/conftest.py): 10 s of CPU, 20 to 45 s on this busy 2-core machine
+SLOW = pytest.mark.slow
+
 SOURCE = Path(__file__).resolve().parents[2] / "docs" / "source"
 PAGES = ["index"] + [f"guide/{p.stem}" for p in sorted((SOURCE / "guide").glob("*.rst"))]
 
@@ -23,6 +26,7 @@ PAGES = ["index"] + [f"guide/{p.stem}" for p in sorted((SOURCE / "guide").glob("
 RAW_TEX = re.compile(r"\\(?:[a-zA-Z]+|\[|\]|\(|\)|\{|\})|\$\$")
 
 
+@SLOW
 def test_the_site_serves_its_own_math_renderer(docs_site):
     assert (docs_site / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert list((docs_site / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
@@ -63,6 +67,7 @@ _READ_PAGE = """() => {
 }"""
 
 
+@SLOW
 @pytest.mark.parametrize("page", PAGES)
 def test_page_shows_formulas_offline(docs_site, offline_page, page):
     failed = []
@@ -89,6 +94,7 @@ def test_page_shows_formulas_offline(docs_site, offline_page, page):
         assert "error" not in seen["fonts"]
 
 
+@SLOW
 def test_the_pages_read_carry_the_guide_s_formulas(docs_site):
     """The checks above could pass on pages without math: these pages hold the guide's formulas."""
     html = "".join((docs_site / f"{page}.html").read_text(encoding="utf-8") for page in PAGES)
