@@ -40,14 +40,21 @@ def as_input(x, dtype, what: str):
     if not is_array(x):
         x = np.asarray(x)
     if x.dtype != dtype:
-        if x.dtype.kind not in "fiub":
-            raise TypeError(f"{what} input must be numeric; got dtype {x.dtype}")
-        if x.dtype.kind == "f" and np.dtype(dtype).kind == "f" and x.dtype.itemsize > np.dtype(dtype).itemsize:
-            raise TypeError(f"{what}: the input is {x.dtype} and the layer's parameters are {np.dtype(dtype)}; "
-                            f"convert the input (x.astype(np.{np.dtype(dtype)})) or build the layer with "
-                            f"dtype=np.{x.dtype} (float32 trains, float64 checks gradients)")
+        check_input_dtype(x.dtype, dtype, what)
         x = x.astype(dtype)
     return x
+
+
+def check_input_dtype(got, dtype, what: str) -> None:
+    """Refuse what ``as_input`` refuses: a non-numeric dtype, or a float wider than ``dtype``
+    (a scipy.sparse batch, which ``Linear`` multiplies as it is, goes through here too)."""
+    got, dtype = np.dtype(got), np.dtype(dtype)
+    if got.kind not in "fiub":
+        raise TypeError(f"{what} input must be numeric; got dtype {got}")
+    if got.kind == "f" and dtype.kind == "f" and got.itemsize > dtype.itemsize:
+        raise TypeError(f"{what}: the input is {got} and the layer's parameters are {dtype}; "
+                        f"convert the input (x.astype(np.{dtype})) or build the layer with "
+                        f"dtype=np.{got} (float32 trains, float64 checks gradients)")
 
 
 def as_grad(g, shape: tuple, dtype):

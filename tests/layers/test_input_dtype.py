@@ -51,3 +51,12 @@ def test_the_trainer_converts_float64_data_once_on_purpose():
     net = nn.Sequential(nn.Linear(3, 2, rng=0))
     Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.1), epochs=1, batch_size=8).fit(X, y)
     assert net[0].weight.value.dtype == np.float32
+
+
+def test_a_sparse_batch_follows_the_same_rule():
+    sp = pytest.importorskip("scipy.sparse")
+    X = sp.random(6, 3, density=0.5, format="csr", random_state=0)          # float64
+    with pytest.raises(TypeError, match="^Linear: the input is float64 and the layer's parameters are float32"):
+        nn.Linear(3, 2, rng=0).forward(X)
+    assert nn.Linear(3, 2, rng=0).forward(X.astype(np.float32)).dtype == np.float32
+    assert nn.Linear(3, 2, rng=0, dtype=np.float64).forward(X.astype(np.float32)).dtype == np.float64

@@ -190,13 +190,13 @@ class Linear(Module):
         return s[0] if vector else s
 
     def _forward_sparse(self, x, W):
-        """A scipy.sparse batch of shape (N, in): multiplied as it is, converted only to W's dtype."""
+        """A scipy.sparse batch of shape (N, in): multiplied as it is, converted only to W's dtype
+        (and refused, as a dense batch is, when that would narrow a float)."""
         if len(x.shape) != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                              f"(N, {self.in_features}); got a sparse matrix of shape {x.shape}")
         if x.dtype != W.dtype:
-            if x.dtype.kind not in "fiub":
-                raise TypeError(f"Linear input must be numeric; got dtype {x.dtype}")
+            xp.check_input_dtype(x.dtype, W.dtype, "Linear")
             x = x.astype(W.dtype)
         s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
         self._cache = (cache, False)
