@@ -108,7 +108,7 @@ def test_linear_wrong_number_of_features():
 
 def test_wrong_gradient_shapes():
     lin = nn.Linear(3, 2)
-    lin.forward(np.zeros((4, 3)))
+    lin.forward(np.zeros((4, 3), np.float32))
     with pytest.raises(ValueError, match=r"grad_output must have the output's shape \(4, 2\); got \(4, 3\)"):
         lin.backward(np.zeros((4, 3)))
     relu = nn.ReLU()
@@ -139,9 +139,9 @@ def test_constructor_arguments():
     with pytest.raises(TypeError, match=r"rng must be None, an int seed or a numpy.random.Generator; got str"):
         nn.Dropout(0.1, rng="seed")
     with pytest.raises(ValueError, match=r"BatchNorm1d needs at least 2 values per channel in training mode \(a batch of 2 or more\); got input of shape \(1, 3\)"):
-        nn.BatchNorm1d(3).forward(np.zeros((1, 3)))
+        nn.BatchNorm1d(3).forward(np.zeros((1, 3), np.float32))
     with pytest.raises(ValueError, match=r"BatchNorm1d\(3\) expected input of shape \(N, 3\); got shape \(4, 2\)"):
-        nn.BatchNorm1d(3).forward(np.zeros((4, 2)))
+        nn.BatchNorm1d(3).forward(np.zeros((4, 2), np.float32))
 
 
 def test_check_gradients_refuses_float32():

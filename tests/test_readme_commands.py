@@ -40,6 +40,7 @@ def test_default_train_then_evaluate_and_predict_as_printed(tmp_path, monkeypatc
     python, option, code = shlex.split(make_samples[0])
     assert (python, option) == ("python", "-c")
     exec(code, {})                                 # as `python -c` would, in the run's folder
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]    # nothing left beside runs/ (it was samples.npy)
     assert main(_command("chainrule predict")[1:]) == 0
     predicted = [int(ln.split(":")[1].split()[0]) for ln in capsys.readouterr().out.splitlines()]
     assert predicted == [9, 0, 8, 9, 8]            # the last five digits' labels

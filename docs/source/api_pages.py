@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:     # conf.py puts it there; the tests load this file alone
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api_stubs import class_page, function_page, public_classes  # noqa: E402
 
 #: (module, title, one line on what it holds), in the order of the notes
 PACKAGES = [
@@ -104,8 +109,9 @@ def _documented_as_page(fullname: str) -> bool:
 
 
 def write_api_pages(folder: Path) -> None:
-    """Write ``index.rst`` and one page per package into ``folder`` (only files that changed,
-    so an unchanged reference is not rebuilt)."""
+    """Write ``index.rst``, one page per package and one per public name (``generated/``,
+    ``api_stubs.py``) into ``folder`` (only files that changed, so an unchanged reference is not
+    rebuilt)."""
     folder.mkdir(parents=True, exist_ok=True)
     pages = {"index.rst": "\n".join([
         "API reference", "=============", "",
@@ -114,14 +120,21 @@ def write_api_pages(folder: Path) -> None:
         "the rest needs the ``all`` extra.", "",
         ".. toctree::", "   :maxdepth: 1", "",
         *[f"   {m.split('.')[-1]}" for m, _, _ in PACKAGES], ""])}
-    documented = set()
+    public = public_classes([m for m, _, _ in PACKAGES], public_names)
     for modname, title, blurb in PACKAGES:
         pages[modname.split(".")[-1] + ".rst"] = _page(modname, title, blurb)
-        documented |= {f"{modname}.{n}" for n in public_names(modname)}
-    # stubs autosummary wrote for names that are gone (renamed, excluded, now constants) would
-    # otherwise linger as pages outside every table of contents
+        mod = importlib.import_module(modname)
+        for n in public_names(modname):
+            fullname = f"{modname}.{n}"
+            if _documented_as_page(fullname):
+                obj = getattr(mod, n)
+                pages[f"generated/{fullname}.rst"] = (class_page(fullname, obj, public) if inspect.isclass(obj)
+                                                      else function_page(fullname))
+    # pages of names that are gone (renamed, excluded, now constants) would otherwise linger
+    # outside every table of contents
+    (folder / "generated").mkdir(exist_ok=True)
     for stub in (folder / "generated").glob("*.rst"):
-        if stub.stem not in documented or not _documented_as_page(stub.stem):
+        if f"generated/{stub.name}" not in pages:
             stub.unlink()
     for name, text in pages.items():
         path = folder / name

@@ -145,3 +145,11 @@ ax_loss.plot(curve, linewidth=0.8)
 ax_loss.set(xlabel="minibatch", ylabel="L", yscale="log", title="the notes' loop: loss per minibatch")
 ax_loss.grid(alpha=0.3)
 fig
+
+# %%
+# Run as a plain script (``python examples/backprop/plot_backprop_step_by_step.py``), the
+# example opens its figure in a window, or writes it to ``runs/examples/`` where there is no
+# display (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -94,3 +94,11 @@ d = gradient_by_hand((a1, a2))
 ax_field.quiver(a1, a2, -d[0], -d[1], color="#d62728", angles="xy")
 ax_field.set(xlabel="x1", ylabel="x2", title="the six-hump function and -grad f (descent directions)")
 fig
+
+# %%
+# Run as a plain script (``python examples/backprop/plot_derivatives.py``), the example opens
+# its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

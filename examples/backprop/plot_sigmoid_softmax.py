@@ -94,3 +94,11 @@ for a in range(5):
 ax_jac.set(title="softmax Jacobian D_ab = p_a (delta_ab - p_b)", xlabel="b (score s_b)", ylabel="a (probability p_a)")
 fig.colorbar(im, ax=ax_jac, shrink=0.8)
 fig
+
+# %%
+# Run as a plain script (``python examples/backprop/plot_sigmoid_softmax.py``), the example
+# opens its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -47,3 +47,11 @@ for ax, points, tick in ((ax1, corners, ""), (ax2, notes_transform(corners), "'"
     for name, (u, v) in zip("abcd", points):
         ax.annotate(name + tick, (u, v), fontsize=12, fontweight="bold")
 fig
+
+# %%
+# Run as a plain script (``python examples/introduction/plot_feature_transform.py``), the
+# example opens its figure in a window, or writes it to ``runs/examples/`` where there is no
+# display (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -54,3 +54,11 @@ fig
 # different ways of writing the same
 # digit; the :ref:`deep networks <sphx_glr_auto_examples_introduction_plot_handcrafted_vs_learned.py>`
 # learn many.
+
+# %%
+# Run as a plain script (``python examples/introduction/plot_linear_templates.py``), the example
+# opens its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

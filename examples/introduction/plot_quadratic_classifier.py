@@ -55,3 +55,11 @@ fig
 # The quadratic boundary is a conic section in the original plane, although the classifier is
 # still linear in its (d + 1)(d + 2) / 2 = 6 weights. The price is the number of weights, which grows with d^2: the reason the notes
 # move on to learned features.
+
+# %%
+# Run as a plain script (``python examples/introduction/plot_quadratic_classifier.py``), the
+# example opens its figure in a window, or writes it to ``runs/examples/`` where there is no
+# display (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -74,3 +74,11 @@ ax_loss.set(xlabel="gradient-descent step", ylabel="L (log scale)", title="loss 
 for ax in (ax_fit, ax_loss):
     ax.grid(alpha=0.3)
 fig
+
+# %%
+# Run as a plain script (``python examples/introduction/plot_regression_toy.py``), the example
+# opens its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -62,3 +62,11 @@ ax.set(xlabel="polynomial order", ylabel="mean squared error (log scale)", xtick
 ax.grid(alpha=0.3)
 ax.legend()
 fig2
+
+# %%
+# Run as a plain script (``python examples/introduction/plot_under_over_fitting.py``), the
+# example opens its figures in windows, or writes them to ``runs/examples/`` where there is no
+# display (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig, fig2)

@@ -96,3 +96,11 @@ fig
 # its gradient is exact (dashed, lr 1.0), but a step cannot grow without limit before the
 # descent diverges. The price of small batches is noise at large learning rates and less work
 # per call for the processor (the seconds column): 32 to 256 is the usual compromise.
+
+# %%
+# Run as a plain script (``python examples/losses/plot_gd_vs_minibatch.py``), the example opens
+# its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

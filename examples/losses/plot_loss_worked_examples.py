@@ -118,3 +118,11 @@ ax_softmax.set(title="the cat image: scores, exp, normalise")
 ax_softmax.legend(fontsize=8)
 ax_softmax.grid(alpha=0.3, axis="y")
 fig
+
+# %%
+# Run as a plain script (``python examples/losses/plot_loss_worked_examples.py``), the example
+# opens its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

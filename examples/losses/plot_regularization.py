@@ -91,3 +91,11 @@ hist_axes[0].set_ylabel("number of weights")
 top.suptitle("the 640 weights of W")
 bottom.suptitle("the template of the digit 3")
 fig
+
+# %%
+# Run as a plain script (``python examples/losses/plot_regularization.py``), the example opens
+# its figure in a window, or writes it to ``runs/examples/`` where there is no display
+# (``plotting.show``).
+from chainrule.plotting import show
+
+show(fig)

@@ -1,6 +1,7 @@
 """The command line, driven through main(argv) and once through the installed console script."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,7 +123,13 @@ def test_explain_softmax_prints_the_notes_numbers(capsys):
     out = capsys.readouterr().out
     for value in ("24.5", "164.0", "0.18", "0.13", "0.87", "0.00", "2.04", "0.89"):
         assert value in out, value
-    assert "base-10" in out
+    assert "base-10" in out and "the notes print 0.89 here" in out
+
+
+def test_explain_softmax_does_not_quote_the_notes_for_other_scores(capsys):
+    assert main(["explain", "softmax", "10", "0", "-800", "--label", "2"]) == 0
+    note = [ln for ln in capsys.readouterr().out.splitlines() if "note:" in ln][0]
+    assert "the notes print" not in note and "-log10 p_2 = 351.78" in note and "0.89 for its cat" in note
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -153,12 +160,15 @@ def test_demos(tmp_path, capsys):
     assert main(["demo", "overfitting", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "lowest test error: order 3" in out or "lowest test error: order 4" in out
-    assert png(tmp_path / "o" / "overfitting.png", (800, 200)).shape[1] > 1000     # five panels side by side
+    assert png(tmp_path / "o" / "overfitting.png", (800, 200)).shape[1] > 1000     # five panels, three to a row
     assert main(["demo", "features", "--out", str(tmp_path / "f")]) == 0
     out = capsys.readouterr().out
     assert "d = (1, 1) -> (0.4, 0.4)" in out and "after 0.9" in out
     assert non_white(png(tmp_path / "f" / "features.png")) > 0.3
     assert main(["demo", "handcrafted", "--out", str(tmp_path / "h")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("HOG + nearest neighbour (k=3)") == 1 and out.count("raw pixels + CNN (lenet)") == 1  # once
+    assert out.count("test accuracy") == 1                       # one table: its header, then a row per method
     table = (tmp_path / "h" / "handcrafted.md").read_text()
     for method in ("HOG + nearest neighbour", "HOG + linear SVM", "HOG + random forest", "raw pixels + network",
                    "raw pixels + CNN"):
@@ -179,9 +189,21 @@ def _gradcheck_rows(out):
     return rows, lines[-1]
 
 
+def test_gradcheck_names_what_it_checked_in_whole_words():
+    from chainrule.cli.gradcheck import fit_names
+    names = ["input", "block.0.weight", "block.0.bias", "block.1.weight", "block.1.bias", "shortcut.weight"]
+    assert fit_names(names) == "input, block.0.weight, + 4 more"
+    assert fit_names(names[:2]) == "input, block.0.weight"
+    assert all(len(fit_names(names[:k], w)) <= w for k in range(7) for w in (10, 20, 42))
+
+
 def test_gradcheck_command_checks_every_differentiable_piece_of_the_library(capsys):
     assert main(["gradcheck"]) == 0
-    rows, summary = _gradcheck_rows(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    for line in out.strip().splitlines()[1:-1]:                  # the checked column: whole names only
+        for item in line[38:82].strip().split(", "):
+            assert re.fullmatch(r"input|W|[\w.]*(weight|bias)|\+ \d+ more", item), (item, line)
+    rows, summary = _gradcheck_rows(out)
     assert all(v == "ok" and err < 1e-6 for err, v in rows.values()), rows
     assert summary.startswith(f"{len(rows)} of {len(rows)} pass")
     # every module, loss and penalty the library exports has a row (Identity has no derivative to check)

@@ -26,7 +26,7 @@ def test_lenet_matches_the_issue_and_pytorch_names():
     x = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
     assert net.forward(x).shape == (5, 10) == net.output_shape(x.shape)
     colour = lenet(3, 4, (32, 30), rng=0)
-    assert colour[7].in_features == 64 * 8 * 7 and colour.forward(np.zeros((2, 3, 32, 30))).shape == (2, 4)
+    assert colour[7].in_features == 64 * 8 * 7 and colour.forward(np.zeros((2, 3, 32, 30), np.float32)).shape == (2, 4)
 
 
 def test_resnet_stages_blocks_and_decay():

@@ -87,11 +87,11 @@ def test_image_smaller_than_the_kernel_or_emptied_by_stride_and_padding():
     with pytest.raises(ValueError, match=r"Conv2d\(3, 8, kernel_size=5\): input images of 4 x 4 are smaller than "
                                          r"the kernel 5 x 5, which leaves no output; "
                                          r"got input of shape \(2, 3, 4, 4\)"):
-        nn.Conv2d(3, 8, 5).forward(np.zeros((2, 3, 4, 4)))
+        nn.Conv2d(3, 8, 5).forward(np.zeros((2, 3, 4, 4), np.float32))
     with pytest.raises(ValueError, match=r"input images of 2 x 9 \(4 x 9 after padding \(1, 0\)\) are smaller than "
                                          r"the kernel 5 x 3"):
-        nn.Conv2d(3, 8, (5, 3), padding=(1, 0)).forward(np.zeros((1, 3, 2, 9)))
-    assert nn.Conv2d(3, 8, 5, padding=1).forward(np.zeros((1, 3, 4, 4))).shape == (1, 8, 2, 2)   # padding fits
+        nn.Conv2d(3, 8, (5, 3), padding=(1, 0)).forward(np.zeros((1, 3, 2, 9), np.float32))
+    assert nn.Conv2d(3, 8, 5, padding=1).forward(np.zeros((1, 3, 4, 4), np.float32)).shape == (1, 8, 2, 2)   # padding fits
     with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=3\): input images of 2 x 2 are smaller than the "
                                          r"kernel 3 x 3"):
         nn.MaxPool2d(3).forward(np.zeros((1, 1, 2, 2)))

@@ -183,7 +183,7 @@ def test_sparse_input_is_never_densified():
 @pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
 def test_the_linear_layer_multiplies_a_sparse_batch_as_it_is(container):
     from chainrule.layers.linear import Linear
-    X = sp.random(30, 12, density=0.2, format="csr", random_state=0, dtype=np.float64)
+    X = sp.random(30, 12, density=0.2, format="csr", random_state=0, dtype=np.float32)
     g = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
     dense, sparse = Linear(12, 4, rng=0), Linear(12, 4, rng=0)
     np.testing.assert_allclose(sparse.forward(container(X)), dense.forward(X.toarray()), rtol=1e-6, atol=1e-6)

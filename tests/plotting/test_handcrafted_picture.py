@@ -27,3 +27,15 @@ def test_hog_cells_and_one_bar_per_method(tmp_path):
     assert (tmp_path / "h.png").stat().st_size > 1000
     with pytest.raises(ValueError, match=r"expected one image \(H, W\) or \(H, W, 3\); got shape \(64,\)"):
         plot_handcrafted(np.zeros(64), RESULTS)
+
+
+def test_the_accuracy_axis_ends_at_one_and_starts_on_a_round_value_below_the_lowest_bar():
+    image = load_digits().X_test[0]
+    accuracies = [0.9972, 0.9806, 0.9694, 0.9889]
+    results = [{"method": f"m{i}", "features": "learned", "test_accuracy": a} for i, a in enumerate(accuracies)]
+    ax_bar = plot_handcrafted(image, results).axes[2]
+    assert ax_bar.get_xlim() == pytest.approx((0.90, 1.0))           # was 0.87 to 1.02: past what accuracy can be
+    for text, a in zip(ax_bar.texts, accuracies):                    # each value inside its bar's end
+        assert text.get_text().strip() == f"{a:.3f}" and text.get_ha() == "right" and text.get_position()[0] == a
+    low = plot_handcrafted(image, [{"method": "m", "features": "none", "test_accuracy": 0.41}]).axes[2]
+    assert low.get_xlim() == pytest.approx((0.35, 1.0))

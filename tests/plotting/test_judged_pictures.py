@@ -87,22 +87,30 @@ def test_boundary_marks_training_and_test_points_apart():
     assert (ax2.get_xlabel(), ax2.get_ylabel()) == ("x1'", "x2'")
 
 
-def test_overfitting_panels_have_labels_legends_and_both_errors():
+def test_overfitting_panels_have_labels_both_errors_and_one_legend_off_the_curves():
     x = np.linspace(-1, 1, 9)
     y = x ** 2
     xt = np.linspace(-1, 1, 30)
     yt = xt ** 2 + 0.1
-    fits = {1: lambda A: 0.4 + 0 * A[:, 0], 2: lambda A: A[:, 0] ** 2}
+    fits = {1: lambda A: 0.4 + 0 * A[:, 0], 2: lambda A: A[:, 0] ** 2, 3: lambda A: A[:, 0] ** 3,
+            4: lambda A: A[:, 0], 12: lambda A: 30 * np.sin(40 * A[:, 0])}   # a wild one: it fills its panel
     fig = plotting.plot_polynomial_fits(x, y, xt, yt, fits, truth=lambda g: g ** 2)
     panels = [ax for ax in fig.axes if ax.axison]
-    assert len(panels) == 2
+    assert len(panels) == 5
     for ax, order in zip(panels, fits):
         assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y")
-        texts = _legend_texts(ax)
         train_mse = np.mean((fits[order](x[:, None]) - y) ** 2)
         test_mse = np.mean((fits[order](xt[:, None]) - yt) ** 2)
-        assert f"training: MSE {train_mse:.3g}" in texts and f"test: MSE {test_mse:.3g}" in texts
-        assert f"order-{order} fit" in texts and "true function" in texts
+        assert ax.get_title() == f"order {order}\ntraining MSE {train_mse:.3g}, test MSE {test_mse:.3g}"
+        assert ax.get_legend() is None                      # no legend inside a panel, over its curves
+    width, height = fig.get_size_inches()
+    assert width / height < 2 and width <= 11                # three panels to a row, not a 17 x 3.6 strip
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["test points", "training points", "true function",
+                                                         "the fitted polynomial"]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert not any(box.overlaps(ax.get_window_extent()) for ax in panels)   # below the panels, covering none
 
 
 @pytest.fixture
@@ -147,3 +155,24 @@ def test_curves_of_an_lbfgs_history_name_its_objective():
     assert [ln.get_label() for ln in fig.axes[0].lines] == ["training objective (full batch, data + penalty)",
                                                             "validation"]
     assert [ln.get_label() for ln in fig.axes[1].lines] == ["validation"]      # L-BFGS records no running accuracy
+
+
+def test_the_confusion_matrix_colour_bar_says_what_it_counts():
+    fig = plotting.plot_confusion(np.array([[5, 1], [0, 7]]), ["a", "b"])
+    colour_bar = fig.axes[1]
+    assert colour_bar.get_ylabel() == "number of samples (true class, predicted class)"
+
+
+def test_curves_name_the_loss_and_mention_dropout_only_where_there_is_some():
+    from chainrule import nn
+    h = _history(train_metrics=True)
+    linear = nn.Sequential(nn.Linear(4, 3, rng=0))
+    fig = plotting.plot_curves(h, loss="MulticlassHinge", model=linear)
+    assert fig.axes[0].get_title().startswith("MulticlassHinge: ")
+    caption = fig._supxlabel.get_text()
+    assert "dropout" not in caption and "batch norm" not in caption and "evaluation mode at" in caption
+    dropped = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Dropout(0.5, rng=0), nn.BatchNorm1d(8), nn.Linear(8, 3, rng=0))
+    caption = plotting.plot_curves(h, model=dropped)._supxlabel.get_text()
+    assert "evaluation mode (dropout off, batch norm's running statistics) at" in caption
+    running = plotting.plot_curves(_history(train_metrics=False))._supxlabel.get_text()
+    assert "dropout" not in running

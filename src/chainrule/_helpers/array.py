@@ -31,14 +31,30 @@ def as_array(value, dtype=None):
 
 
 def as_input(x, dtype, what: str):
-    """A batch converted to the layer's ``dtype``; non-numeric input is a TypeError naming ``what``."""
+    """A batch converted to the layer's ``dtype``; non-numeric input is a TypeError naming ``what``.
+
+    Conversions that lose nothing (integers, booleans, a narrower float) are made; a wider float
+    (float64 into a float32 layer) is a TypeError naming both dtypes, as in PyTorch, rather than a
+    silent loss of precision (a list of Python floats is float64 to NumPy, so it is refused too).
+    """
     if not is_array(x):
         x = np.asarray(x)
     if x.dtype != dtype:
-        if x.dtype.kind not in "fiub":
-            raise TypeError(f"{what} input must be numeric; got dtype {x.dtype}")
+        check_input_dtype(x.dtype, dtype, what)
         x = x.astype(dtype)
     return x
+
+
+def check_input_dtype(got, dtype, what: str) -> None:
+    """Refuse what ``as_input`` refuses: a non-numeric dtype, or a float wider than ``dtype``
+    (a scipy.sparse batch, which ``Linear`` multiplies as it is, goes through here too)."""
+    got, dtype = np.dtype(got), np.dtype(dtype)
+    if got.kind not in "fiub":
+        raise TypeError(f"{what} input must be numeric; got dtype {got}")
+    if got.kind == "f" and dtype.kind == "f" and got.itemsize > dtype.itemsize:
+        raise TypeError(f"{what}: the input is {got} and the layer's parameters are {dtype}; "
+                        f"convert the input (x.astype(np.{dtype})) or build the layer with "
+                        f"dtype=np.{got} (float32 trains, float64 checks gradients)")
 
 
 def as_grad(g, shape: tuple, dtype):

@@ -205,6 +205,14 @@ def handcrafted(args) -> int:
         ("raw pixels + CNN (lenet)", "learned", lambda: CNNClassifier(random_state=args.seed, **cnn),
          images, images_test, 0.0),
     ]
+    # the table is printed once, a row as each method finishes (a long demo shows it is moving)
+    header = ("method", "features", "test accuracy", "seconds")
+    widths = [max(len(header[0]), *(len(r[0]) for r in runs)), max(len(header[1]), *(len(r[1]) for r in runs)),
+              len(header[2]), max(len(header[3]), 7)]
+    line = lambda values: "  " + "  ".join(  # noqa: E731 (text left-aligned, numbers right)
+        f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+    print(line(header))
+    print(line(["-" * w for w in widths]))
     rows, records = [], []
     for name, kind, make, A, B, extra in runs:
         t = time.perf_counter()
@@ -220,11 +228,10 @@ def handcrafted(args) -> int:
         _stop_if_interrupted(model)
         fit = time.perf_counter() - t + extra
         acc = float(model.score(B, split.y_test))
-        print(f"  {name}: test accuracy {acc:.4f} ({fit:.1f} s)")     # a long demo shows it is moving
         rows.append((name, kind, f"{acc:.4f}", f"{fit:.2f}"))
+        print(line(rows[-1]), flush=True)
         records.append({"method": name, "features": kind, "test_accuracy": acc, "seconds": round(fit, 3)})
-    table = _table(("method", "features", "test accuracy", "seconds"), rows)
-    print(table)
+    table = _table(header, rows)
     atomic_write_text(out / "handcrafted.json", json.dumps({"dataset": split.name, "results": records}, indent=1))
     atomic_write_text(out / "handcrafted.md", table + "\n")
     plot_handcrafted(split.X_test[0], records, out / "handcrafted.png", **hog_settings,

@@ -144,8 +144,12 @@ def softmax(args) -> int:
               f"shifted by the largest score, which cancels in p)")
     print(f"  normalise p        {row(p, lambda v: f'{v:.2f}')}")
     print(f"  loss L = -ln p_{y} = ln sum_j e^(s_j) - s_{y} = {log_z:.4f} - ({s[y]:g})   {value:.2f}   ({value:.4f})")
-    print(f"  note: the notes print {value / math.log(10):.2f} here: that is -log10 p_{y}, the base-10 logarithm; "
-          f"the gradients of the notes assume the natural log, which gives {value:.2f}")
+    if s.tolist() == NOTES_SCORES[0] and y == 0:            # the notes' worked example: the cat
+        print(f"  note: the notes print {value / math.log(10):.2f} here: that is -log10 p_{y}, the base-10 logarithm; "
+              f"the gradients of the notes assume the natural log, which gives {value:.2f}")
+    else:
+        print(f"  note: in base 10 this is -log10 p_{y} = {value / math.log(10):.2f}, the logarithm the notes' worked "
+              f"example prints (0.89 for its cat); their gradients assume the natural log, used here")
     print(f"  gradient dL/ds = p - onehot(y) {row(g, dec4, 9)}")
     ce = float(losses.SoftmaxCrossEntropy()(s[None], [y]))
     print(f"  softmax + cross-entropy instead: L = -ln p_y - sum_(k != y) ln(1 - p_k) = {ce:.4f}")

@@ -250,7 +250,10 @@ def _pictures(args, split, model, est, out, y_pred, train) -> list[str]:
     from ..training.metrics import confusion_matrix
 
     written = []
-    plotting.plot_curves(est.history_, out / "curves.png",
+    from ..registry import CLASSIFICATION_LOSSES
+    kind = CLASSIFICATION_LOSSES[args.loss]
+    loss = (kind.multiclass if len(split.class_names) > 2 else kind.binary).__name__
+    plotting.plot_curves(est.history_, out / "curves.png", loss=loss, model=getattr(est, "model_", None),
                          title=f"{args.model} on {split.name}: loss and accuracy per epoch")
     written.append("curves.png")
     cm = confusion_matrix(split.y_test, y_pred, len(split.class_names))

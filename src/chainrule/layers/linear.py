@@ -98,7 +98,8 @@ class Linear(Module):
     rng : int or numpy.random.Generator, optional
         Seed or generator for the initial weights.
     dtype : dtype, default float32
-        The parameters' dtype; inputs of another dtype are converted to it.
+        The parameters' dtype; integer inputs are converted to it, a wider float (float64 into a
+        float32 layer) is a TypeError, as in PyTorch.
     init : {"uniform", "he", "glorot", "zeros"}, default "uniform"
         ``"uniform"``: PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for weight and bias; ``"he"``: normal
         with std sqrt(2/in), for ReLU; ``"glorot"``: U(-sqrt(6/(in+out)), sqrt(6/(in+out))), for
@@ -189,13 +190,13 @@ class Linear(Module):
         return s[0] if vector else s
 
     def _forward_sparse(self, x, W):
-        """A scipy.sparse batch of shape (N, in): multiplied as it is, converted only to W's dtype."""
+        """A scipy.sparse batch of shape (N, in): multiplied as it is, converted only to W's dtype
+        (and refused, as a dense batch is, when that would narrow a float)."""
         if len(x.shape) != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                              f"(N, {self.in_features}); got a sparse matrix of shape {x.shape}")
         if x.dtype != W.dtype:
-            if x.dtype.kind not in "fiub":
-                raise TypeError(f"Linear input must be numeric; got dtype {x.dtype}")
+            xp.check_input_dtype(x.dtype, W.dtype, "Linear")
             x = x.astype(W.dtype)
         s, cache = linear_forward(x, W, None if self.bias is None else self.bias.value)
         self._cache = (cache, False)

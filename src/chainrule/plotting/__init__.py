@@ -12,6 +12,10 @@ import numpy as np
 
 from ..io.atomic import atomic_open
 
+__all__ = ["new_figure", "save_png", "plot_curves", "plot_confusion", "plot_templates", "plot_boundary",
+           "plot_mistakes", "plot_polynomial_fits", "plot_filters", "plot_feature_maps", "plot_handcrafted",
+           "show"]
+
 BACKGROUND = "white"
 
 
@@ -52,78 +56,6 @@ def _finish(fig, path):
     return fig
 
 
-def _curve_sources(history, metric: str):
-    """(field, label) of the training loss and metric curves, and the caption that says what they are.
-
-    A history with ``train_loss`` (``fit(..., eval_train=...)``) is plotted on the validation
-    curves' definition: the data loss and the accuracy measured in evaluation mode at each
-    epoch's end. Otherwise the loop's running figures are shown, labelled as such.
-    """
-    fields = history.fields()
-    if "train_loss" in fields:
-        return ("train_loss", "training"), (f"train_{metric}", "training"), (
-            "training and validation measured alike: in evaluation mode (dropout off) at each epoch's end; "
-            "loss = mean data loss, without the penalty")
-    if history.info.get("solver") == "lbfgs":           # one full-batch objective per iteration
-        return ("loss", "training objective (full batch, data + penalty)"), (f"train_{metric}", "training"), (
-            "training: the objective L-BFGS minimises, at each iteration; validation: evaluation mode")
-    what = "mean data loss" if "data_loss" in fields else "data loss + penalty"
-    return ("data_loss" if "data_loss" in fields else "loss", "training, running"), (metric, "training, running"), (
-        f"training: running over each epoch's batches, training mode (dropout on), {what}; "
-        "validation: evaluation mode at the epoch's end, mean data loss")
-
-
-def plot_curves(history, path=None, title: str | None = None):
-    """Two panels: training and validation loss per epoch; accuracy (or RMSE) per epoch.
-
-    With ``train_loss`` in the history (estimators' ``fit(eval_train=...)``, which ``chainrule
-    train`` uses) both curves are the mean data loss and the accuracy in evaluation mode at each
-    epoch's end; without, the training curves are the loop's running figures and say so. A
-    caption under the panels names the definition.
-
-    Parameters
-    ----------
-    history : History
-        The history of a fit (``estimator.history_`` or ``Trainer``'s); per epoch a loss and,
-        if recorded, validation loss and accuracy (or RMSE for a regressor).
-    path : str or path-like, optional
-        Where to write the picture as a PNG (atomically); None: not written.
-    title : str, optional
-        A title over both panels.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure (built without pyplot: no display needed).
-    """
-    fig = new_figure(10, 4.4)
-    ax_loss, ax_metric = fig.subplots(1, 2)
-    epochs = [r["epoch"] + 1 for r in history.records]
-    fields = history.fields()
-    metric = "accuracy" if {"accuracy", "train_accuracy", "val_accuracy"} & set(fields) else "error"
-    (loss_field, loss_label), (metric_field, metric_label), caption = _curve_sources(history, metric)
-    ax_loss.plot(epochs, history[loss_field], "o-", label=loss_label, color="#1f77b4")
-    if "val_loss" in fields:
-        ax_loss.plot(epochs, history["val_loss"], "s-", label="validation", color="#d62728")
-    ax_loss.set(xlabel="epoch", ylabel="loss",
-                title="mean data loss, evaluation mode" if loss_field == "train_loss" else "loss")
-    ax_loss.legend(fontsize=8)
-    if metric_field in fields:
-        ax_metric.plot(epochs, history[metric_field], "o-", label=metric_label, color="#1f77b4")
-    if f"val_{metric}" in fields:
-        ax_metric.plot(epochs, history[f"val_{metric}"], "s-", label="validation", color="#d62728")
-    ax_metric.set(xlabel="epoch", ylabel=metric if metric == "accuracy" else "RMSE",
-                  title=metric if metric == "accuracy" else "error (RMSE)")
-    if ax_metric.lines:
-        ax_metric.legend(fontsize=8)
-    for ax in (ax_loss, ax_metric):
-        ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.supxlabel(caption, fontsize=8, color="#444444")
-    return _finish(fig, path)
-
-
 def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (test set)"):
     """Counts of true class (rows) against predicted class (columns), each count written in its cell.
 
@@ -156,7 +88,7 @@ def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (t
     fig = new_figure(size + 1, size)
     ax = fig.subplots()
     im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="number of samples (true class, predicted class)")
     ticks = np.arange(n)
     ax.set_xticks(ticks, [str(c) for c in class_names], rotation=45 if n > 10 or max(map(len, map(str, class_names))) > 3 else 0)
     ax.set_yticks(ticks, [str(c) for c in class_names])
@@ -359,11 +291,12 @@ def plot_mistakes(images, y_true, y_pred, class_names, path=None, max_images: in
 
 
 def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=None, path=None):
-    r"""One panel per polynomial order: training points, test points, the fitted curve, and in each
-    panel's legend the training and test mean squared errors of that fit.
+    r"""One panel per polynomial order (three to a row): training points, test points, the fitted
+    curve, and in each panel's title the training and test mean squared errors of that fit; one
+    legend for all panels, below them, where it covers no curve.
 
-    Side by side, the panels show under- and over-fitting: the training error falls with the
-    order while the test error falls, then rises. Each error is
+    Together the panels show under- and over-fitting: the training error falls with the order
+    while the test error falls, then rises. Each error is
 
     .. math:: \mathrm{MSE} = \frac{1}{N} \sum_{i=1}^{N} (f(x_i) - y_i)^2 .
 
@@ -387,9 +320,9 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
         The figure (built without pyplot: no display needed).
     """
     orders = list(fits)
-    cols = min(len(orders), 5)
+    cols = min(len(orders), 3)
     rows = math.ceil(len(orders) / cols)
-    fig = new_figure(3.4 * cols, 3.3 * rows + 0.3)
+    fig = new_figure(3.6 * cols, 3.0 * rows + 1.0)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True)).ravel()
     x_train, x_test = np.ravel(x_train), np.ravel(x_test)
     y_train, y_test = np.ravel(y_train), np.ravel(y_test)
@@ -400,21 +333,24 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
     mse = lambda f, x, t: float(np.mean((np.ravel(f(x[:, None])) - t) ** 2))  # noqa: E731
     for ax, order in zip(axes, orders):
         fit = fits[order]
-        ax.scatter(x_test, y_test, s=6, color="#bbbbbb", label=f"test: MSE {mse(fit, x_test, y_test):.3g}")
-        ax.scatter(x_train, y_train, s=22, color="#1f77b4", edgecolor="k", linewidth=0.3,
-                   label=f"training: MSE {mse(fit, x_train, y_train):.3g}")
+        ax.scatter(x_test, y_test, s=6, color="#bbbbbb", label="test points")
+        ax.scatter(x_train, y_train, s=22, color="#1f77b4", edgecolor="k", linewidth=0.3, label="training points")
         if truth is not None:
             ax.plot(grid, truth(grid), "--", color="#2ca02c", linewidth=1, label="true function")
-        ax.plot(grid, np.ravel(fit(grid[:, None])), color="#d62728", linewidth=1.8, label=f"order-{order} fit")
-        ax.set(title=f"order {order}", ylim=ylim, xlabel="x", ylabel="y")
+        ax.plot(grid, np.ravel(fit(grid[:, None])), color="#d62728", linewidth=1.8, label="the fitted polynomial")
+        ax.set_title(f"order {order}\ntraining MSE {mse(fit, x_train, y_train):.3g}, "
+                     f"test MSE {mse(fit, x_test, y_test):.3g}", fontsize=9)
+        ax.set(ylim=ylim, xlabel="x", ylabel="y")
         ax.yaxis.set_tick_params(labelleft=True)
-        ax.legend(fontsize=7, loc="lower right")
     for ax in axes[len(orders):]:
         ax.set_axis_off()
-    fig.suptitle("under- and over-fitting: polynomial models of increasing order "
-                 "(MSE: mean squared error of the fit on the training and the test points)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    fig.suptitle("under- and over-fitting: polynomial models of increasing order\n"
+                 "(MSE: mean squared error of the fit on the training and the test points)", fontsize=11)
     return _finish(fig, path)
 
 
 from .convnets import plot_feature_maps, plot_filters  # noqa: E402 (they use the helpers above)
+from .curves import plot_curves  # noqa: E402
 from .handcrafted import plot_handcrafted  # noqa: E402
+from .display import show  # noqa: E402

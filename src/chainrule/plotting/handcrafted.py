@@ -3,6 +3,8 @@ of one image: one histogram of gradient orientations per cell) beside the test a
 hand-crafted and learned features on the same split."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _finish, new_figure
@@ -12,15 +14,40 @@ __all__ = ["plot_handcrafted"]
 KIND_COLOURS = {"hand-crafted": "#ff7f0e", "none": "#7f7f7f", "learned": "#1f77b4"}
 
 
+def accuracy_axis(accuracies) -> tuple[float, float]:
+    """The bars' axis: from a multiple of 0.05 at least 0.03 below the lowest accuracy, to 1."""
+    low = min(accuracies, default=0.0)
+    return max(0.0, math.floor((low - 0.03) / 0.05) * 0.05), 1.0
+
+
 def plot_handcrafted(image, results, path=None, *, orientations: int = 9, pixels_per_cell=(4, 4),
                      resize_to=None, title: str | None = None):
     """Three panels: ``image`` with its HOG cell grid, the HOG cells (scikit-image's rendering:
     in each cell a star of lines, one per orientation bin, as bright as the bin), and one bar per
-    method of ``results`` (dicts with 'method', 'features' ('hand-crafted', 'none' or 'learned')
-    and 'test_accuracy'), coloured by the kind of features.
+    method of ``results``, coloured by the kind of features.
 
-    ``image`` is (H, W) or (H, W, 3); ``resize_to`` and ``pixels_per_cell`` as the demo's
-    ``HOGFeatures`` (the 8 x 8 digits are resized to 24 x 24 first).
+    Parameters
+    ----------
+    image : array_like
+        One image, (H, W) or (H, W, 3).
+    results : list of dict
+        One per method: 'method' (its name), 'features' ('hand-crafted', 'none' or 'learned')
+        and 'test_accuracy'.
+    path : str or path-like, optional
+        Where to write the picture as a PNG (atomically); None: not written.
+    orientations : int, default 9
+        HOG's orientation bins per cell.
+    pixels_per_cell : tuple of int, default (4, 4)
+        HOG's cell size, as the demo's ``HOGFeatures``.
+    resize_to : tuple of int, optional
+        Resize the image first, as ``HOGFeatures`` does (the 8 x 8 digits go to 24 x 24).
+    title : str, optional
+        The title over the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (built without pyplot: no display needed).
     """
     from skimage.feature import hog
 
@@ -53,11 +80,10 @@ def plot_handcrafted(image, results, path=None, *, orientations: int = 9, pixels
     acc = [r["test_accuracy"] for r in results]
     y = np.arange(len(results))[::-1]
     ax_bar.barh(y, acc, color=[KIND_COLOURS.get(r["features"], "#7f7f7f") for r in results])
-    for yi, a in zip(y, acc):
-        ax_bar.text(a, yi, f" {a:.3f}", va="center", fontsize=8)
+    for yi, a in zip(y, acc):       # inside the bar's end: the axis stops at 1, where accuracy does
+        ax_bar.text(a, yi, f"{a:.3f} ", va="center", ha="right", fontsize=8, color="white", fontweight="bold")
     ax_bar.set_yticks(y, names, fontsize=8)
-    low = min(acc) if acc else 0.0
-    ax_bar.set(xlim=(max(0.0, low - 0.1), 1.02), xlabel="test accuracy", title="test accuracy on the same split")
+    ax_bar.set(xlim=accuracy_axis(acc), xlabel="test accuracy", title="test accuracy on the same split")
     from matplotlib.patches import Patch
     ax_bar.legend(handles=[Patch(color=c, label=f"features: {k}") for k, c in KIND_COLOURS.items()],
                   fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
