@@ -91,7 +91,8 @@ def test_features_are_the_named_columns_in_order():
     expected = np.column_stack([X[:, 0], X[:, 1], X[:, 0] ** 2, X[:, 1] ** 2, X[:, 0] * X[:, 1],
                                 np.sin(X[:, 0]), np.sin(X[:, 1])])
     assert np.allclose(F, expected)
-    assert np.allclose(features.transform(X, ["xor"], 0), notes_transform(X))
+    assert np.allclose(features.transform(X, ["xor"], 0, dtype=np.float64), notes_transform(X))
+    assert features.transform(X, ["xor"], 0).dtype == np.float32     # the networks' dtype by default
     assert features.feature_names(["x1", "xor"], 0) == ["x1", "x1'", "x2'"]
 
 

@@ -104,7 +104,7 @@ def test_the_downloaded_model_loads(client, tmp_path):
     data = client.until("bytes")
     (tmp_path / "m.safetensors").write_bytes(data)
     net = io.load(tmp_path / "m.safetensors")
-    assert net[0].weight.value.shape == (4, 2) and np.isfinite(net.forward(np.zeros((1, 2)))).all()
+    assert net[0].weight.value.shape == (4, 2) and np.isfinite(net.forward(np.zeros((1, 2), np.float32))).all()
 
 
 def test_a_diverging_run_says_so(client):

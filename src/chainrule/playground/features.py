@@ -50,8 +50,8 @@ def feature_names(features, poly: int, dims: int = 2) -> list:
     return names
 
 
-def transform(X, features, poly: int) -> np.ndarray:
-    """The input columns of the network for raw points ``X``.
+def transform(X, features, poly: int, dtype=np.float32) -> np.ndarray:
+    """The input columns of the network for raw points ``X``, in the network's dtype.
 
     Parameters
     ----------
@@ -61,10 +61,13 @@ def transform(X, features, poly: int) -> np.ndarray:
         Named features, in the order of the columns.
     poly : int
         Add every monomial of degree 2 to ``poly`` that no named feature already gives.
+    dtype : dtype, default float32
+        The dtype of the result: the playground's networks are float32 (a layer refuses a wider
+        float, as PyTorch does). The features are computed in float64 first.
 
     Returns
     -------
-    ndarray of float64, shape (N, len(feature_names(features, poly, d)))
+    ndarray of shape (N, len(feature_names(features, poly, d)))
 
     Raises
     ------
@@ -85,4 +88,4 @@ def transform(X, features, poly: int) -> np.ndarray:
             cols.append(X[:, 0] ** p[0] * (X[:, 1] ** p[1] if X.shape[1] > 1 else 1.0))
     for p in _poly_powers(X.shape[1], features, poly):
         cols.append(np.prod(X ** p, axis=1))
-    return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
+    return (np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))).astype(dtype)

@@ -140,7 +140,7 @@ class Session:
     def features_of(self, X, settings=None) -> np.ndarray:
         """The network's float32 inputs for raw points ``X``."""
         s = settings or self.settings
-        return features.transform(X, s.features, s.poly).astype(np.float32)
+        return features.transform(X, s.features, s.poly)
 
     @property
     def linears(self) -> list:
