@@ -78,17 +78,37 @@ def tanh_backward(g, y):
     return g * (1.0 - y * y)
 
 
-def softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
-    """p_k = e^{s_k} / sum_j e^{s_j}; the row maximum is subtracted first so exp never overflows."""
-    z = s - s.max(axis=axis, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=axis, keepdims=True)
-    return z
+def softmax(s: np.ndarray, *, log: bool = False, precise: bool = False):
+    """The one numerically stable softmax over the last axis: p, or (p, log p) with ``log``.
+
+    With m the row maximum and z = s - m <= 0, e^z never overflows and the largest term is 1:
+    p_k = e^{z_k} / sum_j e^{z_j}, log p_k = z_k - log sum_j e^{z_j}. ``precise`` sums the terms
+    other than the largest apart and takes log1p of them, so a loss -log p_y as small as 1e-9 keeps
+    every digit (the log of the rounded sum 1.000000001 keeps seven); it costs an argmax and two
+    scattered writes, which float32 training does without.
+    """
+    if not precise:
+        z = s - s.max(axis=-1, keepdims=True)
+        e = np.exp(z) if log else np.exp(z, out=z)
+        total = e.sum(axis=-1, keepdims=True)
+        e /= total
+        return (e, z - np.log(total)) if log else e
+    s2 = s.reshape(-1, s.shape[-1])
+    rows = np.arange(s2.shape[0])
+    k1 = s2.argmax(axis=1)
+    z = s2 - s2[rows, k1][:, None]
+    e = np.exp(z)
+    e[rows, k1] = 0
+    others = e.sum(axis=1)
+    e[rows, k1] = 1
+    e /= (1 + others)[:, None]
+    p = e.reshape(s.shape)
+    return (p, (z - np.log1p(others)[:, None]).reshape(s.shape)) if log else p
 
 
 def softmax_forward(s):
     """p = softmax(s) over the last axis; the cache is p."""
-    p = softmax(s, axis=-1)
+    p = softmax(s)
     return p, p
 
 
