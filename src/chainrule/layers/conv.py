@@ -37,6 +37,7 @@ from . import _im2col as ic
 from .. import _compiled
 from .._compiled import images as loops
 from . import _images as im
+from ._draw import WIDE, images
 from .linear import INITS
 
 
@@ -311,22 +312,8 @@ class Conv2d(Module):
         hw = im.output_size(self._name(), input_shape, self.kernel_size, self.stride, self.padding)
         return (input_shape[0], self.out_channels) + hw
 
-    @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """weight (out_channels, in_channels, k_h, k_w) and, with a bias, bias (out_channels,).
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable, optional
-            Unused (a convolution has no children).
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``.
-        """
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
         k = im.size_pair("Conv2d", "kernel_size", config["kernel_size"])
         o, c = int(config["out_channels"]), int(config["in_channels"])
         return {"weight": (o, c) + k, **({"bias": (o,)} if config.get("bias", True) else {})}
@@ -340,3 +327,32 @@ class Conv2d(Module):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
+
+    grad_cases = (
+        ("Conv2d(train)", lambda d, r: Conv2d(d, 3, 3, padding=1, rng=r, dtype=np.float64), images(size=5)),
+        ("Conv2d(eval)", lambda d, r: Conv2d(d, 3, 3, padding=1, rng=r, dtype=np.float64).eval(), images(size=5)),
+        ("Conv2d(stride, no bias)",
+         lambda d, r: Conv2d(d, 2, (3, 2), (2, 1), (0, 1), bias=False, rng=r, dtype=np.float64), images(size=6)),
+        ("Conv2d(many channels)", lambda d, r: Conv2d(d + WIDE, 4, 3, 2, 1, rng=r, dtype=np.float64),
+         images(size=5, extra_channels=WIDE)),
+        ("Conv2d(1x1)", lambda d, r: Conv2d(d + WIDE, 2, 1, rng=r, dtype=np.float64, init="he"),
+         images(size=3, extra_channels=WIDE)),
+    )
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # one Conv node: PyTorch's weight layout (out, in, kh, kw), symmetric zero padding [ph, pw, ph, pw]
+        kh, kw = (int(v) for v in config["kernel_size"])
+        sh, sw = (int(v) for v in config.get("stride", (1, 1)))
+        ph, pw = (int(v) for v in config.get("padding", (0, 0)))
+        inputs = [x, g.const(state[prefix + "weight"], f"{prefix}weight")]
+        if config.get("bias", True):
+            inputs.append(g.const(state[prefix + "bias"], f"{prefix}bias"))
+        return g.node("Conv", inputs, f"{prefix}conv", kernel_shape=[kh, kw], strides=[sh, sw],
+                      pads=[ph, pw, ph, pw], dilations=[1, 1], group=1)
+
+    @staticmethod
+    def torch_modules(config):
+        pair = lambda v: tuple(int(d) for d in v)           # noqa: E731
+        return [("Conv2d", (int(config["in_channels"]), int(config["out_channels"]), pair(config["kernel_size"])),
+                 {"stride": pair(config["stride"]), "padding": pair(config["padding"]), "bias": bool(config["bias"])})]

@@ -229,62 +229,38 @@ class Linear(Module):
         return dx[0] if (vector and dx is not None) else dx
 
     def output_shape(self, input_shape):
-        """The input's shape with its last axis replaced by ``out_features``.
-
-        Parameters
-        ----------
-        input_shape : tuple of int
-            Ending in ``in_features``.
-
-        Returns
-        -------
-        tuple of int
-
-        Raises
-        ------
-        ValueError
-            If the last axis is not ``in_features``.
-        """
         if not input_shape or input_shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                              f"(N, {self.in_features}); got shape {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.out_features,)
 
-    @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """weight (out, in) and, with a bias, bias (out,).
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable, optional
-            Unused (a Linear layer has no children).
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``.
-        """
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
         n_in, n_out = int(config["in_features"]), int(config["out_features"])
         return {"weight": (n_out, n_in), **({"bias": (n_out,)} if config.get("bias", True) else {})}
 
     def extra_repr(self) -> str:
-        """The sizes and whether there is a bias, as PyTorch shows them.
-
-        Returns
-        -------
-        str
-        """
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def get_config(self):
-        """The constructor's arguments, for a model file.
-
-        Returns
-        -------
-        dict
-            ``in_features``, ``out_features``, ``bias``, ``dtype`` and ``init``.
-        """
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
+
+    grad_cases = (
+        ("Linear", lambda d, r: Linear(d, 3, rng=r, dtype=np.float64)),
+        ("Linear(bias=False)", lambda d, r: Linear(d, 2, bias=False, rng=r, dtype=np.float64)),
+        ("Linear(he)", lambda d, r: Linear(d, 5, rng=r, dtype=np.float64, init="he")),
+    )
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # s = x W^T + b: Gemm(x, W, b, transB=1); without a bias, MatMul(x, W^T)
+        w = state[prefix + "weight"]
+        if config.get("bias", True):
+            inputs = [x, g.const(w, f"{prefix}weight"), g.const(state[prefix + "bias"], f"{prefix}bias")]
+            return g.node("Gemm", inputs, f"{prefix}linear", transB=1)
+        return g.node("MatMul", [x, g.const(np.ascontiguousarray(w.T), f"{prefix}weight_t")], f"{prefix}linear")
+
+    @staticmethod
+    def torch_modules(config):
+        return [("Linear", (int(config["in_features"]), int(config["out_features"])), {"bias": bool(config["bias"])})]
