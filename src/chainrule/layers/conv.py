@@ -25,8 +25,6 @@ How X_col is built, and why a few images at a time, is in ``_im2col.py``.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._helpers import array as xp
@@ -38,7 +36,7 @@ from .. import _compiled
 from .._compiled import images as loops
 from . import _images as im
 from ._draw import WIDE, images
-from .linear import INITS
+from .linear import INITS, init_bias, init_weight
 
 
 #: the compiled col2im input gradient is used from this many input channels (or with a stride):
@@ -172,39 +170,6 @@ def conv2d_backward_compiled(g, cache, W, *, need_dx: bool = True):
     return im.channels_first(dx), dW, db
 
 
-# ---- initialisation ------------------------------------------------------------------------------
-def init_conv_weight(rng, shape, init: str, dtype):
-    """An (O, C, kh, kw) weight; fan_in = C kh kw, fan_out = O kh kw (PyTorch's fans).
-
-    ``"uniform"``: PyTorch's default, kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), +);
-    ``"he"``: normal with std sqrt(2 / fan_in), for ReLU networks; ``"glorot"``:
-    U(+-sqrt(6 / (fan_in + fan_out))); ``"zeros"``."""
-    O, C, kh, kw = shape
-    fan_in, fan_out = C * kh * kw, O * kh * kw
-    if init == "uniform":
-        bound = 1.0 / math.sqrt(fan_in)
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "he":
-        w = rng.standard_normal(size=shape) * math.sqrt(2.0 / fan_in)
-    elif init == "glorot":
-        bound = math.sqrt(6.0 / (fan_in + fan_out))
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "zeros":
-        w = np.zeros(shape)
-    else:
-        raise ValueError(f"init must be one of {INITS}; got {init!r}")
-    return w.astype(dtype)
-
-
-def init_conv_bias(rng, shape, init: str, dtype):
-    """PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for ``"uniform"``; zeros for the other schemes."""
-    O, C, kh, kw = shape
-    if init == "uniform":
-        bound = 1.0 / math.sqrt(C * kh * kw)
-        return rng.uniform(-bound, bound, size=O).astype(dtype)
-    return np.zeros(O, dtype=dtype)
-
-
 # ---- module --------------------------------------------------------------------------------------
 class Conv2d(Module):
     """2-D convolution on images (N, C, H, W), PyTorch's ``nn.Conv2d`` without groups and dilation.
@@ -255,14 +220,20 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d init must be one of {INITS}; got {init!r}")
         if not isinstance(bias, (bool, np.bool_)):
             raise ValueError(f"Conv2d bias must be True or False; got {bias!r}")
-        dt = check_dtype(dtype, "Conv2d dtype")
         self.init = init
-        gen = resolve_rng(rng)
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = Parameter(init_conv_weight(gen, shape, init, dt))
-        self.bias = Parameter(init_conv_bias(gen, shape, init, dt)) if bias else None
+        w, b = self._draw(resolve_rng(rng), init, check_dtype(dtype, "Conv2d dtype"), bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
         # the backward kernel, chosen once: the compiled input gradient when numba is there
         self._backward_kernel = conv2d_backward_compiled if _compiled.enabled() else conv2d_backward
+
+    def _draw(self, gen, init, dt, bias):
+        """(weight (O, C, kh, kw), bias or None); fan_in = C kh kw, fan_out = O kh kw (PyTorch's fans)."""
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        area = self.kernel_size[0] * self.kernel_size[1]
+        fan_in, fan_out = self.in_channels * area, self.out_channels * area
+        w = init_weight(gen, shape, fan_in, fan_out, init).astype(dt)
+        return w, (init_bias(gen, self.out_channels, fan_in, init, dt) if bias else None)
 
     def _name(self) -> str:
         extra = "" if self.stride == (1, 1) else f", stride={im.shown(self.stride)}"
@@ -280,11 +251,9 @@ class Conv2d(Module):
             The scheme (see the class); None keeps the layer's own, another becomes the layer's.
         """
         init = init or self.init
-        gen = resolve_rng(rng)
-        dt = self.weight.value.dtype
-        self.weight.value = init_conv_weight(gen, self.weight.shape, init, dt)
-        if self.bias is not None:
-            self.bias.value = init_conv_bias(gen, self.weight.shape, init, dt)
+        self.weight.value, b = self._draw(resolve_rng(rng), init, self.weight.value.dtype, self.bias is not None)
+        if b is not None:
+            self.bias.value = b
         self.init = init
 
     def forward(self, x):
@@ -353,6 +322,6 @@ class Conv2d(Module):
 
     @staticmethod
     def torch_modules(config):
-        pair = lambda v: tuple(int(d) for d in v)           # noqa: E731
-        return [("Conv2d", (int(config["in_channels"]), int(config["out_channels"]), pair(config["kernel_size"])),
-                 {"stride": pair(config["stride"]), "padding": pair(config["padding"]), "bias": bool(config["bias"])})]
+        kernel, stride, padding = (tuple(map(int, config[k])) for k in ("kernel_size", "stride", "padding"))
+        return [("Conv2d", (int(config["in_channels"]), int(config["out_channels"]), kernel),
+                 {"stride": stride, "padding": padding, "bias": bool(config["bias"])})]

@@ -53,30 +53,29 @@ def linear_backward(ds: np.ndarray, x: np.ndarray, W: np.ndarray, *, need_dx: bo
     return dx, dW, db
 
 
-def init_weight(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
-    """Draw an (out, in) weight for the named scheme (see ``Linear``), stored column-major."""
-    shape = (in_features, out_features)  # drawn as (in, out), returned as its transpose (see Linear)
+def init_weight(rng: np.random.Generator, shape, fan_in: int, fan_out: int, init: str):
+    """float64 weights of ``shape`` for one of ``INITS`` (Linear's and Conv2d's): ``"uniform"``:
+    PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)); ``"he"``: normal with std sqrt(2 / fan_in);
+    ``"glorot"``: U(+-sqrt(6 / (fan_in + fan_out))); ``"zeros"``."""
     if init == "uniform":
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "he":
-        w = rng.standard_normal(size=shape) * math.sqrt(2.0 / max(in_features, 1))
-    elif init == "glorot":
-        bound = math.sqrt(6.0 / max(in_features + out_features, 1))
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "zeros":
-        w = np.zeros(shape)
-    else:
-        raise ValueError(f"init must be one of {INITS}; got {init!r}")
-    return np.ascontiguousarray(w, dtype=dtype).T
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "he":
+        return rng.standard_normal(size=shape) * math.sqrt(2.0 / fan_in)
+    if init == "glorot":
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "zeros":
+        return np.zeros(shape)
+    raise ValueError(f"init must be one of {INITS}; got {init!r}")
 
 
-def init_bias(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
-    """PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for ``"uniform"``; zeros for the other schemes."""
+def init_bias(rng: np.random.Generator, n: int, fan_in: int, init: str, dtype):
+    """PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for ``"uniform"``; zeros for the other schemes."""
     if init == "uniform":
-        bound = 1.0 / math.sqrt(in_features)
-        return rng.uniform(-bound, bound, size=out_features).astype(dtype)
-    return np.zeros(out_features, dtype=dtype)
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=n).astype(dtype)
+    return np.zeros(n, dtype=dtype)
 
 
 class Linear(Module):
@@ -129,11 +128,16 @@ class Linear(Module):
         self.out_features = check_int("out_features", out_features)
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {init!r}")
-        dt = check_dtype(dtype)
         self.init = init
-        gen = resolve_rng(rng)
-        self.weight = Parameter(init_weight(gen, self.in_features, self.out_features, init, dt))
-        self.bias = Parameter(init_bias(gen, self.in_features, self.out_features, init, dt)) if bias else None
+        w, b = self._draw(resolve_rng(rng), init, check_dtype(dtype), bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
+
+    def _draw(self, gen, init, dt, bias):
+        """(weight, bias or None): the weight drawn as (in, out) and stored as its column-major transpose."""
+        n_in, n_out = self.in_features, self.out_features
+        w = np.ascontiguousarray(init_weight(gen, (n_in, n_out), n_in, n_out, init), dtype=dt).T
+        return w, (init_bias(gen, n_out, n_in, init, dt) if bias else None)
 
     def reset_parameters(self, rng=None, init: str | None = None) -> None:
         """Draw new weights (and a new bias).
@@ -146,11 +150,9 @@ class Linear(Module):
             The scheme (see the class); default: the layer's own.
         """
         init = init or self.init
-        gen = resolve_rng(rng)
-        dt = self.weight.value.dtype
-        self.weight.value = init_weight(gen, self.in_features, self.out_features, init, dt)
-        if self.bias is not None:
-            self.bias.value = init_bias(gen, self.in_features, self.out_features, init, dt)
+        self.weight.value, b = self._draw(resolve_rng(rng), init, self.weight.value.dtype, self.bias is not None)
+        if b is not None:
+            self.bias.value = b
         self.init = init
 
     def forward(self, x):
