@@ -141,10 +141,7 @@ class _BatchNorm(Module):
 
     def _check_input(self, x):
         x = xp.as_array(x)
-        if x.ndim != self._ndim or x.shape[1] != self.num_features:
-            want = self._shape_text.replace("C", str(self.num_features))
-            raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
-                             f"got shape {x.shape}")
+        self.output_shape(x.shape)
         return xp.as_input(x, self.weight.value.dtype, type(self).__name__)
 
     def forward(self, x):

@@ -111,8 +111,7 @@ def _case(train, mode="row", shortcut=False):
 class Residual(Module):
     """out = shortcut(x) + b * block(x), stochastic depth in training (see the module docstring).
 
-    ``block`` and ``shortcut`` are child modules (state names ``block.0.weight``,
-    ``shortcut.0.weight``...; ``shortcut=None`` is the identity and has no state), so a PyTorch
+    Its children's state is named ``block.0.weight``, ``shortcut.0.weight``..., so a PyTorch
     module with attributes ``block`` and ``shortcut`` loads the same state_dict.
 
     Parameters
