@@ -5,8 +5,8 @@ without Python or chainrule.
 The graph is built with the ``onnx`` package's own helpers at opset 17 (``graph.OPSET``, IR
 version 8) and checked with ``onnx.checker.check_model(full_check=True)`` before it is written
 (atomically). Networks are read through ``Module.spec()`` and ``state_dict()``, each layer type
-declaring its own nodes (``Module.onnx_nodes``, gathered by ``layers.emit``); preprocessing through the fitted steps' attributes, one row per
-class (``steps.STEPS``). What the file computes:
+declaring its own nodes (``Module.onnx_nodes``, gathered by ``layers.emit``); preprocessing
+through the fitted steps' attributes, one row per class (``steps.STEPS``). What the file computes:
 
 - input ``input``: a batch of raw samples, shape (N, ...) with the sample shape, float32 (float64 when the
   network is float64), exactly what ``predict`` takes (a bare image network: (N, C, H, W)); an
