@@ -1,5 +1,6 @@
-"""Table-driven gradient check: every module (train and eval where they differ), every loss
-(each reduction) and every penalty, at several shapes, float64, relative error below 1e-6.
+"""Table-driven gradient check: every registered layer's own cases (train and eval where they
+differ), small networks, every loss (each reduction) and every penalty, at several shapes, float64,
+relative error below 1e-6.
 
 Kinks: ReLU and LeakyReLU use the subgradient of x <= 0 at x = 0; the hinge losses and L1 use 0
 at their kinks (margin exactly 0, residual exactly 0, weight exactly 0). The inputs below keep
@@ -10,13 +11,22 @@ that ``chainrule gradcheck`` runs too.
 import numpy as np
 import pytest
 
-from chainrule import losses, nn
+from chainrule import losses, nn, registry
 from chainrule.grad import check_gradients
-from chainrule.grad_cases import LOSSES, MODULES, PENALTIES, away_from_zero, seed_of
+from chainrule.grad_cases import LOSSES, NETWORKS, PENALTIES, away_from_zero, module_cases, seed_of
 
 TOL = 1e-6
 F64 = np.float64
 BATCHES = [(3, 3), (5, 4), (7, 6)]  # batch norm in training mode is degenerate at N = 2
+MODULES = module_cases()
+
+
+def test_every_registered_layer_declares_its_cases():
+    """A layer type without gradient-check cases would pass this file by being absent."""
+    for name, cls in registry.LAYERS.items():
+        if name != "Sequential":                       # its cases are the networks
+            assert vars(cls).get("grad_cases"), f"{name} declares no grad_cases"
+    assert len(MODULES) >= len(registry.LAYERS) - 1 + len(NETWORKS)
 
 
 @pytest.mark.parametrize("shape", BATCHES, ids=lambda s: f"{s[0]}x{s[1]}")

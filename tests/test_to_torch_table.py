@@ -1,6 +1,6 @@
-"""``chainrule.io.to_torch``'s mapping table, checked WITHOUT PyTorch: every layer type a model file
-may hold (``registry.LAYERS``) has a row, is a container, or is listed as not convertible with a
-reason; each row turns a real layer's ``get_config()`` into PyTorch's constructor arguments (written
+"""``chainrule.io.to_torch``'s mapping, checked WITHOUT PyTorch: every layer type a model file may
+hold (``registry.LAYERS``) declares its ``torch.nn`` equivalent (``torch_modules``) or is a container;
+each declaration turns a real layer's ``get_config()`` into PyTorch's constructor arguments (written
 out here by hand from torch.nn's signatures). Without PyTorch, ``to_torch`` says how to install it.
 Where PyTorch is installed (not a test dependency) the converted networks are also run."""
 import sys
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from chainrule import io, nn, registry
-from chainrule.io.pytorch import NOT_CONVERTIBLE, TORCH_CONTAINERS, TORCH_LAYERS, Call, calls
+from chainrule.core.module import Module
+from chainrule.io.pytorch import TORCH_CONTAINERS, Call, calls, convertible
 from chainrule.architectures import lenet, resnet
 
 #: one real layer per table row, and the torch.nn calls that compute the same function
@@ -34,16 +35,20 @@ EXAMPLES = {
 }
 
 
-def test_every_registered_layer_type_has_exactly_one_entry():
-    tables = [set(TORCH_LAYERS), set(TORCH_CONTAINERS), set(NOT_CONVERTIBLE)]
-    for kind in registry.LAYERS:
-        assert sum(kind in t for t in tables) == 1, f"{kind}: a row in TORCH_LAYERS, TORCH_CONTAINERS or NOT_CONVERTIBLE"
-    assert set().union(*tables) <= set(registry.LAYERS)            # no stale rows
-    assert all(isinstance(r, str) and len(r) > 10 for r in NOT_CONVERTIBLE.values())
+def _declares(cls):
+    return cls.torch_modules is not Module.torch_modules
 
 
-@pytest.mark.parametrize("kind", sorted(TORCH_LAYERS))
-def test_each_row_maps_a_real_layers_config(kind):
+def test_every_registered_layer_type_converts_one_way():
+    for kind, cls in registry.LAYERS.items():
+        assert (kind in TORCH_CONTAINERS) != _declares(cls), f"{kind}: declare torch_modules, or be a container"
+    assert set(TORCH_CONTAINERS) <= set(registry.LAYERS)            # no stale rows
+    assert convertible() == list(registry.LAYERS)[:1] + ["Residual"] + [k for k in registry.LAYERS
+                                                                         if k not in TORCH_CONTAINERS]
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, c in registry.LAYERS.items() if _declares(c)))
+def test_each_declaration_maps_a_real_layers_config(kind):
     assert kind in EXAMPLES, f"add an example of {kind} to EXAMPLES"
     layer, expected = EXAMPLES[kind]
     assert type(layer).__name__ == kind
@@ -53,12 +58,25 @@ def test_each_row_maps_a_real_layers_config(kind):
     assert all(c.name[0].isupper() for c in got)
 
 
-def test_a_layer_type_without_a_row_is_named(monkeypatch):
-    monkeypatch.setitem(NOT_CONVERTIBLE, "Upsample", "there is no such chainrule layer yet")
+def test_a_layer_type_without_an_equivalent_is_named(monkeypatch):
+    class Upsample(Module):
+        """A layer whose torch_modules says why it has no PyTorch equivalent."""
+
+        @staticmethod
+        def torch_modules(config):
+            raise NotImplementedError("to_torch cannot convert a Upsample layer: there is no such layer in torch.nn")
+
+    class Mystery(Module):
+        """A layer that declares nothing."""
+
+    for cls in (Upsample, Mystery):
+        monkeypatch.setitem(registry.LAYERS, cls.__name__, cls)
     with pytest.raises(NotImplementedError, match="cannot convert a Upsample layer: there is no such"):
         calls({"type": "Upsample", "config": {}})
     with pytest.raises(NotImplementedError, match="no PyTorch equivalent for a Mystery layer; it converts Sequential"):
         calls({"type": "Mystery", "config": {}})
+    with pytest.raises(NotImplementedError, match="no PyTorch equivalent for a Residual layer"):
+        calls({"type": "Residual", "config": {}})                   # a container is built by to_torch itself
 
 
 def test_without_pytorch_the_error_says_how_to_install_it(monkeypatch):

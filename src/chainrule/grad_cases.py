@@ -1,8 +1,10 @@
-"""The one table of gradient-check cases: every module (training and evaluation mode where they
-differ), every loss and every penalty, with inputs drawn away from their kinks.
+"""The one table of gradient-check cases: every registered layer's own cases (training and
+evaluation mode where they differ; each layer declares them as ``grad_cases``, inputs drawn away
+from its kinks), small networks, every loss and every penalty.
 
 ``chainrule gradcheck`` runs one case of each; the test suite runs each at several shapes and
-every reduction. A new layer, loss or penalty is added here once and both check it.
+every reduction. A new layer declares its cases in its own file; a new loss or penalty adds a row
+here; both then check it.
 
 Kinks: ReLU and LeakyReLU use the subgradient of x <= 0 at x = 0; the hinge losses and L1 use 0
 at their kinks (margin exactly 0, residual exactly 0, weight exactly 0). The inputs keep at least
@@ -15,11 +17,12 @@ import zlib
 
 import numpy as np
 
-from . import losses, nn, regularizers
+from . import losses, nn, registry, regularizers
+from .layers._draw import away_from_zero, images, normal
 
 F64 = np.float64
 
-__all__ = ["MODULES", "LOSSES", "PENALTIES", "cases", "seed_of", "away_from_zero"]
+__all__ = ["module_cases", "NETWORKS", "LOSSES", "PENALTIES", "cases", "seed_of", "away_from_zero"]
 
 
 def seed_of(*key) -> int:
@@ -39,57 +42,7 @@ def seed_of(*key) -> int:
     return zlib.crc32(repr(key).encode())
 
 
-def away_from_zero(rng, shape, low=0.1, high=2.0):
-    """Random values with abs(v) in [low, high], of either sign.
-
-    ReLU's and L1's kinks (at 0) then stay far from the 1e-6 step of the central differences.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The case's generator.
-    shape : tuple of int
-        The array's shape.
-    low : float, default 0.1
-        The smallest magnitude.
-    high : float, default 2.0
-        The largest magnitude.
-
-    Returns
-    -------
-    ndarray of float64
-    """
-    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
-
-
 # ---- modules: name, factory(n_features, rng), inputs(shape, rng) ------------------------------------
-def _bn_eval(n, rng):
-    bn = nn.BatchNorm1d(n, dtype=F64)
-    bn.weight.value = rng.uniform(0.5, 2, n)
-    bn.bias.value = rng.standard_normal(n)
-    for _ in range(4):
-        bn.forward(rng.standard_normal((6, n)) * 3 - 1)
-    return bn.eval()
-
-
-def _bn2d(train):
-    def make(d, rng):
-        bn = nn.BatchNorm2d(d, dtype=F64)
-        bn.weight.value = rng.uniform(0.5, 2, d)
-        bn.bias.value = rng.standard_normal(d)
-        if not train:
-            for _ in range(3):
-                bn.forward(rng.standard_normal((4, d, 3, 3)) * 2 + 1)
-            bn.eval()
-        return bn
-    return make
-
-
-def _images(scale=1.0, shift=0.0, size=3):
-    """(N, C, size, size) images for a batch shape (N, C)."""
-    return lambda s, r: r.standard_normal((s[0], s[1], size, size)) * scale + shift
-
-
 def _mlp(train):
     def make(d, rng):
         net = nn.Sequential(
@@ -104,87 +57,32 @@ def _mlp(train):
     return make
 
 
-def _normal(scale=1.0, shift=0.0):
-    return lambda s, r: r.standard_normal(s) * scale + shift
-
-
-# ---- image layers: a batch shape (N, d) becomes images (N, channels(d), size, size) ----------------
-def _distinct(size, channels=None):
-    """Images whose values are all at least 0.05 apart: a max-pooling window never has a tie
-    within the 1e-6 step (a tie is max pooling's kink)."""
-    def make(s, r):
-        shape = (s[0], s[1] if channels is None else channels(s[1]), size, size)
-        return r.permutation(int(np.prod(shape))).reshape(shape) * 0.05 - 1.0
-    return make
-
-
-def _wide(d):
-    """More channels than ``layers.conv.FEW_CHANNELS``: the other patch layout."""
-    return d + 7
-
-
-def _wide_images(size):
-    return lambda s, r: r.standard_normal((s[0], _wide(s[1]), size, size))
-
-
-def _residual(train, mode="row", shortcut=False):
-    """Residual(conv - batch norm - tanh - conv, [1 x 1 conv with stride 2]) with stochastic depth."""
-    def make(d, rng):
-        stride = 2 if shortcut else 1
-        block = nn.Sequential(nn.Conv2d(d, 3, 3, stride, 1, bias=False, rng=rng, dtype=F64),
-                              nn.BatchNorm2d(3, dtype=F64), nn.Tanh(), nn.Conv2d(3, 3, 3, 1, 1, rng=rng, dtype=F64))
-        sc = nn.Conv2d(d, 3, 1, stride, rng=rng, dtype=F64) if shortcut or d != 3 else None
-        res = nn.Residual(block, sc, survival_prob=0.6, mode=mode, rng=rng)
-        if not train:
-            for _ in range(3):
-                res.forward(rng.standard_normal((4, d, 5, 5)))
-            res.eval()
-        return res
-    return make
-
-
 def _small_cnn(d, rng):
     return nn.Sequential(nn.Conv2d(d, 4, 3, padding=1, rng=rng, dtype=F64), nn.Tanh(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(16, 3, rng=rng, dtype=F64))
 
 
-MODULES = [
-    ("Linear", lambda d, r: nn.Linear(d, 3, rng=r, dtype=F64), _normal()),
-    ("Linear(bias=False)", lambda d, r: nn.Linear(d, 2, bias=False, rng=r, dtype=F64), _normal()),
-    ("Linear(he)", lambda d, r: nn.Linear(d, 5, rng=r, dtype=F64, init="he"), _normal()),
-    ("Identity", lambda d, r: nn.Identity(), _normal()),
-    ("Sigmoid", lambda d, r: nn.Sigmoid(), _normal(3)),
-    ("Tanh", lambda d, r: nn.Tanh(), _normal(2)),
-    ("ReLU", lambda d, r: nn.ReLU(), lambda s, r: away_from_zero(r, s)),
-    ("LeakyReLU", lambda d, r: nn.LeakyReLU(0.1), lambda s, r: away_from_zero(r, s)),
-    ("Softmax", lambda d, r: nn.Softmax(), _normal(2)),
-    ("Dropout(train)", lambda d, r: nn.Dropout(0.4, rng=r), _normal()),
-    ("Dropout(eval)", lambda d, r: nn.Dropout(0.4, rng=r).eval(), _normal()),
-    ("BatchNorm1d(train)", lambda d, r: nn.BatchNorm1d(d, dtype=F64), _normal(2, 1)),
-    ("BatchNorm1d(eval)", _bn_eval, _normal()),
-    ("BatchNorm2d(train)", _bn2d(True), _images(2, 1)),
-    ("BatchNorm2d(eval)", _bn2d(False), _images()),
-    ("MLP(train)", _mlp(True), _normal()),
-    ("MLP(eval)", _mlp(False), _normal()),
-    ("Conv2d(train)", lambda d, r: nn.Conv2d(d, 3, 3, padding=1, rng=r, dtype=F64), _images(size=5)),
-    ("Conv2d(eval)", lambda d, r: nn.Conv2d(d, 3, 3, padding=1, rng=r, dtype=F64).eval(), _images(size=5)),
-    ("Conv2d(stride, no bias)", lambda d, r: nn.Conv2d(d, 2, (3, 2), (2, 1), (0, 1), bias=False, rng=r, dtype=F64),
-     _images(size=6)),
-    ("Conv2d(many channels)", lambda d, r: nn.Conv2d(_wide(d), 4, 3, 2, 1, rng=r, dtype=F64), _wide_images(5)),
-    ("Conv2d(1x1)", lambda d, r: nn.Conv2d(_wide(d), 2, 1, rng=r, dtype=F64, init="he"), _wide_images(3)),
-    ("MaxPool2d", lambda d, r: nn.MaxPool2d(2), _distinct(6)),
-    ("MaxPool2d(overlapping)", lambda d, r: nn.MaxPool2d(3, stride=2), _distinct(7)),
-    ("MaxPool2d(many channels)", lambda d, r: nn.MaxPool2d((2, 3), stride=(1, 2)), _distinct(5, _wide)),
-    ("AvgPool2d", lambda d, r: nn.AvgPool2d(2), _images(size=5)),
-    ("AvgPool2d(overlapping)", lambda d, r: nn.AvgPool2d(3, stride=1), _images(size=5)),
-    ("GlobalAvgPool2d", lambda d, r: nn.GlobalAvgPool2d(), _images(size=4)),
-    ("Flatten", lambda d, r: nn.Flatten(), _images(size=3)),
-    ("Residual(train)", _residual(True), _images(size=5)),                     # row mode
-    ("Residual(train, batch)", _residual(True, "batch"), _images(size=5)),
-    ("Residual(train, projection)", _residual(True, shortcut=True), _images(size=5)),
-    ("Residual(eval)", _residual(False, shortcut=True), _images(size=5)),
-    ("SmallCNN(train)", _small_cnn, _images(size=4)),
+#: networks of several layers, checked as a whole
+NETWORKS = [
+    ("MLP(train)", _mlp(True), normal()),
+    ("MLP(eval)", _mlp(False), normal()),
+    ("SmallCNN(train)", _small_cnn, images(size=4)),
 ]
+
+
+def module_cases() -> list:
+    """Every registered layer's ``grad_cases`` (in ``registry.LAYERS`` order), then ``NETWORKS``.
+
+    Read when called, so a layer registered later (``registry.register_layer``) is included.
+
+    Returns
+    -------
+    list of tuple
+        ``(name, make(d, rng) -> module, inputs((N, d), rng) -> x)``; a layer's row without
+        inputs gets normal ones.
+    """
+    rows = [row for cls in registry.LAYERS.values() for row in vars(cls).get("grad_cases", ())]
+    return [(row[0], row[1], row[2] if len(row) > 2 else normal()) for row in rows] + NETWORKS
 
 
 # ---- losses: name, make(reduction), data(n, c, rng) -> (input, target) ------------------------------
@@ -296,7 +194,7 @@ def cases(seed: int = 0, batch: tuple = (6, 4), classes: int = 4):
         ``(name, object, input, target)``; target is None for modules and penalties.
     """
     out = []
-    for name, make, inputs in MODULES:
+    for name, make, inputs in module_cases():
         rng = np.random.default_rng(seed_of(seed, name))
         out.append((name, make(batch[1], rng), inputs(batch, rng), None))
     for name, make, data in LOSSES:

@@ -6,15 +6,11 @@
 >>> [name for name, _ in net.named_parameters()]
 ['0.weight', '0.bias', '2.weight', '2.bias']
 """
+from . import layers
 from .core import Module, Parameter, Sequential
-from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Identity,
-                     LeakyReLU, Linear, MaxPool2d, ReLU, Residual, Sigmoid, Softmax, Tanh)
+from .layers import *  # noqa: F401,F403 (every layer: layers.__all__)
 
-__all__ = [
-    "Parameter", "Module", "Sequential", "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid",
-    "Tanh", "Softmax", "Dropout", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "GlobalAvgPool2d", "Flatten", "Residual",
-]
+__all__ = ["Parameter", "Module", "Sequential", *layers.__all__]
 
 
 def __dir__():

@@ -48,18 +48,17 @@ def choose(kind: str, table: dict, name):
 
 
 # ---- layers and containers a model file may name --------------------------------------------------
-LAYERS: dict[str, type] = {cls.__name__: cls for cls in (
-    nn.Sequential, nn.Linear, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.Dropout,
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.GlobalAvgPool2d, nn.Flatten,
-    nn.Residual,
-)}
+#: every module class ``nn`` exports (``Sequential`` and ``layers.__all__``), and those ``register_layer`` adds;
+#: ``grad_cases``, ONNX export and ``to_torch`` read each one's declarations from here
+LAYERS: dict[str, type] = {name: getattr(nn, name) for name in nn.__all__ if name not in ("Parameter", "Module")}
 
 
 def register_layer(cls: type) -> type:
-    """Make a Module subclass known to model files (a decorator; the name must be new).
+    """Make a Module subclass known to model files, the gradient check, ONNX export and ``to_torch``.
 
-    ``cls`` is a ``Module`` subclass implementing ``get_config`` (and ``state_shapes`` if it
-    has parameters or buffers); it is returned unchanged.
+    A decorator (the name must be new). ``cls`` implements ``get_config`` (and ``state_shapes`` if it
+    has parameters or buffers) and declares what it can: ``grad_cases``, ``onnx_nodes``,
+    ``torch_modules`` (see ``Module``). It is returned unchanged.
 
     Returns
     -------

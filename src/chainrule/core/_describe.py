@@ -77,6 +77,65 @@ class DescribeMethods:
         """
         return cls(**config)
 
+    # -- what a layer declares for the gradient check, ONNX and PyTorch ------------------------------
+    #: gradient-check cases, rows ``(label, make(d, rng) -> module, inputs((N, d), rng) -> x)`` in float64;
+    #: ``chainrule gradcheck`` and the test suite run every registered layer's (``chainrule.grad_cases``)
+    grad_cases: tuple = ()
+
+    @staticmethod
+    def onnx_nodes(g, config: dict, state: dict, prefix: str, x: str) -> str:
+        """Add the ONNX nodes that compute a module of this type (in evaluation mode) to ``g``.
+
+        Parameters
+        ----------
+        g : chainrule.io.export.graph.Graph
+            The graph being built: ``g.node(op, inputs, hint, **attributes)``, ``g.const(array, hint)``
+            and, for a container, ``g.emit(child_spec, state, x, prefix)``.
+        config : dict
+            What ``get_config()`` returned.
+        state : dict
+            The network's ``state_dict()``: this module's tensors are ``state[prefix + name]``.
+        prefix : str
+            This module's name in the network, with a trailing dot (``"0."``; ``""`` at the top).
+        x : str
+            The name of the input tensor.
+
+        Returns
+        -------
+        str
+            The name of the output tensor.
+
+        Raises
+        ------
+        NotImplementedError
+            For a type without an ONNX form (the default).
+        """
+        raise NotImplementedError("this layer type has no ONNX form")
+
+    @staticmethod
+    def torch_modules(config: dict) -> list:
+        """The ``torch.nn`` constructor calls that compute what a module of this type computes.
+
+        Plain data (PyTorch is not imported): ``chainrule.io.to_torch`` makes the calls, in a
+        ``torch.nn.Sequential`` when there are several, and loads the ``state_dict`` strictly.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+
+        Returns
+        -------
+        list of tuple
+            ``(name, args, kwargs)`` for each ``torch.nn.<name>(*args, **kwargs)``.
+
+        Raises
+        ------
+        NotImplementedError
+            For a type without a PyTorch equivalent (the default).
+        """
+        raise NotImplementedError("this layer type has no PyTorch equivalent")
+
     # -- display ----------------------------------------------------------------------------------
     def summary(self, input_shape=None):
         """A table of every layer, its output shape and its number of parameters, with totals.

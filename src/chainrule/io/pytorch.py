@@ -1,14 +1,14 @@
 """``to_torch``: a chainrule network (or model file) as the equivalent ``torch.nn`` model, weights
 loaded strictly, so that nobody retypes an architecture to use chainrule's weights in PyTorch.
 
-The mapping is one table, ``TORCH_LAYERS``: chainrule layer type -> the ``torch.nn`` constructor
-calls that compute the same function, with their arguments read from the layer's ``get_config()``.
-Containers (``Sequential``, ``Residual``) are in ``TORCH_CONTAINERS``; a layer type that has no
-PyTorch equivalent would be listed in ``NOT_CONVERTIBLE`` with the reason. Every type in
-``registry.LAYERS`` is in exactly one of the three (``tests/test_to_torch_table.py`` checks it
-without PyTorch). State names and layouts are PyTorch's already (``Module.state_dict()``), so the
-weights load with ``load_state_dict(strict=True)``: a missing, extra or misshapen tensor is an
-error, never a silent default.
+Each layer type declares its ``torch.nn`` equivalent next to its kernels, as plain data
+(``Module.torch_modules(config)``: the constructor calls, their arguments read from the layer's
+``get_config()``); ``calls`` finds them through ``registry.LAYERS``. Containers (``Sequential``,
+``Residual``) are built here, in ``TORCH_CONTAINERS``. Every type in ``registry.LAYERS`` is one or
+the other (``tests/test_to_torch_table.py`` checks it without PyTorch). State names and layouts are
+PyTorch's already (``Module.state_dict()``), so the weights load with
+``load_state_dict(strict=True)``: a missing, extra or misshapen tensor is an error, never a silent
+default.
 
 PyTorch is optional: it is imported inside ``to_torch`` only.
 """
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import registry
 from ..core.module import Module
 from .files import architecture, network_state
 
@@ -31,33 +32,6 @@ class Call:
     kwargs: dict = field(default_factory=dict)
 
 
-def _pair(v):
-    return tuple(int(d) for d in v)
-
-
-#: chainrule layer type -> config -> the torch.nn constructor calls (several: a torch.nn.Sequential)
-TORCH_LAYERS = {
-    "Linear": lambda c: [Call("Linear", (int(c["in_features"]), int(c["out_features"])), {"bias": bool(c["bias"])})],
-    "Conv2d": lambda c: [Call("Conv2d", (int(c["in_channels"]), int(c["out_channels"]), _pair(c["kernel_size"])),
-                              {"stride": _pair(c["stride"]), "padding": _pair(c["padding"]), "bias": bool(c["bias"])})],
-    "BatchNorm1d": lambda c: [Call("BatchNorm1d", (int(c["num_features"]),),
-                                   {"eps": float(c["eps"]), "momentum": c["momentum"]})],
-    "BatchNorm2d": lambda c: [Call("BatchNorm2d", (int(c["num_features"]),),
-                                   {"eps": float(c["eps"]), "momentum": c["momentum"]})],
-    "MaxPool2d": lambda c: [Call("MaxPool2d", (_pair(c["kernel_size"]),), {"stride": _pair(c["stride"])})],
-    "AvgPool2d": lambda c: [Call("AvgPool2d", (_pair(c["kernel_size"]),), {"stride": _pair(c["stride"])})],
-    # the mean over H and W, (N, C, H, W) -> (N, C): no parameters, so no state names to match
-    "GlobalAvgPool2d": lambda c: [Call("AdaptiveAvgPool2d", (1,)), Call("Flatten")],
-    "Flatten": lambda c: [Call("Flatten")],
-    "Dropout": lambda c: [Call("Dropout", (float(c["p"]),))],
-    "Identity": lambda c: [Call("Identity")],
-    "ReLU": lambda c: [Call("ReLU")],
-    "LeakyReLU": lambda c: [Call("LeakyReLU", (float(c["negative_slope"]),))],
-    "Sigmoid": lambda c: [Call("Sigmoid")],
-    "Tanh": lambda c: [Call("Tanh")],
-    "Softmax": lambda c: [Call("Softmax", (), {"dim": -1})],
-}
-
 #: containers: built from their children's descriptions (state names nest as in chainrule)
 TORCH_CONTAINERS = {
     "Sequential": "torch.nn.Sequential of the children, in order (names 0, 1, ...)",
@@ -66,19 +40,21 @@ TORCH_CONTAINERS = {
                 "divided by it (torchvision's stochastic_depth, p = 1 - survival_prob), per row or per batch",
 }
 
-#: layer types without a PyTorch equivalent, and why (empty: every chainrule layer converts)
-NOT_CONVERTIBLE: dict[str, str] = {}
+
+def convertible() -> list:
+    """The layer types ``to_torch`` converts: the containers and every registered type that declares
+    ``torch_modules``."""
+    return [*TORCH_CONTAINERS, *(name for name, cls in registry.LAYERS.items()
+                                 if name not in TORCH_CONTAINERS and cls.torch_modules is not Module.torch_modules)]
 
 
 def calls(spec: dict) -> list:
     """The constructor calls of a non-container layer's description (no PyTorch needed)."""
     kind = spec.get("type")
-    if kind in NOT_CONVERTIBLE:
-        raise NotImplementedError(f"to_torch cannot convert a {kind} layer: {NOT_CONVERTIBLE[kind]}")
-    if kind not in TORCH_LAYERS:
+    if kind in TORCH_CONTAINERS or kind not in convertible():
         raise NotImplementedError(f"to_torch has no PyTorch equivalent for a {kind} layer; it converts "
-                                  f"{', '.join([*TORCH_CONTAINERS, *TORCH_LAYERS])}")
-    return TORCH_LAYERS[kind](spec.get("config", {}))
+                                  f"{', '.join(convertible())}")
+    return [Call(*row) for row in registry.LAYERS[kind].torch_modules(spec.get("config", {}))]
 
 
 def _network_and_state(path_or_model):
@@ -103,7 +79,7 @@ def to_torch(path_or_model):
     """The ``torch.nn`` model computing what a chainrule network computes, weights loaded strictly.
 
     So that nobody retypes an architecture to use chainrule's weights in PyTorch: each layer
-    becomes the ``torch.nn`` module(s) of ``TORCH_LAYERS``, and the state loads with
+    becomes the ``torch.nn`` module(s) it declares (``Module.torch_modules``), and the state loads with
     ``load_state_dict(strict=True)`` (a missing, extra or misshapen tensor is an error). Only the
     network converts: a Pipeline's preprocessing (a run's ScaleToUnit and Flatten) and an
     estimator's own input rule (flat rows to images) are not part of it, so inputs must be
@@ -184,4 +160,4 @@ def to_torch(path_or_model):
     return net.eval()
 
 
-__all__ = ["to_torch", "TORCH_LAYERS", "TORCH_CONTAINERS", "NOT_CONVERTIBLE", "Call", "calls"]
+__all__ = ["to_torch", "TORCH_CONTAINERS", "Call", "calls", "convertible"]

@@ -7,11 +7,14 @@ branches of a network (a residual block and its shortcut).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._helpers import array as xp
-from .._helpers.validation import float_input
+from .._helpers.validation import check_number, float_input
 from ..core.module import Module
+from ._draw import kinkless, normal
 
 
 # ---- kernels -------------------------------------------------------------------------------------
@@ -78,17 +81,37 @@ def tanh_backward(g, y):
     return g * (1.0 - y * y)
 
 
-def softmax(s: np.ndarray, axis: int = -1) -> np.ndarray:
-    """p_k = e^{s_k} / sum_j e^{s_j}; the row maximum is subtracted first so exp never overflows."""
-    z = s - s.max(axis=axis, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=axis, keepdims=True)
-    return z
+def softmax(s: np.ndarray, *, log: bool = False, precise: bool = False):
+    """The one numerically stable softmax over the last axis: p, or (p, log p) with ``log``.
+
+    With m the row maximum and z = s - m <= 0, e^z never overflows and the largest term is 1:
+    p_k = e^{z_k} / sum_j e^{z_j}, log p_k = z_k - log sum_j e^{z_j}. ``precise`` sums the terms
+    other than the largest apart and takes log1p of them, so a loss -log p_y as small as 1e-9 keeps
+    every digit (the log of the rounded sum 1.000000001 keeps seven); it costs an argmax and two
+    scattered writes, which float32 training does without.
+    """
+    if not precise:
+        z = s - s.max(axis=-1, keepdims=True)
+        e = np.exp(z) if log else np.exp(z, out=z)
+        total = e.sum(axis=-1, keepdims=True)
+        e /= total
+        return (e, z - np.log(total)) if log else e
+    s2 = s.reshape(-1, s.shape[-1])
+    rows = np.arange(s2.shape[0])
+    k1 = s2.argmax(axis=1)
+    z = s2 - s2[rows, k1][:, None]
+    e = np.exp(z)
+    e[rows, k1] = 0
+    others = e.sum(axis=1)
+    e[rows, k1] = 1
+    e /= (1 + others)[:, None]
+    p = e.reshape(s.shape)
+    return (p, (z - np.log1p(others)[:, None]).reshape(s.shape)) if log else p
 
 
 def softmax_forward(s):
     """p = softmax(s) over the last axis; the cache is p."""
-    p = softmax(s, axis=-1)
+    p = softmax(s)
     return p, p
 
 
@@ -99,103 +122,93 @@ def softmax_backward(g, p):
 
 
 # ---- modules -------------------------------------------------------------------------------------
-def _grad_like(g, cache_array):
-    return xp.as_grad(g, cache_array.shape, cache_array.dtype)
-
-
 class _Elementwise(Module):
     """An activation y = f(x) applied entry by entry: forward and backward call the kernel pair
     ``_forward(x, *args)`` -> (y, cache) and ``_backward(g, cache, *args)`` -> dL/dx, where the
-    cache is an array of the output's shape."""
+    cache is an array of the output's shape. ``onnx_op`` is the one ONNX node computing f,
+    ``torch_module`` the ``torch.nn`` call."""
 
     _forward = staticmethod(identity_forward)
     _backward = staticmethod(identity_backward)
+    onnx_op: tuple = ("Identity", {})
+    torch_module: tuple = ("Identity", (), {})
 
     def _args(self) -> tuple:
         return ()
 
     def forward(self, x):
-        """Apply the activation to every entry of ``x`` and keep what ``backward`` needs.
-
-        Parameters
-        ----------
-        x : array_like
-            A batch of any shape (converted to a floating-point array).
-
-        Returns
-        -------
-        ndarray
-            y = f(x), the shape of ``x``.
-        """
         x = float_input(x)
         y, self._cache = self._forward(x, *self._args())
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        """dL/dx = dL/dy * f'(x), entry by entry (the activation has no parameters).
-
-        Parameters
-        ----------
-        grad_output : ndarray
-            dL/dy, the shape of the last output.
-        need_input_grad : bool, default True
-            With False nothing is computed and None is returned.
-
-        Returns
-        -------
-        ndarray or None
-            dL/dx, or None when ``need_input_grad`` is False.
-
-        Raises
-        ------
-        NoForwardError
-            If there was no ``forward`` before.
-        """
         cache = self._cached()
         if not need_input_grad:
             return None
-        return self._backward(_grad_like(grad_output, cache), cache, *self._args())
+        return self._backward(xp.as_grad(grad_output, cache.shape, cache.dtype), cache, *self._args())
 
-
-class Identity(Module):
-    """y = x: a placeholder, e.g. for a network with no activation.
-
-    Its backward passes the gradient through unchanged: dL/dx = dL/dy.
-    """
-
-    def forward(self, x):
-        """Return ``x`` unchanged.
+    @classmethod
+    def onnx_nodes(cls, g, config, state, prefix, x):
+        """One ONNX node, ``onnx_op``, on ``x``.
 
         Parameters
         ----------
-        x : ndarray
-            A batch of any shape.
+        g : chainrule.io.export.graph.Graph
+            The graph being built.
+        config : dict
+            What ``get_config()`` returned.
+        state : dict
+            The network's ``state_dict()`` (an activation has no tensors).
+        prefix : str
+            The module's name in the network, with a trailing dot.
+        x : str
+            The input tensor.
 
         Returns
         -------
-        ndarray
-            ``x``.
+        str
+            The output tensor.
         """
+        op, attributes = cls.onnx_op
+        return g.node(op, [x], f"{prefix}{op.lower()}", **attributes)
+
+    @classmethod
+    def torch_modules(cls, config):
+        """``[torch_module]``: the ``torch.nn`` activation, which takes no configuration.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+
+        Returns
+        -------
+        list of tuple
+            ``(name, args, kwargs)`` of the ``torch.nn`` call.
+        """
+        return [cls.torch_module]
+
+
+class Identity(Module):
+    """y = x: a placeholder, e.g. for a network with no activation; dL/dx = dL/dy."""
+
+    grad_cases = (("Identity", lambda d, r: Identity()),)
+
+    def forward(self, x):
         y, self._cache = identity_forward(x)
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        """dL/dx = dL/dy.
-
-        Parameters
-        ----------
-        grad_output : ndarray
-            dL/dy.
-        need_input_grad : bool, default True
-            With False None is returned.
-
-        Returns
-        -------
-        ndarray or None
-            ``grad_output``, or None when ``need_input_grad`` is False.
-        """
         self._cached()
         return identity_backward(grad_output, None) if need_input_grad else None
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        return x                                # no node at all
+
+    @staticmethod
+    def torch_modules(config):
+        return [("Identity", (), {})]
 
 
 class ReLU(_Elementwise):
@@ -217,11 +230,13 @@ class ReLU(_Elementwise):
 
     _forward = staticmethod(relu_forward)
     _backward = staticmethod(relu_backward)
+    onnx_op = ("Relu", {})
+    torch_module = ("ReLU", (), {})
+    grad_cases = (("ReLU", lambda d, r: ReLU(), kinkless),)
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         if inplace:
-            import warnings
             warnings.warn("ReLU(inplace=True) has no effect: chainrule's kernels never overwrite their input",
                           DeprecationWarning, stacklevel=2)
 
@@ -244,24 +259,25 @@ class LeakyReLU(_Elementwise):
 
     _forward = staticmethod(leaky_relu_forward)
     _backward = staticmethod(leaky_relu_backward)
+    grad_cases = (("LeakyReLU", lambda d, r: LeakyReLU(0.1), kinkless),)
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        from .._helpers.validation import check_number
         self.negative_slope = check_number("negative_slope", negative_slope, low=None)
 
     def _args(self):
         return (self.negative_slope,)
 
     def get_config(self):
-        """The constructor's arguments, for a model file.
-
-        Returns
-        -------
-        dict
-            ``{"negative_slope": a}``.
-        """
         return {"negative_slope": self.negative_slope}
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        return g.node("LeakyRelu", [x], f"{prefix}leaky_relu", alpha=float(config.get("negative_slope", 0.01)))
+
+    @staticmethod
+    def torch_modules(config):
+        return [("LeakyReLU", (float(config["negative_slope"]),), {})]
 
 
 class Sigmoid(_Elementwise):
@@ -274,6 +290,9 @@ class Sigmoid(_Elementwise):
 
     _forward = staticmethod(sigmoid_forward)
     _backward = staticmethod(sigmoid_backward)
+    onnx_op = ("Sigmoid", {})
+    torch_module = ("Sigmoid", (), {})
+    grad_cases = (("Sigmoid", lambda d, r: Sigmoid(), normal(3)),)
 
 
 class Tanh(_Elementwise):
@@ -286,6 +305,9 @@ class Tanh(_Elementwise):
 
     _forward = staticmethod(tanh_forward)
     _backward = staticmethod(tanh_backward)
+    onnx_op = ("Tanh", {})
+    torch_module = ("Tanh", (), {})
+    grad_cases = (("Tanh", lambda d, r: Tanh(), normal(2)),)
 
 
 class Softmax(_Elementwise):
@@ -305,3 +327,6 @@ class Softmax(_Elementwise):
 
     _forward = staticmethod(softmax_forward)
     _backward = staticmethod(softmax_backward)
+    onnx_op = ("Softmax", {"axis": -1})
+    torch_module = ("Softmax", (), {"dim": -1})
+    grad_cases = (("Softmax", lambda d, r: Softmax(), normal(2)),)

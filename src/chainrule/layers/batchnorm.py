@@ -12,6 +12,7 @@ from .._helpers import array as xp
 from .._helpers.validation import check_dtype, check_int, check_number
 from ..core.module import Module
 from ..core.parameter import Parameter
+from ._draw import images, normal
 
 
 def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
@@ -140,32 +141,10 @@ class _BatchNorm(Module):
 
     def _check_input(self, x):
         x = xp.as_array(x)
-        if x.ndim != self._ndim or x.shape[1] != self.num_features:
-            want = self._shape_text.replace("C", str(self.num_features))
-            raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
-                             f"got shape {x.shape}")
+        self.output_shape(x.shape)
         return xp.as_input(x, self.weight.value.dtype, type(self).__name__)
 
     def forward(self, x):
-        """Normalise ``x`` per channel (batch statistics in training mode, running ones in evaluation).
-
-        In training mode the running statistics are updated too.
-
-        Parameters
-        ----------
-        x : array_like
-            A batch of the layer's input shape ((N, C) or (N, C, H, W)).
-
-        Returns
-        -------
-        ndarray
-            y = gamma xhat + beta, the shape of ``x``.
-
-        Raises
-        ------
-        ValueError
-            If ``x`` has the wrong shape, or a training batch has fewer than 2 values per channel.
-        """
         x = self._check_input(x)
         dt = x.dtype.type
         gamma, beta = self.weight.value, self.bias.value
@@ -188,20 +167,6 @@ class _BatchNorm(Module):
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        """Add dL/dgamma and dL/dbeta to the parameters' gradients and return dL/dx.
-
-        Parameters
-        ----------
-        grad_output : ndarray
-            dL/dy, the shape of the last output.
-        need_input_grad : bool, default True
-            With False dL/dx is not computed.
-
-        Returns
-        -------
-        ndarray or None
-            dL/dx (through the batch statistics in training mode), or None.
-        """
         mode, cache = self._cached()
         xhat = cache[0]
         g = xp.as_grad(grad_output, xhat.shape, xhat.dtype)
@@ -212,57 +177,53 @@ class _BatchNorm(Module):
         return dx
 
     def output_shape(self, input_shape):
-        """The input's shape (batch norm keeps it), after checking it.
-
-        Parameters
-        ----------
-        input_shape : tuple of int
-            (N, C) or (N, C, H, W) with C = ``num_features``.
-
-        Returns
-        -------
-        tuple of int
-
-        Raises
-        ------
-        ValueError
-            If the shape does not fit the layer.
-        """
         if len(input_shape) != self._ndim or input_shape[1] != self.num_features:
             want = self._shape_text.replace("C", str(self.num_features))
             raise ValueError(f"{type(self).__name__}({self.num_features}) expected input of shape {want}; "
                              f"got shape {tuple(input_shape)}")
         return tuple(input_shape)
 
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
+        c = (int(config["num_features"]),)
+        return {"weight": c, "bias": c, "running_mean": c, "running_var": c, "num_batches_tracked": ()}
+
+    def get_config(self):
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "dtype": str(self.weight.value.dtype)}
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # y = gamma (x - running_mean) / sqrt(running_var + eps) + beta: BatchNormalization, inference mode
+        names = [g.const(state[prefix + k], prefix + k) for k in ("weight", "bias", "running_mean", "running_var")]
+        return g.node("BatchNormalization", [x, *names], f"{prefix}batchnorm", epsilon=float(config.get("eps", 1e-5)))
+
     @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """(C,) for gamma, beta and the running statistics; () for the batch counter.
+    def torch_modules(cls, config):
+        """``torch.nn.BatchNorm1d`` or ``BatchNorm2d`` with the same ``eps`` and ``momentum``.
 
         Parameters
         ----------
         config : dict
             What ``get_config()`` returned.
-        shapes_of : callable, optional
-            Unused (batch norm has no children).
 
         Returns
         -------
-        dict
-            ``{name: shape}``.
+        list of tuple
+            ``(name, args, kwargs)`` of the ``torch.nn`` call.
         """
-        c = (int(config["num_features"]),)
-        return {"weight": c, "bias": c, "running_mean": c, "running_var": c, "num_batches_tracked": ()}
+        return [(cls.__name__, (int(config["num_features"]),),
+                 {"eps": float(config["eps"]), "momentum": config["momentum"]})]
 
-    def get_config(self):
-        """The constructor's arguments, for a model file.
 
-        Returns
-        -------
-        dict
-            ``num_features``, ``eps``, ``momentum`` and ``dtype``.
-        """
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "dtype": str(self.weight.value.dtype)}
+def _trained(bn, rng, shape=None, batches=3, scale=2.0, shift=1.0):
+    """``bn`` with random gamma and beta and running statistics of ``batches`` batches of ``shape``
+    (gradient-check cases), in evaluation mode when it saw any."""
+    bn.weight.value = rng.uniform(0.5, 2, bn.num_features)
+    bn.bias.value = rng.standard_normal(bn.num_features)
+    for _ in range(batches):
+        bn.forward(rng.standard_normal(shape) * scale + shift)
+    return bn.eval() if batches else bn
 
 
 class BatchNorm1d(_BatchNorm):
@@ -287,6 +248,11 @@ class BatchNorm1d(_BatchNorm):
     The arguments are in chainrule 0.1's order, ``BatchNorm1d(num_features, momentum=0.1,
     eps=1e-5)``: pass them by name to be safe (``BatchNorm2d`` follows PyTorch's order, eps first).
     """
+
+    grad_cases = (
+        ("BatchNorm1d(train)", lambda d, r: BatchNorm1d(d, dtype=np.float64), normal(2, 1)),
+        ("BatchNorm1d(eval)", lambda d, r: _trained(BatchNorm1d(d, dtype=np.float64), r, (6, d), 4, 3.0, -1.0)),
+    )
 
     def __init__(self, num_features: int, momentum: float | None = 0.1, eps: float = 1e-5, *, dtype=np.float32):
         super().__init__(num_features, eps=eps, momentum=momentum, dtype=dtype)
@@ -315,3 +281,7 @@ class BatchNorm2d(_BatchNorm):
     _ndim = 4
     _shape_text = "(N, C, H, W)"
     min_train_batch = 1     # one image already has H x W values per channel
+    grad_cases = (
+        ("BatchNorm2d(train)", lambda d, r: _trained(BatchNorm2d(d, dtype=np.float64), r, batches=0), images(2, 1)),
+        ("BatchNorm2d(eval)", lambda d, r: _trained(BatchNorm2d(d, dtype=np.float64), r, (4, d, 3, 3)), images()),
+    )

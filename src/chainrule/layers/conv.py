@@ -25,8 +25,6 @@ How X_col is built, and why a few images at a time, is in ``_im2col.py``.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._helpers import array as xp
@@ -37,7 +35,8 @@ from . import _im2col as ic
 from .. import _compiled
 from .._compiled import images as loops
 from . import _images as im
-from .linear import INITS
+from ._draw import WIDE, images
+from .linear import INITS, init_bias, init_weight
 
 
 #: the compiled col2im input gradient is used from this many input channels (or with a stride):
@@ -171,39 +170,6 @@ def conv2d_backward_compiled(g, cache, W, *, need_dx: bool = True):
     return im.channels_first(dx), dW, db
 
 
-# ---- initialisation ------------------------------------------------------------------------------
-def init_conv_weight(rng, shape, init: str, dtype):
-    """An (O, C, kh, kw) weight; fan_in = C kh kw, fan_out = O kh kw (PyTorch's fans).
-
-    ``"uniform"``: PyTorch's default, kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), +);
-    ``"he"``: normal with std sqrt(2 / fan_in), for ReLU networks; ``"glorot"``:
-    U(+-sqrt(6 / (fan_in + fan_out))); ``"zeros"``."""
-    O, C, kh, kw = shape
-    fan_in, fan_out = C * kh * kw, O * kh * kw
-    if init == "uniform":
-        bound = 1.0 / math.sqrt(fan_in)
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "he":
-        w = rng.standard_normal(size=shape) * math.sqrt(2.0 / fan_in)
-    elif init == "glorot":
-        bound = math.sqrt(6.0 / (fan_in + fan_out))
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "zeros":
-        w = np.zeros(shape)
-    else:
-        raise ValueError(f"init must be one of {INITS}; got {init!r}")
-    return w.astype(dtype)
-
-
-def init_conv_bias(rng, shape, init: str, dtype):
-    """PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for ``"uniform"``; zeros for the other schemes."""
-    O, C, kh, kw = shape
-    if init == "uniform":
-        bound = 1.0 / math.sqrt(C * kh * kw)
-        return rng.uniform(-bound, bound, size=O).astype(dtype)
-    return np.zeros(O, dtype=dtype)
-
-
 # ---- module --------------------------------------------------------------------------------------
 class Conv2d(Module):
     """2-D convolution on images (N, C, H, W), PyTorch's ``nn.Conv2d`` without groups and dilation.
@@ -254,14 +220,20 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d init must be one of {INITS}; got {init!r}")
         if not isinstance(bias, (bool, np.bool_)):
             raise ValueError(f"Conv2d bias must be True or False; got {bias!r}")
-        dt = check_dtype(dtype, "Conv2d dtype")
         self.init = init
-        gen = resolve_rng(rng)
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = Parameter(init_conv_weight(gen, shape, init, dt))
-        self.bias = Parameter(init_conv_bias(gen, shape, init, dt)) if bias else None
+        w, b = self._draw(resolve_rng(rng), init, check_dtype(dtype, "Conv2d dtype"), bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
         # the backward kernel, chosen once: the compiled input gradient when numba is there
         self._backward_kernel = conv2d_backward_compiled if _compiled.enabled() else conv2d_backward
+
+    def _draw(self, gen, init, dt, bias):
+        """(weight (O, C, kh, kw), bias or None); fan_in = C kh kw, fan_out = O kh kw (PyTorch's fans)."""
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        area = self.kernel_size[0] * self.kernel_size[1]
+        fan_in, fan_out = self.in_channels * area, self.out_channels * area
+        w = init_weight(gen, shape, fan_in, fan_out, init).astype(dt)
+        return w, (init_bias(gen, self.out_channels, fan_in, init, dt) if bias else None)
 
     def _name(self) -> str:
         extra = "" if self.stride == (1, 1) else f", stride={im.shown(self.stride)}"
@@ -279,11 +251,9 @@ class Conv2d(Module):
             The scheme (see the class); None keeps the layer's own, another becomes the layer's.
         """
         init = init or self.init
-        gen = resolve_rng(rng)
-        dt = self.weight.value.dtype
-        self.weight.value = init_conv_weight(gen, self.weight.shape, init, dt)
-        if self.bias is not None:
-            self.bias.value = init_conv_bias(gen, self.weight.shape, init, dt)
+        self.weight.value, b = self._draw(resolve_rng(rng), init, self.weight.value.dtype, self.bias is not None)
+        if b is not None:
+            self.bias.value = b
         self.init = init
 
     def forward(self, x):
@@ -311,22 +281,8 @@ class Conv2d(Module):
         hw = im.output_size(self._name(), input_shape, self.kernel_size, self.stride, self.padding)
         return (input_shape[0], self.out_channels) + hw
 
-    @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """weight (out_channels, in_channels, k_h, k_w) and, with a bias, bias (out_channels,).
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable, optional
-            Unused (a convolution has no children).
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``.
-        """
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
         k = im.size_pair("Conv2d", "kernel_size", config["kernel_size"])
         o, c = int(config["out_channels"]), int(config["in_channels"])
         return {"weight": (o, c) + k, **({"bias": (o,)} if config.get("bias", True) else {})}
@@ -340,3 +296,32 @@ class Conv2d(Module):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding),
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
+
+    grad_cases = (
+        ("Conv2d(train)", lambda d, r: Conv2d(d, 3, 3, padding=1, rng=r, dtype=np.float64), images(size=5)),
+        ("Conv2d(eval)", lambda d, r: Conv2d(d, 3, 3, padding=1, rng=r, dtype=np.float64).eval(), images(size=5)),
+        ("Conv2d(stride, no bias)",
+         lambda d, r: Conv2d(d, 2, (3, 2), (2, 1), (0, 1), bias=False, rng=r, dtype=np.float64), images(size=6)),
+        ("Conv2d(many channels)", lambda d, r: Conv2d(d + WIDE, 4, 3, 2, 1, rng=r, dtype=np.float64),
+         images(size=5, extra_channels=WIDE)),
+        ("Conv2d(1x1)", lambda d, r: Conv2d(d + WIDE, 2, 1, rng=r, dtype=np.float64, init="he"),
+         images(size=3, extra_channels=WIDE)),
+    )
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # one Conv node: PyTorch's weight layout (out, in, kh, kw), symmetric zero padding [ph, pw, ph, pw]
+        kh, kw = (int(v) for v in config["kernel_size"])
+        sh, sw = (int(v) for v in config.get("stride", (1, 1)))
+        ph, pw = (int(v) for v in config.get("padding", (0, 0)))
+        inputs = [x, g.const(state[prefix + "weight"], f"{prefix}weight")]
+        if config.get("bias", True):
+            inputs.append(g.const(state[prefix + "bias"], f"{prefix}bias"))
+        return g.node("Conv", inputs, f"{prefix}conv", kernel_shape=[kh, kw], strides=[sh, sw],
+                      pads=[ph, pw, ph, pw], dilations=[1, 1], group=1)
+
+    @staticmethod
+    def torch_modules(config):
+        kernel, stride, padding = (tuple(map(int, config[k])) for k in ("kernel_size", "stride", "padding"))
+        return [("Conv2d", (int(config["in_channels"]), int(config["out_channels"]), kernel),
+                 {"stride": stride, "padding": padding, "bias": bool(config["bias"])})]

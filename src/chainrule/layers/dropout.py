@@ -53,28 +53,9 @@ class Dropout(Module):
         self.rng = resolve_rng(rng)
 
     def generators(self):
-        """The generator the masks are drawn from.
-
-        Returns
-        -------
-        list of numpy.random.Generator
-            ``[self.rng]``.
-        """
         return [self.rng]
 
     def forward(self, x):
-        """Multiply ``x`` by a fresh mask in training mode; return it unchanged in evaluation mode.
-
-        Parameters
-        ----------
-        x : array_like
-            A batch of any shape.
-
-        Returns
-        -------
-        ndarray
-            x * m, the shape of ``x``.
-        """
         x = float_input(x)
         mask = None
         if self.training and self.p > 0.0:
@@ -84,31 +65,21 @@ class Dropout(Module):
         return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
-        """dL/dx = dL/dy * m, with the mask of the last forward.
-
-        Parameters
-        ----------
-        grad_output : ndarray
-            dL/dy.
-        need_input_grad : bool, default True
-            With False None is returned.
-
-        Returns
-        -------
-        ndarray or None
-            dL/dx, or None when ``need_input_grad`` is False.
-        """
         mask, shape, dtype = self._cached()
         if not need_input_grad:
             return None
         return dropout_backward(xp.as_grad(grad_output, shape, dtype), mask)
 
     def get_config(self):
-        """The constructor's arguments, for a model file (the generator is not saved).
+        return {"p": self.p}                     # the generator is not saved
 
-        Returns
-        -------
-        dict
-            ``{"p": p}``.
-        """
-        return {"p": self.p}
+    grad_cases = (("Dropout(train)", lambda d, r: Dropout(0.4, rng=r)),
+                  ("Dropout(eval)", lambda d, r: Dropout(0.4, rng=r).eval()))
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        return x                                 # evaluation mode: the identity, no node
+
+    @staticmethod
+    def torch_modules(config):
+        return [("Dropout", (float(config["p"]),), {})]

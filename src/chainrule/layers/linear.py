@@ -53,30 +53,29 @@ def linear_backward(ds: np.ndarray, x: np.ndarray, W: np.ndarray, *, need_dx: bo
     return dx, dW, db
 
 
-def init_weight(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
-    """Draw an (out, in) weight for the named scheme (see ``Linear``), stored column-major."""
-    shape = (in_features, out_features)  # drawn as (in, out), returned as its transpose (see Linear)
+def init_weight(rng: np.random.Generator, shape, fan_in: int, fan_out: int, init: str):
+    """float64 weights of ``shape`` for one of ``INITS`` (Linear's and Conv2d's): ``"uniform"``:
+    PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)); ``"he"``: normal with std sqrt(2 / fan_in);
+    ``"glorot"``: U(+-sqrt(6 / (fan_in + fan_out))); ``"zeros"``."""
     if init == "uniform":
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "he":
-        w = rng.standard_normal(size=shape) * math.sqrt(2.0 / max(in_features, 1))
-    elif init == "glorot":
-        bound = math.sqrt(6.0 / max(in_features + out_features, 1))
-        w = rng.uniform(-bound, bound, size=shape)
-    elif init == "zeros":
-        w = np.zeros(shape)
-    else:
-        raise ValueError(f"init must be one of {INITS}; got {init!r}")
-    return np.ascontiguousarray(w, dtype=dtype).T
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "he":
+        return rng.standard_normal(size=shape) * math.sqrt(2.0 / fan_in)
+    if init == "glorot":
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, size=shape)
+    if init == "zeros":
+        return np.zeros(shape)
+    raise ValueError(f"init must be one of {INITS}; got {init!r}")
 
 
-def init_bias(rng: np.random.Generator, in_features: int, out_features: int, init: str, dtype):
-    """PyTorch's U(-1/sqrt(in), 1/sqrt(in)) for ``"uniform"``; zeros for the other schemes."""
+def init_bias(rng: np.random.Generator, n: int, fan_in: int, init: str, dtype):
+    """PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for ``"uniform"``; zeros for the other schemes."""
     if init == "uniform":
-        bound = 1.0 / math.sqrt(in_features)
-        return rng.uniform(-bound, bound, size=out_features).astype(dtype)
-    return np.zeros(out_features, dtype=dtype)
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=n).astype(dtype)
+    return np.zeros(n, dtype=dtype)
 
 
 class Linear(Module):
@@ -130,11 +129,16 @@ class Linear(Module):
         self.out_features = check_int("out_features", out_features)
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}; got {init!r}")
-        dt = check_dtype(dtype)
         self.init = init
-        gen = resolve_rng(rng)
-        self.weight = Parameter(init_weight(gen, self.in_features, self.out_features, init, dt))
-        self.bias = Parameter(init_bias(gen, self.in_features, self.out_features, init, dt)) if bias else None
+        w, b = self._draw(resolve_rng(rng), init, check_dtype(dtype), bias)
+        self.weight = Parameter(w)
+        self.bias = Parameter(b) if bias else None
+
+    def _draw(self, gen, init, dt, bias):
+        """(weight, bias or None): the weight drawn as (in, out) and stored as its column-major transpose."""
+        n_in, n_out = self.in_features, self.out_features
+        w = np.ascontiguousarray(init_weight(gen, (n_in, n_out), n_in, n_out, init), dtype=dt).T
+        return w, (init_bias(gen, n_out, n_in, init, dt) if bias else None)
 
     def reset_parameters(self, rng=None, init: str | None = None) -> None:
         """Draw new weights (and a new bias).
@@ -147,11 +151,9 @@ class Linear(Module):
             The scheme (see the class); default: the layer's own.
         """
         init = init or self.init
-        gen = resolve_rng(rng)
-        dt = self.weight.value.dtype
-        self.weight.value = init_weight(gen, self.in_features, self.out_features, init, dt)
-        if self.bias is not None:
-            self.bias.value = init_bias(gen, self.in_features, self.out_features, init, dt)
+        self.weight.value, b = self._draw(resolve_rng(rng), init, self.weight.value.dtype, self.bias is not None)
+        if b is not None:
+            self.bias.value = b
         self.init = init
 
     def forward(self, x):
@@ -230,62 +232,38 @@ class Linear(Module):
         return dx[0] if (vector and dx is not None) else dx
 
     def output_shape(self, input_shape):
-        """The input's shape with its last axis replaced by ``out_features``.
-
-        Parameters
-        ----------
-        input_shape : tuple of int
-            Ending in ``in_features``.
-
-        Returns
-        -------
-        tuple of int
-
-        Raises
-        ------
-        ValueError
-            If the last axis is not ``in_features``.
-        """
         if not input_shape or input_shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expected input of shape "
                              f"(N, {self.in_features}); got shape {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.out_features,)
 
-    @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """weight (out, in) and, with a bias, bias (out,).
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable, optional
-            Unused (a Linear layer has no children).
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``.
-        """
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
         n_in, n_out = int(config["in_features"]), int(config["out_features"])
         return {"weight": (n_out, n_in), **({"bias": (n_out,)} if config.get("bias", True) else {})}
 
     def extra_repr(self) -> str:
-        """The sizes and whether there is a bias, as PyTorch shows them.
-
-        Returns
-        -------
-        str
-        """
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def get_config(self):
-        """The constructor's arguments, for a model file.
-
-        Returns
-        -------
-        dict
-            ``in_features``, ``out_features``, ``bias``, ``dtype`` and ``init``.
-        """
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
+
+    grad_cases = (
+        ("Linear", lambda d, r: Linear(d, 3, rng=r, dtype=np.float64)),
+        ("Linear(bias=False)", lambda d, r: Linear(d, 2, bias=False, rng=r, dtype=np.float64)),
+        ("Linear(he)", lambda d, r: Linear(d, 5, rng=r, dtype=np.float64, init="he")),
+    )
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # s = x W^T + b: Gemm(x, W, b, transB=1); without a bias, MatMul(x, W^T)
+        w = state[prefix + "weight"]
+        if config.get("bias", True):
+            inputs = [x, g.const(w, f"{prefix}weight"), g.const(state[prefix + "bias"], f"{prefix}bias")]
+            return g.node("Gemm", inputs, f"{prefix}linear", transB=1)
+        return g.node("MatMul", [x, g.const(np.ascontiguousarray(w.T), f"{prefix}weight_t")], f"{prefix}linear")
+
+    @staticmethod
+    def torch_modules(config):
+        return [("Linear", (int(config["in_features"]), int(config["out_features"])), {"bias": bool(config["bias"])})]

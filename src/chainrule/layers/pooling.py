@@ -26,6 +26,7 @@ from ..core.module import Module
 from .. import _compiled
 from .._compiled import images as loops
 from . import _images as im
+from ._draw import WIDE, distinct_images, images
 
 
 def _tiles(out_hw, kernel, stride, in_hw) -> bool:
@@ -181,6 +182,50 @@ class _Pool2d(Module):
     def get_config(self):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride)}
 
+    @classmethod
+    def onnx_nodes(cls, g, config, state, prefix, x):
+        """One ``onnx_op`` node: windows ``kernel_size`` moved by ``stride``, no padding, floor mode
+        (H_out = floor((H - kh) / s) + 1), as chainrule's and PyTorch's pooling.
+
+        Parameters
+        ----------
+        g : chainrule.io.export.graph.Graph
+            The graph being built.
+        config : dict
+            What ``get_config()`` returned.
+        state : dict
+            The network's ``state_dict()`` (pooling has no tensors).
+        prefix : str
+            The module's name in the network, with a trailing dot.
+        x : str
+            The input tensor.
+
+        Returns
+        -------
+        str
+            The output tensor.
+        """
+        kernel = [int(v) for v in config["kernel_size"]]
+        stride = [int(v) for v in config.get("stride") or kernel]
+        return g.node(cls.onnx_op, [x], f"{prefix}{cls.onnx_op.lower()}", kernel_shape=kernel, strides=stride,
+                      pads=[0, 0, 0, 0], ceil_mode=0)
+
+    @classmethod
+    def torch_modules(cls, config):
+        """``torch.nn.MaxPool2d`` or ``AvgPool2d`` with the same window and stride.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config()`` returned.
+
+        Returns
+        -------
+        list of tuple
+            ``(name, args, kwargs)`` of the ``torch.nn`` call.
+        """
+        return [(cls.__name__, (tuple(map(int, config["kernel_size"])),), {"stride": tuple(map(int, config["stride"]))})]
+
 
 class MaxPool2d(_Pool2d):
     """The largest value of each window (PyTorch's ``nn.MaxPool2d(kernel_size, stride=None)``, no
@@ -196,6 +241,12 @@ class MaxPool2d(_Pool2d):
     stride : int, (int, int) or None, default None
         (s_h, s_w), the step between two windows; None is ``kernel_size`` (windows side by side).
     """
+
+    onnx_op = "MaxPool"
+    grad_cases = (("MaxPool2d", lambda d, r: MaxPool2d(2), distinct_images(6)),
+                  ("MaxPool2d(overlapping)", lambda d, r: MaxPool2d(3, stride=2), distinct_images(7)),
+                  ("MaxPool2d(many channels)", lambda d, r: MaxPool2d((2, 3), stride=(1, 2)),
+                   distinct_images(5, extra_channels=WIDE)))
 
 
 class AvgPool2d(_Pool2d):
@@ -215,6 +266,9 @@ class AvgPool2d(_Pool2d):
 
     kernels = (avgpool2d_forward, avgpool2d_backward)
     compiled_kernels = None
+    onnx_op = "AveragePool"
+    grad_cases = (("AvgPool2d", lambda d, r: AvgPool2d(2), images(size=5)),
+                  ("AvgPool2d(overlapping)", lambda d, r: AvgPool2d(3, stride=1), images(size=5)))
 
 
 class GlobalAvgPool2d(Module):
@@ -238,3 +292,15 @@ class GlobalAvgPool2d(Module):
         if len(input_shape) != 4:
             raise ValueError(f"GlobalAvgPool2d() expected input of shape (N, C, H, W); got shape {tuple(input_shape)}")
         return tuple(input_shape[:2])
+
+    grad_cases = (("GlobalAvgPool2d", lambda d, r: GlobalAvgPool2d(), images(size=4)),)
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # GlobalAveragePool gives (N, C, 1, 1), Flatten(axis=1) (N, C)
+        pooled = g.node("GlobalAveragePool", [x], f"{prefix}global_avgpool")
+        return g.node("Flatten", [pooled], f"{prefix}global_avgpool_flat", axis=1)
+
+    @staticmethod
+    def torch_modules(config):
+        return [("AdaptiveAvgPool2d", (1,), {}), ("Flatten", (), {})]

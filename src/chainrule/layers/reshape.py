@@ -11,6 +11,7 @@ import numpy as np
 from .._helpers import array as xp
 from .._helpers.validation import float_input
 from ..core.module import Module
+from ._draw import images
 
 
 def _is_channels_last(x) -> bool:
@@ -63,3 +64,13 @@ class Flatten(Module):
         for d in input_shape[1:]:
             n *= int(d)
         return (input_shape[0], n)
+
+    grad_cases = (("Flatten", lambda d, r: Flatten(), images(size=3)),)
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        return g.node("Flatten", [x], f"{prefix}flatten", axis=1)      # (channel, row, column) order
+
+    @staticmethod
+    def torch_modules(config):
+        return [("Flatten", (), {})]

@@ -25,6 +25,11 @@ import numpy as np
 from .._helpers import array as xp
 from .._helpers.validation import check_int, check_number, float_input, resolve_rng
 from ..core.module import Module
+from ..core.sequential import Sequential
+from ._draw import images
+from .activations import Tanh
+from .batchnorm import BatchNorm2d
+from .conv import Conv2d
 
 MODES = ("row", "batch")
 
@@ -86,11 +91,27 @@ def linear_decay(n_blocks: int, p_last: float = 0.5, *, count_input: bool = True
 
 
 # ---- module --------------------------------------------------------------------------------------
+def _case(train, mode="row", shortcut=False):
+    """A gradient-check case: Residual(conv - batch norm - tanh - conv, [1 x 1 conv with stride 2])
+    with stochastic depth, in training or (after three batches) evaluation mode."""
+    def make(d, rng):
+        stride, f64 = (2 if shortcut else 1), np.float64
+        block = Sequential(Conv2d(d, 3, 3, stride, 1, bias=False, rng=rng, dtype=f64), BatchNorm2d(3, dtype=f64),
+                           Tanh(), Conv2d(3, 3, 3, 1, 1, rng=rng, dtype=f64))
+        sc = Conv2d(d, 3, 1, stride, rng=rng, dtype=f64) if shortcut or d != 3 else None
+        res = Residual(block, sc, survival_prob=0.6, mode=mode, rng=rng)
+        if not train:
+            for _ in range(3):
+                res.forward(rng.standard_normal((4, d, 5, 5)))
+            res.eval()
+        return res
+    return make
+
+
 class Residual(Module):
     """out = shortcut(x) + b * block(x), stochastic depth in training (see the module docstring).
 
-    ``block`` and ``shortcut`` are child modules (state names ``block.0.weight``,
-    ``shortcut.0.weight``...; ``shortcut=None`` is the identity and has no state), so a PyTorch
+    Its children's state is named ``block.0.weight``, ``shortcut.0.weight``..., so a PyTorch
     module with attributes ``block`` and ``shortcut`` loads the same state_dict.
 
     Parameters
@@ -211,27 +232,8 @@ class Residual(Module):
         return cls(build(config["block"]), None if shortcut is None else build(shortcut),
                    survival_prob=config.get("survival_prob", 1.0), mode=config.get("mode", "row"))
 
-    @classmethod
-    def state_shapes(cls, config, shapes_of=None):
-        """The block's and the shortcut's parameter and buffer shapes, under ``"block."`` and ``"shortcut."``.
-
-        Parameters
-        ----------
-        config : dict
-            What ``get_config()`` returned.
-        shapes_of : callable
-            ``shapes_of(spec) -> dict`` for one child.
-
-        Returns
-        -------
-        dict
-            ``{name: shape}``.
-
-        Raises
-        ------
-        TypeError
-            If ``shapes_of`` is not given.
-        """
+    @staticmethod
+    def state_shapes(config, shapes_of=None):
         if shapes_of is None:
             raise TypeError("Residual.state_shapes needs shapes_of (one child's shapes, from chainrule.registry)")
         out = {f"block.{k}": v for k, v in shapes_of(config["block"]).items()}
@@ -246,3 +248,16 @@ class Residual(Module):
         if self.shortcut is None:
             lines.append("  (shortcut): identity")
         return "\n".join(lines + [")"])
+
+    grad_cases = (("Residual(train)", _case(True), images(size=5)),                 # row mode
+                  ("Residual(train, batch)", _case(True, "batch"), images(size=5)),
+                  ("Residual(train, projection)", _case(True, shortcut=True), images(size=5)),
+                  ("Residual(eval)", _case(False, shortcut=True), images(size=5)))
+
+    @staticmethod
+    def onnx_nodes(g, config, state, prefix, x):
+        # evaluation form of stochastic depth, shortcut(x) + block(x) (the mask's expectation is 1):
+        # the two branches (no shortcut: the identity) and an Add
+        f = g.emit(config["block"], state, x, f"{prefix}block.")
+        s = x if config.get("shortcut") is None else g.emit(config["shortcut"], state, x, f"{prefix}shortcut.")
+        return g.node("Add", [s, f], f"{prefix}residual")

@@ -1,5 +1,7 @@
 """Losses of the notes. ``loss.forward(input, target)`` returns the reduced loss,
-``loss.backward()`` the gradient with respect to ``input``.
+``loss.backward()`` the gradient with respect to ``input``. Each loss is a kernel pair in its
+module, ``<loss>_forward(input, target) -> (L_i, cache)`` and ``<loss>_backward(cache) -> dL_i/d(input)``
+(per sample, before the reduction, which ``Loss`` adds with the sample weights).
 
 =======================  ==========================  =============================================
 class                    input                       L_i

@@ -1,7 +1,11 @@
-"""Numerically stable log-sum-exp building blocks for the softmax losses."""
+"""Log-domain pieces of the likelihood losses, built on the one stable softmax
+(``layers.activations.softmax``): softplus and log sigmoid, log-sum-exp, and log(1 - p_k)
+computed from the other classes' scores."""
 from __future__ import annotations
 
 import numpy as np
+
+from ..layers.activations import softmax
 
 
 def softplus(s: np.ndarray) -> np.ndarray:
@@ -15,46 +19,26 @@ def log_sigmoid(s: np.ndarray) -> np.ndarray:
 
 
 def logsumexp(s: np.ndarray) -> np.ndarray:
-    """log sum_j e^{s_j} over the last axis, shifted by the row maximum (never overflows)."""
-    m = s.max(axis=-1, keepdims=True)
-    z = np.exp(s - m)
-    return (np.log(z.sum(axis=-1, keepdims=True)) + m)[..., 0]
+    """log sum_j e^{s_j} over the last axis: the row maximum m minus log p_m (never overflows)."""
+    return s.max(axis=-1) - softmax(s, log=True)[1].max(axis=-1)
 
 
-def softmax_parts(s: np.ndarray):
-    """Everything the softmax losses need, each with full relative precision, for scores (N, C).
+def log1m_softmax(s: np.ndarray, p: np.ndarray, logp: np.ndarray) -> np.ndarray:
+    """log(1 - p_k) for scores s (N, C) and their softmax p, log p, with full relative precision.
 
-    With m the row maximum (at column k1) and e_j = e^{s_j - m}, ``others`` = sum_{j != k1} e_j is
-    summed directly, never as (sum_j e_j) - 1, so:
-
-    - log sum_j e^{s_j} = m + log1p(others): a loss of 1e-6 keeps its digits (log(1 + 1e-6)
-      computed as log of the rounded sum 1.000001 loses ten of them);
-    - log p_k = (s_k - m) - log1p(others); p_k = e_k / (1 + others);
-    - log(1 - p_k) = log1p(-p_k) for k != k1 (p_k <= 1/2), and for k1 itself
-      log(others) - log1p(others), with log(others) summed around the second largest score so
-      that 1 - p_max = e^-20000 keeps its logarithm.
-
-    Returns (p, logp, log1mp).
+    For k other than the row's argmax k1, p_k <= 1/2 and log1p(-p_k) is exact. For k1,
+    1 - p_k1 = sum_{j != k1} e^{s_j} / sum_j e^{s_j} is summed from the other classes' scores, so
+    that 1 - p_max = e^-20000 keeps its logarithm, -20000.
     """
-    n, c = s.shape
-    rows = np.arange(n)
+    rows = np.arange(s.shape[0])
     k1 = s.argmax(axis=1)
-    m = s[rows, k1][:, None]
-    z = s - m
-    e = np.exp(z)
-    e[rows, k1] = 0
-    others = e.sum(axis=1)
-    log_total = np.log1p(others)
-    e[rows, k1] = 1
-    p = e / (1 + others)[:, None]
-    logp = z - log_total[:, None]
     with np.errstate(divide="ignore"):
-        log1mp = np.log1p(-p)
-    log1mp[rows, k1] = logsumexp_leave_one_out_max(s, rows, k1) - m[:, 0] - log_total
-    return p, logp, log1mp
+        out = np.log1p(-p)
+    out[rows, k1] = _logsumexp_without(s, rows, k1) - s[rows, k1] + logp[rows, k1]
+    return out
 
 
-def logsumexp_leave_one_out_max(s: np.ndarray, rows, k1) -> np.ndarray:
+def _logsumexp_without(s: np.ndarray, rows, k1) -> np.ndarray:
     """log sum_{j != k1} e^{s_j} per row, summed around the largest remaining score."""
     others = s.copy()
     others[rows, k1] = -np.inf
@@ -70,11 +54,10 @@ def logsumexp_leave_one_out(s: np.ndarray) -> np.ndarray:
     For k other than the row's argmax the sum contains the maximum term e^0 = 1, so
     log(S - e_k) + m (S = sum_j e^{s_j - m}) subtracts a number below 1 from one of at least 1:
     no cancellation. For k = argmax the remaining terms are summed afresh around the second
-    largest score m2, so even 1 - p_max = e^-20000 keeps its logarithm (-20000). Entries of -inf
-    (a masked class) are allowed; a row with no other finite entry gives -inf.
+    largest score. Entries of -inf (a masked class) are allowed; a row with no other finite entry
+    gives -inf.
     """
-    n, c = s.shape
-    rows = np.arange(n)
+    rows = np.arange(s.shape[0])
     k1 = s.argmax(axis=1)
     m1 = s[rows, k1]
     with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
@@ -82,5 +65,5 @@ def logsumexp_leave_one_out(s: np.ndarray) -> np.ndarray:
         e = np.exp(s - shift1[:, None])
         total = e.sum(axis=1, keepdims=True)
         out = np.log(np.maximum(total - e, 0.0)) + shift1[:, None]
-    out[rows, k1] = logsumexp_leave_one_out_max(s, rows, k1)   # the argmax column
+    out[rows, k1] = _logsumexp_without(s, rows, k1)
     return out

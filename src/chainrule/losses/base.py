@@ -1,4 +1,4 @@
-"""Loss: the one place where the reduction over samples is decided."""
+"""Loss: a kernel pair per loss, and the one place where the reduction over samples is decided."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +12,11 @@ REDUCTIONS = ("mean", "sum", "none")
 class Loss:
     r"""Base class of the losses: ``forward(input, target)`` returns the reduced loss L,
     ``backward()`` returns dL/d(input) for that same input.
+
+    Each loss is a pure kernel pair, ``kernels = (forward, backward)`` (``hinge.py``,
+    ``likelihood.py``, ``regression.py``): ``forward(input, target, **settings) -> (L_i, cache)``
+    gives the per-sample losses, ``backward(cache)`` their gradients dL_i/d(input). This class
+    checks the input, keeps the cache and adds the reduction and the sample weights.
 
     Parameters
     ----------
@@ -33,11 +38,10 @@ class Loss:
 
     Every call checks its input (finite values, shapes, labels): the checks cost a few
     microseconds per batch and catch a diverging run at the batch where it happens.
-
-    Subclasses implement ``_per_sample(x, target)`` (the vector of :math:`L_i`) and
-    ``_per_sample_grad()`` (:math:`dL_i/dx_i`, the shape of the input).
     """
 
+    #: (forward, backward): the loss's kernel pair
+    kernels: tuple = ()
     #: True for losses whose input is probabilities in [0, 1] (checked in forward)
     takes_probabilities = False
 
@@ -45,20 +49,15 @@ class Loss:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
         self.reduction = reduction
-        self._n = None
-        self._dtype = None
-        self._w = None
-
-    # -- to implement ---------------------------------------------------------------------------
-    def _per_sample(self, x: np.ndarray, target) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _per_sample_grad(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+        self._cache = None
 
     def _validate(self, x, target):
-        """Return (x, target) checked and converted; subclasses extend."""
+        """(x, target) checked and converted; subclasses extend."""
         return x, target
+
+    def _settings(self) -> dict:
+        """The forward kernel's keyword arguments (a margin...)."""
+        return {}
 
     def check_targets(self, target, output_shape: tuple, dtype=np.float32, sample_weight=None) -> None:
         """Validate every target of a data set once, before training.
@@ -85,7 +84,6 @@ class Loss:
         n = np.shape(target)[0] if np.ndim(target) else 0
         self.forward(np.full((n,) + tuple(output_shape), 0.5, dtype=dtype), target, sample_weight=sample_weight)
 
-    # -- public ---------------------------------------------------------------------------------
     def forward(self, input, target, sample_weight=None):
         """The loss of ``input`` (scores or probabilities: see the class) against ``target``.
 
@@ -114,17 +112,15 @@ class Loss:
             raise ValueError("input must have one row per sample; got a scalar")
         x, target = self._validate(x, target)
         w = None if sample_weight is None else self._check_weight(sample_weight, x)
-        losses = self._per_sample(x, target)
-        self._n = x.shape[0]
-        self._dtype = x.dtype
-        self._w = w
+        losses, cache = self.kernels[0](x, target, **self._settings())
+        self._cache = (cache, w)
         if w is not None:
             losses = losses * w
         if self.reduction == "none":
             return losses
         total = losses.sum(dtype=x.dtype)
         if self.reduction == "mean":
-            total = total / x.dtype.type(self._n)
+            total = total / x.dtype.type(x.shape[0])
         return x.dtype.type(total)
 
     def _check_weight(self, sample_weight, x):
@@ -162,21 +158,22 @@ class Loss:
         ValueError
             If ``grad_output`` has the wrong shape.
         """
-        if self._n is None:
+        if self._cache is None:
             raise NoForwardError(f"{type(self).__name__}.backward() was called before forward()")
-        g = self._per_sample_grad()
-        dt = self._dtype
-        w = self._w
+        cache, w = self._cache
+        g = self.kernels[1](cache)          # a new array: scaled in place below
+        n, dt = g.shape[0], g.dtype
+        rows = (-1,) + (1,) * (g.ndim - 1)  # a per-sample factor, broadcast over the sample's entries
         if w is not None:
-            g *= w.reshape((-1,) + (1,) * (g.ndim - 1))
+            g *= w.reshape(rows)
         if self.reduction == "none":
             if grad_output is None:
                 return g
             go = np.asarray(grad_output, dtype=dt)
-            if go.shape != (self._n,):
-                raise ValueError(f"grad_output must have shape ({self._n},) for reduction='none'; got {go.shape}")
-            return g * go.reshape((-1,) + (1,) * (g.ndim - 1))
-        scale = dt.type(1.0 / self._n) if self.reduction == "mean" else dt.type(1.0)
+            if go.shape != (n,):
+                raise ValueError(f"grad_output must have shape ({n},) for reduction='none'; got {go.shape}")
+            return g * go.reshape(rows)
+        scale = dt.type(1.0 / n) if self.reduction == "mean" else dt.type(1.0)
         if grad_output is not None:
             go = np.asarray(grad_output, dtype=dt)
             if go.size != 1:
@@ -190,49 +187,29 @@ class Loss:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
 
-# -- shared validation helpers -------------------------------------------------------------------
 class ClassLabelsLoss(Loss):
-    """A loss on (N, C) outputs with integer class labels: targets are checked by their labels alone.
+    """A loss on (N, C) scores or probabilities with integer class labels in [0, C).
 
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        As ``Loss``.
     """
 
+    def _validate(self, x, target):
+        return check_class_input(x, target, "probabilities" if self.takes_probabilities else "scores")
+
     def check_targets(self, target, output_shape, dtype=np.float32, sample_weight=None):
-        """Check that the labels are integers in [0, C) (and the weights valid), without running the loss.
-
-        Parameters
-        ----------
-        target : array_like of int
-            The labels of the whole data set.
-        output_shape : tuple of int
-            ``(C,)``; another shape falls back to ``Loss.check_targets``.
-        dtype : dtype, default float32
-            The dtype of the outputs.
-        sample_weight : array_like of shape (N,), optional
-            A weight >= 0 for each sample.
-
-        Returns
-        -------
-        None
-
-        Raises
-        ------
-        ValueError
-            If a label is not an integer in [0, C), or a weight is invalid.
-        """
         if len(output_shape) != 1:
-            return super().check_targets(target, output_shape, dtype, sample_weight)
-        n = np.shape(target)[0] if np.ndim(target) else 0
-        check_labels(target, "target", n, output_shape[0])
-        if sample_weight is not None:
-            self._check_weight(sample_weight, np.empty((n, 0), dtype=dtype))
+            super().check_targets(target, output_shape, dtype, sample_weight)
+        else:                                      # the labels alone, without running the loss
+            n = np.shape(target)[0] if np.ndim(target) else 0
+            check_labels(target, "target", n, output_shape[0])
+            if sample_weight is not None:
+                self._check_weight(sample_weight, np.empty((n, 0), dtype=dtype))
 
 
-def check_class_input(loss: Loss, x: np.ndarray, target, what: str = "scores"):
+def check_class_input(x: np.ndarray, target, what: str = "scores"):
     """(N, C) input with integer labels in [0, C)."""
     if x.ndim != 2:
         raise ValueError(f"input must be {what} of shape (N, C); got shape {x.shape}")

@@ -1,12 +1,14 @@
-"""Log-likelihood and cross-entropy losses, on probabilities or fused with softmax/sigmoid."""
+"""Log-likelihood and cross-entropy losses, on probabilities or fused with softmax/sigmoid, each a
+kernel pair. The softmax is the one of ``layers.activations``; its log-domain pieces are in
+``_stable.py``."""
 from __future__ import annotations
 
 import numpy as np
 
 from .._helpers.validation import as_float_array, check_finite
-from ..layers.activations import sigmoid
+from ..layers.activations import sigmoid, softmax
 from .base import ClassLabelsLoss, Loss, check_class_input
-from ._stable import logsumexp_leave_one_out, softmax_parts, softplus
+from ._stable import log1m_softmax, logsumexp_leave_one_out, softplus
 
 
 def prob_floor(dtype) -> float:
@@ -27,124 +29,8 @@ def prob_floor(dtype) -> float:
     return float(np.sqrt(np.finfo(dtype).tiny))
 
 
-def _clamp(p, dtype):
-    return np.maximum(p, dtype.type(prob_floor(dtype)))
-
-
-class LogLikelihood(ClassLabelsLoss):
-    r"""The negative log-likelihood of the correct class, on probabilities.
-
-    Parameters
-    ----------
-    reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
-
-    Notes
-    -----
-    For probabilities p of shape (N, C) and integer labels y_i in [0, C):
-
-    .. math:: L_i = -\log p_{y_i}, \qquad
-       \frac{\partial L_i}{\partial p} = -\left(0, \dots, \frac{1}{p_{y_i}}, \dots, 0\right)
-
-    (the notes' vector). An exact p_y = 0 (infinite loss) is clamped at ``prob_floor(dtype)`` so
-    the loss and gradient stay finite.
-    """
-
-    takes_probabilities = True
-
-    def _validate(self, x, target):
-        return check_class_input(self, x, target, what="probabilities")
-
-    def _per_sample(self, p, y):
-        rows = np.arange(p.shape[0])
-        py = _clamp(p[rows, y], p.dtype)
-        self._rows, self._y, self._py, self._shape, self._dt = rows, y, py, p.shape, p.dtype
-        return -np.log(py)
-
-    def _per_sample_grad(self):
-        g = np.zeros(self._shape, dtype=self._dt)
-        g[self._rows, self._y] = -1 / self._py
-        return g
-
-
-def _targets_matrix(loss, x, target):
-    """Integer labels -> one-hot z; a matrix of targets in [0, 1] of the input's shape is kept."""
-    t = np.asarray(target)
-    if t.ndim == x.ndim and t.shape == x.shape and x.ndim == 2:
-        z = as_float_array(t, "target")
-        check_finite(z, "target")
-        if ((z < 0) | (z > 1)).any():
-            raise ValueError("target matrix must hold values in [0, 1]")
-        return z.astype(x.dtype, copy=False), None
-    if x.ndim == 1:  # one output: binary labels 0/1 of shape (N,)
-        if t.shape != x.shape:
-            raise ValueError(f"target must have shape {x.shape} (labels 0 or 1); got {t.shape}")
-        if t.dtype.kind not in "iufb":
-            raise TypeError(f"target must hold the labels 0 and 1; got dtype {t.dtype}")
-        bad = np.flatnonzero((t != 0) & (t != 1))
-        if bad.size:
-            raise ValueError(f"target must hold labels in {{0, 1}}; got {t[bad[0]].item()} at index {bad[0]}")
-        return t.astype(x.dtype), None
-    x, y = check_class_input(loss, x, target)
-    z = np.zeros(x.shape, dtype=x.dtype)
-    z[np.arange(x.shape[0]), y] = 1
-    return z, y
-
-
-class _ZTargets(Loss):
-    """Losses on (N,) or (N, C) outputs whose targets become a matrix z (see ``_targets_matrix``)."""
-
-    _what = "outputs"
-
-    def _validate(self, x, target):
-        if x.ndim not in (1, 2):
-            raise ValueError(f"input must be {self._what} of shape (N, C) or (N,); got shape {x.shape}")
-        z, _ = _targets_matrix(self, x, target)
-        return x, z
-
-
-class CrossEntropy(_ZTargets):
-    r"""The cross-entropy of independent probabilities (one sigmoid neuron per class).
-
-    ``target`` is integer labels (z is their one-hot code), or an (N, C) matrix of targets in
-    [0, 1] (several sigmoid neurons). A 1-D input of shape (N,) is one neuron with labels 0/1.
-
-    Parameters
-    ----------
-    reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
-
-    Notes
-    -----
-    For probabilities p of shape (N, C):
-
-    .. math:: L_i = -\sum_j \left[z_{ij} \log p_j + (1 - z_{ij}) \log(1 - p_j)\right], \qquad
-       \frac{\partial L_i}{\partial p_j} = -\frac{z_{ij}}{p_j} + \frac{1 - z_{ij}}{1 - p_j}.
-
-    That is -1/p_y at the label and +1/(1 - p_j) elsewhere. (The notes' vector prints
-    -1/(1 - p_j): it drops that sign; the gradient check confirms the +.) Exact 0 or 1
-    probabilities are clamped at ``prob_floor(dtype)``.
-    """
-
-    takes_probabilities = True
-    _what = "probabilities"
-
-    def _per_sample(self, p, z):
-        dt = p.dtype
-        pc = _clamp(p, dt)
-        qc = _clamp(1 - p, dt)
-        self._z, self._pc, self._qc = z, pc, qc
-        floor = dt.type(np.log(prob_floor(dt)))
-        with np.errstate(divide="ignore"):
-            log_q = np.maximum(np.log1p(-p), floor)   # log(1 - p) exact for small p, clamped at p = 1
-        terms = z * np.log(pc) + (1 - z) * log_q
-        return -(terms.sum(axis=1) if p.ndim == 2 else terms)
-
-    def _per_sample_grad(self):
-        z = self._z
-        return -z / self._pc + (1 - z) / self._qc
+def _clamp(p):
+    return np.maximum(p, p.dtype.type(prob_floor(p.dtype)))
 
 
 def _rows(n: int) -> np.ndarray:
@@ -159,14 +45,191 @@ def _rows(n: int) -> np.ndarray:
 _ROWS: dict = {}
 
 
+def _sum_classes(terms):
+    return terms.sum(axis=1) if terms.ndim == 2 else terms
+
+
+# ---- kernels -------------------------------------------------------------------------------------
+def log_likelihood_forward(p, y):
+    """L_i = -log p_{y_i} for probabilities p (N, C) and labels y (p_y clamped at ``prob_floor``);
+    the cache is (y, the clamped p_y, p's shape)."""
+    py = _clamp(p[_rows(p.shape[0]), y])
+    return -np.log(py), (y, py, p.shape)
+
+
+def log_likelihood_backward(cache):
+    """dL_i/dp = -(0, ..., 1/p_{y_i}, ..., 0) (the notes' vector)."""
+    y, py, shape = cache
+    g = np.zeros(shape, dtype=py.dtype)
+    g[_rows(shape[0]), y] = -1 / py
+    return g
+
+
+def cross_entropy_forward(p, z):
+    """L_i = -sum_j z_j log p_j + (1 - z_j) log(1 - p_j) for probabilities p and targets z of
+    p's shape ((N, C), or (N,) for one neuron); 0 and 1 are clamped at ``prob_floor``. The
+    cache is (z, clamped p, clamped 1 - p)."""
+    pc, qc = _clamp(p), _clamp(1 - p)
+    floor = p.dtype.type(np.log(prob_floor(p.dtype)))
+    with np.errstate(divide="ignore"):
+        log_q = np.maximum(np.log1p(-p), floor)   # log(1 - p) exact for small p, clamped at p = 1
+    return -_sum_classes(z * np.log(pc) + (1 - z) * log_q), (z, pc, qc)
+
+
+def cross_entropy_backward(cache):
+    """dL_i/dp_j = -z_j / p_j + (1 - z_j) / (1 - p_j)."""
+    z, pc, qc = cache
+    return -z / pc + (1 - z) / qc
+
+
+def softmax_log_likelihood_forward(s, y):
+    """L_i = -log softmax(s_i)_{y_i} for scores (N, C); the cache is (p, y). The softmax is the
+    one stable softmax, precise in float64 (full relative precision for tiny losses)."""
+    p, logp = softmax(s, log=True, precise=s.dtype == np.float64)
+    return 0 - logp[_rows(s.shape[0]), y], (p, y)          # 0 - x: a loss of exactly 0 is +0
+
+
+def softmax_log_likelihood_backward(cache):
+    """dL_i/ds = p - onehot(y_i)."""
+    p, y = cache
+    g = p.copy()
+    g[_rows(y.size), y] -= 1
+    return g
+
+
+def softmax_cross_entropy_forward(s, y):
+    """L_i = -log p_y - sum_{k != y} log(1 - p_k), p = softmax(s_i), in the log domain; the
+    cache is (y, log p, log(1 - p))."""
+    p, logp = softmax(s, log=True, precise=True)
+    log1mp = log1m_softmax(s, p, logp)
+    rows = np.arange(s.shape[0])
+    terms = log1mp.copy()
+    terms[rows, y] = logp[rows, y]
+    return -terms.sum(axis=1), (y, logp, log1mp)
+
+
+def softmax_cross_entropy_backward(cache):
+    """dL/ds_y = p_y - 1 - p_y R and dL/ds_a = 2 p_a - p_a sum_{k != y, a} r_k (a != y), with
+    r_k = p_k / (1 - p_k) and R = sum_{k != y} r_k; each product p_a r_k is exp(log p_a + log r_k)."""
+    y, logp, log1mp = cache
+    rows = np.arange(y.size)
+    log_r = logp - log1mp                    # log r_k = log p_k - log(1 - p_k)
+    log_r[rows, y] = -np.inf                 # the sum over k excludes y
+    with np.errstate(under="ignore"):
+        # log sum_{k != y, k != a} r_k for every a (for a = y the exclusion is the same set)
+        t = np.exp(logp + logsumexp_leave_one_out(log_r))    # p_a * sum_{k != y, a} r_k
+        p = np.exp(logp)
+    g = 2 * p - t
+    g[rows, y] = p[rows, y] - 1 - t[rows, y]
+    return g.astype(logp.dtype, copy=False)
+
+
+def sigmoid_cross_entropy_forward(s, z):
+    """L_i = sum_j z_j softplus(-s_j) + (1 - z_j) softplus(s_j) = CrossEntropy(sigma(s), z);
+    the cache is (sigma(s), z)."""
+    terms = softplus(s) - z * s              # softplus(-s) = softplus(s) - s
+    return _sum_classes(terms), (sigmoid(s), z)
+
+
+def sigmoid_cross_entropy_backward(cache):
+    """dL_i/ds_j = sigma(s_j) - z_j."""
+    sig, z = cache
+    return sig - z
+
+
+# ---- targets -------------------------------------------------------------------------------------
+def _targets_matrix(x, target):
+    """Integer labels -> one-hot z; a matrix of targets in [0, 1] of the input's shape is kept."""
+    t = np.asarray(target)
+    if t.ndim == x.ndim and t.shape == x.shape and x.ndim == 2:
+        z = as_float_array(t, "target")
+        check_finite(z, "target")
+        if ((z < 0) | (z > 1)).any():
+            raise ValueError("target matrix must hold values in [0, 1]")
+        return z.astype(x.dtype, copy=False)
+    if x.ndim == 1:  # one output: binary labels 0/1 of shape (N,)
+        if t.shape != x.shape:
+            raise ValueError(f"target must have shape {x.shape} (labels 0 or 1); got {t.shape}")
+        if t.dtype.kind not in "iufb":
+            raise TypeError(f"target must hold the labels 0 and 1; got dtype {t.dtype}")
+        bad = np.flatnonzero((t != 0) & (t != 1))
+        if bad.size:
+            raise ValueError(f"target must hold labels in {{0, 1}}; got {t[bad[0]].item()} at index {bad[0]}")
+        return t.astype(x.dtype)
+    x, y = check_class_input(x, target)
+    z = np.zeros(x.shape, dtype=x.dtype)
+    z[np.arange(x.shape[0]), y] = 1
+    return z
+
+
+class _ZTargets(Loss):
+    """Losses on (N,) or (N, C) outputs whose targets become a matrix z (see ``_targets_matrix``)."""
+
+    def _validate(self, x, target):
+        if x.ndim not in (1, 2):
+            what = "probabilities" if self.takes_probabilities else "scores"
+            raise ValueError(f"input must be {what} of shape (N, C) or (N,); got shape {x.shape}")
+        return x, _targets_matrix(x, target)
+
+
+# ---- losses --------------------------------------------------------------------------------------
+class LogLikelihood(ClassLabelsLoss):
+    r"""The negative log-likelihood of the correct class, on probabilities.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined (see ``Loss``).
+
+    Notes
+    -----
+    For probabilities p of shape (N, C) and integer labels y_i in [0, C):
+
+    .. math:: L_i = -\log p_{y_i}, \qquad
+       \frac{\partial L_i}{\partial p} = -\left(0, \dots, \frac{1}{p_{y_i}}, \dots, 0\right)
+
+    (the notes' vector). An exact p_y = 0 (infinite loss) is clamped at ``prob_floor(dtype)`` so
+    the loss and gradient stay finite.
+    """
+
+    kernels = (log_likelihood_forward, log_likelihood_backward)
+    takes_probabilities = True
+
+
+class CrossEntropy(_ZTargets):
+    r"""The cross-entropy of independent probabilities (one sigmoid neuron per class).
+
+    ``target`` is integer labels (z is their one-hot code), or an (N, C) matrix of targets in
+    [0, 1] (several sigmoid neurons). A 1-D input of shape (N,) is one neuron with labels 0/1.
+
+    Parameters
+    ----------
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-sample losses L_i are combined (see ``Loss``).
+
+    Notes
+    -----
+    For probabilities p of shape (N, C):
+
+    .. math:: L_i = -\sum_j \left[z_{ij} \log p_j + (1 - z_{ij}) \log(1 - p_j)\right], \qquad
+       \frac{\partial L_i}{\partial p_j} = -\frac{z_{ij}}{p_j} + \frac{1 - z_{ij}}{1 - p_j}.
+
+    That is -1/p_y at the label and +1/(1 - p_j) elsewhere. (The notes' vector prints
+    -1/(1 - p_j): it drops that sign; the gradient check confirms the +.) Exact 0 or 1
+    probabilities are clamped at ``prob_floor(dtype)``.
+    """
+
+    kernels = (cross_entropy_forward, cross_entropy_backward)
+    takes_probabilities = True
+
+
 class SoftmaxLogLikelihood(ClassLabelsLoss):
     r"""The notes' softmax classifier: softmax of the scores, then the log-likelihood.
 
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -176,45 +239,20 @@ class SoftmaxLogLikelihood(ClassLabelsLoss):
        \frac{\partial L_i}{\partial s} = p - \mathrm{onehot}(y_i).
 
     The chain rule through the softmax Jacobian D_ab = p_a (delta_ab - p_b) collapses to this.
-    Exact for scores of any size (the row maximum is subtracted first), and a tiny loss such as
-    1e-6 keeps its relative precision (log1p; see ``softmax_parts``).
+    Exact for scores of any size (the row maximum is subtracted first); in float64 a tiny loss
+    such as 1e-9 keeps its relative precision (``layers.activations.softmax(precise=True)``).
     """
 
-    def _validate(self, x, target):
-        return check_class_input(self, x, target)
-
-    def _per_sample(self, s, y):
-        rows = _rows(s.shape[0])
-        self._rows, self._y = rows, y
-        if s.dtype == np.float64:  # log1p, full relative precision (float32 training takes one pass)
-            p, logp, _ = softmax_parts(s)
-            self._p = p
-            return -logp[rows, y]
-        # the float32 training path: one exp pass, L = log(sum_j e^{s_j - m}) - (s_y - m); the log of
-        # the sum loses relative precision only in losses far below float32's resolution
-        m = s.max(axis=1, keepdims=True)
-        p = s - m
-        zy = p[rows, y]
-        np.exp(p, out=p)
-        total = p.sum(axis=1, keepdims=True)
-        p /= total
-        self._p = p
-        return np.log(total[:, 0]) - zy
-
-    def _per_sample_grad(self):
-        g = self._p.copy()
-        g[self._rows, self._y] -= 1
-        return g
+    kernels = (softmax_log_likelihood_forward, softmax_log_likelihood_backward)
 
     def probabilities(self) -> np.ndarray:
-        """The softmax probabilities of the last forward.
+        """The softmax probabilities p (N, C) of the last forward.
 
         Returns
         -------
         ndarray
-            p of shape (N, C), rows summing to 1.
         """
-        return self._p
+        return self._cache[0][0]
 
 
 class SoftmaxCrossEntropy(ClassLabelsLoss):
@@ -223,8 +261,7 @@ class SoftmaxCrossEntropy(ClassLabelsLoss):
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -244,31 +281,7 @@ class SoftmaxCrossEntropy(ClassLabelsLoss):
     where every product p_a r_k is evaluated as exp(log p_a + log r_k) (no inf * 0).
     """
 
-    def _validate(self, x, target):
-        return check_class_input(self, x, target)
-
-    def _per_sample(self, s, y):
-        n, c = s.shape
-        rows = np.arange(n)
-        _, logp, log1mp = softmax_parts(s)       # log p_k and log(1 - p_k), full precision
-        terms = log1mp.copy()
-        terms[rows, y] = logp[rows, y]
-        self._cache = (s, y, rows, logp, log1mp)
-        return -terms.sum(axis=1)
-
-    def _per_sample_grad(self):
-        s, y, rows, logp, log1mp = self._cache
-        dt = s.dtype
-        log_r = logp - log1mp                    # log r_k = log p_k - log(1 - p_k)
-        log_r[rows, y] = -np.inf                 # the sum over k excludes y
-        with np.errstate(under="ignore"):
-            # log sum_{k != y, k != a} r_k for every a (for a = y the exclusion is the same set)
-            log_r_loo = logsumexp_leave_one_out(log_r)
-            t = np.exp(logp + log_r_loo)         # p_a * sum_{k != y, a} r_k
-            p = np.exp(logp)
-        g = 2 * p - t
-        g[rows, y] = p[rows, y] - 1 - t[rows, y]
-        return g.astype(dt, copy=False)
+    kernels = (softmax_cross_entropy_forward, softmax_cross_entropy_backward)
 
 
 class SigmoidCrossEntropy(_ZTargets):
@@ -280,8 +293,7 @@ class SigmoidCrossEntropy(_ZTargets):
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -289,13 +301,4 @@ class SigmoidCrossEntropy(_ZTargets):
        = \mathrm{CrossEntropy}(\sigma(s), z), \qquad \frac{\partial L_i}{\partial s_j} = \sigma(s_j) - z_j.
     """
 
-    _what = "scores"
-
-    def _per_sample(self, s, z):
-        sp = softplus(s)             # softplus(-s) = softplus(s) - s
-        terms = sp - z * s
-        self._sig, self._z = sigmoid(s), z
-        return terms.sum(axis=1) if s.ndim == 2 else terms
-
-    def _per_sample_grad(self):
-        return self._sig - self._z
+    kernels = (sigmoid_cross_entropy_forward, sigmoid_cross_entropy_backward)

@@ -12,14 +12,67 @@ import numpy as np
 from .base import Loss, check_same_shape
 
 
+def _sum_outputs(a):
+    return a.sum(axis=1) if a.ndim == 2 else a
+
+
+# ---- kernels: predictions s and targets y of one shape, (N,) or (N, K); the cache is what backward needs
+def l1_forward(s, y):
+    """L_i = sum_k |y_k - s_k|; the cache is the residual r = s - y."""
+    r = s - y
+    return _sum_outputs(np.abs(r)), r
+
+
+def l1_backward(r):
+    """dL_i/ds_k = sign(s_k - y_k) (the subgradient 0 where s = y)."""
+    return np.sign(r)
+
+
+def l2_forward(s, y):
+    """L_i = sum_k (y_k - s_k)^2 (no 1/2, as the notes); the cache is r = s - y."""
+    r = s - y
+    return _sum_outputs(r * r), r
+
+
+def l2_backward(r):
+    """dL_i/ds_k = -2 (y_k - s_k) = 2 r_k."""
+    return 2 * r
+
+
+def half_squared_error_forward(s, y):
+    """L_i = 1/2 sum_k (s_k - y_k)^2 (scikit-learn's); the cache is r = s - y."""
+    r = s - y
+    return _sum_outputs(r * r) * s.dtype.type(0.5), r
+
+
+def half_squared_error_backward(r):
+    """dL_i/ds_k = s_k - y_k = r_k (a copy: the caller scales it in place)."""
+    return r.copy()
+
+
+def half_poisson_deviance_forward(s, y):
+    """L_i = sum_k e^{s_k} - y_k s_k + y_k log y_k - y_k for log-rates s and counts y >= 0; the
+    cache is (mu = e^s, y)."""
+    with np.errstate(over="ignore"):
+        mu = np.exp(s)
+    ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0)
+    return _sum_outputs(mu - y * s + ylogy - y), (mu, y)
+
+
+def half_poisson_deviance_backward(cache):
+    """dL_i/ds_k = e^{s_k} - y_k."""
+    mu, y = cache
+    return mu - y
+
+
+# ---- losses --------------------------------------------------------------------------------------
 class _Regression(Loss):
+    """Predictions (N,) or (N, K) and targets of the same shape."""
+
     def _validate(self, x, target):
         if x.ndim not in (1, 2):
             raise ValueError(f"input must be predictions of shape (N,) or (N, K); got shape {x.shape}")
         return x, check_same_shape(x, target)
-
-    def _sum_rows(self, a):
-        return a.sum(axis=1) if a.ndim == 2 else a
 
 
 class L1Loss(_Regression):
@@ -31,8 +84,7 @@ class L1Loss(_Regression):
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -42,13 +94,7 @@ class L1Loss(_Regression):
     (subgradient 0 where s = y).
     """
 
-    def _per_sample(self, s, y):
-        r = s - y
-        self._r = r
-        return self._sum_rows(np.abs(r))
-
-    def _per_sample_grad(self):
-        return np.sign(self._r)
+    kernels = (l1_forward, l1_backward)
 
 
 class L2Loss(_Regression):
@@ -59,8 +105,7 @@ class L2Loss(_Regression):
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -68,39 +113,16 @@ class L2Loss(_Regression):
        \frac{\partial L_i}{\partial s_{ik}} = -2 (y_{ik} - s_{ik}).
     """
 
-    def _per_sample(self, s, y):
-        r = s - y
-        self._r = r
-        return self._sum_rows(r * r)
-
-    def _per_sample_grad(self):
-        return 2 * self._r
+    kernels = (l2_forward, l2_backward)
 
 
-# ---- scikit-learn's regression losses (MLPRegressor's 'squared_error' and 'poisson') --------------
-class _Outputs(Loss):
-    """Predictions (N,) or (N, K) and targets of the same shape."""
-
-    def _validate(self, x, target):
-        if x.ndim not in (1, 2):
-            raise ValueError(f"input must be outputs of shape (N,) or (N, K); got shape {x.shape}")
-        return x, check_same_shape(x, target)
-
-    @staticmethod
-    def _sum_outputs(a):
-        return a.sum(axis=1) if a.ndim == 2 else a
-
-
-class HalfSquaredError(_Outputs):
-    r"""scikit-learn's ``"squared_error"``: half the squared residual.
-
-    The notes' L2 loss without the 1/2: ``L2Loss`` is twice this.
+class HalfSquaredError(_Regression):
+    r"""scikit-learn's ``"squared_error"``: half the squared residual (``L2Loss`` is twice this).
 
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -108,16 +130,10 @@ class HalfSquaredError(_Outputs):
        \frac{\partial L_i}{\partial s_{ik}} = s_{ik} - y_{ik}.
     """
 
-    def _per_sample(self, s, y):
-        r = s - y
-        self._r = r
-        return self._sum_outputs(r * r) * s.dtype.type(0.5)
-
-    def _per_sample_grad(self):
-        return self._r.copy()
+    kernels = (half_squared_error_forward, half_squared_error_backward)
 
 
-class HalfPoissonDeviance(_Outputs):
+class HalfPoissonDeviance(_Regression):
     r"""scikit-learn's ``"poisson"`` with its log link: the network's output s is log(mu), mu = e^s.
 
     Targets must be counts or rates y >= 0. An output so large that e^s overflows gives an infinite
@@ -126,8 +142,7 @@ class HalfPoissonDeviance(_Outputs):
     Parameters
     ----------
     reduction : {"mean", "sum", "none"}, default "mean"
-        How the per-sample losses L_i are combined: their mean (the notes' data loss), their sum,
-        or the vector of them (see ``Loss``).
+        How the per-sample losses L_i are combined (see ``Loss``).
 
     Notes
     -----
@@ -137,19 +152,11 @@ class HalfPoissonDeviance(_Outputs):
        \frac{\partial L_i}{\partial s_{ik}} = e^{s_{ik}} - y_{ik}.
     """
 
+    kernels = (half_poisson_deviance_forward, half_poisson_deviance_backward)
+
     def _validate(self, x, target):
         x, y = super()._validate(x, target)
         if (y < 0).any():
             bad = int(np.flatnonzero(y.ravel() < 0)[0])
             raise ValueError(f"target of the Poisson loss must be >= 0; got {y.ravel()[bad]} at index {bad}")
         return x, y
-
-    def _per_sample(self, s, y):
-        with np.errstate(over="ignore"):
-            mu = np.exp(s)
-        self._mu, self._y = mu, y
-        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0)
-        return self._sum_outputs(mu - y * s + ylogy - y)
-
-    def _per_sample_grad(self):
-        return self._mu - self._y

@@ -4,9 +4,9 @@ without Python or chainrule.
 
 The graph is built with the ``onnx`` package's own helpers at opset 17 (``graph.OPSET``, IR
 version 8) and checked with ``onnx.checker.check_model(full_check=True)`` before it is written
-(atomically). Networks are read through ``Module.spec()`` and ``state_dict()``, one table row per
-layer type (``layers.LAYERS``); preprocessing through the fitted steps' attributes, one row per
-class (``steps.STEPS``). What the file computes:
+(atomically). Networks are read through ``Module.spec()`` and ``state_dict()``, each layer type
+declaring its own nodes (``Module.onnx_nodes``, gathered by ``layers.emit``); preprocessing
+through the fitted steps' attributes, one row per class (``steps.STEPS``). What the file computes:
 
 - input ``input``: a batch of raw samples, shape (N, ...) with the sample shape, float32 (float64 when the
   network is float64), exactly what ``predict`` takes (a bare image network: (N, C, H, W)); an
@@ -31,7 +31,6 @@ import numpy as np
 
 from .graph import IR_VERSION, OPSET, Graph
 from .inputs import first_image_layer, module_input_shape, network_input
-from .layers import LAYERS, emit
 from .steps import STEPS, classifier_head, emit_step, regressor_head, sample_shape
 
 #: estimators whose inputs pass through features computed inside the estimator (not exported yet)
@@ -43,7 +42,7 @@ def _network(g, module, x, dtype):
     net_dtype = np.dtype(module.dtype or np.float32)
     if np.dtype(dtype) != net_dtype:
         x = g.cast(x, net_dtype, "network_input")
-    return emit(g, spec, state, x), net_dtype
+    return g.emit(spec, state, x), net_dtype
 
 
 def to_onnx(model, *, input_shape=None):
@@ -172,4 +171,4 @@ def export_onnx(model, path, *, input_shape=None):
     return proto
 
 
-__all__ = ["export_onnx", "to_onnx", "OPSET", "IR_VERSION", "LAYERS", "STEPS"]
+__all__ = ["export_onnx", "to_onnx", "OPSET", "IR_VERSION", "STEPS"]

@@ -1,9 +1,11 @@
 """A small builder over the ``onnx`` package's own helpers (``onnx.helper``, ``onnx.numpy_helper``):
-unique tensor names, constants from NumPy arrays, nodes, and the final ``ModelProto`` at the
-stated opset. No PyTorch, no tracing: the graph is written from the model's description."""
+unique tensor names, constants from NumPy arrays, nodes, a module's nodes (``emit``), and the final
+``ModelProto`` at the stated opset. No PyTorch, no tracing: the graph is written from the model's description."""
 from __future__ import annotations
 
 import numpy as np
+
+from .layers import emit
 
 #: the ONNX operator set the exported files use (ONNX 1.12+, onnxruntime 1.12+)
 OPSET = 17
@@ -64,6 +66,10 @@ class Graph:
         out = self.fresh(hint)
         self.nodes.append(helper.make_node(op, list(inputs), [out], name=self.fresh(f"{hint}_{op}"), **attributes))
         return out
+
+    def emit(self, spec: dict, state: dict, x: str, prefix: str = "") -> str:
+        """The nodes of the module ``spec`` describes (its type's ``onnx_nodes``) on tensor ``x``."""
+        return emit(self, spec, state, x, prefix)
 
     def cast(self, x: str, dtype, hint: str) -> str:
         return self.node("Cast", [x], hint, to=onnx_type(dtype))
