@@ -52,9 +52,9 @@ images_train = digits.X_train.astype(np.float32) / digits.pixel_max
 images_test = digits.X_test.astype(np.float32) / digits.pixel_max
 
 runs = [
-    ("HOG + linear (softmax)", lambda: LinearClassifier(epochs=40, random_state=0), H_train, H_test),
+    ("HOG + linear (softmax)", lambda: LinearClassifier(max_iter=40, random_state=0), H_train, H_test),
     ("HOG + nearest neighbour", lambda: KNeighborsClassifier(3), H_train, H_test),
-    ("pixels + linear (softmax)", lambda: LinearClassifier(epochs=40, random_state=0), X_train, X_test),
+    ("pixels + linear (softmax)", lambda: LinearClassifier(max_iter=40, random_state=0), X_train, X_test),
     ("pixels + nearest neighbour", lambda: KNeighborsClassifier(3), X_train, X_test),
     ("pixels + MLP (128 hidden)", lambda: MLPClassifier((128,), max_iter=200, random_state=0), X_train, X_test),
     ("pixels + CNN (lenet)", lambda: CNNClassifier(max_iter=30, batch_size=32, random_state=0), images_train,

@@ -8,10 +8,11 @@ in the docs therefore cannot drift from the code, and a parameter nobody describ
 import (``KeyError``) instead of going undocumented.
 
 The tables group the entries by where their meaning holds: ``COMMON`` (every estimator that
-takes the option), ``NOTES`` (the linear models' own names, in the notes' terms), ``SKLEARN``
-(the networks' scikit-learn names), ``MLP`` and ``CNN`` (one family's network), ``DEPRECATED``
-(chainrule 0.1's names of the networks), ``FIT`` and ``PREDICT`` (the methods' arguments). A
-class gives its own entries first where its meaning differs.
+takes the option), ``NOTES`` (the linear models' alpha, the notes' lambda), ``SKLEARN`` (the
+networks' options that only they take, and their alpha), ``MLP`` and ``CNN`` (one family's
+network), ``DEPRECATED`` (chainrule 0.1's names), ``FIT`` and ``PREDICT`` (the methods'
+arguments). A class gives its own entries first where its meaning differs. A class docstring
+describes the model and points here; it does not list the parameters again.
 """
 from __future__ import annotations
 
@@ -53,11 +54,15 @@ COMMON = {
     "fit_intercept": ("bool", "Learn the bias b of ``s = W x + b``; False fits ``s = W x``."),
     "momentum": ("float in [0, 1)", "mu of SGD with momentum (PyTorch's form): ``v <- mu v + g`` (v starts at "
                                     "the first gradient g), then ``W <- W - eta v``, eta the learning rate; "
-                                    "0 is the notes' plain ``W <- W - eta g``. SGD only."),
+                                    "0 is the notes' plain ``W <- W - eta g``. solver='sgd' only."),
+    "nesterovs_momentum": NESTEROV,
     "batch_size": ("int >= 1, 'auto' or None", "Samples per minibatch of the stochastic solvers: 'auto' is "
                                                "min(200, n_samples) (scikit-learn's), None the whole training "
                                                "set as one batch (full-batch gradient descent). Unused by "
                                                "L-BFGS."),
+    "max_iter": ("int >= 1", "The most epochs (passes over the training set) of the stochastic solvers, or "
+                             "the most L-BFGS iterations (scikit-learn's meaning); a ConvergenceWarning when it "
+                             "ends training before the stopping rule does."),
     "lr_schedule": ("str, dict, Schedule or None",
                     "How the learning rate changes from epoch to epoch (stochastic solvers): a name of "
                     "``optim.schedules.SCHEDULES`` ('step', 'exponential', 'cosine'...; 'cosine' falls to "
@@ -103,18 +108,14 @@ COMMON = {
                                       "setting. 1 is fastest for small layers."),
 }
 
-#: the linear models' names (the notes')
+#: the linear models' alpha (the notes' lambda)
 NOTES = {
     "alpha": ("float >= 0", "The notes' lambda, the strength of the penalty: the objective is "
                             "``L = (1/N) sum_i L_i + lambda R(W)`` (each minibatch: its mean loss plus "
                             "``lambda R(W)``), R as under penalty. Unused by 'maxnorm'."),
-    "epochs": ("int >= 0", "The most epochs (passes over the training set) of the minibatch optimizers, or "
-                           "the most L-BFGS iterations; a ConvergenceWarning when they end training before "
-                           "the stopping rule does."),
-    "nesterov": NESTEROV,
 }
 
-#: the networks' scikit-learn names (MLPClassifier, MLPRegressor, CNNClassifier)
+#: the options only the networks take, and their alpha (scikit-learn's)
 SKLEARN = {
     "solver": ("{'adam', 'sgd', 'lbfgs', 'rmsprop', 'adagrad'}",
                "scikit-learn's 'adam', 'sgd' (with momentum) and 'lbfgs' (full-batch L-BFGS, bounded by "
@@ -136,11 +137,7 @@ SKLEARN = {
                                         "``W <- W - eta g`` for 'sgd', the step size of 'adam', 'rmsprop' "
                                         "and 'adagrad'. Unused by 'lbfgs'."),
     "power_t": ("float >= 0", "The exponent of learning_rate='invscaling'."),
-    "max_iter": ("int >= 0", "The most epochs (passes over the training set) of the stochastic solvers, or "
-                             "the most L-BFGS iterations (scikit-learn's meaning); a ConvergenceWarning "
-                             "when it ends training before the stopping rule does."),
     "shuffle": ("bool", "Shuffle the training samples before every epoch (stochastic solvers)."),
-    "nesterovs_momentum": NESTEROV,
     "beta_1": ("float in [0, 1)", "Adam's decay rate of the mean of the gradients, "
                                   "``m <- beta_1 m + (1 - beta_1) g``. solver='adam' only."),
     "beta_2": ("float in [0, 1)", "Adam's decay rate of the mean of the squared gradients, "
@@ -150,9 +147,9 @@ SKLEARN = {
     "max_fun": ("int >= 1", "The most evaluations of the loss by solver='lbfgs' (scikit-learn's)."),
 }
 
-#: chainrule 0.1's names of the networks' options
+#: chainrule 0.1's names
 DEPRECATED = {old: ("deprecated", f"chainrule 0.1's name of ``{new}``: a value given here is used as "
-                                  f"``{new}``, with a FutureWarning (removed in chainrule 0.4).")
+                                  f"``{new}``, with a FutureWarning (removed in chainrule 0.3).")
               for old, new in RENAMED.items()}
 
 #: the multi-layer perceptrons' network
@@ -201,38 +198,57 @@ MLP_REGRESSOR = {
 
 #: LinearClassifier's own
 LINEAR_CLASSIFIER = {
-    "optimizer": ("{'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'}",
-                  "'lbfgs': full-batch L-BFGS (epochs bounds its iterations, tol is its gradient "
-                  "tolerance); the others: the notes' minibatch training. 'auto': 'lbfgs' for every loss "
-                  "but 'hinge' with penalty 'l2' or None, else 'sgd' (see above)."),
-    "lr": ("'auto' or float > 0", "The learning rate eta of the minibatch optimizers (unused by 'lbfgs'). "
-                                  "'auto': 0.03, lowered for 'sgd' to 1 / lambda_max when the inputs are "
-                                  "large (see above)."),
+    "solver": ("{'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'}",
+               "'lbfgs': full-batch L-BFGS, as scikit-learn's LogisticRegression (max_iter bounds its "
+               "iterations, tol is its gradient tolerance); the others: the notes' minibatch training. "
+               "'auto': 'lbfgs' for the smooth losses ('softmax', 'softmax_cross_entropy', 'sigmoid') with "
+               "penalty 'l2' or None when neither batch_size nor learning_rate_init is given (a minibatch "
+               "request), else 'sgd': L-BFGS's line search does not handle the hinge's or L1's kinks, and "
+               "max-norm is a constraint applied after each step. The smooth losses are convex in W, so "
+               "L-BFGS reaches their minimum whatever the scale of the features."),
+    "learning_rate_init": ("'auto' or float > 0",
+                           "The learning rate eta of the minibatch solvers (unused by 'lbfgs'). 'auto': 0.03, "
+                           "lowered for 'sgd' to 1 / lambda_max when the inputs are large, lambda_max the "
+                           "largest eigenvalue of the (sample-weighted) second moment of [x, 1], which bounds "
+                           "the curvature of the loss in W up to the loss's own factor (1/2 for the softmax, "
+                           "1/4 for a sigmoid); unscaled features (values near 50) otherwise make SGD with "
+                           "momentum jump over the minimum. A number also asks solver='auto' for 'sgd'."),
+    "batch_size": ("int >= 1, 'auto' or None", "Samples per minibatch of the minibatch solvers: 'auto' is 32; "
+                                               "None the whole training set as one batch (full-batch gradient "
+                                               "descent). A number or None also asks solver='auto' for "
+                                               "'sgd'. Unused by L-BFGS."),
 }
 
 #: LinearRegression's own (and PolynomialRegression's)
 LINEAR_REGRESSION = {
-    "solver": ("{'gd', 'lstsq'}", "'gd': gradient descent from a random start, with optimizer; 'lstsq': the "
-                                  "exact minimiser of the L2 loss (plus ``alpha sum W^2`` with an L2 "
-                                  "penalty), by least squares."),
+    "solver": ("{'sgd', 'adam', 'rmsprop', 'adagrad', 'lbfgs', 'lstsq'}",
+               "'lstsq': the exact minimiser of the L2 loss (plus ``alpha sum W^2`` with an L2 penalty), by "
+               "least squares. The others train from a random start: 'sgd' is gradient descent (with the "
+               "default batch_size=None; with momentum if momentum > 0), 'adam', 'rmsprop' and 'adagrad' "
+               "their update rules, 'lbfgs' full-batch L-BFGS. chainrule 0.1's 'gd' (with its optimizer) "
+               "still works, with a FutureWarning."),
     "loss": ("{'l2', 'l1'}", "'l2': the notes' ``(1/N) sum_i sum_k (y_ik - s_ik)^2`` (no 1/2); 'l1': "
-                             "``(1/N) sum_i sum_k |y_ik - s_ik|``, solver='gd' only. solver='gd' also takes "
-                             "MLPRegressor's 'squared_error' and 'poisson'."),
-    "penalty": ("{'l2', 'l1', 'elasticnet'} or None", "A penalty ``R(W)`` of strength alpha on the weights: "
-                                                      "``sum W^2`` ('l2'), ``sum |W|`` ('l1'), ``sum (beta "
-                                                      "W^2 + |W|)`` ('elasticnet'). solver='lstsq' takes None "
-                                                      "or 'l2'."),
-    "optimizer": ("{'sgd', 'adam', 'rmsprop', 'adagrad', 'lbfgs'}",
-                  "The update rule of solver='gd': 'sgd' (gradient descent, with momentum if momentum > "
-                  "0), 'adam', 'rmsprop', 'adagrad', or 'lbfgs' (full-batch L-BFGS)."),
-    "lr": ("'auto' or float > 0", "The step eta of solver='gd'. 'auto': 1 / L, L the bound on the curvature "
-                                  "above, so that descent on the L2 loss cannot diverge whatever the scale of "
-                                  "X."),
-    "tol": ("float >= 0", "solver='gd' stops when every entry of the objective's gradient is at most tol "
-                          "(averaged over the epoch's batches with minibatches; L-BFGS-B's gtol with "
-                          "optimizer='lbfgs')."),
+                             "``(1/N) sum_i sum_k |y_ik - s_ik|``, not with 'lstsq'. The iterative solvers "
+                             "also take MLPRegressor's 'squared_error' and 'poisson'."),
+    "penalty": ("{'l2', 'l1', 'elasticnet', 'maxnorm'} or None",
+                "A penalty ``R(W)`` of strength alpha on the weights: ``sum W^2`` ('l2'), ``sum |W|`` ('l1'), "
+                "``sum (beta W^2 + |W|)`` ('elasticnet'); or 'maxnorm', the constraint ``||w|| <= max_norm`` "
+                "after every step. solver='lstsq' takes None or 'l2'."),
+    "learning_rate_init": ("'auto' or float > 0",
+                           "The step eta of the iterative solvers. 'auto': 1 / L, L = 2 lambda_max(A^T A / N) "
+                           "(+ 2 alpha for an L2 penalty, 2 alpha beta for elastic net), A = [X, 1]: L bounds "
+                           "the curvature of the mean L2 loss, so gradient descent with this step cannot "
+                           "diverge whatever the scale of X."),
+    "max_iter": ("int >= 1", "The most epochs of gradient descent (L-BFGS iterations with 'lbfgs'); a "
+                             "ConvergenceWarning when they end training first. Unused by 'lstsq'."),
+    "tol": ("float >= 0", "The iterative solvers stop when every entry of the objective's gradient is at most "
+                          "tol (averaged over the epoch's batches with minibatches; L-BFGS-B's gtol with "
+                          "solver='lbfgs'): a loss that stops changing proves nothing here, since descent "
+                          "crawling along a badly scaled feature changes it by less than its rounding."),
     "n_iter_no_change": ("int >= 1 or inf", "Checked, but unused: gradient descent here stops on the "
                                             "gradient (tol), not on scikit-learn's rule."),
+    "optimizer": ("deprecated", "chainrule 0.1's update rule of solver='gd': a value given here is used as "
+                                "``solver``, with a FutureWarning (removed in chainrule 0.3)."),
 }
 
 #: PolynomialRegression's own

@@ -7,17 +7,72 @@ packed vector theta in float64; each evaluation copies theta into the parameters
 the network's dtype, in place, so views of the weights stay valid) and packs the gradient back
 as float64. ``max_iter`` bounds the iterations, ``max_fun`` the evaluations of J, ``tol`` is
 L-BFGS-B's ``gtol`` (stop when every entry of the projected gradient is at most ``tol``), as in
-scikit-learn's MLP.
+scikit-learn's MLP. ``fit_lbfgs`` is the solver the estimators call: it returns the run as a
+``FitResult`` (early stopping does not apply: scikit-learn's L-BFGS ignores it too).
 """
 from __future__ import annotations
 
+import math
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
 
+from ..layers.dropout import Dropout
+from ..layers.residual import Residual
 from ..regularizers.penalties import add_penalty_gradients, penalty_value
+from ..training.batching import predict_in_batches
+from ..training.history import History
+from ._objective import objective
+from ._result import FitResult, NonFiniteWeights, Progress
+from ._settings import user_stacklevel
+
+
+def fit_lbfgs(s, model, loss, data, start: Progress) -> FitResult:
+    """Minimise the objective of ``data`` from the model's weights with L-BFGS; return the run.
+
+    ``start``: the progress a warm start continues (its loss curve grows); the validation set,
+    if any, and the training sample of ``eval_train`` are measured after every iteration.
+    """
+    if s.checkpoint:
+        raise ValueError("checkpoint applies to the epochs of the stochastic solvers; solver='lbfgs' (full-batch "
+                         "L-BFGS) has no epochs to resume")
+    if s.penalty == "maxnorm":
+        raise ValueError("penalty='maxnorm' is a constraint applied after each step of a stochastic solver; "
+                         "L-BFGS takes no such steps: use solver 'sgd' or 'adam' with it")
+    if any(m.p > 0 for m in model.modules() if isinstance(m, Dropout)):
+        raise ValueError("solver='lbfgs' minimises a fixed function: it needs dropout=0 (dropout draws new "
+                         "masks at every evaluation); use solver='adam' or 'sgd' with dropout")
+    if any(m.survival_prob < 1 for m in model.modules() if isinstance(m, Residual)):
+        raise ValueError("solver='lbfgs' minimises a fixed function: it needs p_last=1 (stochastic depth draws "
+                         "new masks at every evaluation); use solver='adam' or 'sgd' with stochastic depth")
+    sw = data.sample_weight
+    unit = 1.0 if sw is None else float(np.mean(sw))
+    weights = None if sw is None else (sw / unit).astype(model.dtype or np.float64)
+    measure = data.measures(loss)
+    validate = None
+    if data.validation is not None or data.eval_train is not None:
+        validate = lambda: measure(lambda X: predict_in_batches(model, X, 4096))  # noqa: E731
+    res = minimize(model, objective(model, loss, s, unit), data.X, data.targets, weights, max_iter=s.max_iter,
+                   max_fun=s.max_fun, tol=s.tol, verbose=s.verbose, validate=validate)
+    p = Progress(n_iter=res.n_iter, t=start.t, loss=res.loss, loss_curve=start.loss_curve + res.curve,
+                 best_loss=min([res.loss] + res.curve), converged=res.converged)
+    history = History(res.records, info={"solver": "lbfgs", "message": res.message, "evaluations": res.n_evaluations})
+    if res.interrupted:
+        history.interrupted = True
+        warnings.warn(f"training was interrupted (Ctrl-C) after {res.n_iter} L-BFGS iterations; the model keeps "
+                      "the last iterate's weights", UserWarning, stacklevel=user_stacklevel())
+    elif not math.isfinite(res.loss):
+        raise NonFiniteWeights("Solver produced non-finite parameter weights. The input data may contain large "
+                               f"values and need to be preprocessed. (L-BFGS: the loss is {res.loss})", history=history)
+    elif not res.converged:
+        warnings.warn(f"lbfgs failed to converge after {res.n_iter} iteration(s) and {res.n_evaluations} "
+                      f"evaluations ({res.message}). Increase max_iter (now {s.max_iter}) or max_fun "
+                      f"(now {s.max_fun}), or scale the data.", ConvergenceWarning, stacklevel=user_stacklevel())
+    return FitResult(p, history)
 
 
 @dataclass
@@ -76,14 +131,14 @@ class PackedObjective:
         return objective, grad
 
 
-def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
-              verbose: int = 0, validate=None) -> LbfgsResult:
+def minimize(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
+             verbose: int = 0, validate=None) -> LbfgsResult:
     """Minimise the objective from the model's current parameters; they end at the solution.
 
     ``validate()`` (optional) is called after every iteration with the iterate's weights in the
     network, in evaluation mode; its dict joins that iteration's record.
     """
-    objective = PackedObjective(model, loss, X, y, sample_weight)
+    J = PackedObjective(model, loss, X, y, sample_weight)
     curve: list[float] = []
     records: list[dict] = []
     last = {}
@@ -93,7 +148,7 @@ def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: 
         curve.append(float(intermediate_result.fun))
         record = {"epoch": len(curve) - 1, "loss": curve[-1]}
         if validate is not None:
-            objective.unpack(intermediate_result.x)
+            J.unpack(intermediate_result.x)
             model.eval()
             record.update(validate())
             model.train()
@@ -101,22 +156,17 @@ def fit_lbfgs(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: 
         if verbose:
             print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]), file=sys.stdout, flush=True)
 
-    theta0 = objective.pack()
-    if max_iter == 0:
-        value, _ = objective(theta0)
-        objective.unpack(theta0)
-        model.eval()
-        return LbfgsResult(0, float(value), [], False, "max_iter=0: no iteration", objective.evaluations)
+    theta0 = J.pack()
     try:
-        res = scipy.optimize.minimize(objective, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
+        res = scipy.optimize.minimize(J, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
                                       options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
     except KeyboardInterrupt:       # Ctrl-C: keep the last complete iteration, as the training loop keeps its batch
-        objective.unpack(last.get("x", theta0))
+        J.unpack(last.get("x", theta0))
         model.eval()
         return LbfgsResult(len(curve), curve[-1] if curve else float("nan"), curve, False, "interrupted",
-                           objective.evaluations, records, interrupted=True)
-    objective.unpack(res.x)
+                           J.evaluations, records, interrupted=True)
+    J.unpack(res.x)
     model.eval()
     message = res.message if isinstance(res.message, str) else res.message.decode()
     return LbfgsResult(min(int(res.nit), max_iter), float(res.fun), curve, res.status == 0, message,
-                       objective.evaluations, records)
+                       J.evaluations, records)

@@ -1,4 +1,8 @@
-"""The estimators' objective: the data loss, and scikit-learn's batch-scaled penalty.
+"""The estimators' objective: the data loss plus the penalties, scikit-learn's batch-scaled one included.
+
+``objective(model, loss, settings, weight_unit)`` gives the weights of the network's linear and
+convolution layers the penalty (or max-norm constraint) of the settings and returns the loss the
+solvers minimise.
 
 scikit-learn's MLP adds 0.5 * alpha * ||W||^2 / B to each batch's mean loss, B being the batch's
 number of samples (its total sample weight when there are weights). In the notes' terms that is
@@ -18,8 +22,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import registry
+from ..layers.conv import Conv2d
+from ..layers.linear import Linear
 from ..losses.base import Loss
 from ..regularizers.penalties import Penalty
+
+
+def objective(model, loss: Loss, s, weight_unit: float = 1.0) -> "EstimatorLoss":
+    """Give the weights of the Linear and Conv2d layers (their biases too with ``penalize_bias``)
+    the penalty or constraint of the settings ``s``, per batch for scikit-learn's alpha, and return
+    the data loss as the loop sees it. ``weight_unit``: the mean sample weight (see EstimatorLoss)."""
+    scale = BatchScale() if s.alpha_per_batch else None
+
+    def regularizer():
+        r, c = registry.penalty(s.penalty, s.alpha, s.beta, s.max_norm)
+        return (PerBatchPenalty(r, scale) if (r is not None and scale is not None) else r), c
+
+    for module in model.modules():
+        if isinstance(module, (Linear, Conv2d)):
+            module.weight.regularizer, module.weight.constraint = regularizer()
+            if module.bias is not None:
+                module.bias.regularizer = regularizer()[0] if s.penalize_bias else None
+    return EstimatorLoss(loss, scale, weight_unit if weight_unit > 0 else 1.0)
 
 
 class BatchScale:

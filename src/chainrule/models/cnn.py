@@ -31,8 +31,9 @@ from sklearn.utils.validation import validate_data
 from .. import architectures, registry
 from .._helpers.validation import check_int, check_number
 from ._docs import CLASSIFIERS, CNN, COMMON, SKLEARN, document
-from ._network import store_params
-from ._tasks import ClassifierNetwork
+from ._estimator import NetworkEstimator, store_params
+from ._settings import params, resolve
+from ._tasks import NetworkClassifier
 
 ARCHITECTURES = ("lenet", "resnet")
 DEPTH_MODES = ("row", "batch")
@@ -62,7 +63,7 @@ def resolve_image_shape(value, n_values: int | None = None) -> tuple[int, int, i
 
 
 @document(CNN, SKLEARN, CLASSIFIERS, COMMON)
-class CNNClassifier(ClassifierNetwork):
+class CNNClassifier(NetworkClassifier, NetworkEstimator):
     """A convolutional network classifier (lenet or a small ResNet) with scikit-learn's API.
 
     Network: ``architecture`` ('lenet' or 'resnet'); for 'resnet' ``width`` (channels of the
@@ -100,8 +101,7 @@ class CNNClassifier(ClassifierNetwork):
     ((1, 8, 8), True)
     """
 
-    _fitted_attributes = ClassifierNetwork._fitted_attributes + ("image_shape_",)
-    _sparse = False
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkClassifier.FITTED + ("image_shape_",)
 
     def __init__(self, architecture="lenet", *, image_shape=None, width=16, blocks_per_stage=3, p_last=0.5,
                  stochastic_depth_mode="row", solver="adam", alpha=0.0, batch_size=64, learning_rate="constant",
@@ -136,6 +136,9 @@ class CNNClassifier(ClassifierNetwork):
         if ndim not in (3, 4):
             return X, None                 # validate_data refuses it with scikit-learn's message
         X = np.asarray(X)
+        if X.shape[0] == 0:                # scikit-learn's words, with the shape as given
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required by "
+                             f"{name}: give at least one image")
         shape = (1,) + X.shape[1:] if ndim == 3 else X.shape[1:]
         if reset and self.image_shape is not None and resolve_image_shape(self.image_shape, math.prod(shape)) != shape:
             raise ValueError(f"{name}: image_shape is {tuple(self.image_shape)} (C, H, W) = "
@@ -146,10 +149,10 @@ class CNNClassifier(ClassifierNetwork):
                              f"((N, C, H, W), (N, H, W) for one channel, or flat rows); got X of shape {X.shape}")
         return X.reshape(X.shape[0], -1), shape
 
-    def _validate_X_y(self, X, y, reset: bool):
+    def _check_X_y(self, X, y, reset: bool):
         X, shape = self._rows_and_shape(X, reset)
         n_values = None if shape is None else math.prod(shape)
-        X, y = super()._validate_X_y(X, y, reset)
+        X, y = super()._check_X_y(X, y, reset)
         if reset:
             if n_values is not None and X.shape[1] != n_values:        # e.g. a DataFrame
                 raise ValueError(f"image_shape {tuple(self.image_shape)} holds {n_values} values per image; X has "
@@ -169,7 +172,15 @@ class CNNClassifier(ClassifierNetwork):
         """One image as the network takes it: (C, H, W)."""
         return tuple(int(v) for v in self.image_shape_)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
     # -- the network ----------------------------------------------------------------------------
+    def _settings(self, X, sample_weight):
+        return resolve(type(self).__name__, params(self), alpha_per_batch=True)
+
     def _build_network(self, n_in, n_out, rng):
         c, h, w = n_in
         arch = registry.choose("architecture", {a: a for a in ARCHITECTURES}, self.architecture)

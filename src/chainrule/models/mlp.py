@@ -8,15 +8,15 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
-from .._helpers.validation import resolve_rng
+from .._helpers.validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ._docs import CLASSIFIERS, COMMON, DEPRECATED as RENAMED_OPTIONS, MLP, MLP_REGRESSOR, SKLEARN, document
-from ._network import _number, _positive_int, store_params
-from ._settings import DEPRECATED
-from ._tasks import ClassifierNetwork, RegressorNetwork
+from ._estimator import NetworkEstimator, store_params
+from ._settings import DEPRECATED, params, resolve
+from ._tasks import NetworkClassifier, NetworkRegressor
 
 
 def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, init=None) -> Sequential:
@@ -101,12 +101,13 @@ def hidden_sizes(value) -> tuple:
     except TypeError:
         raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers; got {value!r}") from None
     for h in sizes:
-        _positive_int("hidden_layer_sizes entries", h)
+        check_int("hidden_layer_sizes entries", h)
     return sizes
 
 
 class _MLP:
-    """What the two networks share: the architecture, and scikit-learn's view of the weights.
+    """What the two networks share: the architecture, scikit-learn's alpha, and scikit-learn's view of
+    the weights.
 
     ``coefs_[i]`` is layer i's weight in scikit-learn's (in, out) layout and ``intercepts_[i]``
     its bias: views of the network's (out, in) weights (``model_[j].weight.value.T``), so
@@ -114,13 +115,16 @@ class _MLP:
     fits) sets the weights the next ``fit``/``partial_fit``/``predict`` starts from.
     """
 
+    def _settings(self, X, sample_weight):
+        return resolve(type(self).__name__, params(self), alpha_per_batch=True)
+
     def _build_network(self, n_in, n_out, rng):
         sizes = hidden_sizes(self.hidden_layer_sizes)
         registry.activation(self.activation)
-        _number("dropout", self.dropout, high=1.0)
+        dropout = check_number("dropout", self.dropout, 0.0, 1.0)
         init = registry.choose("weight_init", {k: k for k in WEIGHT_INITS}, self.weight_init)
-        model = build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
-                          rng, self._dtype, init="zeros" if init == "sklearn" else None)
+        model = build_mlp(n_in, sizes, n_out, self.activation, dropout, bool(self.batch_norm), rng, self._dtype,
+                          init="zeros" if init == "sklearn" else None)
         if init == "sklearn":
             sklearn_init(model, self.activation, self.random_state, rng)
         return model
@@ -157,14 +161,26 @@ class _MLP:
     def intercepts_(self, value):
         self.__dict__["_pending_intercepts"] = value
 
-    def _has_pending_weights(self) -> bool:
-        return "_pending_coefs" in self.__dict__ or "_pending_intercepts" in self.__dict__
+    @property
+    def n_layers_(self):
+        """The number of layers as scikit-learn counts them: the input, each hidden layer, the output
+        (derived from the network; a value assigned before there is one is kept until then)."""
+        if "model_" not in self.__dict__ and "_n_layers" in self.__dict__:
+            return self.__dict__["_n_layers"]
+        check_is_fitted(self, "model_")
+        return len(self._linears()) + 1
 
-    def _apply_pending_weights(self) -> None:
+    @n_layers_.setter
+    def n_layers_(self, value):
+        self.__dict__["_n_layers"] = value
+
+    def _hand_set_network(self):
+        """The network with the weights assigned to ``coefs_`` / ``intercepts_`` (built from their
+        shapes before any fit), or None when none were assigned."""
         coefs = self.__dict__.pop("_pending_coefs", None)
         intercepts = self.__dict__.pop("_pending_intercepts", None)
         if coefs is None and intercepts is None:
-            return
+            return None
         if not hasattr(self, "model_"):
             if coefs is None:
                 raise ValueError("intercepts_ were assigned without coefs_; assign both before the first fit")
@@ -185,17 +201,11 @@ class _MLP:
                 if v.shape != target.shape:
                     raise ValueError(f"{name}[{i}] must have shape {target.shape}; got {v.shape}")
                 target[...] = v
-
-    def _after_fit(self):
-        super()._after_fit()
-        self.n_layers_ = len(self._linears()) + 1
-
-
-_MLP_ATTRIBUTES = ("n_layers_",)
+        return self.model_
 
 
 @document(MLP, SKLEARN, CLASSIFIERS, COMMON, RENAMED_OPTIONS)
-class MLPClassifier(_MLP, ClassifierNetwork):
+class MLPClassifier(_MLP, NetworkClassifier, NetworkEstimator):
     """A multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule's engine.
 
     scikit-learn's parameters with its meanings and defaults: ``hidden_layer_sizes``,
@@ -242,7 +252,7 @@ class MLPClassifier(_MLP, ClassifierNetwork):
     ([(64, 32), (32, 10)], 'softmax')
     """
 
-    _fitted_attributes = ClassifierNetwork._fitted_attributes + _MLP_ATTRIBUTES
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkClassifier.FITTED + ("n_layers_",)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
@@ -256,7 +266,7 @@ class MLPClassifier(_MLP, ClassifierNetwork):
 
 
 @document(MLP, MLP_REGRESSOR, SKLEARN, COMMON, RENAMED_OPTIONS)
-class MLPRegressor(_MLP, RegressorNetwork):
+class MLPRegressor(_MLP, NetworkRegressor, NetworkEstimator):
     """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
 
     The parameters of ``MLPClassifier`` (without ``class_weight``), and ``loss``:
@@ -279,7 +289,7 @@ class MLPRegressor(_MLP, RegressorNetwork):
     True
     """
 
-    _fitted_attributes = RegressorNetwork._fitted_attributes + _MLP_ATTRIBUTES
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkRegressor.FITTED + ("n_layers_",)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,

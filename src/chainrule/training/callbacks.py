@@ -1,5 +1,5 @@
-"""Callbacks: the hooks of the training loop, early stopping and checkpoints (the progress bar is in
-``progress.py``)."""
+"""Callbacks: the hooks of the training loop, early stopping, checkpoints and the epoch's mean gradient
+(the progress bar is in ``progress.py``)."""
 from __future__ import annotations
 
 import math
@@ -308,6 +308,28 @@ class Checkpoint(Callback):
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+class EpochGradient(Callback):
+    """The mean of every parameter's gradient over the epoch's batches: the exact gradient of the
+    objective for full-batch gradient descent. ``mean()`` gives it as (parameter, gradient) pairs
+    in float64 (LinearRegression stops when its largest entry is at most ``tol``)."""
+
+    def on_epoch_begin(self, trainer, epoch):
+        self._params, self._sums, self._count = [], None, 0
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        self._params = [p for p in trainer.model.parameters() if p.grad is not None]
+        if self._sums is None:
+            self._sums = [np.array(p.grad, dtype=np.float64) for p in self._params]
+        else:
+            for total, p in zip(self._sums, self._params):
+                total += p.grad
+        self._count += 1
+
+    def mean(self) -> list:
+        """[(parameter, its mean gradient over the epoch's batches)]."""
+        return [(p, total / self._count) for p, total in zip(self._params, self._sums or [])]
 
 
 def get_state_arrays(callbacks):

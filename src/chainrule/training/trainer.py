@@ -222,6 +222,34 @@ class Trainer:
         ValueError
             If the data does not fit the model or the loss.
         """
+        for _ in self.iter_epochs(X, y, y_labels=y_labels, sample_weight=sample_weight,
+                                  validation_data=validation_data, validation_fraction=validation_fraction,
+                                  stratify=stratify):
+            pass
+        return self.history
+
+    def iter_epochs(self, X, y, *, y_labels=None, sample_weight=None, validation_data=None,
+                    validation_fraction: float | None = None, stratify: bool | None = None):
+        """Train epoch by epoch, handing each epoch's record to the caller before the callbacks see it.
+
+        The loop of ``fit``, as a generator: after every epoch it yields the record that the history
+        holds, and waits. The caller may add values to it (they go into the history), decide to
+        stop (``trainer.stop_training = True``) or set what the next checkpoint carries
+        (``checkpoint_extra``, ``checkpoint_arrays``); then the callbacks' ``on_epoch_end`` run (a
+        ``Checkpoint`` writes the caller's decision with the epoch) and the next epoch starts. Wrap
+        it in ``contextlib.closing`` when the loop body may raise: the callbacks' ``on_train_end``
+        (a checkpoint's lock) then runs at once.
+
+        Parameters
+        ----------
+        X, y, y_labels, sample_weight, validation_data, validation_fraction, stratify
+            As for ``fit``.
+
+        Yields
+        ------
+        dict
+            The epoch's record, the history's own (``loss``, ``accuracy`` or ``error``, ``lr``...).
+        """
         if validation_fraction and validation_data is None and self.split_seed is None:
             # drawn once; a checkpoint carries it so that a resumed run splits alike
             self.split_seed = int(self.rng.integers(2**63))
@@ -248,6 +276,9 @@ class Trainer:
                         history.interrupted = True
                         break
                     self.end_epoch(record, data, epoch)
+                    yield history.records[-1]
+                    for cb in self.callbacks:
+                        cb.on_epoch_end(self, epoch, history.records[-1])
                     if interrupt.caught:
                         history.interrupted = True
                     if interrupt.caught or self.stop_training:
@@ -256,10 +287,9 @@ class Trainer:
                 history.interrupted = True
         finally:
             self.model.eval()
+            self.start_epoch = self.completed_epochs
             for cb in self.callbacks:          # also after a divergence: checkpoints release their lock
                 cb.on_train_end(self)
-        self.start_epoch = self.completed_epochs
-        return history
 
     def run_epoch(self, data: TrainingData, slices, epoch: int, interrupt) -> dict | None:
         """One pass over the shuffled data, one optimizer step per batch (the notes' loop).
@@ -337,7 +367,7 @@ class Trainer:
             self.guard.diverged(objective, epoch=epoch, batch=batch, lr=lr, history=self.history, cause=str(exc))
 
     def end_epoch(self, record: dict, data: TrainingData, epoch: int) -> None:
-        """Measure the validation data, append the record to the history and call the callbacks.
+        """Measure the validation data and append the record to the history.
 
         Parameters
         ----------
@@ -357,8 +387,6 @@ class Trainer:
                 record["val_error"] = val["error"]
         self.history.append(record)
         self.completed_epochs = epoch + 1
-        for cb in self.callbacks:
-            cb.on_epoch_end(self, epoch, record)
 
     # -- checkpoints (training/checkpoint.py) ---------------------------------------------------
     def save_checkpoint(self, path, completed_epochs: int | None = None) -> None:
