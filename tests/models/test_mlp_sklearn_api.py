@@ -19,7 +19,7 @@ from chainrule import io
 from chainrule.grad import numerical_gradient
 from chainrule.models import MLPClassifier, MLPRegressor
 from chainrule.models._lbfgs import PackedObjective
-from chainrule.models._objective import objective
+from chainrule.models._objective import penalise
 
 PAIRS = [(MLPClassifier, SkClassifier), (MLPRegressor, SkRegressor)]
 
@@ -311,4 +311,5 @@ def _packed_objective(clf, X, y):
     """The objective a fitted classifier's L-BFGS minimised, at its weights (the solver's own pieces)."""
     labels = clf._labels()
     targets, _ = labels.encode(y)
-    return PackedObjective(clf.model_, objective(clf.model_, labels.data_loss(), clf._settings(X, None)), X, targets)
+    penalise(clf.model_, clf._settings(X, None))
+    return PackedObjective(clf.model_, labels.data_loss(), X, targets, penalty_scale=0.5 / X.shape[0])

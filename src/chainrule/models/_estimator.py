@@ -39,8 +39,7 @@ from ._stochastic import fit_stochastic
 
 
 def store_params(estimator, arguments: dict) -> None:
-    """Store every __init__ argument untouched under its own name (scikit-learn's convention),
-    from ``locals()`` of the __init__."""
+    """Store every __init__ argument of ``locals()`` untouched under its own name (scikit-learn's rule)."""
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
@@ -208,9 +207,7 @@ class NetworkEstimator(BaseEstimator):
         return Xv, yv, tv, None
 
     def _network_input_shape(self) -> tuple:
-        """One sample's shape as the network takes it (without the batch axis): the first Linear
-        layer's input size (the features after any expansion the estimator makes, e.g.
-        PolynomialRegression's monomials). A network on images overrides it."""
+        """One sample's shape as the network takes it: the first Linear layer's input size."""
         first = next(m for m in self.model_.modules() if isinstance(m, Linear))
         return (int(first.in_features),)
 
@@ -218,9 +215,6 @@ class NetworkEstimator(BaseEstimator):
     def summary(self):
         """The fitted network's table: each layer, its output shape for this estimator's inputs and
         its number of parameters, with the totals (``Module.summary``; an HTML table in a notebook).
-        For ``MLPClassifier((32,))`` fitted on the 64 pixels of the digits it lists Linear
-        (N, 32) with 2,080 parameters, ReLU (N, 32) with 0 and Linear (N, 10) with 330: 2,410
-        in all, for inputs (N, 64).
 
         Returns
         -------

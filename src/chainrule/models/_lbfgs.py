@@ -26,7 +26,7 @@ from ..layers.residual import Residual
 from ..regularizers.penalties import add_penalty_gradients, penalty_value
 from ..training.batching import predict_in_batches
 from ..training.history import History
-from ._objective import objective
+from ._objective import penalise
 from ._result import FitResult, NonFiniteWeights, Progress
 from ._settings import user_stacklevel
 
@@ -52,12 +52,15 @@ def fit_lbfgs(s, model, loss, data, start: Progress) -> FitResult:
     sw = data.sample_weight
     unit = 1.0 if sw is None else float(np.mean(sw))
     weights = None if sw is None else (sw / unit).astype(model.dtype or np.float64)
+    penalise(model, s)
+    batch = data.X.shape[0] if weights is None else unit * float(np.sum(weights))    # one batch: the whole set
+    scale = 0.5 / batch if s.alpha_per_batch else 1.0
     measure = data.measures(loss)
     validate = None
     if data.validation is not None or data.eval_train is not None:
         validate = lambda: measure(lambda X: predict_in_batches(model, X, 4096))  # noqa: E731
-    res = minimize(model, objective(model, loss, s, unit), data.X, data.targets, weights, max_iter=s.max_iter,
-                   max_fun=s.max_fun, tol=s.tol, verbose=s.verbose, validate=validate)
+    res = minimize(model, loss, data.X, data.targets, weights, max_iter=s.max_iter, max_fun=s.max_fun, tol=s.tol,
+                   verbose=s.verbose, validate=validate, penalty_scale=scale)
     p = Progress(n_iter=res.n_iter, t=start.t, loss=res.loss, loss_curve=start.loss_curve + res.curve,
                  best_loss=min([res.loss] + res.curve), converged=res.converged)
     history = History(res.records, info={"solver": "lbfgs", "message": res.message, "evaluations": res.n_evaluations})
@@ -93,10 +96,12 @@ def _order(a: np.ndarray) -> str:
 
 
 class PackedObjective:
-    """J(theta) and dJ/dtheta for the network's parameters packed into one float64 vector."""
+    """J(theta) and dJ/dtheta for the network's parameters packed into one float64 vector; the
+    penalties count ``penalty_scale`` times (scikit-learn's 1 / (2 N))."""
 
-    def __init__(self, model, loss, X, y, sample_weight=None):
+    def __init__(self, model, loss, X, y, sample_weight=None, penalty_scale: float = 1.0):
         self.model, self.loss, self.X, self.y, self.w = model, loss, X, y, sample_weight
+        self.scale = penalty_scale
         self.params = list(model.parameters())
         self.penalised = [p for p in self.params if p.regularizer is not None]
         self.sizes = [p.value.size for p in self.params]
@@ -119,12 +124,14 @@ class PackedObjective:
         for p in self.params:
             p.zero_grad()
         scores = model.forward(self.X)
+        if not np.isfinite(scores).all():
+            return np.inf, np.zeros_like(theta)
         data_loss = float(self.loss.forward(scores, self.y, sample_weight=self.w))
-        objective = data_loss + penalty_value(self.penalised) if self.penalised else data_loss
+        objective = data_loss + penalty_value(self.penalised, self.scale) if self.penalised else data_loss
         if not np.isfinite(objective):
             return np.inf, np.zeros_like(theta)
         model.backward(self.loss.backward())
-        add_penalty_gradients(self.penalised)
+        add_penalty_gradients(self.penalised, self.scale)
         grad = np.concatenate([
             (p.grad if p.grad is not None else np.zeros_like(p.value)).ravel(order=_order(p.value))
             for p in self.params]).astype(np.float64, copy=False)
@@ -132,13 +139,13 @@ class PackedObjective:
 
 
 def minimize(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
-             verbose: int = 0, validate=None) -> LbfgsResult:
+             verbose: int = 0, validate=None, penalty_scale: float = 1.0) -> LbfgsResult:
     """Minimise the objective from the model's current parameters; they end at the solution.
 
     ``validate()`` (optional) is called after every iteration with the iterate's weights in the
     network, in evaluation mode; its dict joins that iteration's record.
     """
-    J = PackedObjective(model, loss, X, y, sample_weight)
+    J = PackedObjective(model, loss, X, y, sample_weight, penalty_scale)
     curve: list[float] = []
     records: list[dict] = []
     last = {}

@@ -30,7 +30,7 @@ from ..errors import TrainingDiverged
 from ..optim.schedules import Adaptive, InvScaling
 from ..training.callbacks import Checkpoint, EpochGradient
 from ..training.trainer import Trainer
-from ._objective import objective
+from ._objective import penalise
 from ._result import FitResult, Progress
 from ._settings import user_stacklevel
 
@@ -51,16 +51,16 @@ def fit_stochastic(s, model, loss, data, start: Progress, *, rng, incremental=Fa
         split_seed = stored.get("split_seed", drawn)
         data = data.hold_out(s.validation_fraction, split_seed)
     n_train, weights = data.X.shape[0], data.sample_weight
-    objective_ = objective(model, loss, s, 1.0 if weights is None else float(np.mean(weights)))
+    penalise(model, s)
     if optimizer is None:
         optimizer = registry.optimizer(s.solver, model, s.learning_rate_init, **s.optimizer_kwargs)
     optimizer.lr = s.learning_rate_init       # the base rate: the schedule derives each epoch's from it
     schedule = _schedule(s, n_train, start.t, schedule if incremental else None)
     gradient = EpochGradient() if s.stopping == "gradient" else None
     callbacks = [c for c in (gradient, Checkpoint(s.checkpoint) if s.checkpoint and not incremental else None) if c]
-    trainer = Trainer(model, objective_, optimizer, batch_size=s.batch_for(n_train),
-                      epochs=1 if incremental else s.max_iter, rng=rng, lr_schedule=schedule, callbacks=callbacks,
-                      verbose=s.verbose, task=data.task.kind, eval_batch_size=4096, shuffle=s.shuffle)
+    trainer = Trainer(model, loss, optimizer, batch_size=s.batch_for(n_train), epochs=1 if incremental else s.max_iter,
+                      rng=rng, lr_schedule=schedule, callbacks=callbacks, verbose=s.verbose, task=data.task.kind,
+                      eval_batch_size=4096, shuffle=s.shuffle, penalty_per_batch=s.alpha_per_batch)
     trainer.checkpoint_extra = {**(identity or {}), "split_seed": split_seed}
     progress = start
     if resume_from is not None:

@@ -1,6 +1,6 @@
 """A convolutional network classifier with scikit-learn's API: ``CNNClassifier``.
 
-It is ``MLPClassifier``'s machinery (``NetworkEstimator`` and ``ClassifierNetwork``: solvers,
+It is ``MLPClassifier``'s machinery (``NetworkEstimator`` and ``NetworkClassifier``: solvers,
 schedules, early stopping, validation, class weights, checkpoints, ``partial_fit``) with a network
 on images instead of a stack of linear layers. What it adds is how X becomes images and which
 network it builds:
@@ -66,28 +66,12 @@ def resolve_image_shape(value, n_values: int | None = None) -> tuple[int, int, i
 class CNNClassifier(NetworkClassifier, NetworkEstimator):
     """A convolutional network classifier (lenet or a small ResNet) with scikit-learn's API.
 
-    Network: ``architecture`` ('lenet' or 'resnet'); for 'resnet' ``width`` (channels of the
-    first stage; the others have 2 and 4 times as many), ``blocks_per_stage`` (3 gives ResNet-20),
-    ``p_last`` (the survival probability of the last residual block under the linear decay rule
-    of stochastic depth; 1 turns it off) and ``stochastic_depth_mode`` ('row': one draw per image,
-    'batch': one per batch). ``image_shape``: (C, H, W) or (H, W) of the images when X is flat
-    rows (N, D); not needed for X given as (N, H, W) or (N, C, H, W).
-
-    Training: ``MLPClassifier``'s parameters with its meanings (``solver`` 'adam' or 'sgd',
-    also 'rmsprop', 'adagrad'; ``learning_rate`` schedules for 'sgd'; ``lr_schedule``;
-    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``tol``;
-    ``class_weight``; ``penalty``/``alpha`` on the weights of the convolutions and linear
-    layers; ``checkpoint``; ``warm_start``; ``partial_fit``; ``random_state`` draws the initial
-    weights, the shuffles, the stochastic-depth masks and the early-stopping split). Defaults for
-    images: ``batch_size=64``, ``learning_rate_init=0.0015``, ``lr_schedule='cosine'``,
-    ``max_iter=5``, ``alpha=0``, ``dtype='float32'`` (None: float32 input in float32, anything else
-    in float64). ``learning_rate`` 'invscaling' or 'adaptive' (for 'sgd') needs ``lr_schedule=None``.
-    ``n_threads``: BLAS threads for fit and predict (threadpoolctl; None leaves NumPy's setting).
-
-    Fitted: ``model_`` (the ``Sequential``; its ``state_dict`` has PyTorch's names and layouts),
-    ``image_shape_`` (C, H, W), ``classes_``, ``n_features_in_`` (C H W), ``history_``,
-    ``loss_curve_``, ``loss_``, ``n_iter_``, ``t_``, ``validation_scores_``,
-    ``best_validation_score_``, ``best_loss_``, ``n_outputs_``, ``out_activation_``.
+    ``MLPClassifier``'s training parameters with their meanings, defaults chosen for images (see
+    the module docstring), and the network's own. Fitted: ``model_`` (the ``Sequential``; its
+    ``state_dict`` has PyTorch's names and layouts), ``image_shape_`` (C, H, W), ``classes_``,
+    ``n_features_in_`` (C H W), ``history_``, ``loss_curve_``, ``loss_``, ``n_iter_``, ``t_``,
+    ``validation_scores_``, ``best_validation_score_``, ``best_loss_``, ``n_outputs_``,
+    ``out_activation_``.
 
     {parameters}
 

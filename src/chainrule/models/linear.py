@@ -92,20 +92,10 @@ def curvature(X, intercept: bool) -> float:
 class LinearClassifier(NetworkClassifier, NetworkEstimator):
     """The notes' linear classifier s = W x + b trained with one of their losses.
 
-    ``solver='auto'`` is full-batch L-BFGS (as scikit-learn's LogisticRegression) for the smooth
-    losses ('softmax', 'softmax_cross_entropy', 'sigmoid') with an L2 penalty or none, unless a
-    minibatch setting is given (``batch_size`` or ``learning_rate_init``); otherwise the notes'
-    minibatch SGD: L-BFGS's line search does not handle the hinge's kinks or L1's, and a max-norm
-    constraint is applied after each step. The smooth losses are convex in W, so L-BFGS reaches
-    their minimum whatever the scale of the features; that is also what makes sample weights
-    equal to repeated rows and heavy class weights take full effect, which scikit-learn's checks
-    test on unscaled blobs. ``learning_rate_init='auto'`` is 0.03, lowered for SGD to
-    1 / lambda_max when the inputs are large: lambda_max is the largest eigenvalue of the
-    (sample-weighted) second moment of [x, 1], which bounds the curvature of the loss in W up to
-    the loss's own factor (1/2 for the softmax, 1/4 for a sigmoid).
-
-    ``coef_`` has shape (C, d) as in the notes (row j is w_j^T; (1, d) when two classes share one
-    score) and ``intercept_`` shape (C,).
+    By full-batch L-BFGS (as scikit-learn's LogisticRegression) or the notes' minibatch training,
+    as ``solver`` says; ``alpha`` is the notes' lambda. ``coef_`` has shape (C, d) as in the notes
+    (row j is w_j^T; (1, d) when two classes share one score) and ``intercept_`` shape (C,);
+    the other fitted attributes are ``MLPClassifier``'s.
 
     {parameters}
 
@@ -157,15 +147,13 @@ class LinearClassifier(NetworkClassifier, NetworkEstimator):
 
     @property
     def coef_(self):
-        """The weights W, shape (C, d) as in the notes (row j is w_j^T), or (1, d) when two classes
-        share one score: the network's own array, so editing it edits the model."""
+        """The weights W, shape (C, d) (or (1, d) for one shared score): the network's own array."""
         check_is_fitted(self, "model_")
         return self.model_[0].weight.value
 
     @property
     def intercept_(self):
-        """The biases b, shape (C,) ((1,) when two classes share one score); zeros when
-        ``fit_intercept=False``."""
+        """The biases b, shape (C,) ((1,) for one shared score); zeros when ``fit_intercept=False``."""
         check_is_fitted(self, "model_")
         layer = self.model_[0]
         return layer.bias.value if layer.bias is not None else np.zeros(layer.out_features, layer.weight.dtype)
@@ -233,16 +221,14 @@ class _Regression:
 
     @property
     def coef_(self):
-        """The weights: shape (d,) for one target, (K, d) for K targets (scikit-learn's layout);
-        for ``PolynomialRegression`` the weights of the standardised polynomial features."""
+        """The weights, shape (d,) or (K, d) (PolynomialRegression: of the standardised features)."""
         check_is_fitted(self, "model_")
         w = self.model_[0].weight.value
         return w[0] if self._single_output else w
 
     @property
     def intercept_(self):
-        """The bias: a scalar for one target, shape (K,) for K targets; 0 when
-        ``fit_intercept=False``."""
+        """The bias: a scalar for one target, shape (K,) for K; 0 when ``fit_intercept=False``."""
         check_is_fitted(self, "model_")
         layer = self.model_[0]
         b = layer.bias.value if layer.bias is not None else np.zeros(layer.out_features)
@@ -262,14 +248,10 @@ class LinearRegression(_Regression, NetworkRegressor, NetworkEstimator):
     """Linear regression s = W x + b (the notes' y = w x + b).
 
     By default gradient descent from a random start (``solver='sgd'`` on one full batch) on the
-    mean L2 loss, with the step 1/L, L = 2 lambda_max(A^T A / N) (+ 2 alpha for an L2 penalty, 2
-    alpha beta for elastic net), A = [X, 1]: L bounds the curvature of the mean L2 loss, so
-    gradient descent with this step cannot diverge whatever the scale of X. Training stops when
-    every entry of the objective's gradient is at most ``tol``: a loss that stops changing proves
-    nothing here, since descent crawling along a badly scaled feature changes it by less than its
-    rounding. ``solver='lstsq'``: the exact minimiser, by least squares. float64 by default:
-    these models are small and meant to be exact. ``coef_`` has shape (d,) for one target and
-    (K, d) for K targets (scikit-learn's layout); ``solver_`` records the solver used.
+    mean L2 loss, with a step that cannot diverge and a stop on the gradient (see
+    ``learning_rate_init`` and ``tol``); ``solver='lstsq'`` gives the exact minimiser. float64 by
+    default: these models are small and meant to be exact. ``coef_`` has shape (d,) for one
+    target and (K, d) for K targets (scikit-learn's layout); ``solver_`` records the solver used.
 
     {parameters}
 
@@ -331,19 +313,23 @@ class PolynomialRegression(_Regression, NetworkRegressor, NetworkEstimator):
         if reset:
             check_int("degree", self.degree)
             self.input_mean_, self.input_scale_ = _mean_and_scale(X)
-            self.poly_ = PolynomialFeatures(int(self.degree), include_bias=False).fit(
-                (X - self.input_mean_) / self.input_scale_)
-            self.feature_mean_, self.feature_scale_ = mean_and_scale(self.poly_.transform(
-                (X - self.input_mean_) / self.input_scale_))
+            z = self._standardised(X)
+            self.poly_ = PolynomialFeatures(int(self.degree), include_bias=False).fit(z)
+            self.feature_mean_, self.feature_scale_ = mean_and_scale(self.poly_.transform(z))
         return self._features(X), y
 
-    def _features(self, X):
+    def _standardised(self, X):
+        """(X - input_mean_) / input_scale_, refused where it overflows (inputs spanning beyond float64)."""
+        X = np.asarray(X, np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            z = (np.asarray(X, np.float64) - self.input_mean_) / self.input_scale_
-        if not np.isfinite(z).all() and np.isfinite(np.asarray(X, np.float64)).all():
+            z = (X - self.input_mean_) / self.input_scale_
+        if not np.isfinite(z).all() and np.isfinite(X).all():
             raise ValueError(f"{type(self).__name__}: X spans more than float64 can hold once centred (values from "
-                             f"{np.min(X):.3g} to {np.max(X):.3g}); scale X first")
-        phi = self.poly_.transform(z)
+                             f"{X.min():.3g} to {X.max():.3g}); scale X first")
+        return z
+
+    def _features(self, X):
+        phi = self.poly_.transform(self._standardised(X))
         return ((phi - self.feature_mean_) / self.feature_scale_).astype(self._dtype)
 
     def _model_input(self, X):

@@ -208,36 +208,13 @@ class _MLP:
 class MLPClassifier(_MLP, NetworkClassifier, NetworkEstimator):
     """A multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule's engine.
 
-    scikit-learn's parameters with its meanings and defaults: ``hidden_layer_sizes``,
-    ``activation`` ('identity', 'logistic', 'tanh', 'relu'; also 'sigmoid' = 'logistic' and
-    'leaky_relu'), ``solver`` ('lbfgs', 'sgd', 'adam'; also 'rmsprop', 'adagrad'), ``alpha``
-    (L2 term 0.5 alpha ||W||^2 / B on each batch of B samples), ``batch_size`` ('auto' =
-    min(200, n); None: full batch), ``learning_rate`` ('constant', 'invscaling', 'adaptive', for
-    'sgd'), ``learning_rate_init``, ``power_t``, ``max_iter`` (epochs; L-BFGS iterations),
-    ``shuffle``, ``random_state`` (initialisation, shuffling, dropout masks, splits), ``tol``,
-    ``verbose`` (scikit-learn's lines on stdout, chainrule's progress on stderr), ``warm_start``,
-    ``momentum``, ``nesterovs_momentum``, ``early_stopping``, ``validation_fraction``,
-    ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``, ``max_fun``.
-
-    chainrule's own: ``loss`` ('log_loss', scikit-learn's, by default; or the notes' 'softmax',
-    'softmax_cross_entropy', 'hinge', 'sigmoid'), ``dropout`` (drop probability after each
-    hidden activation), ``batch_norm``, ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``,
-    'maxnorm' with ``max_norm``, None; biases too with ``penalize_bias``), ``lr_schedule``
-    ('step', 'exponential', 'cosine', a dict or a Schedule), ``class_weight``, ``weight_init``
-    ('sklearn': scikit-learn's uniform initialisation of weights and biases, drawn from the same
-    ``random_state`` stream, so the initial weights are scikit-learn's; 'activation': chainrule
-    0.1's He for ReLU and Glorot otherwise, zero biases), ``dtype`` (None:
-    float32 input trains in float32, anything else in float64) and ``checkpoint`` (a path
-    written after every epoch; ``fit(X, y, resume_from=path)`` continues from it) and
-    ``n_threads`` (BLAS threads for fit and predict, through threadpoolctl; None leaves NumPy's
-    setting; 1 is fastest for small layers). The chainrule
-    0.1 names ``optimizer``, ``lr``, ``epochs`` and ``nesterov`` still work, with a FutureWarning.
-
-    Fitted: scikit-learn's ``coefs_``, ``intercepts_`` ((in, out) views of the weights),
-    ``loss_``, ``best_loss_``, ``loss_curve_``, ``validation_scores_``,
-    ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_layers_``, ``n_outputs_``,
-    ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_`` (the
-    ``Sequential``) and ``history_``.
+    scikit-learn's parameters with its meanings and defaults, and chainrule's own (the notes'
+    losses, dropout, batch norm, penalties, schedules, class weights, initialisation, dtype,
+    checkpoints, threads), each described once below. Fitted: scikit-learn's ``coefs_`` and
+    ``intercepts_`` ((in, out) views of the weights), ``loss_``, ``best_loss_``, ``loss_curve_``,
+    ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_layers_``,
+    ``n_outputs_``, ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_``
+    (the ``Sequential``) and ``history_``.
 
     {parameters}
 
@@ -269,12 +246,10 @@ class MLPClassifier(_MLP, NetworkClassifier, NetworkEstimator):
 class MLPRegressor(_MLP, NetworkRegressor, NetworkEstimator):
     """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
 
-    The parameters of ``MLPClassifier`` (without ``class_weight``), and ``loss``:
-    'squared_error' (scikit-learn's default: 1/2 sum_k (s_k - y_k)^2 per sample), 'poisson'
-    (half the Poisson deviance with a log link: the output is log(mu); y >= 0), or the notes'
-    'l2' (sum_k (y_k - s_k)^2, no 1/2) and 'l1'. ``hidden_layer_sizes`` comes first, as in
-    chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions
-    keep the network's dtype (float32 for float32 input).
+    ``MLPClassifier``'s parameters (without ``class_weight``) and its fitted attributes (without
+    ``classes_``); ``loss`` is a regression loss. ``hidden_layer_sizes`` comes first, as in
+    chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions keep
+    the network's dtype (float32 for float32 input).
 
     {parameters}
 

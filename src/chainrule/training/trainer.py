@@ -81,6 +81,11 @@ class Trainer:
         Scores to class indices, for the accuracy.
     shuffle : bool, default True
         False keeps the rows' order (and draws nothing from ``rng``).
+    penalty_per_batch : bool, default False
+        scikit-learn's convention: each batch adds its penalties divided by 2B, B its number of
+        samples (its total sample weight), instead of once: 0.5 alpha ||W||^2 / B for an L2
+        penalty of strength alpha (the notes' lambda = alpha / (2 B), larger on a smaller last
+        batch).
 
     Raises
     ------
@@ -104,7 +109,7 @@ class Trainer:
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, *, batch_size: int | None = 128,
                  epochs: int = 10, rng=None, lr_schedule=None, callbacks=(), verbose: int = 0,
                  task: str = "classification", divergence_factor: float = 1e3, eval_batch_size: int = 4096,
-                 predict_labels=metrics.scores_to_labels, shuffle: bool = True):
+                 predict_labels=metrics.scores_to_labels, shuffle: bool = True, penalty_per_batch: bool = False):
         if not isinstance(model, Module):
             raise TypeError(f"model must be a Module; got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -129,6 +134,7 @@ class Trainer:
         self.eval_batch_size = check_int("eval_batch_size", eval_batch_size)
         self.predict_labels = predict_labels
         self.shuffle = bool(shuffle)
+        self.penalty_per_batch = bool(penalty_per_batch)
         self.history = History()
         self.start_epoch = 0
         self.completed_epochs = 0
@@ -328,11 +334,13 @@ class Trainer:
         for b, (x, y, labels, w) in enumerate(shuffled_batches(data, slices, self.rng, shuffle=self.shuffle)):
             optimizer.zero_grad()
             scores = model.forward(x)
-            data_loss = float(loss.forward(scores, y, sample_weight=w))
-            objective = data_loss + penalty_value(penalised) if penalised else data_loss
+            # outputs that overflowed are a divergence for the guard, not a bad input for the loss
+            data_loss = float(loss.forward(scores, y, sample_weight=w)) if np.isfinite(scores).all() else math.inf
+            scale = self._penalty_scale(x, w, data.weight_unit)
+            objective = data_loss + penalty_value(penalised, scale) if penalised else data_loss
             guard.check(objective, epoch=epoch, batch=b, lr=lr, history=self.history)
             model.backward(loss.backward())
-            add_penalty_gradients(penalised)
+            add_penalty_gradients(penalised, scale)
             self._step(epoch, b, lr, objective)
             m = x.shape[0]
             sum_objective += objective * m
@@ -356,6 +364,13 @@ class Trainer:
         record["lr"] = lr
         record["seconds"] = time.perf_counter() - t0
         return record
+
+    def _penalty_scale(self, x, w, weight_unit: float) -> float:
+        """1, or with ``penalty_per_batch`` 1 / (2 B) for the batch x of weights w (B in the user's units)."""
+        if not self.penalty_per_batch:
+            return 1.0
+        b = x.shape[0] if w is None else weight_unit * float(np.sum(w))
+        return 0.5 / b if b > 0 else 0.0
 
     def _step(self, epoch, batch, lr, objective) -> None:
         """optimizer.step(); an update that overflows (Adam's g^2 on huge inputs) stops the run
