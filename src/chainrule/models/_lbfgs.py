@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
@@ -49,45 +48,55 @@ def fit_lbfgs(s, model, loss, data, start: Progress) -> FitResult:
     if any(m.survival_prob < 1 for m in model.modules() if isinstance(m, Residual)):
         raise ValueError("solver='lbfgs' minimises a fixed function: it needs p_last=1 (stochastic depth draws "
                          "new masks at every evaluation); use solver='adam' or 'sgd' with stochastic depth")
+    penalise(model, s)
     sw = data.sample_weight
     unit = 1.0 if sw is None else float(np.mean(sw))
     weights = None if sw is None else (sw / unit).astype(model.dtype or np.float64)
-    penalise(model, s)
     batch = data.X.shape[0] if weights is None else unit * float(np.sum(weights))    # one batch: the whole set
-    scale = 0.5 / batch if s.alpha_per_batch else 1.0
-    measure = data.measures(loss)
-    validate = None
-    if data.validation is not None or data.eval_train is not None:
-        validate = lambda: measure(lambda X: predict_in_batches(model, X, 4096))  # noqa: E731
-    res = minimize(model, loss, data.X, data.targets, weights, max_iter=s.max_iter, max_fun=s.max_fun, tol=s.tol,
-                   verbose=s.verbose, validate=validate, penalty_scale=scale)
-    p = Progress(n_iter=res.n_iter, t=start.t, loss=res.loss, loss_curve=start.loss_curve + res.curve,
-                 best_loss=min([res.loss] + res.curve), converged=res.converged)
-    history = History(res.records, info={"solver": "lbfgs", "message": res.message, "evaluations": res.n_evaluations})
-    if res.interrupted:
+    J = PackedObjective(model, loss, data.X, data.targets, weights, 0.5 / batch if s.alpha_per_batch else 1.0)
+    measure = data.measures(loss) if data.validation is not None or data.eval_train is not None else None
+    curve, last, history = [], {}, History(info={"solver": "lbfgs"})
+
+    def after_iteration(intermediate_result):
+        last["x"] = np.array(intermediate_result.x)
+        curve.append(float(intermediate_result.fun))
+        record = {"epoch": len(curve) - 1, "loss": curve[-1]}
+        if measure is not None:            # the iterate's weights, in evaluation mode
+            J.unpack(intermediate_result.x)
+            model.eval()
+            record.update(measure(lambda X: predict_in_batches(model, X, 4096)))
+            model.train()
+        history.append(record)
+        if s.verbose:
+            print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]), file=sys.stdout, flush=True)
+
+    theta0 = J.pack()
+    try:
+        res = scipy.optimize.minimize(J, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
+                                      options={"maxiter": s.max_iter, "maxfun": s.max_fun, "gtol": s.tol})
+    except KeyboardInterrupt:       # Ctrl-C: keep the last complete iteration, as the training loop keeps its batch
+        J.unpack(last.get("x", theta0))
+        model.eval()
         history.interrupted = True
-        warnings.warn(f"training was interrupted (Ctrl-C) after {res.n_iter} L-BFGS iterations; the model keeps "
+        history.info.update(message="interrupted", evaluations=J.evaluations)
+        warnings.warn(f"training was interrupted (Ctrl-C) after {len(curve)} L-BFGS iterations; the model keeps "
                       "the last iterate's weights", UserWarning, stacklevel=user_stacklevel())
-    elif not math.isfinite(res.loss):
+        loss = curve[-1] if curve else math.nan
+        return FitResult(Progress(len(curve), start.t, loss, start.loss_curve + curve, min([loss] + curve)), history)
+    J.unpack(res.x)
+    model.eval()
+    message = res.message if isinstance(res.message, str) else res.message.decode()
+    history.info.update(message=message, evaluations=J.evaluations)
+    n_iter, loss = min(int(res.nit), s.max_iter), float(res.fun)
+    if not math.isfinite(loss):
         raise NonFiniteWeights("Solver produced non-finite parameter weights. The input data may contain large "
-                               f"values and need to be preprocessed. (L-BFGS: the loss is {res.loss})", history=history)
-    elif not res.converged:
-        warnings.warn(f"lbfgs failed to converge after {res.n_iter} iteration(s) and {res.n_evaluations} "
-                      f"evaluations ({res.message}). Increase max_iter (now {s.max_iter}) or max_fun "
-                      f"(now {s.max_fun}), or scale the data.", ConvergenceWarning, stacklevel=user_stacklevel())
-    return FitResult(p, history)
-
-
-@dataclass
-class LbfgsResult:
-    n_iter: int
-    loss: float
-    curve: list = field(default_factory=list)
-    converged: bool = False
-    message: str = ""
-    n_evaluations: int = 0
-    records: list = field(default_factory=list)       # one dict per iteration (the history)
-    interrupted: bool = False                         # Ctrl-C: the last iterate is kept
+                               f"values and need to be preprocessed. (L-BFGS: the loss is {loss})", history=history)
+    if res.status != 0:
+        warnings.warn(f"lbfgs failed to converge after {n_iter} iteration(s) and {J.evaluations} evaluations "
+                      f"({message}). Increase max_iter (now {s.max_iter}) or max_fun (now {s.max_fun}), or scale "
+                      "the data.", ConvergenceWarning, stacklevel=user_stacklevel())
+    return FitResult(Progress(n_iter, start.t, loss, start.loss_curve + curve, min([loss] + curve),
+                              converged=res.status == 0), history)
 
 
 def _order(a: np.ndarray) -> str:
@@ -104,8 +113,7 @@ class PackedObjective:
         self.scale = penalty_scale
         self.params = list(model.parameters())
         self.penalised = [p for p in self.params if p.regularizer is not None]
-        self.sizes = [p.value.size for p in self.params]
-        self.offsets = np.cumsum([0] + self.sizes)
+        self.offsets = np.cumsum([0] + [p.value.size for p in self.params])
         self.evaluations = 0
 
     def pack(self) -> np.ndarray:
@@ -136,44 +144,3 @@ class PackedObjective:
             (p.grad if p.grad is not None else np.zeros_like(p.value)).ravel(order=_order(p.value))
             for p in self.params]).astype(np.float64, copy=False)
         return objective, grad
-
-
-def minimize(model, loss, X, y, sample_weight=None, *, max_iter: int, max_fun: int, tol: float,
-             verbose: int = 0, validate=None, penalty_scale: float = 1.0) -> LbfgsResult:
-    """Minimise the objective from the model's current parameters; they end at the solution.
-
-    ``validate()`` (optional) is called after every iteration with the iterate's weights in the
-    network, in evaluation mode; its dict joins that iteration's record.
-    """
-    J = PackedObjective(model, loss, X, y, sample_weight, penalty_scale)
-    curve: list[float] = []
-    records: list[dict] = []
-    last = {}
-
-    def after_iteration(intermediate_result):
-        last["x"] = np.array(intermediate_result.x)
-        curve.append(float(intermediate_result.fun))
-        record = {"epoch": len(curve) - 1, "loss": curve[-1]}
-        if validate is not None:
-            J.unpack(intermediate_result.x)
-            model.eval()
-            record.update(validate())
-            model.train()
-        records.append(record)
-        if verbose:
-            print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]), file=sys.stdout, flush=True)
-
-    theta0 = J.pack()
-    try:
-        res = scipy.optimize.minimize(J, theta0, method="L-BFGS-B", jac=True, callback=after_iteration,
-                                      options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol})
-    except KeyboardInterrupt:       # Ctrl-C: keep the last complete iteration, as the training loop keeps its batch
-        J.unpack(last.get("x", theta0))
-        model.eval()
-        return LbfgsResult(len(curve), curve[-1] if curve else float("nan"), curve, False, "interrupted",
-                           J.evaluations, records, interrupted=True)
-    J.unpack(res.x)
-    model.eval()
-    message = res.message if isinstance(res.message, str) else res.message.decode()
-    return LbfgsResult(min(int(res.nit), max_iter), float(res.fun), curve, res.status == 0, message,
-                       J.evaluations, records)

@@ -37,55 +37,42 @@ def _too_large(est_name: str, largest: float, what: str, instead: str = "") -> V
 def second_moment_top(X, sample_weight=None, intercept: bool = True, iterations: int = 30) -> float:
     """The largest eigenvalue of 1/N sum_i w_i a_i a_i^T, a_i = [x_i, 1] (or x_i), by power
     iteration: a few products with X, so it costs little on large or sparse data. The weights
-    are normalised to mean 1, as the training loop normalises them. Where the products overflow
-    (inputs near 1e300) X is divided by its largest magnitude first; the result is then inf when
-    the eigenvalue itself is beyond float64."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        lam = _power_iteration(X, 1.0, sample_weight, intercept, iterations)
-    if np.isfinite(lam):
-        return lam
-    c = float(abs(X).max())
-    with np.errstate(over="ignore"):
-        return _power_iteration(X, c, sample_weight, intercept, iterations) * c * c
-
-
-def _power_iteration(X, c: float, sample_weight, intercept: bool, iterations: int) -> float:
-    """second_moment_top of X / c."""
+    are normalised to mean 1, as the training loop normalises them. X is divided by the power of
+    two above its largest magnitude (exact), so nothing overflows for inputs near 1e300; the
+    result is inf when the eigenvalue itself is beyond float64."""
     n, d = X.shape
+    c = _power_of_two_above(abs(X).max() if n and d else 0.0)
     w = None if sample_weight is None else np.asarray(sample_weight, np.float64) / np.mean(sample_weight)
     v = np.random.default_rng(0).standard_normal(d + intercept)
-    lam, one = 0.0, 1.0 / c               # the column of ones, in the units of X / c
+    lam = 0.0
     for _ in range(iterations):
         v /= np.linalg.norm(v)
-        u = np.asarray(X @ v[:d], dtype=np.float64).ravel()
-        u = (u if c == 1.0 else u / c) + (v[d] * one if intercept else 0.0)
+        u = np.asarray(X @ v[:d], dtype=np.float64).ravel() / c + (v[d] / c if intercept else 0.0)
         if w is not None:
             u *= w
-        top = np.asarray(X.T @ u, dtype=np.float64).ravel()
-        top = top if c == 1.0 else top / c
-        v = np.append(top, one * u.sum()) / n if intercept else top / n
+        top = np.asarray(X.T @ u, dtype=np.float64).ravel() / c
+        v = np.append(top, u.sum() / c) / n if intercept else top / n
         lam = float(np.linalg.norm(v))
-        if lam == 0.0 or not np.isfinite(lam):
-            return lam
-    return lam
+        if lam == 0.0:
+            return 0.0
+    with np.errstate(over="ignore"):
+        return float(lam * c * c)
 
 
 def curvature(X, intercept: bool) -> float:
-    """lambda_max(A^T A / N), A = [X, 1] (or X), exactly (an eigenvalue of a d x d matrix); X divided
-    by its largest magnitude first where the plain products overflow (inf: beyond float64)."""
-    A = np.asarray(X, dtype=np.float64)
-    c = 1.0
-    for attempt in range(2):
-        B = A if c == 1.0 else A / c
-        if intercept:
-            B = np.column_stack([B, np.full(B.shape[0], 1.0 / c)])
-        with np.errstate(over="ignore", invalid="ignore"):
-            M = B.T @ B / B.shape[0]
-        if np.isfinite(M).all():
-            with np.errstate(over="ignore"):
-                return float(np.linalg.eigvalsh(M)[-1]) * c * c
-        c = float(np.abs(A).max())
-    return np.inf
+    """lambda_max(A^T A / N), A = [X, 1] (or X), exactly (an eigenvalue of a d x d matrix), with X
+    divided by the power of two above its largest magnitude first (exact; inf beyond float64)."""
+    c = _power_of_two_above(np.abs(X).max(initial=0.0))
+    A = np.asarray(X, dtype=np.float64) / c
+    if intercept:
+        A = np.column_stack([A, np.full(A.shape[0], 1.0 / c)])
+    with np.errstate(over="ignore"):
+        return float(np.linalg.eigvalsh(A.T @ A / A.shape[0])[-1]) * c * c
+
+
+def _power_of_two_above(largest) -> float:
+    largest = float(largest)
+    return 2.0 ** np.ceil(np.log2(largest)) if largest > 0 and np.isfinite(largest) else 1.0
 
 
 @document(LINEAR_CLASSIFIER, CLASSIFIERS, NOTES, COMMON, RENAMED_OPTIONS)
