@@ -148,6 +148,29 @@ def test_checkpointed_run_resumes_to_the_uninterrupted_weights(digits, tmp_path,
         MLPClassifier(**settings).fit(Xtr[ytr < 2], ytr[ytr < 2], resume_from=str(path))
 
 
+@pytest.mark.parametrize("schedule", [dict(learning_rate="adaptive", tol=0.5, n_iter_no_change=1),
+                                      dict(learning_rate="invscaling", tol=0)], ids=["adaptive", "invscaling"])
+def test_a_resumed_run_continues_the_schedule_and_the_stopping_rule(digits, tmp_path, ctrl_c_at_batch, schedule):
+    """The estimator's progress (the epochs without improvement, the adaptive rate's reductions, the
+    samples seen) travels in the checkpoint: the resumed run ends where the uninterrupted one does."""
+    Xtr, _, ytr, _ = digits
+    settings = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05, max_iter=8, random_state=1,
+                    **schedule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = MLPClassifier(**settings).fit(Xtr, ytr)
+        path = tmp_path / "run.npz"
+        ctrl_c_at_batch(5 * 8 + 3)                            # 8 batches of 200 per epoch: in the sixth
+        with pytest.warns(UserWarning, match="interrupted"):
+            MLPClassifier(**settings, checkpoint=str(path)).fit(Xtr, ytr)
+        resumed = MLPClassifier(**settings, checkpoint=str(path)).fit(Xtr, ytr, resume_from=str(path))
+    assert resumed.history_["lr"] == full.history_["lr"] and resumed.loss_curve_ == full.loss_curve_
+    assert (resumed.n_iter_, resumed.t_, resumed._no_improvement_count) == (full.n_iter_, full.t_,
+                                                                           full._no_improvement_count)
+    for k, v in full.model_.state_dict().items():
+        np.testing.assert_array_equal(resumed.model_.state_dict()[k], v, err_msg=k)
+
+
 def test_classes_of_any_type_probabilities_and_shapes(digits):
     Xtr, Xte, ytr, yte = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])

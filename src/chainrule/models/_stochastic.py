@@ -57,7 +57,8 @@ def fit_stochastic(s, model, loss, data, start: Progress, *, rng, incremental=Fa
     optimizer.lr = s.learning_rate_init       # the base rate: the schedule derives each epoch's from it
     schedule = _schedule(s, n_train, start.t, schedule if incremental else None)
     gradient = EpochGradient() if s.stopping == "gradient" else None
-    callbacks = [c for c in (gradient, Checkpoint(s.checkpoint) if s.checkpoint and not incremental else None) if c]
+    checkpoint = Checkpoint(s.checkpoint) if s.checkpoint and not incremental else None
+    callbacks = [c for c in (gradient, checkpoint) if c is not None]
     trainer = Trainer(model, loss, optimizer, batch_size=s.batch_for(n_train), epochs=1 if incremental else s.max_iter,
                       rng=rng, lr_schedule=schedule, callbacks=callbacks, verbose=s.verbose, task=data.task.kind,
                       eval_batch_size=4096, shuffle=s.shuffle, penalty_per_batch=s.alpha_per_batch)
@@ -84,8 +85,9 @@ def fit_stochastic(s, model, loss, data, start: Progress, *, rng, incremental=Fa
                     progress.grad_max = record["grad_max"] = _largest_free_entry(gradient.mean())
                     stop = progress.grad_max <= s.tol
                 progress.converged = trainer.stop_training = stop
-                meta, trainer.checkpoint_arrays = progress.to_checkpoint()     # what the epoch's checkpoint holds
-                trainer.checkpoint_extra.update(progress=meta, reductions=getattr(schedule, "reductions", 0))
+                if checkpoint is not None:                  # what the epoch's checkpoint will hold
+                    meta, trainer.checkpoint_arrays = progress.to_checkpoint()
+                    trainer.checkpoint_extra.update(progress=meta, reductions=getattr(schedule, "reductions", 0))
     except TrainingDiverged as exc:
         if not (early and progress.best_state is not None):
             raise
