@@ -36,7 +36,7 @@ def _defaults(cls):
 def test_scikit_learns_names_and_the_old_ones_only_as_deprecated(cls):
     params = _defaults(cls)
     assert {"solver", "learning_rate_init", "max_iter", "tol", "batch_size", "random_state", "verbose",
-            "warm_start"} <= set(params) or cls is models.PolynomialRegression and "max_iter" in params
+            "warm_start"} <= set(params)
     for old in OLD:
         assert params.get(old, "deprecated") == "deprecated", (cls.__name__, old)
 

@@ -10,6 +10,7 @@ back to the next warm start or partial fit, which continue it.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -45,36 +46,26 @@ class Progress:
     def restart(self, early_stopping: bool) -> "Progress":
         """The progress a new fit starts from: this one's memory, no iteration yet, and the best
         value that the stopping rule (early stopping or not) compares with."""
-        p = Progress(0, self.t, self.loss, list(self.loss_curve), self.best_loss, self.validation_scores,
-                     self.best_validation_score, self.no_improvement_count, self.best_state)
+        p = dataclasses.replace(self, n_iter=0, loss_curve=list(self.loss_curve), converged=False, grad_max=math.inf)
         if early_stopping:
             p.best_loss = None
-            if p.validation_scores is None:
-                p.validation_scores, p.best_validation_score = [], -math.inf
+            p.validation_scores, p.best_validation_score = ((list(p.validation_scores), p.best_validation_score)
+                                                            if p.validation_scores is not None else ([], -math.inf))
         else:
             p.best_loss = math.inf if p.best_loss is None else p.best_loss
             p.validation_scores = p.best_validation_score = None
         return p
 
-    # -- checkpoints: JSON values (no inf or nan in JSON) and the best weights as arrays ------------
-    _SCALARS = ("n_iter", "t", "loss", "best_loss", "best_validation_score", "no_improvement_count", "converged",
-                "grad_max")
-
     def to_checkpoint(self) -> tuple[dict, dict]:
-        meta = {k: _finite_or_str(getattr(self, k)) for k in self._SCALARS}
-        meta["loss_curve"] = [_finite_or_str(v) for v in self.loss_curve]
-        meta["validation_scores"] = (None if self.validation_scores is None
-                                     else [_finite_or_str(v) for v in self.validation_scores])
+        """(JSON values, the best weights as arrays): what a checkpoint carries of the run's memory."""
+        meta = _json_safe({k: v for k, v in vars(self).items() if k != "best_state"})
         return meta, {f"best.{k}": v for k, v in (self.best_state or {}).items()}
 
     @classmethod
     def from_checkpoint(cls, meta: dict, arrays: dict) -> "Progress":
-        p = cls(**{k: _from_str(meta[k]) for k in cls._SCALARS if k in meta})
-        p.loss_curve = [_from_str(v) for v in meta.get("loss_curve", [])]
-        scores = meta.get("validation_scores")
-        p.validation_scores = None if scores is None else [_from_str(v) for v in scores]
-        p.best_state = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-        return p
+        """The progress ``to_checkpoint`` wrote."""
+        best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
+        return cls(**_from_json(meta), best_state=best)
 
 
 @dataclass(frozen=True)
@@ -87,9 +78,18 @@ class FitResult:
     schedule: object = None
 
 
-def _finite_or_str(v):
+def _json_safe(v):
+    """JSON has no inf or nan: they are written as strings (and lists and dicts converted throughout)."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
     return repr(v) if isinstance(v, float) and not math.isfinite(v) else v
 
 
-def _from_str(v):
+def _from_json(v):
+    if isinstance(v, dict):
+        return {k: _from_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_from_json(x) for x in v]
     return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
