@@ -364,10 +364,10 @@ def workload_linear(Xtr, ytr, Xte, yte, repeats):
 
     runs = {
         "chainrule LinearClassifier softmax (10 epochs, batch 128)":
-            lambda: LinearClassifier(optimizer="sgd", lr=0.1, lr_schedule="cosine", batch_size=128, epochs=10, tol=0,
+            lambda: LinearClassifier(solver="sgd", learning_rate_init=0.1, lr_schedule="cosine", batch_size=128, max_iter=10, tol=0,
                                      random_state=0),
         "chainrule LinearClassifier hinge (10 epochs, batch 128)":
-            lambda: LinearClassifier(loss="hinge", lr=0.01, lr_schedule="cosine", batch_size=128, epochs=10, tol=0,
+            lambda: LinearClassifier(loss="hinge", learning_rate_init=0.01, lr_schedule="cosine", batch_size=128, max_iter=10, tol=0,
                                      random_state=0),
         "scikit-learn LogisticRegression (lbfgs)": lambda: LogisticRegression(max_iter=1000),
         "scikit-learn SGDClassifier log_loss": lambda: SGDClassifier(loss="log_loss", random_state=0),

@@ -248,7 +248,7 @@ def test_model_file_with_an_absurd_hog_resize_is_refused_as_it_loads(tmp_path):
     from chainrule.models import LinearClassifier
     d = load_digits()
     pipe = make_pipeline(HOGFeatures(resize_to=(24, 24), pixels_per_cell=(6, 6)),
-                         LinearClassifier(epochs=1, random_state=0)).fit(d.X_train[:50], d.y_train[:50])
+                         LinearClassifier(max_iter=1, random_state=0)).fit(d.X_train[:50], d.y_train[:50])
     pipe.set_params(hogfeatures__resize_to=(40000, 40000))            # set_params skips the check...
     path = tmp_path / "model.safetensors"
     io.save(pipe, path)                                                # ...so such a file can be written
@@ -266,7 +266,7 @@ def test_evaluate_leaves_dataset_named_files_in_the_configured_data_dir(tmp_path
     from chainrule.models import LinearClassifier
     run = tmp_path / "run"                                         # a run folder as `chainrule train` writes it
     run.mkdir()
-    io.save(LinearClassifier(epochs=1).fit(np.eye(4), [0, 1, 0, 1]), run / "model.safetensors")
+    io.save(LinearClassifier(max_iter=1).fit(np.eye(4), [0, 1, 0, 1]), run / "model.safetensors")
     victim = tmp_path / "victim"
     victim.mkdir()
     files = {name: f"not MNIST: {name}".encode() for name in

@@ -46,7 +46,7 @@ def test_a_string_array_declaring_a_huge_width_costs_nothing(tmp_path):
     X, y = load_digits(return_X_y=True)
     labels = np.array(["zero", "one"])[(y[:100] > 4).astype(int)]
     path = tmp_path / "model.safetensors"
-    io.save(LinearClassifier(epochs=1, random_state=0).fit(X[:100] / 16, labels), path)
+    io.save(LinearClassifier(max_iter=1, random_state=0).fit(X[:100] / 16, labels), path)
     desc, tensors = io.read(path)
     state = desc["object"]["state"]
     state["classes_"] = {"__strings__": state["classes_"]["__strings__"], "dtype": "<U300000000"}
@@ -70,7 +70,7 @@ def test_a_description_nested_100000_deep_is_one_clear_error(tmp_path):
 def test_a_stored_attribute_never_shadows_a_method(tmp_path):
     from chainrule.models import LinearClassifier
     path = tmp_path / "model.safetensors"
-    io.save(LinearClassifier(epochs=1, random_state=0).fit(np.eye(4), [0, 1, 0, 1]), path)
+    io.save(LinearClassifier(max_iter=1, random_state=0).fit(np.eye(4), [0, 1, 0, 1]), path)
     desc, tensors = io.read(path)
     desc["object"]["state"]["predict"] = "gotcha"
     forge(path, desc, tensors)

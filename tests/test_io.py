@@ -34,7 +34,7 @@ def _round_trip(obj, tmp_path, name="m.safetensors"):
 def test_linear_model_round_trip_is_bit_identical(digits, tmp_path):
     Xtr, Xte = _flat(digits)
     labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    clf = LinearClassifier(epochs=5, class_weight={"one": 2.0}, random_state=0).fit(Xtr, labels[digits.y_train])
+    clf = LinearClassifier(max_iter=5, class_weight={"one": 2.0}, random_state=0).fit(Xtr, labels[digits.y_train])
     back, _ = _round_trip(clf, tmp_path)
     assert type(back) is LinearClassifier and back.get_params() == clf.get_params()
     np.testing.assert_array_equal(back.decision_function(Xte), clf.decision_function(Xte))
@@ -69,7 +69,7 @@ def test_model_with_preprocessing_round_trip(digits, tmp_path):
     back, path = _round_trip(pipe, tmp_path)
     np.testing.assert_array_equal(back.predict_proba(digits.X_test), pipe.predict_proba(digits.X_test))
     hog = make_pipeline(HOGFeatures(resize_to=(24, 24), pixels_per_cell=(6, 6)), Standardize(),
-                        LinearClassifier(epochs=3, random_state=0)).fit(digits.X_train, digits.y_train)
+                        LinearClassifier(max_iter=3, random_state=0)).fit(digits.X_train, digits.y_train)
     back, path = _round_trip(hog, tmp_path, "hog.safetensors")
     np.testing.assert_array_equal(back.decision_function(digits.X_test), hog.decision_function(digits.X_test))
     assert any(k.startswith("extra.") for k in st_load(path.read_bytes()))   # the standardiser's statistics
@@ -78,7 +78,7 @@ def test_model_with_preprocessing_round_trip(digits, tmp_path):
 def test_regressors_and_bare_networks_round_trip(tmp_path):
     x = np.linspace(-1, 1, 40)[:, None]
     for reg in (PolynomialRegression(degree=5).fit(x, np.sin(3 * x[:, 0])),
-                LinearRegression(epochs=200, random_state=0).fit(x, 2 * x[:, 0] + 1)):
+                LinearRegression(max_iter=200, random_state=0).fit(x, 2 * x[:, 0] + 1)):
         back, _ = _round_trip(reg, tmp_path)
         np.testing.assert_array_equal(back.predict(x), reg.predict(x))
     net = nn.Sequential(nn.Linear(3, 4, rng=0), nn.LeakyReLU(0.2), nn.Linear(4, 2, rng=1), nn.Softmax())
@@ -163,7 +163,7 @@ def test_unsupported_objects_are_refused_at_save(tmp_path):
 def test_scikit_learn_scalers_in_a_pipeline_keep_their_fitted_arrays(tmp_path, digits, scaler):
     import sklearn.preprocessing as skp
     (Xtr, Xte), ytr = _flat(digits), digits.y_train
-    pipe = make_pipeline(getattr(skp, scaler)(), LinearClassifier(epochs=3, random_state=0)).fit(Xtr, ytr)
+    pipe = make_pipeline(getattr(skp, scaler)(), LinearClassifier(max_iter=3, random_state=0)).fit(Xtr, ytr)
     back, _ = _round_trip(pipe, tmp_path)
     np.testing.assert_array_equal(back.decision_function(Xte), pipe.decision_function(Xte))
     fitted = back.steps[0][1]
@@ -177,7 +177,7 @@ def test_scikit_learn_scalers_in_a_pipeline_keep_their_fitted_arrays(tmp_path, d
 def test_other_transformers_are_refused_naming_chainrules_equivalent(tmp_path, digits, name, hint):
     import sklearn.preprocessing as skp
     (Xtr, _), ytr = _flat(digits), digits.y_train
-    pipe = make_pipeline(getattr(skp, name)(), LinearClassifier(epochs=1, random_state=0)).fit(Xtr[:200], ytr[:200])
+    pipe = make_pipeline(getattr(skp, name)(), LinearClassifier(max_iter=1, random_state=0)).fit(Xtr[:200], ytr[:200])
     with pytest.raises(TypeError, match=rf"got {name} \(use chainrule's equivalent: {re.escape(hint)}"):
         io.save(pipe, tmp_path / "x.safetensors")
 

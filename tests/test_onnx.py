@@ -73,7 +73,7 @@ def test_linear_classifier_with_chainrules_image_preprocessing(mnist, tmp_path):
     Xtr, Xte, ytr, yte = mnist
     raw_tr, raw_te = (Xtr * 255).reshape(-1, 28, 28), (Xte * 255).reshape(-1, 28, 28)
     pipe = Pipeline([("scale", ScaleToUnit(255)), ("centre", SubtractMeanImage()), ("std", Standardize()),
-                     ("flatten", Flatten()), ("model", LinearClassifier(epochs=3, random_state=0))]).fit(raw_tr, ytr)
+                     ("flatten", Flatten()), ("model", LinearClassifier(max_iter=3, random_state=0))]).fit(raw_tr, ytr)
     io.export_onnx(pipe, tmp_path / "linear.onnx")
     _checked(tmp_path / "linear.onnx")
     out = _run(tmp_path / "linear.onnx", raw_te.astype(np.float32))
@@ -136,7 +136,7 @@ class Upsample(Module):
     (lambda: nn.Sequential(nn.Linear(4, 4), Upsample()), r"cannot export a Upsample layer to ONNX; layers with an "
                                                          r"export: Sequential, Linear, .*Conv2d.*Residual"),
     (lambda: _fit(Pipeline([("poly", __import__("chainrule.features", fromlist=["x"]).PolynomialFeatures(2)),
-                            ("model", LinearClassifier(epochs=1))])), "PolynomialFeatures step is not supported"),
+                            ("model", LinearClassifier(max_iter=1))])), "PolynomialFeatures step is not supported"),
     (lambda: _fit(__import__("chainrule.models", fromlist=["x"]).PolynomialRegression(2), y=np.arange(8.0)),
      "PolynomialRegression is not supported"),
     (lambda: MLPClassifier(), "that is not fitted"),

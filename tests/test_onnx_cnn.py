@@ -118,7 +118,7 @@ def test_an_image_network_needs_its_input_shape(tmp_path):
 
 
 class _ImageEstimator:
-    """The contract CNNClassifier follows (models/_network.py): a fitted network in ``model_``,
+    """The contract CNNClassifier follows (models/_estimator.py): a fitted network in ``model_``,
     ``classes_``, and ``_model_input`` turning raw samples into (N, C, H, W)."""
 
     loss = "softmax"

@@ -29,7 +29,7 @@ def digits():
 def _fitted(kind, X, y):
     flat = X / 16
     if kind == "linear":
-        return LinearClassifier(loss="hinge", epochs=3, random_state=0).fit(flat, y), flat
+        return LinearClassifier(loss="hinge", max_iter=3, random_state=0).fit(flat, y), flat
     if kind == "mlp":
         return MLPClassifier((24, 12), dropout=0.3, batch_norm=True, max_iter=3, random_state=0).fit(flat, y), flat
     if kind == "regressor":

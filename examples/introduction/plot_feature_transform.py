@@ -32,7 +32,7 @@ from chainrule.plotting import new_figure, plot_boundary
 
 X, y = make_xor(200, noise=0.08, rng=0)
 Xt = notes_transform(X)
-settings = dict(loss="hinge", batch_size=None, epochs=200, lr=0.05, alpha=0.0, tol=0, random_state=0)
+settings = dict(loss="hinge", batch_size=None, max_iter=200, learning_rate_init=0.05, alpha=0.0, tol=0, random_state=0)
 before = LinearClassifier(**settings).fit(X, y)
 after = LinearClassifier(**settings).fit(Xt, y)
 print(f"accuracy in the original space {before.score(X, y):.2f}, after the transform {after.score(Xt, y):.2f}")

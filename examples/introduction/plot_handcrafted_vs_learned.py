@@ -55,9 +55,9 @@ images_test = digits.X_test.astype(np.float32) / digits.pixel_max
 
 one = dict(random_state=0, n_threads=1)
 runs = [
-    ("HOG + linear (softmax)", lambda: LinearClassifier(epochs=40, **one), H_train, H_test),
+    ("HOG + linear (softmax)", lambda: LinearClassifier(max_iter=40, **one), H_train, H_test),
     ("HOG + nearest neighbour", lambda: KNeighborsClassifier(3), H_train, H_test),
-    ("pixels + linear (softmax)", lambda: LinearClassifier(epochs=40, **one), X_train, X_test),
+    ("pixels + linear (softmax)", lambda: LinearClassifier(max_iter=40, **one), X_train, X_test),
     ("pixels + nearest neighbour", lambda: KNeighborsClassifier(3), X_train, X_test),
     ("pixels + MLP (128 hidden)", lambda: MLPClassifier((128,), max_iter=200, **one), X_train, X_test),
     ("pixels + CNN (lenet)", lambda: CNNClassifier(max_iter=20, batch_size=32, **one), images_train, images_test),

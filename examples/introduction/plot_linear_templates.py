@@ -40,7 +40,7 @@ from chainrule.plotting import plot_templates
 digits = load_digits()
 X_train = digits.X_train.reshape(len(digits.X_train), -1) / digits.pixel_max
 X_test = digits.X_test.reshape(len(digits.X_test), -1) / digits.pixel_max
-clf = LinearClassifier(loss="softmax", alpha=0.01, epochs=40, random_state=0)
+clf = LinearClassifier(loss="softmax", alpha=0.01, max_iter=40, random_state=0)
 clf.fit(X_train, digits.y_train)
 print(f"W has shape {clf.coef_.shape}; test accuracy {clf.score(X_test, digits.y_test):.3f}")
 

@@ -36,7 +36,7 @@ from chainrule.plotting import new_figure, plot_boundary
 
 X, y = make_xor(200, noise=0.08, rng=0)
 quad = PolynomialFeatures(2, include_bias=False).fit(X)   # the classifier's bias is the constant
-settings = dict(loss="hinge", batch_size=None, epochs=300, lr=0.1, alpha=0.0, tol=0, random_state=0)
+settings = dict(loss="hinge", batch_size=None, max_iter=300, learning_rate_init=0.1, alpha=0.0, tol=0, random_state=0)
 linear = LinearClassifier(**settings).fit(X, y)
 quadratic = LinearClassifier(**settings).fit(quad.transform(X), y)
 print(f"linear:    accuracy {linear.score(X, y):.2f} with {linear.coef_.size + linear.intercept_.size} weights")

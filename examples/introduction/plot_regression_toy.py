@@ -51,8 +51,9 @@ print(f"after 3000 steps: w = {w:.4f}, b = {b:.4f}, loss = {history[-1]:.2e}")
 # %%
 # The same with the scikit-learn style estimator
 # ----------------------------------------------
-# ``LinearRegression`` runs the same gradient descent (its default ``lr='auto'`` takes the
-# step 1/L from the curvature L of the loss, so it cannot diverge).
+# ``LinearRegression`` runs the same gradient descent (its default
+# ``learning_rate_init='auto'`` takes the step 1/L from the curvature L of the loss, so it cannot
+# diverge).
 from chainrule.models import LinearRegression
 
 reg = LinearRegression(random_state=0).fit(X, y)

@@ -61,7 +61,7 @@ settings = {"none": dict(penalty=None), "L2": dict(penalty="l2", alpha=0.01),
 models = {}
 print(f"{'penalty':<12} {'test acc':>8} {'sum W^2':>8} {'sum |W|':>8} {'|W| < 1e-3':>10} {'max ||w_j||':>11}")
 for name, kw in settings.items():
-    clf = LinearClassifier(loss="softmax", epochs=40, random_state=0, **kw).fit(X_train, digits.y_train)
+    clf = LinearClassifier(loss="softmax", max_iter=40, random_state=0, **kw).fit(X_train, digits.y_train)
     models[name] = clf
     Wc = clf.coef_
     print(f"{name:<12} {clf.score(X_test, digits.y_test):8.3f} {np.sum(Wc ** 2):8.1f} {np.abs(Wc).sum():8.1f} "

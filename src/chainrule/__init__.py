@@ -19,7 +19,7 @@ import warnings
 
 from .errors import NoForwardError, TrainingDiverged
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "training", "io", "registry",
                 "models", "datasets", "features", "plotting", "sweep", "cli", "errors", "architectures",

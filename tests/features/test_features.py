@@ -22,12 +22,12 @@ def test_notes_transform_maps_the_four_points():
 def test_xor_is_separable_after_the_transform_and_not_before():
     X, y = xor_points()
     Xr, yr = np.repeat(X, 25, axis=0), np.repeat(y, 25)
-    before = max(LinearClassifier(loss="hinge", epochs=300, tol=0, lr=0.05, batch_size=None, random_state=s,
+    before = max(LinearClassifier(loss="hinge", max_iter=300, tol=0, learning_rate_init=0.05, batch_size=None, random_state=s,
                                   alpha=0).fit(Xr, yr).score(X, y) for s in range(5))
     # no line separates XOR (w.a + b < 0 < w.b + b and w.d + b < 0 < w.c + b would add up to
     # w.(a + d) + 2b < 0 < w.(b + c) + 2b, but a + d = b + c): at best 3 of the 4 points
     assert before <= 0.75
-    after = LinearClassifier(loss="hinge", epochs=300, tol=0, lr=0.05, batch_size=None, random_state=0,
+    after = LinearClassifier(loss="hinge", max_iter=300, tol=0, learning_rate_init=0.05, batch_size=None, random_state=0,
                              alpha=0).fit(notes_transform(Xr), yr)
     assert after.score(notes_transform(X), y) == 1.0
 

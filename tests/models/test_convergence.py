@@ -53,7 +53,7 @@ def test_linear_regression_on_features_scaled_by_1e10_warns_instead_of_staying_s
     y = 0.5 * x + 2.0
     with pytest.warns(ConvergenceWarning, match=r"gradient descent did not converge in 300 epochs: the largest entry "
                                                 r"of the gradient is still [0-9.e+-]+ \(tol=1e-06\)"):
-        bad = LinearRegression(epochs=300, random_state=0).fit(1e10 * x[:, None], y)
+        bad = LinearRegression(max_iter=300, random_state=0).fit(1e10 * x[:, None], y)
     assert abs(bad.intercept_ - 2.0) > 0.5 and bad.history_["grad_max"][-1] > 1e-3
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -71,7 +71,7 @@ def test_adam_near_the_float32_limits_raises_training_diverged_naming_the_cause(
     assert isinstance(caught.value, ValueError)                      # scikit-learn's kind of error too
     assert "Solver produced non-finite parameter weights" in str(caught.value)
     with pytest.raises(TrainingDiverged, match=r"overflowed"):
-        LinearClassifier(optimizer="adam", epochs=5, random_state=0).fit(huge, y)
+        LinearClassifier(solver="adam", max_iter=5, random_state=0).fit(huge, y)
 
 
 def test_early_stopping_meeting_a_divergence_keeps_the_best_weights(digits):

@@ -36,7 +36,7 @@ def test_linear_and_regression_summaries_use_the_networks_input():
     poly = PolynomialRegression(degree=4).fit(X, X[:, 0] ** 3)
     s = poly.summary()                          # the network sees the 4 monomials, not the 1 input
     assert s.input_shape == (4,) and s.rows[0][1:] == ("Linear", "(N, 1)", 5)
-    lin = _quiet_fit(LinearClassifier(epochs=2), np.eye(6), np.arange(6) % 2)
+    lin = _quiet_fit(LinearClassifier(max_iter=2), np.eye(6), np.arange(6) % 2)
     assert lin.summary().total_params == lin.coef_.size + lin.intercept_.size
     reg = _quiet_fit(MLPRegressor((3,), max_iter=1), np.ones((10, 2)), np.ones((10, 2)))
     assert reg.summary().rows[-1][2] == "(N, 2)"

@@ -38,7 +38,7 @@ def test_digits_accuracy(digits, estimator, threshold):
 def test_notes_regression_toy_by_gradient_descent_from_a_random_start():
     X, y = np.array([[2.0], [4.0], [6.0], [8.0]]), np.array([3.0, 4.0, 5.0, 6.0])
     for seed in range(3):
-        reg = LinearRegression(solver="gd", random_state=seed)
+        reg = LinearRegression(random_state=seed)
         reg.fit(X, y)
         assert reg.history_["loss"][0] > 1e-2            # it really started away from the optimum
         assert reg.coef_[0] == pytest.approx(0.5, abs=1e-3)
@@ -141,24 +141,47 @@ def test_checkpointed_run_resumes_to_the_uninterrupted_weights(digits, tmp_path,
         np.testing.assert_array_equal(resumed.model_.state_dict()[k], v, err_msg=k)
     np.testing.assert_array_equal(resumed.predict(Xte), full.predict(Xte))
     with pytest.raises(ValueError, match=r"written by MLPClassifier, not LinearClassifier"):
-        LinearClassifier(optimizer="sgd").fit(Xtr, ytr, resume_from=str(path))
+        LinearClassifier(solver="sgd").fit(Xtr, ytr, resume_from=str(path))
     with pytest.raises(ValueError, match=r"resume_from applies to the stochastic solvers; solver='lbfgs' has no epochs"):
         MLPClassifier(**dict(settings, solver="lbfgs", dropout=0.0)).fit(Xtr, ytr, resume_from=str(path))
     with pytest.raises(ValueError, match=r"was trained on classes \['0', '1', .*\]; y has \['0', '1'\]"):
         MLPClassifier(**settings).fit(Xtr[ytr < 2], ytr[ytr < 2], resume_from=str(path))
 
 
+@pytest.mark.parametrize("schedule", [dict(learning_rate="adaptive", tol=0.5, n_iter_no_change=1),
+                                      dict(learning_rate="invscaling", tol=0)], ids=["adaptive", "invscaling"])
+def test_a_resumed_run_continues_the_schedule_and_the_stopping_rule(digits, tmp_path, ctrl_c_at_batch, schedule):
+    """The estimator's progress (the epochs without improvement, the adaptive rate's reductions, the
+    samples seen) travels in the checkpoint: the resumed run ends where the uninterrupted one does."""
+    Xtr, _, ytr, _ = digits
+    settings = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05, max_iter=8, random_state=1,
+                    **schedule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = MLPClassifier(**settings).fit(Xtr, ytr)
+        path = tmp_path / "run.npz"
+        ctrl_c_at_batch(5 * 8 + 3)                            # 8 batches of 200 per epoch: in the sixth
+        with pytest.warns(UserWarning, match="interrupted"):
+            MLPClassifier(**settings, checkpoint=str(path)).fit(Xtr, ytr)
+        resumed = MLPClassifier(**settings, checkpoint=str(path)).fit(Xtr, ytr, resume_from=str(path))
+    assert resumed.history_["lr"] == full.history_["lr"] and resumed.loss_curve_ == full.loss_curve_
+    assert (resumed.n_iter_, resumed.t_, resumed._no_improvement_count) == (full.n_iter_, full.t_,
+                                                                           full._no_improvement_count)
+    for k, v in full.model_.state_dict().items():
+        np.testing.assert_array_equal(resumed.model_.state_dict()[k], v, err_msg=k)
+
+
 def test_classes_of_any_type_probabilities_and_shapes(digits):
     Xtr, Xte, ytr, yte = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    clf = LinearClassifier(random_state=0, epochs=30).fit(Xtr, names[ytr])
+    clf = LinearClassifier(random_state=0, max_iter=30).fit(Xtr, names[ytr])
     assert set(clf.predict(Xte)) <= set(names) and clf.classes_.tolist() == sorted(names.tolist())
     assert clf.coef_.shape == (10, 64) and clf.intercept_.shape == (10,)
     p = clf.predict_proba(Xte)
     np.testing.assert_allclose(p.sum(axis=1), 1, atol=1e-12)
     np.testing.assert_array_equal(clf.classes_[p.argmax(1)], clf.predict(Xte))
     assert clf.decision_function(Xte).shape == (360, 10)
-    hinge = LinearClassifier(loss="hinge", random_state=0, epochs=5).fit(Xtr, ytr)
+    hinge = LinearClassifier(loss="hinge", random_state=0, max_iter=5).fit(Xtr, ytr)
     assert not hasattr(hinge, "predict_proba")             # the hinge gives no probabilities
 
 
@@ -166,7 +189,7 @@ def test_classes_of_any_type_probabilities_and_shapes(digits):
 def test_two_classes_share_one_score(digits, loss):
     Xtr, Xte, ytr, yte = digits
     keep = np.isin(ytr, [3, 8])
-    clf = LinearClassifier(loss=loss, random_state=0, epochs=30).fit(Xtr[keep], np.where(ytr[keep] == 8, "eight", "three"))
+    clf = LinearClassifier(loss=loss, random_state=0, max_iter=30).fit(Xtr[keep], np.where(ytr[keep] == 8, "eight", "three"))
     assert clf.coef_.shape == (1, 64)                      # one neuron for two classes
     d = clf.decision_function(Xte)
     assert d.shape == (360,)
@@ -177,17 +200,17 @@ def test_two_classes_share_one_score(digits, loss):
 
 def test_class_weight_shifts_predictions(digits):
     Xtr, Xte, ytr, yte = digits
-    plain = LinearClassifier(random_state=0, epochs=10).fit(Xtr, ytr)
-    heavy = LinearClassifier(random_state=0, epochs=10, class_weight={1: 50.0}).fit(Xtr, ytr)
+    plain = LinearClassifier(random_state=0, max_iter=10).fit(Xtr, ytr)
+    heavy = LinearClassifier(random_state=0, max_iter=10, class_weight={1: 50.0}).fit(Xtr, ytr)
     assert (heavy.predict(Xte) == 1).sum() > (plain.predict(Xte) == 1).sum()
-    balanced = LinearClassifier(random_state=0, epochs=10, class_weight="balanced").fit(Xtr, ytr)
+    balanced = LinearClassifier(random_state=0, max_iter=10, class_weight="balanced").fit(Xtr, ytr)
     assert balanced.score(Xte, yte) > 0.9
 
 
 def test_partial_fit_and_warm_start(digits):
     Xtr, Xte, ytr, yte = digits
     assert not hasattr(LinearClassifier(), "partial_fit")            # L-BFGS, the default, is full batch
-    clf = LinearClassifier(optimizer="sgd", random_state=0)
+    clf = LinearClassifier(solver="sgd", random_state=0)
     with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
         clf.partial_fit(Xtr, ytr)
     for _ in range(5):
@@ -214,17 +237,19 @@ def test_float32_predictions_agree_across_batch_compositions(digits):
 
 
 def test_initialisation_matches_the_activation():
-    X = np.random.default_rng(0).standard_normal((50, 400))
-    y = np.arange(50) % 2
-    kw = dict(weight_init="activation", max_iter=0, random_state=0)
-    relu = MLPClassifier((300,), activation="relu", **kw).fit(X, y)
-    tanh = MLPClassifier((300,), activation="tanh", **kw).fit(X, y)
-    assert relu.model_[0].weight.value.std() == pytest.approx(np.sqrt(2 / 400), rel=0.03)        # He
-    assert tanh.model_[0].weight.value.std() == pytest.approx(np.sqrt(2 / (400 + 300)), rel=0.03)  # Glorot
-    assert not relu.model_[0].bias.value.any()
-    default = MLPClassifier((300,), activation="logistic", max_iter=0, random_state=0).fit(X, y)
+    def initial(**kw):          # the network a first fit starts from (max_iter=0 is refused, as scikit-learn does)
+        est = MLPClassifier((300,), random_state=0, **kw)
+        est._dtype = np.float64
+        return est._build_network(400, 1, np.random.default_rng(0))
+
+    relu = initial(activation="relu", weight_init="activation")
+    tanh = initial(activation="tanh", weight_init="activation")
+    assert relu[0].weight.value.std() == pytest.approx(np.sqrt(2 / 400), rel=0.03)        # He
+    assert tanh[0].weight.value.std() == pytest.approx(np.sqrt(2 / (400 + 300)), rel=0.03)  # Glorot
+    assert not relu[0].bias.value.any()
+    default = initial(activation="logistic")
     bound = np.sqrt(2 / (400 + 300))                     # scikit-learn's: U(+-sqrt(2 / (in + out))) for logistic
-    w, b = default.coefs_[0], default.intercepts_[0]
+    w, b = default[0].weight.value, default[0].bias.value
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound and abs(w.mean()) < 0.01 * bound
     assert np.abs(b).max() <= bound and b.std() > 0.5 * bound   # biases drawn too (uniform: std bound / sqrt 3)
 
@@ -259,8 +284,8 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (MLPClassifier(activation="gelu"), r"activation must be one of .*; got 'gelu'"),
         (MLPClassifier(solver="nadam"),
          r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
-        (LinearClassifier(optimizer="nadam"),
-         r"optimizer must be one of 'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
+        (LinearClassifier(solver="nadam"),
+         r"solver must be one of 'auto', 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad'; got 'nadam'"),
         (LinearClassifier(checkpoint="run.npz"), r"checkpoint applies to the epochs of the stochastic solvers"),
         (MLPClassifier(learning_rate="optimal"), r"learning_rate must be one of 'constant', 'invscaling', 'adaptive'"),
         (MLPClassifier(batch_size="big"), r"batch_size must be 'auto', a positive integer or None; got 'big'"),
@@ -276,11 +301,12 @@ def test_hyperparameter_errors_name_the_argument(digits):
         (MLPClassifier(solver="sgd", momentum=1.0), r"momentum must be a finite number >= 0 and < 1; got 1.0"),
         (MLPClassifier(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes entries must be a positive integer; got 0"),
         (MLPClassifier(dropout=1.0), r"dropout must be a finite number >= 0 and < 1; got 1.0"),
-        (LinearClassifier(lr=-1), r"lr must be a finite number > 0; got -1"),
+        (LinearClassifier(learning_rate_init=-1), r"learning_rate_init must be a finite number > 0; got -1"),
         (LinearClassifier(batch_size=0), r"batch_size must be a positive integer or None; got 0"),
         (LinearClassifier(class_weight="auto"), r"class_weight must be 'balanced', a dict or None; got 'auto'"),
-        (LinearRegression(solver="qr"), r"solver must be 'gd' or 'lstsq'; got 'qr'"),
-        (LinearRegression(lr="fast"), r"lr must be 'auto' or a number > 0; got 'fast'"),
+        (LinearRegression(solver="qr"), r"solver must be one of 'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'lstsq'; "
+                                       r"got 'qr'"),
+        (LinearRegression(learning_rate_init="fast"), r"learning_rate_init must be 'auto' or a number > 0; got 'fast'"),
         (LinearRegression(solver="lstsq", loss="l1"), r"solver='lstsq' minimises the L2 loss"),
     ]
     for est, match in cases:
@@ -294,7 +320,7 @@ def test_interrupted_fit_warns_and_keeps_weights(digits, ctrl_c_at_batch):
     Xtr, _, ytr, _ = digits
     ctrl_c_at_batch(60)                                   # 45 batches per epoch: stop in the second
     with pytest.warns(UserWarning, match=r"interrupted \(Ctrl-C\) after 1 complete epochs"):
-        clf = LinearClassifier(optimizer="sgd", epochs=50, random_state=0).fit(Xtr, ytr)
+        clf = LinearClassifier(solver="sgd", max_iter=50, random_state=0).fit(Xtr, ytr)
     assert clf.history_.interrupted and len(clf.history_) == 1
     assert clf.score(Xtr, ytr) > 0.8                      # the weights trained so far are kept
 
@@ -312,15 +338,15 @@ def test_validation_data_is_recorded_every_epoch(digits):
     names = np.array(list("abcdefghij"))
     for optimizer in ("sgd", "lbfgs"):      # epochs, or L-BFGS iterations
         with pytest.warns(ConvergenceWarning):
-            clf = LinearClassifier(optimizer=optimizer, epochs=4, tol=0, random_state=0).fit(
+            clf = LinearClassifier(solver=optimizer, max_iter=4, tol=0, random_state=0).fit(
                 Xtr, names[ytr], validation_data=(Xte, names[yte]))
         assert len(clf.history_["val_accuracy"]) == 4 and clf.history_["val_accuracy"] == clf.history_["val_score"]
         assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(Xte, names[yte]))
     x = np.linspace(-1, 1, 30)[:, None]
-    reg = PolynomialRegression(degree=3, solver="gd", epochs=50).fit(x, x[:, 0] ** 3, validation_data=(x / 2, x[:, 0] ** 3 / 8))
+    reg = PolynomialRegression(degree=3, solver="sgd", max_iter=50).fit(x, x[:, 0] ** 3, validation_data=(x / 2, x[:, 0] ** 3 / 8))
     assert len(reg.history_["val_error"]) == 50
     with pytest.raises(ValueError, match=r"validation_data must be a pair"):
-        LinearClassifier(epochs=1).fit(Xtr, ytr, validation_data=Xte)
+        LinearClassifier(max_iter=1).fit(Xtr, ytr, validation_data=Xte)
 
 
 def test_linear_regression_honours_its_max_norm():

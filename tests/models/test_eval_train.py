@@ -68,7 +68,7 @@ def test_bad_eval_train_names_the_argument(digits, bad):
 
 
 def test_lstsq_refuses_eval_train_it_would_ignore():
-    with pytest.raises(ValueError, match="eval_train applies to the epochs of solver='gd'"):
+    with pytest.raises(ValueError, match="eval_train applies to the epochs of the iterative solvers; solver='lstsq' has none"):
         LinearRegression(solver="lstsq").fit(np.ones((4, 1)), np.arange(4.0), eval_train=True)
 
 

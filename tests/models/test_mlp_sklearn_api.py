@@ -19,7 +19,7 @@ from chainrule import io
 from chainrule.grad import numerical_gradient
 from chainrule.models import MLPClassifier, MLPRegressor
 from chainrule.models._lbfgs import PackedObjective
-from chainrule.models._objective import EstimatorLoss
+from chainrule.models._objective import penalise
 
 PAIRS = [(MLPClassifier, SkClassifier), (MLPRegressor, SkRegressor)]
 
@@ -251,11 +251,10 @@ def test_lbfgs_objective_gradient_matches_central_differences(small):
     differences of itself, in float64, for every activation."""
     X, y, yb, y3 = small
     for activation in ("identity", "logistic", "tanh", "relu"):
-        clf = MLPClassifier((4,), activation=activation, solver="lbfgs", alpha=0.7, max_iter=0, random_state=0)
-        clf.fit(X, y3)
-        loss, targets, *_ = clf._encode_fit_targets(y3, False)
-        scale = clf._penalise(clf.model_)
-        f = PackedObjective(clf.model_, EstimatorLoss(loss, scale), X, targets)
+        clf = MLPClassifier((4,), activation=activation, solver="lbfgs", alpha=0.7, max_iter=1, random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            clf.fit(X, y3)
+        f = _packed_objective(clf, X, y3)
         theta = f.pack() + 0.05 * np.random.default_rng(1).standard_normal(f.pack().size)
         value, grad = f(theta)
         numeric = numerical_gradient(lambda t: f(t)[0], theta)
@@ -303,7 +302,14 @@ def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(small, monkeypatch):
     assert clf.history_.interrupted and 0 < clf.n_iter_ < 8 == calls["n"]
     assert len(clf.loss_curve_) == clf.n_iter_ and all(np.isfinite(c).all() for c in clf.coefs_)
     monkeypatch.setattr(PackedObjective, "__call__", original)
-    loss, targets, *_ = clf._encode_fit_targets(y3, False)          # the weights are the last iterate's
-    value, _ = PackedObjective(clf.model_, EstimatorLoss(loss, clf._penalise(clf.model_)), X, targets)(
-        PackedObjective(clf.model_, loss, X, targets).pack())
+    f = _packed_objective(clf, X, y3)                               # the weights are the last iterate's
+    value, _ = f(f.pack())
     assert value == pytest.approx(clf.loss_curve_[-1], rel=1e-12)
+
+
+def _packed_objective(clf, X, y):
+    """The objective a fitted classifier's L-BFGS minimised, at its weights (the solver's own pieces)."""
+    labels = clf._labels()
+    targets, _ = labels.encode(y)
+    penalise(clf.model_, clf._settings(X, None))
+    return PackedObjective(clf.model_, labels.data_loss(), X, targets, penalty_scale=0.5 / X.shape[0])

@@ -11,8 +11,8 @@ from chainrule.models import LinearClassifier, MLPClassifier
 
 def test_linear_softmax_classifier(mnist_split):
     Xtr, Xte, ytr, yte = mnist_split
-    clf = LinearClassifier(loss="softmax", optimizer="sgd", lr=0.1, momentum=0.9, lr_schedule="cosine",
-                           batch_size=128, epochs=10, tol=0, random_state=0).fit(Xtr, ytr)
+    clf = LinearClassifier(loss="softmax", solver="sgd", learning_rate_init=0.1, momentum=0.9, lr_schedule="cosine",
+                           batch_size=128, max_iter=10, tol=0, random_state=0).fit(Xtr, ytr)
     assert len(clf.history_) == 10
     assert clf.score(Xte, yte) >= 0.93
 

@@ -23,10 +23,10 @@ from chainrule.models import (LinearClassifier, LinearRegression, MLPClassifier,
 DEFAULTS = [MLPClassifier(), MLPRegressor(), LinearClassifier(), LinearRegression(), PolynomialRegression()]
 F64 = {"dtype": "float64"}
 OPTIONS = [
-    LinearClassifier(loss="sigmoid", epochs=30),
-    LinearClassifier(loss="softmax_cross_entropy", penalty="maxnorm", optimizer="adam", epochs=30, **F64),
-    LinearClassifier(optimizer="sgd", epochs=30),
-    LinearClassifier(optimizer="adam", loss="hinge", epochs=30),
+    LinearClassifier(loss="sigmoid", max_iter=30),
+    LinearClassifier(loss="softmax_cross_entropy", penalty="maxnorm", solver="adam", max_iter=30, **F64),
+    LinearClassifier(solver="sgd", max_iter=30),
+    LinearClassifier(solver="adam", loss="hinge", max_iter=30),
     MLPClassifier((16,), max_iter=40, learning_rate_init=0.01, loss="softmax"),
     MLPClassifier((16,), max_iter=40, learning_rate_init=0.01, dropout=0.1, batch_norm=True, loss="hinge"),
     MLPClassifier((8,), solver="lbfgs", max_iter=30),
@@ -35,13 +35,11 @@ OPTIONS = [
     MLPRegressor((8,), solver="lbfgs", max_iter=30),
     LinearRegression(solver="lstsq"),
     PolynomialRegression(degree=2, alpha=1e-3),
-    PolynomialRegression(degree=2, solver="gd", epochs=300),
+    PolynomialRegression(degree=2, solver="sgd", max_iter=300),
     PolynomialFeatures(degree=2),
 ]
 
 DROPOUT = "dropout draws one mask per row: a row repeated twice gets two masks, a row of weight 2 one"
-SGD_RAW = ("plain SGD on the check's unscaled blobs (values near 50) takes the small step the largest feature "
-           "allows and needs far more than 30 epochs to move the bias; L-BFGS, the default, passes")
 FLOAT32 = "dtype='float32' computes in float32 whatever the input: predictions of subsets differ in the last bit"
 EXPECTED_FAILURES = {
     ("MLPClassifier", 0.1): {"check_sample_weight_equivalence_on_dense_data": DROPOUT,
@@ -52,8 +50,6 @@ EXPECTED_FAILURES = {
 def expected_failures(estimator):
     key = (type(estimator).__name__, getattr(estimator, "dropout", None))
     failures = dict(EXPECTED_FAILURES.get(key, {}))
-    if isinstance(estimator, LinearClassifier) and estimator.optimizer == "sgd":
-        failures["check_class_weight_classifiers"] = SGD_RAW
     if getattr(estimator, "dtype", None) == "float32":
         failures.update({"check_methods_subset_invariance": FLOAT32, "check_sample_weight_equivalence_on_dense_data":
                          FLOAT32, "check_sample_weight_equivalence_on_sparse_data": FLOAT32})

@@ -1,5 +1,6 @@
-"""scikit-learn's regression losses and per-batch penalty (losses/regression.py, models/_objective.py):
-values against their formulas and scikit-learn's, gradients against central differences."""
+"""scikit-learn's regression losses and per-batch penalty (losses/regression.py, the trainer's
+``penalty_per_batch``): values against their formulas and scikit-learn's, gradients against
+central differences."""
 import numpy as np
 import pytest
 from scipy.special import xlogy
@@ -8,8 +9,9 @@ from sklearn.neural_network._base import poisson_loss, squared_loss
 from chainrule.grad import check_gradients
 from chainrule.losses import SoftmaxLogLikelihood
 from chainrule.losses import HalfPoissonDeviance, HalfSquaredError
-from chainrule.models._objective import BatchScale, EstimatorLoss, PerBatchPenalty
-from chainrule.regularizers import L1, L2
+from chainrule import TrainingDiverged, nn, optim
+from chainrule.regularizers import L1, L2, add_penalty_gradients, penalty_value
+from chainrule.training import Trainer
 
 rng = np.random.default_rng(0)
 S = rng.normal(size=(6, 3))
@@ -47,29 +49,38 @@ def test_poisson_refuses_negative_targets_and_overflow_is_infinite_not_a_warning
 
 
 @pytest.mark.parametrize("inner", [L2(0.3), L1(0.3)])
-def test_per_batch_penalty_is_alpha_over_2b_and_its_gradient(inner):
-    scale = BatchScale()
-    scale.value = 0.5 / 7                              # a batch of 7 samples
-    pen = PerBatchPenalty(inner, scale)
-    W = rng.normal(size=(4, 3))
-    assert pen.penalty(W) == pytest.approx(inner.penalty(W) / 14)
+def test_a_scaled_penalty_is_alpha_over_2b_and_its_gradient(inner):
+    net = nn.Sequential(nn.Linear(3, 4, rng=0, dtype=np.float64))
+    W = net[0].weight
+    W.regularizer = inner
+    scale = 0.5 / 7                                   # a batch of 7 samples
+    assert penalty_value([W], scale) == pytest.approx(inner.penalty(W.value) / 14)
     if isinstance(inner, L2):                          # scikit-learn's 0.5 alpha ||W||^2 / B
-        assert pen.penalty(W) == pytest.approx(0.5 * 0.3 * np.sum(W**2) / 7)
-    assert check_gradients(pen, W).passed
+        assert penalty_value([W], scale) == pytest.approx(0.5 * 0.3 * np.sum(W.value ** 2) / 7)
+    W.zero_grad()
+    add_penalty_gradients([W], scale)
+    np.testing.assert_allclose(W.grad, inner.gradient(W.value) * scale, rtol=1e-15)
+    assert check_gradients(inner, W.value).passed
 
 
-def test_estimator_loss_sets_the_batch_scale_and_turns_non_finite_outputs_into_an_infinite_loss():
-    scale = BatchScale()
-    loss = EstimatorLoss(SoftmaxLogLikelihood(), scale, weight_unit=2.0)
-    labels = np.array([0, 1, 2, 0, 1, 2])
-    value = loss.forward(S, labels)
-    assert scale.value == pytest.approx(1 / 12) and value == SoftmaxLogLikelihood().forward(S, labels)
-    loss.forward(S, labels, sample_weight=np.full(6, 0.5))        # B = 2 x (6 x 0.5) = 6 samples' weight
-    assert scale.value == pytest.approx(1 / 12)
-    reference = SoftmaxLogLikelihood()
-    reference.forward(S, labels, sample_weight=np.full(6, 0.5))
-    np.testing.assert_array_equal(loss.backward(), reference.backward())
-    bad = S.copy()
-    bad[2, 1] = np.inf
-    assert loss.forward(bad, labels) == np.inf
-    assert loss.loss == "SoftmaxLogLikelihood" and loss.reduction == "mean"
+@pytest.mark.parametrize("weights", [None, np.full(6, 0.5)])
+def test_the_trainer_divides_the_penalty_by_2b_on_each_batch(weights):
+    """penalty_per_batch: the batch's objective is its mean loss + alpha ||W||^2 / (2 B), B its number of
+    samples or its total sample weight (in the units given: six samples of weight 0.5 are B = 3)."""
+    X, labels = S, np.array([0, 1, 2, 0, 1, 2])
+    net = nn.Sequential(nn.Linear(3, 3, rng=0, dtype=np.float64))
+    net[0].weight.regularizer = L2(0.3)
+    W0 = net[0].weight.value.copy()
+    trainer = Trainer(net, SoftmaxLogLikelihood(), optim.SGD(net, lr=0.1), batch_size=None, epochs=1, rng=0,
+                      penalty_per_batch=True)
+    record = trainer.fit(X, labels, sample_weight=weights).last          # one batch: measured before its step
+    b = 6 if weights is None else 3
+    assert record["loss"] - record["data_loss"] == pytest.approx(0.3 * np.sum(W0 ** 2) / (2 * b), rel=1e-12)
+
+
+def test_outputs_that_overflow_are_a_divergence_not_a_bad_input():
+    net = nn.Sequential(nn.Linear(3, 3, rng=0, dtype=np.float64))
+    net[0].weight.value[...] = 1e300
+    trainer = Trainer(net, SoftmaxLogLikelihood(), optim.SGD(net, lr=0.1), batch_size=None, epochs=1, rng=0)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDiverged, match=r"the loss is not finite"):
+        trainer.fit(S * 1e300, np.array([0, 1, 2, 0, 1, 2]))

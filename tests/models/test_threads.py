@@ -22,8 +22,8 @@ def _spy(cls, seen, method):
 @pytest.mark.parametrize("cls, kwargs", [
     (MLPClassifier, dict(hidden_layer_sizes=(8,), max_iter=2)),
     (MLPRegressor, dict(hidden_layer_sizes=(8,), max_iter=2)),
-    (LinearClassifier, dict(epochs=2)),
-    (LinearRegression, dict(epochs=3)),
+    (LinearClassifier, dict(max_iter=2)),
+    (LinearRegression, dict(max_iter=3)),
     (LinearRegression, dict(solver="lstsq")),
     (PolynomialRegression, dict(degree=2)),
     (CNNClassifier, dict(max_iter=1, batch_size=20)),
@@ -37,7 +37,7 @@ def test_fit_and_predict_run_with_n_threads(cls, kwargs):
     y = (X.reshape(40, -1)[:, 0] > 0).astype(int) if cls in (MLPClassifier, LinearClassifier, CNNClassifier) \
         else X[:, 0]
     seen_fit, seen_predict = [], []
-    spy = _spy(_spy(cls, seen_fit, "_validate_X_y"), seen_predict, "_model_input")
+    spy = _spy(_spy(cls, seen_fit, "_check_X_y"), seen_predict, "_model_input")
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

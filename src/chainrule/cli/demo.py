@@ -126,9 +126,10 @@ def features(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     X, y = make_xor(200, noise=0.08, rng=args.seed)
     corners, labels = xor_points()
-    settings = dict(loss="hinge", epochs=200, tol=0, lr=0.05, batch_size=None, alpha=0, random_state=args.seed)
+    settings = dict(loss="hinge", max_iter=200, tol=0, learning_rate_init=0.05, batch_size=None, alpha=0,
+                    random_state=args.seed)
     Xt = notes_transform(X)
-    # tol=0: the 200 epochs are the run's length, so reaching them is no convergence failure to warn about
+    # tol=0: the 200 epochs (max_iter) are the run's length, so reaching them is no convergence failure to warn about
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         before = LinearClassifier(**settings).fit(X, y)

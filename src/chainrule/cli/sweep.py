@@ -29,12 +29,12 @@ def add_parser(sub):
                     "results.json (one row per fit), sweep.png, model.safetensors, config.json and the journal "
                     "(sweep.json, journal/) to --out; --resume continues a stopped sweep without refitting "
                     "what is done. Example: chainrule sweep --param alpha=1e-4,1e-2 --param "
-                    "'hidden_layer_sizes=(32,),(64,)' --set epochs=20 --cv 3")
+                    "'hidden_layer_sizes=(32,),(64,)' --set max_iter=20 --cv 3")
     p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a hyperparameter and its values (Python literals: 0.01, (64,32), 'relu', None); with "
                         "--random also loguniform(A,B), uniform(A,B), randint(A,B). Repeat for each one")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="a fixed hyperparameter of the model (repeatable), e.g. epochs=20")
+                   help="a fixed hyperparameter of the model (repeatable), e.g. max_iter=20")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier or network")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
     p.add_argument("--data-dir", type=PathArg("dir"), default=None,

@@ -189,19 +189,17 @@ def _estimator(args):
 
     lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, args.dataset)
     penalty = None if args.penalty == "none" else args.penalty
-    common = dict(loss=args.loss, penalty=penalty, alpha=args.alpha, max_norm=args.max_norm, optimizer=args.optimizer,
-                  lr=lr, momentum=args.momentum, batch_size=args.batch_size, epochs=args.epochs,
+    common = dict(loss=args.loss, penalty=penalty, alpha=args.alpha, max_norm=args.max_norm, solver=args.optimizer,
+                  learning_rate_init=lr, momentum=args.momentum, nesterovs_momentum=False,
+                  batch_size=args.batch_size, max_iter=args.epochs,
                   lr_schedule=None if args.lr_schedule == "constant" else args.lr_schedule,
                   early_stopping=args.early_stopping is not None, n_iter_no_change=args.early_stopping or 10,
                   tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1)
     if args.model == "linear":
         return LinearClassifier(**common)
-    # the MLP speaks scikit-learn: its alpha is 0.5 alpha ||W||^2 / B on a batch of B samples, so the
-    # notes' lambda of --alpha is alpha / (2 B) at the --batch-size
-    renamed = {"optimizer": "solver", "lr": "learning_rate_init", "epochs": "max_iter"}
-    mlp = {renamed.get(k, k): v for k, v in common.items()}
-    mlp["alpha"] = 2 * args.batch_size * args.alpha
-    mlp["nesterovs_momentum"] = False
+    # the MLP's alpha is scikit-learn's, 0.5 alpha ||W||^2 / B on a batch of B samples, so the notes'
+    # lambda of --alpha is alpha / (2 B) at the --batch-size
+    mlp = dict(common, alpha=2 * args.batch_size * args.alpha)
     if args.model in CONV_MODELS:
         return CNNClassifier("lenet" if args.model == "cnn" else "resnet", width=args.width,
                              blocks_per_stage=args.blocks_per_stage, p_last=args.p_last, **mlp)

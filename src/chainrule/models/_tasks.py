@@ -1,81 +1,41 @@
-"""Classification and regression on top of NetworkEstimator: what the targets become for the
-loss, and what the network's outputs become for the user.
+"""Classifiers and regressors: what y is at fit (``_targets``), ``partial_fit``, and what the network's
+outputs become for the user (``predict``, ``decision_function``, ``predict_proba``...).
 
-``loss='log_loss'`` (the MLPs' default) is scikit-learn's: one sigmoid output for two classes
-(or one), a softmax over the classes otherwise, and one sigmoid per label for multilabel
-targets (a 2-D 0/1 y). The notes' losses ('softmax', 'softmax_cross_entropy', 'hinge',
-'sigmoid') keep their own output layouts (``registry.CLASSIFICATION_LOSSES``).
+``NetworkClassifier`` takes any label type (``classes_``), multilabel 0/1 targets (with
+'log_loss' or 'sigmoid'), ``class_weight`` ('balanced' or a dict label -> weight);
+``NetworkRegressor`` takes targets (N,) or (N, K). Each builds the ``Labels`` or ``Values`` of
+``_targets.py`` from its parameters and fitted attributes. An estimator lists one of them next to
+``NetworkEstimator`` (the fit path) as its bases.
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from .. import losses, registry
-from ..losses._stable import log_sigmoid, logsumexp
-from ..training.metrics import scores_to_labels
-from ..losses import HalfPoissonDeviance, HalfSquaredError
+from .. import registry
 from ._docs import FIT, PREDICT, document
-from ._network import NetworkEstimator
 from ._settings import has_stochastic_solver
-
-LOG_LOSS = "log_loss"
+from ._targets import LOG_LOSS, REGRESSION_LOSSES, Labels, Values
 
 
 def _has_proba(est) -> bool:
     return est.loss == LOG_LOSS or registry.classification_loss(est.loss).proba is not None
 
 
-def _row_codes(Y) -> np.ndarray:
-    """Each 0/1 row as one comparable value (the subset accuracy of multilabel outputs)."""
-    bits = np.packbits(np.asarray(Y, dtype=bool), axis=1)
-    return np.ascontiguousarray(bits).view(np.dtype((np.void, bits.shape[1]))).ravel()
+class NetworkClassifier(ClassifierMixin):
+    """A classifier's targets, partial fits and predictions (see the module docstring)."""
 
-
-def _multilabel_predictions(scores) -> np.ndarray:
-    return _row_codes(np.asarray(scores) > 0)
-
-
-class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
-    """Classifier: any label type (``classes_``), multilabel 0/1 targets (with 'log_loss' or
-    'sigmoid'), ``decision_function``, ``predict_proba`` for the probabilistic losses,
-    ``class_weight`` ('balanced' or a dict label -> weight)."""
-
-    _fitted_attributes = NetworkEstimator._fitted_attributes + ("classes_", "_multilabel", "_label_dtype",
-                                                                "n_outputs_", "out_activation_")
-    _task = "classification"
+    #: fitted attributes of a classifier, besides NetworkEstimator's
+    FITTED = ("classes_", "_multilabel", "_label_dtype")
     _multilabel = False
     _label_dtype = None
 
-    # -- the outputs of the loss ----------------------------------------------------------------
-    def _layout(self) -> str:
-        """'multilabel', 'one' (one output: s > 0 is the second class), 'sign' (one hinge score)
-        or 'index' (one output per class)."""
-        if self._multilabel:
-            return "multilabel"
-        if self.loss == LOG_LOSS:
-            return "one" if self.classes_.size <= 2 else "index"
-        spec = registry.classification_loss(self.loss)
-        if self.classes_.size == 2 and spec.single_output_binary:
-            return "sign" if spec.binary_target == "sign" else "one"
-        return "index"
-
-    def _data_loss(self):
-        layout = self._layout()
-        if self.loss == LOG_LOSS:
-            return losses.SoftmaxLogLikelihood() if layout == "index" else losses.SigmoidCrossEntropy()
-        spec = registry.classification_loss(self.loss)
-        if layout == "multilabel":
-            if self.loss != "sigmoid":
-                raise ValueError(f"multilabel targets (a 2-D y of 0/1) need loss='log_loss' or 'sigmoid'; got "
-                                 f"loss={self.loss!r}")
-            return losses.SigmoidCrossEntropy()
-        return (spec.binary if layout in ("one", "sign") else spec.multiclass)()
+    def _labels(self) -> Labels:
+        return Labels(self.classes_, self.loss, self._dtype, bool(self._multilabel), self._label_dtype)
 
     def _define_classes(self, y, multilabel: bool) -> None:
         self._multilabel = multilabel
@@ -86,7 +46,9 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes to train; "
                              f"got only one class ({self.classes_[0]!r})" if self.classes_.size else "got no class")
 
-    def _encode_fit_targets(self, y, first, classes=None, incremental=False):
+    def _targets(self, y, continuing: bool, incremental: bool):
+        """(Labels, y as a vector or 0/1 matrix, the class weights of its rows or None); a first fit
+        (neither a warm start nor a partial fit) defines ``classes_``."""
         if self.loss != LOG_LOSS:
             registry.classification_loss(self.loss)
         y = np.asarray(y)
@@ -95,7 +57,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             y = column_or_1d(y, warn=True)
         if not multilabel:
             check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        if not hasattr(self, "classes_") or not (self.warm_start or incremental):
             self._define_classes(y, multilabel)
         elif multilabel != bool(self._multilabel):
             raise ValueError(f"y is {'multilabel' if multilabel else 'single-label'} now; it was not at the first fit")
@@ -108,41 +70,9 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             elif np.setdiff1d(present, self.classes_).size:
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {present}.")
-        targets, labels = self._validation_targets(y)
-        n_out = self.classes_.size if self._layout() in ("index", "multilabel") else 1
-        predict = _multilabel_predictions if self._multilabel else scores_to_labels
-        return self._data_loss(), targets, labels, n_out, self._sample_weights(y), predict
+        return self._labels(), y, self._class_weights(y)
 
-    def _validation_targets(self, y):
-        """(loss targets, labels for the accuracy) of y, encoded as for training."""
-        if self._multilabel:
-            Y = np.asarray(y)
-            if Y.ndim != 2 or Y.shape[1] != self.classes_.size or not np.isin(Y, (0, 1)).all():
-                raise ValueError(f"y must be a 0/1 matrix with {self.classes_.size} columns (the labels of the first "
-                                 f"fit); got shape {Y.shape}")
-            return Y.astype(self._dtype), _row_codes(Y)
-        y = column_or_1d(y)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels that are not classes: {unseen.tolist()}")
-        idx = np.searchsorted(self.classes_, y).astype(np.intp)
-        layout = self._layout()
-        if layout == "sign":
-            return (2 * idx - 1).astype(self._dtype), idx
-        if layout == "one":
-            return idx.astype(self._dtype).reshape(-1, 1), idx
-        return idx, idx
-
-    def _stratify_by(self, y):
-        """What scikit-learn stratifies its early-stopping split on: the binarised labels."""
-        if self._multilabel:
-            return None
-        idx = np.searchsorted(self.classes_, column_or_1d(y))
-        if self.classes_.size <= 2:
-            return (idx == 1).reshape(-1, 1)
-        return np.eye(self.classes_.size, dtype=bool)[idx]
-
-    def _sample_weights(self, y):
+    def _class_weights(self, y):
         cw = self.class_weight
         if cw is None:
             return None
@@ -152,8 +82,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
             if cw != "balanced":
                 raise ValueError(f"class_weight must be 'balanced', a dict or None; got {cw!r}")
             present = np.unique(y)
-            w = compute_class_weight("balanced", classes=present, y=y)
-            lookup = dict(zip(present.tolist(), w))
+            lookup = dict(zip(present.tolist(), compute_class_weight("balanced", classes=present, y=y)))
         elif isinstance(cw, dict):
             lookup = {k: float(v) for k, v in cw.items()}
             unknown = [k for k in lookup if k not in set(self.classes_.tolist())]
@@ -164,14 +93,6 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         else:
             raise ValueError(f"class_weight must be 'balanced', a dict or None; got {type(cw).__name__}")
         return np.array([lookup.get(v, 1.0) for v in np.asarray(y).tolist()], dtype=np.float64)
-
-    def _after_fit(self):
-        self.n_outputs_ = int(self._output_size())
-        layout = self._layout()
-        if self.loss in (LOG_LOSS, "sigmoid"):
-            self.out_activation_ = "softmax" if (self.loss == LOG_LOSS and layout == "index") else "logistic"
-        else:
-            self.out_activation_ = "identity" if self.loss == "hinge" else "softmax"
 
     @available_if(has_stochastic_solver)
     @document(FIT)
@@ -197,19 +118,7 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
                              f"{self.classes_!r}")
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    # -- predictions ----------------------------------------------------------------------------
-    def _labels_from_scores(self, s):
-        if self._multilabel:
-            return (s > 0).astype(self._label_dtype or np.int64)
-        if s.ndim == 1 or s.shape[1] == 1:
-            idx = (s.reshape(s.shape[0], -1)[:, 0] > 0).astype(np.intp)
-            return self.classes_[np.minimum(idx, self.classes_.size - 1)]
-        return self.classes_[s.argmax(axis=1)]
-
-    def _score_from_scores(self, scores, y, sample_weight=None) -> float:
-        return float(accuracy_score(y, self._labels_from_scores(scores), sample_weight=sample_weight))
+        return self._fit(X, y, sample_weight, incremental=True)
 
     @document(PREDICT)
     def decision_function(self, X):
@@ -243,21 +152,8 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels from ``classes_``, or a 0/1 matrix for multilabel targets.
         """
-        return self._labels_from_scores(self._scores(X))
-
-    def _log_proba(self, s):
-        """Log-probabilities computed in the log domain (finite where the probability underflows)."""
-        s = s.astype(np.float64)
-        if self._multilabel:
-            return log_sigmoid(s)
-        if s.shape[1] == 1:   # one sigmoid neuron: P(class 1) = sigma(s), P(class 0) = sigma(-s)
-            if self.classes_.size == 1:
-                return np.zeros((s.shape[0], 1))
-            return np.column_stack([log_sigmoid(-s[:, 0]), log_sigmoid(s[:, 0])])
-        if self.loss == LOG_LOSS or registry.classification_loss(self.loss).proba == "softmax":
-            return s - logsumexp(s)[:, None]
-        ls = log_sigmoid(s)  # one sigmoid per class, normalised (one-vs-rest)
-        return ls - logsumexp(ls)[:, None]
+        scores = self._scores(X)
+        return self._labels().predict(scores)
 
     @available_if(_has_proba)
     @document(PREDICT)
@@ -273,7 +169,8 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         ndarray of shape (n_samples, n_classes)
             Column j is the probability of ``classes_[j]`` (of label j for multilabel targets).
         """
-        return np.exp(self._log_proba(self._scores(X)))
+        scores = self._scores(X)
+        return np.exp(self._labels().log_proba(scores))
 
     @available_if(_has_proba)
     @document(PREDICT)
@@ -287,7 +184,8 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         ndarray of shape (n_samples, n_classes)
             The logarithms of ``predict_proba(X)``, finite where a probability underflows.
         """
-        lp = self._log_proba(self._scores(X))
+        scores = self._scores(X)
+        lp = self._labels().log_proba(scores)
         p = np.exp(lp)
         with np.errstate(divide="ignore"):
             out = np.log(p)
@@ -299,37 +197,23 @@ class ClassifierNetwork(ClassifierMixin, NetworkEstimator):
         return tags
 
 
-REGRESSION_LOSSES = {"squared_error": HalfSquaredError, "poisson": HalfPoissonDeviance, **registry.REGRESSION_LOSSES}
+class NetworkRegressor(RegressorMixin):
+    """A regressor's targets, partial fits and predictions: targets (N,) or (N, K); predictions in
+    the network's dtype."""
 
+    FITTED = ("_single_output",)
 
-class RegressorNetwork(RegressorMixin, NetworkEstimator):
-    """Regressor: targets (N,) or (N, K); predictions in the network's dtype."""
-
-    _fitted_attributes = NetworkEstimator._fitted_attributes + ("_single_output", "n_outputs_", "out_activation_")
-    _task = "regression"
-
-    def _encode_fit_targets(self, y, first, classes=None, incremental=False):
-        loss = registry.choose("loss", REGRESSION_LOSSES, self.loss)()
+    def _targets(self, y, continuing: bool, incremental: bool):
+        """(Values, y, None): the number of outputs is fixed by the first fit."""
+        registry.choose("loss", REGRESSION_LOSSES, self.loss)
         y = np.asarray(y)
-        if first or not hasattr(self, "_single_output"):
+        if not continuing or not hasattr(self, "_single_output"):
             self._single_output = y.ndim == 1
         elif (y.ndim == 1) != self._single_output:
             raise ValueError("y must keep the number of outputs of the first fit")
         if self.loss == "poisson" and (y < 0).any():
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
-        targets, _ = self._validation_targets(y)
-        return loss, targets, None, targets.shape[1], None, None
-
-    def _validation_targets(self, y):
-        y = np.asarray(y)
-        return y.reshape(y.shape[0], -1).astype(self._dtype), None
-
-    def _stratify_by(self, y):
-        return None
-
-    def _after_fit(self):
-        self.n_outputs_ = int(self._output_size())
-        self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        return Values(self._single_output, self.loss, self._dtype, 1 if y.ndim == 1 else y.shape[1]), y, None
 
     @available_if(has_stochastic_solver)
     @document(FIT)
@@ -344,16 +228,7 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
         self : estimator
             The updated estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def _outputs_from_scores(self, s):
-        if self.loss == "poisson":
-            with np.errstate(over="ignore"):
-                s = np.exp(s)
-        return s[:, 0] if self._single_output else s
-
-    def _score_from_scores(self, scores, y, sample_weight=None) -> float:
-        return float(r2_score(y, self._outputs_from_scores(scores), sample_weight=sample_weight))
+        return self._fit(X, y, sample_weight, incremental=True)
 
     @document(PREDICT)
     def predict(self, X):
@@ -367,7 +242,8 @@ class RegressorNetwork(RegressorMixin, NetworkEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             One column per output, as y at fit ((n_samples,) for a 1-D y).
         """
-        out = self._outputs_from_scores(self._scores(X))
+        scores = self._scores(X)
+        out = Values(self._single_output, self.loss, self._dtype).predict(scores)
         dt = getattr(X, "dtype", None)
         wider = np.result_type(dt if dt is not None and np.dtype(dt).kind == "f" else np.float64, out.dtype)
         return out.astype(wider, copy=False)

@@ -1,6 +1,6 @@
 """A convolutional network classifier with scikit-learn's API: ``CNNClassifier``.
 
-It is ``MLPClassifier``'s machinery (``NetworkEstimator`` and ``ClassifierNetwork``: solvers,
+It is ``MLPClassifier``'s machinery (``NetworkEstimator`` and ``NetworkClassifier``: solvers,
 schedules, early stopping, validation, class weights, checkpoints, ``partial_fit``) with a network
 on images instead of a stack of linear layers. What it adds is how X becomes images and which
 network it builds:
@@ -31,8 +31,9 @@ from sklearn.utils.validation import validate_data
 from .. import architectures, registry
 from .._helpers.validation import check_int, check_number
 from ._docs import CLASSIFIERS, CNN, COMMON, SKLEARN, document
-from ._network import store_params
-from ._tasks import ClassifierNetwork
+from ._estimator import NetworkEstimator, store_params
+from ._settings import params, resolve
+from ._tasks import NetworkClassifier
 
 ARCHITECTURES = ("lenet", "resnet")
 DEPTH_MODES = ("row", "batch")
@@ -62,31 +63,15 @@ def resolve_image_shape(value, n_values: int | None = None) -> tuple[int, int, i
 
 
 @document(CNN, SKLEARN, CLASSIFIERS, COMMON)
-class CNNClassifier(ClassifierNetwork):
+class CNNClassifier(NetworkClassifier, NetworkEstimator):
     """A convolutional network classifier (lenet or a small ResNet) with scikit-learn's API.
 
-    Network: ``architecture`` ('lenet' or 'resnet'); for 'resnet' ``width`` (channels of the
-    first stage; the others have 2 and 4 times as many), ``blocks_per_stage`` (3 gives ResNet-20),
-    ``p_last`` (the survival probability of the last residual block under the linear decay rule
-    of stochastic depth; 1 turns it off) and ``stochastic_depth_mode`` ('row': one draw per image,
-    'batch': one per batch). ``image_shape``: (C, H, W) or (H, W) of the images when X is flat
-    rows (N, D); not needed for X given as (N, H, W) or (N, C, H, W).
-
-    Training: ``MLPClassifier``'s parameters with its meanings (``solver`` 'adam' or 'sgd',
-    also 'rmsprop', 'adagrad'; ``learning_rate`` schedules for 'sgd'; ``lr_schedule``;
-    ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``, ``tol``;
-    ``class_weight``; ``penalty``/``alpha`` on the weights of the convolutions and linear
-    layers; ``checkpoint``; ``warm_start``; ``partial_fit``; ``random_state`` draws the initial
-    weights, the shuffles, the stochastic-depth masks and the early-stopping split). Defaults for
-    images: ``batch_size=64``, ``learning_rate_init=0.0015``, ``lr_schedule='cosine'``,
-    ``max_iter=5``, ``alpha=0``, ``dtype='float32'`` (None: float32 input in float32, anything else
-    in float64). ``learning_rate`` 'invscaling' or 'adaptive' (for 'sgd') needs ``lr_schedule=None``.
-    ``n_threads``: BLAS threads for fit and predict (threadpoolctl; None leaves NumPy's setting).
-
-    Fitted: ``model_`` (the ``Sequential``; its ``state_dict`` has PyTorch's names and layouts),
-    ``image_shape_`` (C, H, W), ``classes_``, ``n_features_in_`` (C H W), ``history_``,
-    ``loss_curve_``, ``loss_``, ``n_iter_``, ``t_``, ``validation_scores_``,
-    ``best_validation_score_``, ``best_loss_``, ``n_outputs_``, ``out_activation_``.
+    ``MLPClassifier``'s training parameters with their meanings, defaults chosen for images (see
+    the module docstring), and the network's own. Fitted: ``model_`` (the ``Sequential``; its
+    ``state_dict`` has PyTorch's names and layouts), ``image_shape_`` (C, H, W), ``classes_``,
+    ``n_features_in_`` (C H W), ``history_``, ``loss_curve_``, ``loss_``, ``n_iter_``, ``t_``,
+    ``validation_scores_``, ``best_validation_score_``, ``best_loss_``, ``n_outputs_``,
+    ``out_activation_``.
 
     {parameters}
 
@@ -100,8 +85,7 @@ class CNNClassifier(ClassifierNetwork):
     ((1, 8, 8), True)
     """
 
-    _fitted_attributes = ClassifierNetwork._fitted_attributes + ("image_shape_",)
-    _sparse = False
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkClassifier.FITTED + ("image_shape_",)
 
     def __init__(self, architecture="lenet", *, image_shape=None, width=16, blocks_per_stage=3, p_last=0.5,
                  stochastic_depth_mode="row", solver="adam", alpha=0.0, batch_size=64, learning_rate="constant",
@@ -136,6 +120,9 @@ class CNNClassifier(ClassifierNetwork):
         if ndim not in (3, 4):
             return X, None                 # validate_data refuses it with scikit-learn's message
         X = np.asarray(X)
+        if X.shape[0] == 0:                # scikit-learn's words, with the shape as given
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required by "
+                             f"{name}: give at least one image")
         shape = (1,) + X.shape[1:] if ndim == 3 else X.shape[1:]
         if reset and self.image_shape is not None and resolve_image_shape(self.image_shape, math.prod(shape)) != shape:
             raise ValueError(f"{name}: image_shape is {tuple(self.image_shape)} (C, H, W) = "
@@ -146,10 +133,10 @@ class CNNClassifier(ClassifierNetwork):
                              f"((N, C, H, W), (N, H, W) for one channel, or flat rows); got X of shape {X.shape}")
         return X.reshape(X.shape[0], -1), shape
 
-    def _validate_X_y(self, X, y, reset: bool):
+    def _check_X_y(self, X, y, reset: bool):
         X, shape = self._rows_and_shape(X, reset)
         n_values = None if shape is None else math.prod(shape)
-        X, y = super()._validate_X_y(X, y, reset)
+        X, y = super()._check_X_y(X, y, reset)
         if reset:
             if n_values is not None and X.shape[1] != n_values:        # e.g. a DataFrame
                 raise ValueError(f"image_shape {tuple(self.image_shape)} holds {n_values} values per image; X has "
@@ -169,7 +156,15 @@ class CNNClassifier(ClassifierNetwork):
         """One image as the network takes it: (C, H, W)."""
         return tuple(int(v) for v in self.image_shape_)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
     # -- the network ----------------------------------------------------------------------------
+    def _settings(self, X, sample_weight):
+        return resolve(type(self).__name__, params(self), alpha_per_batch=True)
+
     def _build_network(self, n_in, n_out, rng):
         c, h, w = n_in
         arch = registry.choose("architecture", {a: a for a in ARCHITECTURES}, self.architecture)

@@ -8,15 +8,15 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .. import registry
-from .._helpers.validation import resolve_rng
+from .._helpers.validation import check_int, check_number, resolve_rng
 from ..core.sequential import Sequential
 from ..layers.batchnorm import BatchNorm1d
 from ..layers.dropout import Dropout
 from ..layers.linear import Linear
 from ._docs import CLASSIFIERS, COMMON, DEPRECATED as RENAMED_OPTIONS, MLP, MLP_REGRESSOR, SKLEARN, document
-from ._network import _number, _positive_int, store_params
-from ._settings import DEPRECATED
-from ._tasks import ClassifierNetwork, RegressorNetwork
+from ._estimator import NetworkEstimator, store_params
+from ._settings import DEPRECATED, params, resolve
+from ._tasks import NetworkClassifier, NetworkRegressor
 
 
 def build_mlp(n_in, hidden, n_out, activation, dropout, batch_norm, rng, dtype, init=None) -> Sequential:
@@ -101,12 +101,13 @@ def hidden_sizes(value) -> tuple:
     except TypeError:
         raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers; got {value!r}") from None
     for h in sizes:
-        _positive_int("hidden_layer_sizes entries", h)
+        check_int("hidden_layer_sizes entries", h)
     return sizes
 
 
 class _MLP:
-    """What the two networks share: the architecture, and scikit-learn's view of the weights.
+    """What the two networks share: the architecture, scikit-learn's alpha, and scikit-learn's view of
+    the weights.
 
     ``coefs_[i]`` is layer i's weight in scikit-learn's (in, out) layout and ``intercepts_[i]``
     its bias: views of the network's (out, in) weights (``model_[j].weight.value.T``), so
@@ -114,13 +115,16 @@ class _MLP:
     fits) sets the weights the next ``fit``/``partial_fit``/``predict`` starts from.
     """
 
+    def _settings(self, X, sample_weight):
+        return resolve(type(self).__name__, params(self), alpha_per_batch=True)
+
     def _build_network(self, n_in, n_out, rng):
         sizes = hidden_sizes(self.hidden_layer_sizes)
         registry.activation(self.activation)
-        _number("dropout", self.dropout, high=1.0)
+        dropout = check_number("dropout", self.dropout, 0.0, 1.0)
         init = registry.choose("weight_init", {k: k for k in WEIGHT_INITS}, self.weight_init)
-        model = build_mlp(n_in, sizes, n_out, self.activation, float(self.dropout), bool(self.batch_norm),
-                          rng, self._dtype, init="zeros" if init == "sklearn" else None)
+        model = build_mlp(n_in, sizes, n_out, self.activation, dropout, bool(self.batch_norm), rng, self._dtype,
+                          init="zeros" if init == "sklearn" else None)
         if init == "sklearn":
             sklearn_init(model, self.activation, self.random_state, rng)
         return model
@@ -157,14 +161,26 @@ class _MLP:
     def intercepts_(self, value):
         self.__dict__["_pending_intercepts"] = value
 
-    def _has_pending_weights(self) -> bool:
-        return "_pending_coefs" in self.__dict__ or "_pending_intercepts" in self.__dict__
+    @property
+    def n_layers_(self):
+        """The number of layers as scikit-learn counts them: the input, each hidden layer, the output
+        (derived from the network; a value assigned before there is one is kept until then)."""
+        if "model_" not in self.__dict__ and "_n_layers" in self.__dict__:
+            return self.__dict__["_n_layers"]
+        check_is_fitted(self, "model_")
+        return len(self._linears()) + 1
 
-    def _apply_pending_weights(self) -> None:
+    @n_layers_.setter
+    def n_layers_(self, value):
+        self.__dict__["_n_layers"] = value
+
+    def _hand_set_network(self):
+        """The network with the weights assigned to ``coefs_`` / ``intercepts_`` (built from their
+        shapes before any fit), or None when none were assigned."""
         coefs = self.__dict__.pop("_pending_coefs", None)
         intercepts = self.__dict__.pop("_pending_intercepts", None)
         if coefs is None and intercepts is None:
-            return
+            return None
         if not hasattr(self, "model_"):
             if coefs is None:
                 raise ValueError("intercepts_ were assigned without coefs_; assign both before the first fit")
@@ -185,49 +201,20 @@ class _MLP:
                 if v.shape != target.shape:
                     raise ValueError(f"{name}[{i}] must have shape {target.shape}; got {v.shape}")
                 target[...] = v
-
-    def _after_fit(self):
-        super()._after_fit()
-        self.n_layers_ = len(self._linears()) + 1
-
-
-_MLP_ATTRIBUTES = ("n_layers_",)
+        return self.model_
 
 
 @document(MLP, SKLEARN, CLASSIFIERS, COMMON, RENAMED_OPTIONS)
-class MLPClassifier(_MLP, ClassifierNetwork):
+class MLPClassifier(_MLP, NetworkClassifier, NetworkEstimator):
     """A multi-layer perceptron classifier: scikit-learn's ``MLPClassifier``, on chainrule's engine.
 
-    scikit-learn's parameters with its meanings and defaults: ``hidden_layer_sizes``,
-    ``activation`` ('identity', 'logistic', 'tanh', 'relu'; also 'sigmoid' = 'logistic' and
-    'leaky_relu'), ``solver`` ('lbfgs', 'sgd', 'adam'; also 'rmsprop', 'adagrad'), ``alpha``
-    (L2 term 0.5 alpha ||W||^2 / B on each batch of B samples), ``batch_size`` ('auto' =
-    min(200, n); None: full batch), ``learning_rate`` ('constant', 'invscaling', 'adaptive', for
-    'sgd'), ``learning_rate_init``, ``power_t``, ``max_iter`` (epochs; L-BFGS iterations),
-    ``shuffle``, ``random_state`` (initialisation, shuffling, dropout masks, splits), ``tol``,
-    ``verbose`` (scikit-learn's lines on stdout, chainrule's progress on stderr), ``warm_start``,
-    ``momentum``, ``nesterovs_momentum``, ``early_stopping``, ``validation_fraction``,
-    ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``, ``max_fun``.
-
-    chainrule's own: ``loss`` ('log_loss', scikit-learn's, by default; or the notes' 'softmax',
-    'softmax_cross_entropy', 'hinge', 'sigmoid'), ``dropout`` (drop probability after each
-    hidden activation), ``batch_norm``, ``penalty`` ('l2', 'l1', 'elasticnet' with ``beta``,
-    'maxnorm' with ``max_norm``, None; biases too with ``penalize_bias``), ``lr_schedule``
-    ('step', 'exponential', 'cosine', a dict or a Schedule), ``class_weight``, ``weight_init``
-    ('sklearn': scikit-learn's uniform initialisation of weights and biases, drawn from the same
-    ``random_state`` stream, so the initial weights are scikit-learn's; 'activation': chainrule
-    0.1's He for ReLU and Glorot otherwise, zero biases), ``dtype`` (None:
-    float32 input trains in float32, anything else in float64) and ``checkpoint`` (a path
-    written after every epoch; ``fit(X, y, resume_from=path)`` continues from it) and
-    ``n_threads`` (BLAS threads for fit and predict, through threadpoolctl; None leaves NumPy's
-    setting; 1 is fastest for small layers). The chainrule
-    0.1 names ``optimizer``, ``lr``, ``epochs`` and ``nesterov`` still work, with a FutureWarning.
-
-    Fitted: scikit-learn's ``coefs_``, ``intercepts_`` ((in, out) views of the weights),
-    ``loss_``, ``best_loss_``, ``loss_curve_``, ``validation_scores_``,
-    ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_layers_``, ``n_outputs_``,
-    ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_`` (the
-    ``Sequential``) and ``history_``.
+    scikit-learn's parameters with its meanings and defaults, and chainrule's own (the notes'
+    losses, dropout, batch norm, penalties, schedules, class weights, initialisation, dtype,
+    checkpoints, threads), each described once below. Fitted: scikit-learn's ``coefs_`` and
+    ``intercepts_`` ((in, out) views of the weights), ``loss_``, ``best_loss_``, ``loss_curve_``,
+    ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``, ``n_layers_``,
+    ``n_outputs_``, ``out_activation_``, ``classes_``, ``n_features_in_``; chainrule's ``model_``
+    (the ``Sequential``) and ``history_``.
 
     {parameters}
 
@@ -242,7 +229,7 @@ class MLPClassifier(_MLP, ClassifierNetwork):
     ([(64, 32), (32, 10)], 'softmax')
     """
 
-    _fitted_attributes = ClassifierNetwork._fitted_attributes + _MLP_ATTRIBUTES
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkClassifier.FITTED + ("n_layers_",)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
@@ -256,15 +243,13 @@ class MLPClassifier(_MLP, ClassifierNetwork):
 
 
 @document(MLP, MLP_REGRESSOR, SKLEARN, COMMON, RENAMED_OPTIONS)
-class MLPRegressor(_MLP, RegressorNetwork):
+class MLPRegressor(_MLP, NetworkRegressor, NetworkEstimator):
     """A multi-layer perceptron for regression: scikit-learn's ``MLPRegressor``, on chainrule's engine.
 
-    The parameters of ``MLPClassifier`` (without ``class_weight``), and ``loss``:
-    'squared_error' (scikit-learn's default: 1/2 sum_k (s_k - y_k)^2 per sample), 'poisson'
-    (half the Poisson deviance with a log link: the output is log(mu); y >= 0), or the notes'
-    'l2' (sum_k (y_k - s_k)^2, no 1/2) and 'l1'. ``hidden_layer_sizes`` comes first, as in
-    chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions
-    keep the network's dtype (float32 for float32 input).
+    ``MLPClassifier``'s parameters (without ``class_weight``) and its fitted attributes (without
+    ``classes_``); ``loss`` is a regression loss. ``hidden_layer_sizes`` comes first, as in
+    chainrule 0.1 (scikit-learn >= 1.7 puts ``loss`` first: pass both by name). Predictions keep
+    the network's dtype (float32 for float32 input).
 
     {parameters}
 
@@ -279,7 +264,7 @@ class MLPRegressor(_MLP, RegressorNetwork):
     True
     """
 
-    _fitted_attributes = RegressorNetwork._fitted_attributes + _MLP_ATTRIBUTES
+    _fitted_attributes = NetworkEstimator._fitted_attributes + NetworkRegressor.FITTED + ("n_layers_",)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,

@@ -40,20 +40,6 @@ class Constant(Schedule):
     name = "constant"
 
     def __call__(self, base_lr, epoch):
-        """``base_lr``, whatever the epoch.
-
-        Parameters
-        ----------
-        base_lr : float
-            The optimizer's learning rate.
-        epoch : int
-            The epoch, counted from 0.
-
-        Returns
-        -------
-        float
-            The learning rate of that epoch.
-        """
         return base_lr
 
 
@@ -81,20 +67,6 @@ class StepDecay(Schedule):
         self.step_size, self.gamma = step_size, float(gamma)
 
     def __call__(self, base_lr, epoch):
-        """lr * gamma^floor(epoch / step_size).
-
-        Parameters
-        ----------
-        base_lr : float
-            The optimizer's learning rate.
-        epoch : int
-            The epoch, counted from 0.
-
-        Returns
-        -------
-        float
-            The learning rate of that epoch.
-        """
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
@@ -118,20 +90,6 @@ class ExponentialDecay(Schedule):
         self.gamma = float(gamma)
 
     def __call__(self, base_lr, epoch):
-        """lr * gamma^epoch.
-
-        Parameters
-        ----------
-        base_lr : float
-            The optimizer's learning rate.
-        epoch : int
-            The epoch, counted from 0.
-
-        Returns
-        -------
-        float
-            The learning rate of that epoch.
-        """
         return base_lr * self.gamma ** epoch
 
 
@@ -160,20 +118,6 @@ class Cosine(Schedule):
         self.total_epochs, self.min_lr = total_epochs, float(min_lr)
 
     def __call__(self, base_lr, epoch):
-        """min_lr + (lr - min_lr) (1 + cos(pi epoch / T)) / 2, then min_lr.
-
-        Parameters
-        ----------
-        base_lr : float
-            The optimizer's learning rate.
-        epoch : int
-            The epoch, counted from 0.
-
-        Returns
-        -------
-        float
-            The learning rate of that epoch.
-        """
         if epoch >= self.total_epochs:
             return self.min_lr
         return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * epoch / self.total_epochs)) / 2

@@ -218,8 +218,8 @@ class ElasticNet(Penalty):
         return f"ElasticNet(strength={self.strength}, beta={self.beta})"
 
 
-def penalty_value(params) -> float:
-    """The sum of lambda R(W) over the parameters that carry a regularizer.
+def penalty_value(params, scale: float = 1.0) -> float:
+    """The sum of lambda R(W) over the parameters that carry a regularizer (times ``scale``).
 
     This is the objective's second term; the training loop adds it to the data loss.
 
@@ -227,22 +227,30 @@ def penalty_value(params) -> float:
     ----------
     params : iterable of Parameter
         Usually ``model.parameters()``.
+    scale : float, default 1.0
+        A factor on the whole term (scikit-learn's 1 / (2 B) on a batch of B samples).
 
     Returns
     -------
     float
     """
-    return float(sum(p.regularizer.penalty(p.value) for p in params if p.regularizer is not None))
+    return float(sum(p.regularizer.penalty(p.value) if scale == 1.0 else scale * p.regularizer.penalty(p.value)
+                     for p in params if p.regularizer is not None))
 
 
-def add_penalty_gradients(params) -> None:
-    """grad += d(lambda R)/dW for every parameter that carries a regularizer (after backward).
+def add_penalty_gradients(params, scale: float = 1.0) -> None:
+    """grad += scale d(lambda R)/dW for every parameter that carries a regularizer (after backward).
 
     Parameters
     ----------
     params : iterable of Parameter
         Usually ``model.parameters()``; their gradients are updated in place.
+    scale : float, default 1.0
+        The factor of ``penalty_value``.
     """
     for p in params:
         if p.regularizer is not None:
-            p.accumulate(p.regularizer.gradient(p.value))
+            g = p.regularizer.gradient(p.value)
+            if scale != 1.0:
+                g *= g.dtype.type(scale)
+            p.accumulate(g)

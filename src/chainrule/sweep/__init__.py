@@ -6,7 +6,7 @@ killed worker and a killed driver.
 >>> from chainrule.models import LinearClassifier
 >>> from chainrule.sweep import sweep
 >>> X, y = load_digits(return_X_y=True)
->>> result = sweep(LinearClassifier(epochs=5, random_state=0), {"alpha": [1e-4, 1e-2]},
+>>> result = sweep(LinearClassifier(max_iter=5, random_state=0), {"alpha": [1e-4, 1e-2]},
 ...                X[:300] / 16, y[:300], cv=3, n_jobs=1, progress=False)
 >>> len(result.rows), sorted(result.best_params)
 (6, ['alpha'])

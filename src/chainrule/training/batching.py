@@ -114,14 +114,16 @@ def random_split(n: int, fraction: float, rng: np.random.Generator):
 @dataclass
 class TrainingData:
     """Inputs ``X``, loss targets ``y``, class indices ``labels`` for accuracy (None for
-    regression), per-sample ``weights`` (normalised to mean 1, or None) and the ``validation``
-    triple (X_val, y_val, labels_val) or None."""
+    regression), per-sample ``weights`` (normalised to mean 1, or None; ``weight_unit`` is the
+    mean of the weights given, so a batch's weight in their units is weight_unit sum w) and the
+    ``validation`` triple (X_val, y_val, labels_val) or None."""
 
     X: np.ndarray
     y: np.ndarray
     labels: np.ndarray | None = None
     weights: np.ndarray | None = None
     validation: tuple | None = None
+    weight_unit: float = 1.0
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -134,7 +136,7 @@ class TrainingData:
 
     def subset(self, idx) -> "TrainingData":
         x, y, labels, w = self.take(idx)
-        return TrainingData(x, y, labels, w, self.validation)
+        return TrainingData(x, y, labels, w, self.validation, self.weight_unit)
 
 
 def shuffled_batches(data: TrainingData, slices: list[slice], rng: np.random.Generator, shuffle: bool = True):
@@ -163,16 +165,17 @@ def prepare_data(X, y, *, dtype, classification: bool, y_labels=None, sample_wei
         raise ValueError(f"X and y must have the same number of samples; got {X.shape[0]} and {y.shape[0]}")
     if X.shape[0] == 0:
         raise ValueError("X must contain at least one sample; got 0")
-    weights = None
+    weights, unit = None, 1.0
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != (X.shape[0],) or not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
             raise ValueError(f"sample_weight must be {X.shape[0]} finite numbers >= 0, not all zero")
         # mean 1 over the training set: each batch's 1/B sum w_i L_i is then an unbiased estimate
         # of the weighted mean over the whole set (see Loss)
-        weights = (w / w.mean()).astype(dtype)
+        unit = float(w.mean())
+        weights = (w / unit).astype(dtype)
     labels = (y if y_labels is None else np.asarray(y_labels)) if classification else None
-    data = TrainingData(X, y, labels, weights)
+    data = TrainingData(X, y, labels, weights, weight_unit=unit)
     if validation_data is not None:
         if len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, y_val_labels)")

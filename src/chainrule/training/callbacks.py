@@ -1,5 +1,5 @@
-"""Callbacks: the hooks of the training loop, early stopping and checkpoints (the progress bar is in
-``progress.py``)."""
+"""Callbacks: the hooks of the training loop, early stopping, checkpoints and the epoch's mean gradient
+(the progress bar is in ``progress.py``)."""
 from __future__ import annotations
 
 import math
@@ -147,13 +147,6 @@ class EarlyStopping(Callback):
         return "acc" in self._field
 
     def on_train_begin(self, trainer):
-        """Forget the previous run (unless resuming) and choose the monitored field.
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-        """
         if trainer.start_epoch == 0:
             self._reset()
         if self.monitor.startswith("val_") and not trainer.has_validation:
@@ -164,17 +157,6 @@ class EarlyStopping(Callback):
             self._field = self.monitor
 
     def on_epoch_end(self, trainer, epoch, record):
-        """Record an improvement (and the weights), or count one more epoch without; stop at ``patience``.
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-        epoch : int
-            The epoch, counted from 0.
-        record : dict
-            The epoch's record, as ``History`` keeps it (``loss``, ``val_loss``, ``lr``...).
-        """
         value = record.get(self._field)
         if value is None or not math.isfinite(value):
             return
@@ -192,39 +174,14 @@ class EarlyStopping(Callback):
         trainer.history.best_epoch = self.best_epoch
 
     def on_train_end(self, trainer):
-        """Load the best epoch's weights back into the model (with ``restore_best``).
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-        """
         if self.restore_best and self._best_state is not None:
             trainer.model.load_state_dict(self._best_state)
 
     def get_state(self):
-        """The best value, its epoch, the epochs waited and the best weights, for a checkpoint.
-
-        Returns
-        -------
-        arrays : dict
-            The best weights, keyed ``"best.<name>"``.
-        meta : dict
-            ``best``, ``best_epoch`` and ``wait``.
-        """
         arrays = {f"best.{k}": v for k, v in (self._best_state or {}).items()}
         return arrays, {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def set_state(self, arrays, meta):
-        """Restore what ``get_state`` returned.
-
-        Parameters
-        ----------
-        arrays : dict
-            The best weights, keyed ``"best.<name>"``.
-        meta : dict
-            ``best``, ``best_epoch`` and ``wait``.
-        """
         self.best, self.best_epoch, self.wait = meta.get("best"), meta.get("best_epoch"), meta.get("wait", 0)
         best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")}
         self._best_state = best or None
@@ -261,46 +218,16 @@ class Checkpoint(Callback):
         self._lock = None
 
     def on_train_begin(self, trainer):
-        """Take the lock on ``<path>.lock``.
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-
-        Raises
-        ------
-        PathLocked
-            If another live run holds it.
-        """
         if self._lock is None or not self._lock.held:
             self._lock = PathLock(self.path).acquire()
 
     def on_epoch_end(self, trainer, epoch, record):
         # only at epoch boundaries: a checkpoint never holds the weights of half an epoch, so an
         # interrupted run resumes from its last complete epoch exactly
-        """Write the checkpoint after every ``every``-th epoch (only at epoch boundaries).
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-        epoch : int
-            The epoch, counted from 0.
-        record : dict
-            The epoch's record, as ``History`` keeps it (``loss``, ``val_loss``, ``lr``...).
-        """
         if (epoch + 1) % self.every == 0:
             trainer.save_checkpoint(self.path, completed_epochs=epoch + 1)
 
     def on_train_end(self, trainer):
-        """Release the lock.
-
-        Parameters
-        ----------
-        trainer : Trainer
-            The running trainer (its ``model``, ``history``, ``epochs``...).
-        """
         self.release()
 
     def release(self) -> None:
@@ -308,6 +235,28 @@ class Checkpoint(Callback):
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+class EpochGradient(Callback):
+    """The mean of every parameter's gradient over the epoch's batches: the exact gradient of the
+    objective for full-batch gradient descent. ``mean()`` gives it as (parameter, gradient) pairs
+    in float64 (LinearRegression stops when its largest entry is at most ``tol``)."""
+
+    def on_epoch_begin(self, trainer, epoch):
+        self._params, self._sums, self._count = [], None, 0
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        self._params = [p for p in trainer.model.parameters() if p.grad is not None]
+        if self._sums is None:
+            self._sums = [np.array(p.grad, dtype=np.float64) for p in self._params]
+        else:
+            for total, p in zip(self._sums, self._params):
+                total += p.grad
+        self._count += 1
+
+    def mean(self) -> list:
+        """[(parameter, its mean gradient over the epoch's batches)]."""
+        return [(p, total / self._count) for p, total in zip(self._params, self._sums or [])]
 
 
 def get_state_arrays(callbacks):

@@ -50,6 +50,7 @@ def run_settings(trainer) -> dict:
         "lr_schedule": trainer.schedule.to_config(),
         "batch_size": trainer.batch_size,
         **({} if trainer.shuffle else {"shuffle": False}),   # absent when shuffled (older checkpoints)
+        **({"penalty_per_batch": True} if trainer.penalty_per_batch else {}),   # absent when off (the same)
         "epochs": trainer.epochs,
         "task": trainer.task,
         "divergence_factor": trainer.guard.factor,

@@ -95,7 +95,10 @@ def scores_to_labels(scores: np.ndarray) -> np.ndarray:
 
 
 def count_correct(scores: np.ndarray, labels, predict_labels=scores_to_labels) -> int:
-    """How many rows of ``scores`` predict their label (the running accuracy's numerator)."""
+    """How many rows of ``scores`` predict their label (the running accuracy's numerator); for
+    multilabel 0/1 rows (2-D ``labels``), how many rows have every label right (s > 0 for 1)."""
+    if np.ndim(labels) == 2:
+        return int(np.count_nonzero(((scores > 0) == (np.asarray(labels) > 0)).all(axis=1)))
     return int(np.count_nonzero(predict_labels(scores) == labels))
 
 

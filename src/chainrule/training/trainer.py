@@ -81,6 +81,11 @@ class Trainer:
         Scores to class indices, for the accuracy.
     shuffle : bool, default True
         False keeps the rows' order (and draws nothing from ``rng``).
+    penalty_per_batch : bool, default False
+        scikit-learn's convention: each batch adds its penalties divided by 2B, B its number of
+        samples (its total sample weight), instead of once: 0.5 alpha ||W||^2 / B for an L2
+        penalty of strength alpha (the notes' lambda = alpha / (2 B), larger on a smaller last
+        batch).
 
     Raises
     ------
@@ -104,7 +109,7 @@ class Trainer:
     def __init__(self, model: Module, loss: Loss, optimizer: Optimizer, *, batch_size: int | None = 128,
                  epochs: int = 10, rng=None, lr_schedule=None, callbacks=(), verbose: int = 0,
                  task: str = "classification", divergence_factor: float = 1e3, eval_batch_size: int = 4096,
-                 predict_labels=metrics.scores_to_labels, shuffle: bool = True):
+                 predict_labels=metrics.scores_to_labels, shuffle: bool = True, penalty_per_batch: bool = False):
         if not isinstance(model, Module):
             raise TypeError(f"model must be a Module; got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -129,6 +134,7 @@ class Trainer:
         self.eval_batch_size = check_int("eval_batch_size", eval_batch_size)
         self.predict_labels = predict_labels
         self.shuffle = bool(shuffle)
+        self.penalty_per_batch = bool(penalty_per_batch)
         self.history = History()
         self.start_epoch = 0
         self.completed_epochs = 0
@@ -222,6 +228,34 @@ class Trainer:
         ValueError
             If the data does not fit the model or the loss.
         """
+        for _ in self.iter_epochs(X, y, y_labels=y_labels, sample_weight=sample_weight,
+                                  validation_data=validation_data, validation_fraction=validation_fraction,
+                                  stratify=stratify):
+            pass
+        return self.history
+
+    def iter_epochs(self, X, y, *, y_labels=None, sample_weight=None, validation_data=None,
+                    validation_fraction: float | None = None, stratify: bool | None = None):
+        """Train epoch by epoch, handing each epoch's record to the caller before the callbacks see it.
+
+        The loop of ``fit``, as a generator: after every epoch it yields the record that the history
+        holds, and waits. The caller may add values to it (they go into the history), decide to
+        stop (``trainer.stop_training = True``) or set what the next checkpoint carries
+        (``checkpoint_extra``, ``checkpoint_arrays``); then the callbacks' ``on_epoch_end`` run (a
+        ``Checkpoint`` writes the caller's decision with the epoch) and the next epoch starts. Wrap
+        it in ``contextlib.closing`` when the loop body may raise: the callbacks' ``on_train_end``
+        (a checkpoint's lock) then runs at once.
+
+        Parameters
+        ----------
+        X, y, y_labels, sample_weight, validation_data, validation_fraction, stratify
+            As for ``fit``.
+
+        Yields
+        ------
+        dict
+            The epoch's record, the history's own (``loss``, ``accuracy`` or ``error``, ``lr``...).
+        """
         if validation_fraction and validation_data is None and self.split_seed is None:
             # drawn once; a checkpoint carries it so that a resumed run splits alike
             self.split_seed = int(self.rng.integers(2**63))
@@ -248,6 +282,9 @@ class Trainer:
                         history.interrupted = True
                         break
                     self.end_epoch(record, data, epoch)
+                    yield history.records[-1]
+                    for cb in self.callbacks:
+                        cb.on_epoch_end(self, epoch, history.records[-1])
                     if interrupt.caught:
                         history.interrupted = True
                     if interrupt.caught or self.stop_training:
@@ -256,10 +293,9 @@ class Trainer:
                 history.interrupted = True
         finally:
             self.model.eval()
+            self.start_epoch = self.completed_epochs
             for cb in self.callbacks:          # also after a divergence: checkpoints release their lock
                 cb.on_train_end(self)
-        self.start_epoch = self.completed_epochs
-        return history
 
     def run_epoch(self, data: TrainingData, slices, epoch: int, interrupt) -> dict | None:
         """One pass over the shuffled data, one optimizer step per batch (the notes' loop).
@@ -298,11 +334,13 @@ class Trainer:
         for b, (x, y, labels, w) in enumerate(shuffled_batches(data, slices, self.rng, shuffle=self.shuffle)):
             optimizer.zero_grad()
             scores = model.forward(x)
-            data_loss = float(loss.forward(scores, y, sample_weight=w))
-            objective = data_loss + penalty_value(penalised) if penalised else data_loss
+            # outputs that overflowed are a divergence for the guard, not a bad input for the loss
+            data_loss = float(loss.forward(scores, y, sample_weight=w)) if np.isfinite(scores).all() else math.inf
+            scale = self._penalty_scale(x, w, data.weight_unit)
+            objective = data_loss + penalty_value(penalised, scale) if penalised else data_loss
             guard.check(objective, epoch=epoch, batch=b, lr=lr, history=self.history)
             model.backward(loss.backward())
-            add_penalty_gradients(penalised)
+            add_penalty_gradients(penalised, scale)
             self._step(epoch, b, lr, objective)
             m = x.shape[0]
             sum_objective += objective * m
@@ -327,6 +365,13 @@ class Trainer:
         record["seconds"] = time.perf_counter() - t0
         return record
 
+    def _penalty_scale(self, x, w, weight_unit: float) -> float:
+        """1, or with ``penalty_per_batch`` 1 / (2 B) for the batch x of weights w (B in the user's units)."""
+        if not self.penalty_per_batch:
+            return 1.0
+        b = x.shape[0] if w is None else weight_unit * float(np.sum(w))
+        return 0.5 / b if b > 0 else 0.0
+
     def _step(self, epoch, batch, lr, objective) -> None:
         """optimizer.step(); an update that overflows (Adam's g^2 on huge inputs) stops the run
         like a diverged loss, with the weights of the start of the epoch put back."""
@@ -337,7 +382,7 @@ class Trainer:
             self.guard.diverged(objective, epoch=epoch, batch=batch, lr=lr, history=self.history, cause=str(exc))
 
     def end_epoch(self, record: dict, data: TrainingData, epoch: int) -> None:
-        """Measure the validation data, append the record to the history and call the callbacks.
+        """Measure the validation data and append the record to the history.
 
         Parameters
         ----------
@@ -357,8 +402,6 @@ class Trainer:
                 record["val_error"] = val["error"]
         self.history.append(record)
         self.completed_epochs = epoch + 1
-        for cb in self.callbacks:
-            cb.on_epoch_end(self, epoch, record)
 
     # -- checkpoints (training/checkpoint.py) ---------------------------------------------------
     def save_checkpoint(self, path, completed_epochs: int | None = None) -> None:
