@@ -50,6 +50,7 @@ def docs_site(tmp_path_factory) -> Path:
     src = work / "docs" / "source"
     shutil.copytree(SOURCE, src, ignore=lambda d, names: [n for n in names if n in GENERATED])
     shutil.copytree(ROOT / "examples", work / "examples")
+    shutil.copytree(ROOT / "docs" / "images", work / "docs" / "images")   # the guide's pictures (../../images)
     out = work / "html"
     excluded = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "auto_examples/**/*.py",
                 *_left_out()]
