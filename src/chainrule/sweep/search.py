@@ -132,10 +132,10 @@ def _check_estimator(estimator):
 
 def _check_scoring(estimator, scoring) -> None:
     """Refuse an unknown scoring name before the first fit (scikit-learn's own check and wording)."""
-    from sklearn.metrics import check_scoring
+    from sklearn.metrics import check_scoring, get_scorer
 
     try:
-        check_scoring(estimator, scoring=scoring)
+        get_scorer(scoring) if isinstance(scoring, str) else check_scoring(estimator, scoring=scoring)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"scoring: {exc}") from None
 
@@ -354,9 +354,9 @@ def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, sc
         tables.write(table, out, extra)
         result.files += ["results.csv", "results.json"]
     if everything_failed:
-        retry = [r for _, r in failed if r.get("attempts", 1) < MAX_ATTEMPTS]
-        again = (f"; resume the sweep to try them again ({len(retry)} of them may be tried, each at most "
-                 f"{MAX_ATTEMPTS} times in all)" if retry else f"; each was tried {MAX_ATTEMPTS} times")
+        retry = any(r.get("attempts", 1) < MAX_ATTEMPTS for _, r in failed)
+        again = (f"; resume=True (--resume) tries them again, each at most {MAX_ATTEMPTS} times in all" if retry
+                 else f"; each was tried {MAX_ATTEMPTS} times")
         raise SweepFailed(f"all {len(failed)} fits failed{again}. The first: {first_error}", result)
     if out is None:
         return result
