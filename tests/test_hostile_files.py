@@ -272,6 +272,44 @@ def test_model_file_with_an_absurd_hog_resize_is_refused_as_it_loads(tmp_path):
                     "got (40000, 40000)")
 
 
+# ---- run and sweep folders' JSON files ----------------------------------------------------------
+def test_a_history_json_that_is_a_fifo_is_refused_by_name(tmp_path):
+    path = tmp_path / "history.json"
+    os.mkfifo(path)
+    refused_cheaply("history.json as a FIFO", path, "from chainrule.training import History", "History.load(path)",
+                    "ValueError", f"{path} is not a history JSON file: must be a regular file; got a FIFO")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "huge-number"])
+def test_a_hostile_journal_record_is_refit_not_read(tmp_path, kind):
+    """A record replaced by a FIFO hung `sweep --resume`; a deep one gave RecursionError: each is now
+    refused with a warning naming it, and that fit runs again."""
+    from sklearn.datasets import load_digits
+
+    from chainrule.models import LinearClassifier
+    from chainrule.sweep import sweep
+    X, y = load_digits(return_X_y=True)
+    out = tmp_path / "sweep"
+    sweep(LinearClassifier(epochs=1, random_state=0), {"alpha": [1e-4]}, X[:120] / 16, y[:120], cv=2, n_jobs=1,
+          out=out, progress=False)
+    record = sorted((out / "journal").glob("*.json"))[0]
+    record.unlink()
+    if kind == "fifo":
+        os.mkfifo(record)
+    else:
+        record.write_text("[" * 200_000 + "]" * 200_000 if kind == "deep" else "9" * 100_000)
+    setup = ("import json, warnings; from chainrule.sweep.journal import Journal; "
+             f"manifest = json.load(open({str(out / 'sweep.json')!r})); "
+             "manifest = {k: v for k, v in manifest.items() if k not in ('format', 'version')}")
+    action = ("with warnings.catch_warnings(record=True) as w:\n"
+              "    warnings.simplefilter('always')\n"
+              f"    journal = Journal({str(out)!r}).open(manifest, resume=True)\n"
+              "raise ValueError(f'{len(journal.done)} done, {len(journal.to_run([(0, 0), (0, 1)]))} to run; '"
+              " + ' | '.join(str(x.message) for x in w))")
+    refused_cheaply(f"journal record: {kind}", record, setup, action, "ValueError",
+                    f"1 done, 1 to run; {record} is not a valid record of this sweep; that fit will be run again")
+
+
 # ---- chainrule evaluate never reads, writes or downloads where a run's config says ---------------
 @pytest.mark.parametrize("victim_exists", [True, False])
 def test_evaluate_never_uses_the_data_folder_a_config_names(tmp_path, capsys, monkeypatch, victim_exists):

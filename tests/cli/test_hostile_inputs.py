@@ -121,35 +121,6 @@ def test_a_hostile_sweep_manifest_is_refused_by_resume_without_hanging(tmp_path)
     assert f"{out / 'sweep.json'} is not a readable sweep manifest: must be a regular file; got a FIFO" in line
 
 
-def test_a_hostile_journal_record_is_refit_not_read(tmp_path):
-    """A record replaced by a FIFO would hang the resume; a deep one gave RecursionError: both are refused
-    with a warning, and that fit runs again."""
-    from sklearn.datasets import load_digits
-
-    from chainrule.models import LinearClassifier
-    from chainrule.sweep import sweep
-    X, y = load_digits(return_X_y=True)
-    X, y = X[:120] / 16, y[:120]
-    out = tmp_path / "sweep"
-    est = LinearClassifier(epochs=1, random_state=0)
-    sweep(est, {"alpha": [1e-4]}, X, y, cv=2, n_jobs=1, out=out, progress=False)
-    records = sorted((out / "journal").glob("*.json"))
-    records[0].unlink()
-    os.mkfifo(records[0])
-    records[1].write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.warns(UserWarning, match="is not a valid record of this sweep; that fit will be run again"):
-        again = sweep(est, {"alpha": [1e-4]}, X, y, cv=2, n_jobs=1, out=out, resume=True, progress=False)
-    assert (again.n_fitted, again.n_from_journal) == (2, 0)
-
-
-def test_a_history_json_that_is_a_fifo_is_refused_by_name(tmp_path):
-    from chainrule.training import History
-    path = tmp_path / "history.json"
-    os.mkfifo(path)
-    with pytest.raises(ValueError, match=f"{path} is not a history JSON file: must be a regular file; got a FIFO"):
-        History.load(path)
-
-
 def test_a_checkpoint_with_a_deeply_nested_header_is_one_error_naming_it(tmp_path):
     """read_checkpoint raised a bare RecursionError that did not name the file."""
     from chainrule.training.checkpoint import read_checkpoint
