@@ -25,6 +25,8 @@ import re
 import stat
 import zlib
 
+import numpy as np
+
 try:  # POSIX: clear O_NONBLOCK once the file is known to be regular
     import fcntl
 except ImportError:  # Windows has neither fcntl nor FIFOs that open() could block on
@@ -32,6 +34,7 @@ except ImportError:  # Windows has neither fcntl nor FIFOs that open() could blo
 
 CHUNK = 1 << 20                      # bytes read or decompressed per step
 _INPUT = 1 << 16                     # compressed bytes fed to zlib per step
+_SCAN = 1 << 18                      # JSON bytes whose depth is summed per step (a few MB of temporaries)
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
 #: The largest file of each kind chainrule reads, in bytes. Each is raised (or lowered) by the
@@ -51,8 +54,6 @@ CAPS = {
 }
 JSON_MAX_DEPTH = 256            # chainrule writes at most a few dozen levels (a nested network's spec)
 JSON_MAX_NUMBER_CHARS = 100     # a float's repr is at most 24; a generator's 128-bit state is 39 digits
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def env_name(kind: str) -> str:
@@ -183,24 +184,25 @@ def read_capped(source, cap: int, *, name=None) -> bytes:
 
 def json_depth(text: str, limit: int) -> int:
     """The nesting depth of the JSON ``text`` (its deepest ``[`` or ``{``), counted without recursion
-    and without parsing: strings are skipped, brackets counted, and the scan stops as soon as the
-    depth passes ``limit`` (so a 200,000-deep file costs one pass up to level ``limit + 1``)."""
-    depth = deepest = 0
-    pos = 0
-    while True:
-        quote = text.find('"', pos)
-        for m in _BRACKET.finditer(text, pos, len(text) if quote < 0 else quote):
-            depth += 1 if m.group() in "[{" else -1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return deepest
-        if quote < 0:
-            return deepest
-        m = _STRING.match(text, quote)
-        if m is None:                        # an unterminated string: json.loads will say so
-            return deepest
-        pos = m.end()
+    and without parsing, in a few passes of C code whatever the text holds. Escaped backslashes,
+    then escaped quotes, are dropped (pairs taken left to right, as JSON reads them), so every quote
+    left opens or closes a string; a bracket counts when an even number of quotes precedes it. The
+    running depth is summed in chunks with NumPy and the scan stops once it passes ``limit``.
+    Brackets after a place where the text stops being JSON may be miscounted, but ``json.loads``
+    fails at that place before it descends any further."""
+    t = text.replace("\\\\", "").replace('\\"', "").encode("utf-8")
+    depth = deepest = quotes = 0
+    for start in range(0, len(t), _SCAN):
+        b = np.frombuffer(t, np.uint8, count=min(_SCAN, len(t) - start), offset=start)
+        outside = (np.cumsum(b == 34, dtype=np.int64) + quotes) % 2 == 0            # '"'
+        quotes += int(np.count_nonzero(b == 34))
+        step = (((b == 91) | (b == 123)) & outside).astype(np.int32)               # '[' '{'
+        step -= ((b == 93) | (b == 125)) & outside                                  # ']' '}'
+        running = np.cumsum(step, dtype=np.int64) + depth
+        deepest, depth = max(deepest, int(running.max(initial=depth))), int(running[-1])
+        if deepest > limit:
+            break
+    return deepest
 
 
 def _number_hook(name, kind, limit):
@@ -212,6 +214,14 @@ def _number_hook(name, kind, limit):
     return parse
 
 
+def _decode(data, name) -> str:
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsafeFileError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start:,}); "
+                                    "the file is damaged or not chainrule's") from None
+
+
 def loads_json(data, name, *, max_depth: int = JSON_MAX_DEPTH, max_number_chars: int = JSON_MAX_NUMBER_CHARS):
     """``json.loads(data)`` for text (or UTF-8 bytes) from a file named ``name``, refusing with
     ``UnsafeFileError`` a nesting deeper than ``max_depth`` (measured by ``json_depth`` before
@@ -219,11 +229,7 @@ def loads_json(data, name, *, max_depth: int = JSON_MAX_DEPTH, max_number_chars:
     characters (through ``parse_int``/``parse_float`` hooks, before Python converts it), bytes
     that are not UTF-8, and text that is not JSON. Every message starts with ``name``."""
     if isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            data = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnsafeFileError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start:,}); "
-                                        "the file is damaged or not chainrule's") from None
+        data = _decode(data, name)
     depth = json_depth(data, max_depth)
     if depth > max_depth:
         raise UnsafeFileError(name, f"is nested more than {max_depth} levels deep; the file is damaged or "
@@ -244,8 +250,8 @@ def read_json(path, kind: str, *, root=None, max_depth: int = JSON_MAX_DEPTH):
     ``UnsafeFileError`` (``FileTooLarge`` for the cap) naming the file, or ``FileNotFoundError``."""
     limit = cap(kind)
     with open_regular(path, root=root, max_size=limit, kind=kind) as f:
-        data = read_capped(f, limit, name=os.fspath(path))
-    return loads_json(data, os.fspath(path), max_depth=max_depth)
+        text = _decode(read_capped(f, limit, name=os.fspath(path)), os.fspath(path))   # the bytes are freed here
+    return loads_json(text, os.fspath(path), max_depth=max_depth)
 
 
 class CappedGzipReader(io.RawIOBase):
