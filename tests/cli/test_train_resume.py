@@ -241,6 +241,28 @@ def test_replace_folder_swaps_in_one_step_where_the_system_can(tmp_path):
     assert (b / "x").read_text() == "b" and (tmp_path / "trash" / "x").read_text() == "a" and not a.exists()
 
 
+def test_replace_folder_without_an_atomic_exchange_uses_two_renames(tmp_path, monkeypatch):
+    from chainrule.io import atomic
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
+    new, target, trash = tmp_path / "new", tmp_path / "run", tmp_path / ".run.replaced"
+    for folder, tag in ((new, "new"), (target, "old")):
+        folder.mkdir()
+        (folder / "x").write_text(tag)
+    atomic.replace_folder(new, target, trash)
+    assert (target / "x").read_text() == "new" and (trash / "x").read_text() == "old" and not new.exists()
+
+
+def test_finish_removes_what_killed_writers_left(tmp_path):
+    from chainrule.cli._runfolder import RunFolder
+    from chainrule.io.atomic import _HOST_TAG
+    folder = RunFolder(tmp_path / "run")
+    _complete(folder.staging, "new", True)
+    dead = folder.staging / f".checkpoint.npz.999999999-{_HOST_TAG}.12345678.tmp"   # no process has that pid
+    dead.write_bytes(b"half a checkpoint")
+    folder.finish()
+    assert sorted(p.name for p in folder.out.iterdir()) == ["config.json", "model.safetensors"]
+
+
 def test_resume_names_what_is_missing(tmp_path, capsys):
     from chainrule.cli import main
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2

@@ -21,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 from ._errors import UsageError
 
 MARKER = ".chainrule-new-run"
+_TEMP = re.compile(r"\.(.+)\.\d+-[0-9a-f]{8}\.[0-9a-f]{8}\.tmp")     # io.atomic's temporary files
 COMMAND = "command.json"
 CHECKPOINT = "checkpoint.npz"
 #: settings that say where a run goes, not what it computes: a resumed run takes them from its own
@@ -121,12 +123,24 @@ class RunFolder:
 
     def finish(self) -> None:
         """Put the complete ``RUN.partial`` (config.json written last) in place of RUN, without its
-        checkpoint and command.json (config.json records the command and its settings)."""
+        checkpoint and command.json (config.json records the command and its settings), nor the
+        temporary files of writers killed in it."""
         self._remove(self.checkpoint)
         self._remove(self.staging / COMMAND)
+        self._remove_dead_temps()
         self.recover()
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _remove_dead_temps(self) -> None:
+        """The temporary files that killed writers left in RUN.partial (``io.atomic``'s rule: only
+        those whose writer is gone), such as a checkpoint's whose write a kill interrupted."""
+        from ..io.atomic import remove_stale_temps
+
+        for entry in os.scandir(self.staging):
+            m = _TEMP.fullmatch(entry.name)
+            if m is not None:
+                remove_stale_temps(self.staging / m.group(1))
+
     def _clear_trash(self) -> None:
         self._remove_tree(self.trash)
 
