@@ -106,3 +106,26 @@ def test_an_out_folder_that_cannot_be_written_is_named_before_training(tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"chainrule train: error: --out {out}: cannot write a run there (") and len(err.splitlines()) == 1
     assert "digits:" not in err                                         # refused before any data was loaded
+
+
+def test_an_out_folder_holding_other_files_is_not_replaced(tmp_path, capsys):
+    """A run replaces its folder whole; a folder holding the user's own files is refused, never emptied."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    (out / "config.json").write_text("{}")                            # chainrule's name: it would be replaced
+    assert main(["train", "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"chainrule train: error: --out {out} holds files chainrule train did not write (notes.txt); a run "
+                   "replaces its folder whole, so choose an empty folder, a run folder, or another name")
+    assert (out / "notes.txt").read_text() == "my notes" and not out.with_name("mine.partial").exists()
+
+
+@pytest.mark.parametrize("out", [".", ".."])
+def test_the_current_folder_is_never_an_out_folder(out, tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["train", "--epochs", "1", "--out", out]) == 2
+    assert "is the current folder or one above it" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]

@@ -31,6 +31,11 @@ MARKER = ".chainrule-new-run"
 _TEMP = re.compile(r"\.(.+)\.\d+-[0-9a-f]{8}\.[0-9a-f]{8}\.tmp")     # io.atomic's temporary files
 COMMAND = "command.json"
 CHECKPOINT = "checkpoint.npz"
+#: what a run folder may hold (chainrule train's files, chainrule export's model.onnx, and the
+#: bookkeeping of a run in progress): a folder holding anything else is not replaced
+RUN_FILES = frozenset({"model.safetensors", "config.json", "history.json", "curves.png", "confusion.png",
+                       "templates.png", "boundary.png", "mistakes.png", "filters.png", "feature_maps.png",
+                       "model.onnx", COMMAND, CHECKPOINT, CHECKPOINT + ".lock", MARKER})
 #: settings that say where a run goes, not what it computes: a resumed run takes them from its own
 #: command line (a file never chooses where chainrule reads or writes)
 PLACE_KEYS = ("out", "data_dir", "no_download", "resume", "checkpoint")
@@ -43,13 +48,17 @@ class RunFolder:
 
     def __init__(self, out):
         self.out = Path(out)
-        self.staging = self.out.with_name(self.out.name + ".partial")
-        self.trash = self.out.with_name("." + self.out.name + ".replaced")
+        full = Path(os.path.abspath(out))
+        if not full.name:                                  # the root folder
+            raise UsageError(f"--out {out} is the current folder or one above it; a run replaces its folder "
+                             "whole: name a folder of its own, such as runs/mine")
+        self.staging = full.with_name(full.name + ".partial")
+        self.trash = full.with_name("." + full.name + ".replaced")
 
     @staticmethod
     def named(path) -> "RunFolder":
         """The run folder of RUN or of RUN.partial (both name the same run for --resume)."""
-        path = Path(path)
+        path = Path(os.path.abspath(path)) if not Path(path).name else Path(path)
         if path.name.endswith(".partial") and len(path.name) > len(".partial"):
             path = path.with_name(path.name[: -len(".partial")])
         return RunFolder(path)
@@ -104,6 +113,21 @@ class RunFolder:
             self._remove_tree(self.staging)
             raise UsageError(f"--out {self.out}: cannot write a run there ({exc.strerror or exc}: "
                              f"{exc.filename or self.staging})") from None
+
+    def check_replaceable(self) -> None:
+        """Refuse an --out that a swap would take from the user: the current folder or one above it,
+        or a folder holding files chainrule train did not write (they would be deleted with the old run)."""
+        here, out = Path.cwd().resolve(), self.out.resolve()
+        if out == here or out in here.parents:
+            raise UsageError(f"--out {self.out} is the current folder or one above it; a run replaces its folder "
+                             "whole: name a folder of its own, such as runs/mine")
+        if not self.out.is_dir():
+            return
+        strangers = sorted(e.name for e in os.scandir(self.out) if e.name not in RUN_FILES and not _TEMP.fullmatch(e.name))
+        if strangers:
+            shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+            raise UsageError(f"--out {self.out} holds files chainrule train did not write ({shown}); a run replaces "
+                             "its folder whole, so choose an empty folder, a run folder, or another name")
 
     def stored_command(self) -> dict:
         """``command.json`` of the partial run (read through the guarded reader)."""

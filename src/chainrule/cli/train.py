@@ -312,6 +312,7 @@ def run(args) -> int:
         raise UsageError(f"--out {folder.out}: cannot write a run there ({exc.strerror or exc}: "
                          f"{exc.filename or folder.out.parent})") from None
     with lock:
+        folder.check_replaceable()                # never the current folder, nor one holding the user's files
         placed = folder.recover()                 # finish or clean what a killed run left
         resume_from, original = None, _command(args)
         if args.resume is not None:
