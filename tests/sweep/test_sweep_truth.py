@@ -106,8 +106,10 @@ SMALL = ["--cv", "2", "--max-samples", "120", "--n-jobs", "1", "--quiet"]
     (["--param", "alpha=1e-4", "--scoring", "accurcy"], "--scoring accurcy: not a scikit-learn scoring name; did you "
                                                         "mean accuracy"),
     (["--param", "alpha=1e-4,1e-2x"], "--param alpha: expected a number (its default is 0.0001); got '1e-2x'"),
-    (["--param", "alpha=1e-4", "--set", "activation=3"], "--set activation: expected a name in quotes or a word "
-                                                         "(its default is 'relu'); got 3"),
+    (["--param", "alpha=1e-4", "--set", "max_iter=abc"], "--set max_iter: expected a number (its default is 200); "
+                                                         "got 'abc'"),
+    (["--param", "alpha=1e-4", "--set", "early_stopping=yes"], "--set early_stopping: expected True or False (its "
+                                                               "default is False); got 'yes'"),
     (["--param", "alpah=1e-4"], "--param alpah: the model has no such hyperparameter"),
 ])
 def test_bad_options_are_one_line_and_exit_2_before_any_fit(argv, message, tmp_path, capsys):

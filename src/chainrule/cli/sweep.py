@@ -177,17 +177,20 @@ def _kind_of(value) -> str | None:
     return None
 
 
-_ACCEPTS = {"number": ("number",), "text": ("text",), "flag": ("flag",), "sizes": ("sizes", "number")}
-_NOUN = {"number": "a number", "text": "a name in quotes or a word", "flag": "True or False",
-         "sizes": "a tuple like (64,) or (128, 64)"}
+# what a parameter whose default is of a kind accepts: a number where the default is a number (so a
+# typo such as alpha=1e-4x is caught), True/False or a number (verbose) where it is a flag, a tuple
+# or a number (hidden_layer_sizes=64) where it is a tuple; a text default is often a sentinel such
+# as batch_size='auto' beside numbers, so it accepts anything (the model's own checks decide)
+_ACCEPTS = {"number": ("number",), "flag": ("flag", "number"), "sizes": ("sizes", "number")}
+_NOUN = {"number": "a number", "flag": "True or False", "sizes": "a tuple like (64,) or (128, 64)"}
 
 
 def _check_value_types(pipe, name: str, values, option: str) -> None:
-    """Each value of --param/--set is of the kind the model's default is (a number where the default
-    is a number...), so that a typo such as alpha=1e-4x is refused before the first fit. None, and
-    anything for a parameter whose default is None, are left to the model's own checks."""
+    """Each value of --param/--set is of a kind the model's default allows (``_ACCEPTS``), so that a
+    typo is refused before the first fit. None, and anything for a parameter whose default is None
+    or a text, are left to the model's own checks."""
     expected = _kind_of(pipe.get_params(deep=True)[name])
-    if expected is None:
+    if expected not in _ACCEPTS:
         return
     for v in values:
         got = _kind_of(v)

@@ -31,9 +31,18 @@ class SweepInterrupted(RuntimeError):
 
 
 class SweepFailed(RuntimeError):
-    """Every fit of the sweep failed (as scikit-learn's searches say "All the N fits failed"): the
-    message gives the first error; ``result`` holds the table (results.csv and results.json are
-    written), and ``resume=True`` tries the failed fits again, each at most ``MAX_ATTEMPTS`` times."""
+    """Every fit of the sweep failed (as scikit-learn's searches say "All the N fits failed").
+
+    results.csv and results.json are written, and ``resume=True`` tries the failed fits again, each
+    at most ``MAX_ATTEMPTS`` times in all.
+
+    Parameters
+    ----------
+    message : str
+        How many fits failed, and the first error.
+    result : SweepResult
+        The sweep's table, every row a failed fit with its error (``result.rows``).
+    """
 
     def __init__(self, message: str, result: "SweepResult"):
         super().__init__(message)
