@@ -284,3 +284,21 @@ def test_ctrl_c_with_a_checkpoint_keeps_the_run_resumable(tmp_path, chainrule_ex
     assert proc.returncode == 130, err
     assert f"continue with chainrule train --resume {out}" in err and checkpoint.exists()
     assert snapshot(out) == reference["old"]                           # the old run, untouched
+
+
+def test_resume_never_reads_or_downloads_where_command_json_says(tmp_path, capsys, monkeypatch):
+    """Issue 19.2 for --resume: the data folder a run's command.json records is not used on its say-so."""
+    from chainrule.cli import main
+    from chainrule.cli._runfolder import RunFolder
+    from chainrule.cli._settings import command_settings
+    from chainrule.cli import build_parser
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "home"))
+    elsewhere = tmp_path / "elsewhere" / "not-yet"
+    args = build_parser().parse_args(["train", "--dataset", "mnist10k", "--model", "linear", "--data-dir",
+                                      str(elsewhere), "--checkpoint"])
+    folder = RunFolder(tmp_path / "run")
+    folder.start(command_settings(args), None)
+    assert main(["train", "--resume", str(folder.out), "--no-download"]) == 1          # no data in the user's home
+    err = capsys.readouterr().err
+    assert f"records the data folder {elsewhere}; it is not used" in err and "the data set is not available" in err
+    assert not elsewhere.exists() and not elsewhere.parent.exists()

@@ -181,6 +181,38 @@ class RunFolder:
             shutil.rmtree(path)
 
 
+def prepare_resume(args, folder: RunFolder, placed: bool, check):
+    """``(checkpoint or None, the original command)`` for ``chainrule train --resume``, with ``args``
+    given the run's stored settings and checked by ``check``; None when RUN is a complete run (said
+    in one line). Called holding the folder's lock, after ``recover`` (``placed``: it completed a run)."""
+    import sys
+
+    from . import data
+
+    if not folder.staging.exists():
+        if placed or (folder.out / "config.json").exists():
+            print(f"chainrule train: {folder.out} is a complete run; nothing to resume", file=sys.stderr)
+            return None
+        raise UsageError(f"--resume {args.resume}: no run to resume ({folder.staging} does not exist and "
+                         f"{folder.out} holds no complete run)")
+    stored = folder.stored_command()
+    resume_settings(args, stored["settings"], folder)
+    args.out, args.checkpoint = folder.out, args.checkpoint or bool(stored["settings"].get("checkpoint"))
+    check(args)
+    recorded = stored["settings"].get("data_dir")
+    if isinstance(recorded, str) and args.dataset in data.FILE_SETS and (
+            args.data_dir is None or Path(args.data_dir).resolve() != Path(recorded)):
+        print(f"chainrule train: {folder.staging / COMMAND} records the data folder {recorded}; it is not used (a "
+              f"file's settings never choose where chainrule reads or downloads data): give --data-dir {recorded} "
+              "to use it", file=sys.stderr)
+    if folder.has_checkpoint():
+        print(f"resuming {folder.out} from {folder.checkpoint}", file=sys.stderr)
+        return folder.checkpoint, stored.get("command")
+    print(f"{folder.staging} holds no checkpoint yet (killed in its first epoch, or started without --checkpoint): "
+          f"training {folder.out} again from its first epoch, with its settings", file=sys.stderr)
+    return None, stored.get("command")
+
+
 def resume_settings(args, stored: dict, folder: RunFolder) -> None:
     """Give ``args`` the stored settings of the run being resumed, refusing an option given on this
     command line that differs from it (each difference named). Where a run goes (``PLACE_KEYS``)

@@ -16,7 +16,7 @@ from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
 from ._parser import UsageError
-from ._runfolder import RunFolder, resume_settings
+from ._runfolder import RunFolder, prepare_resume
 from ._settings import command_settings
 from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 
@@ -316,24 +316,10 @@ def run(args) -> int:
         placed = folder.recover()                 # finish or clean what a killed run left
         resume_from, original = None, _command(args)
         if args.resume is not None:
-            if not folder.staging.exists():
-                if placed or (folder.out / "config.json").exists():
-                    print(f"chainrule train: {folder.out} is a complete run; nothing to resume", file=sys.stderr)
-                    return 0
-                raise UsageError(f"--resume {args.resume}: no run to resume ({folder.staging} does not exist and "
-                                 f"{folder.out} holds no complete run)")
-            stored = folder.stored_command()
-            resume_settings(args, stored["settings"], folder)
-            args.out, args.checkpoint = folder.out, args.checkpoint or bool(stored["settings"].get("checkpoint"))
-            check(args)
-            original = stored.get("command")
-            if folder.has_checkpoint():
-                resume_from = folder.checkpoint
-                print(f"resuming {folder.out} from {folder.checkpoint}", file=sys.stderr)
-            else:
-                print(f"{folder.staging} holds no checkpoint yet (killed in its first epoch, or started without "
-                      f"--checkpoint): training {folder.out} again from its first epoch, with its settings",
-                      file=sys.stderr)
+            prepared = prepare_resume(args, folder, placed, check)
+            if prepared is None:
+                return 0                          # a complete run: nothing to resume
+            resume_from, original = prepared
         else:
             folder.start(command_settings(args), _command(args))
         from threadpoolctl import threadpool_limits
