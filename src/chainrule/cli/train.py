@@ -9,7 +9,6 @@ import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +16,8 @@ from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
 from ._parser import UsageError
+from ._runfolder import RunFolder, prepare_resume
+from ._settings import command_settings
 from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 
 # Adam's step for a network on images; the linear model and the small point sets (a few hundred
@@ -96,7 +97,14 @@ def add_parser(sub):
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
                    help="BLAS threads NumPy may use; one is fastest for small networks (README: measured on 2 cores)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
-                   help="output folder, created if missing (default: runs/<dataset>-<model>)")
+                   help="output folder, created if missing; replaced whole when the run completes (default: "
+                        "runs/<dataset>-<model>)")
+    p.add_argument("--checkpoint", action="store_true",
+                   help="write a checkpoint after every epoch (in OUT.partial while the run lasts), so that a killed "
+                        "or interrupted run continues with --resume")
+    p.add_argument("--resume", type=PathArg("dir"), default=None, metavar="RUN",
+                   help="continue the run that was training into RUN (its --out) from its last checkpoint, with its "
+                        "own settings, to the same bits as an uninterrupted run (default: start a new run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(run=run)
     return p
@@ -142,6 +150,12 @@ def check(args) -> None:
                          f"{args.batch_size} sample are not defined")
     if args.early_stopping is not None and args.validation_fraction == 0:
         raise UsageError("--early-stopping needs a validation set, and --validation-fraction 0 holds none out")
+    if args.early_stopping is not None and args.early_stopping + 2 > args.epochs:
+        p, e = args.early_stopping, args.epochs
+        fix = f"give --epochs {p + 2} or more" + (f", or --early-stopping {e - 2} or less" if e >= 3 else "")
+        raise UsageError(f"--early-stopping {p} can never act within --epochs {e}: a run stops after more than {p} "
+                         f"epochs in a row without improvement, so after epoch {p + 2} at the earliest (the first "
+                         f"sets the best score); {fix}")
     if args.dataset not in data.FILE_SETS:
         for option in ("--data-dir", "--no-download"):
             if option[2:].replace("-", "_") in given:
@@ -184,7 +198,7 @@ def _steps(args, split) -> list:
     return []
 
 
-def _estimator(args):
+def _estimator(args, checkpoint=None):
     from ..models import CNNClassifier, LinearClassifier, MLPClassifier
 
     lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, args.dataset)
@@ -194,7 +208,7 @@ def _estimator(args):
                   batch_size=args.batch_size, max_iter=args.epochs,
                   lr_schedule=None if args.lr_schedule == "constant" else args.lr_schedule,
                   early_stopping=args.early_stopping is not None, n_iter_no_change=args.early_stopping or 10,
-                  tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1)
+                  tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1, checkpoint=checkpoint)
     if args.model == "linear":
         return LinearClassifier(**common)
     # the MLP's alpha is scikit-learn's, 0.5 alpha ||W||^2 / B on a batch of B samples, so the notes'
@@ -207,7 +221,7 @@ def _estimator(args):
                          batch_norm=args.batch_norm, weight_init="activation", **mlp)
 
 
-def _fit(args, split, out, steps):
+def _fit(args, split, folder, steps, resume_from=None):
     from sklearn.pipeline import Pipeline
 
     from ..datasets import train_validation_split
@@ -222,7 +236,7 @@ def _fit(args, split, out, steps):
             raise UsageError(f"--validation-fraction {args.validation_fraction:g} cannot split the {len(ytr)} "
                              f"training samples of {split.name}: {exc}") from None
         val = (Xva, yva)
-    est = _estimator(args)
+    est = _estimator(args, str(folder.checkpoint) if args.checkpoint else None)
     prep = Pipeline(steps) if steps else None
     Xfit = prep.fit_transform(Xtr) if prep is not None else Xtr
     val_t = (prep.transform(val[0]) if prep is not None else val[0], val[1]) if val is not None else None
@@ -233,10 +247,10 @@ def _fit(args, split, out, steps):
         from sklearn.exceptions import ConvergenceWarning
         with contextlib.redirect_stdout(io_module.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(Xfit, ytr, validation_data=val_t, eval_train=CURVE_TRAIN_ROWS)
+            est.fit(Xfit, ytr, validation_data=val_t, eval_train=CURVE_TRAIN_ROWS, resume_from=resume_from)
     except TrainingDiverged as exc:
-        if exc.history is not None:
-            exc.history.save(out / "history.json")
+        if exc.history is not None:                       # beside the run it did not replace
+            exc.history.save(folder.staging / "history.json")
         raise
     seconds = time.perf_counter() - t0
     model = Pipeline(steps + [("model", est)]) if steps else est
@@ -281,62 +295,84 @@ def _pictures(args, split, model, est, out, y_pred, train) -> list[str]:
     return written
 
 
-def _settings(args) -> dict:
-    """The command's settings as JSON values; paths absolute, so the run can be used from anywhere."""
-    settings = {}
-    for key, value in vars(args).items():
-        if key in ("run", "given", "argv"):
-            continue
-        if isinstance(value, Path):
-            value = str(value.resolve())
-        settings[key] = list(value) if isinstance(value, tuple) else value
-    return settings
-
-
 def run(args) -> int:
-    check(args)
-    from threadpoolctl import threadpool_limits
-
-    out = Path(args.out or default_out(args))
+    given = getattr(args, "given", set())
+    if args.resume is not None:
+        if "out" in given:
+            raise UsageError("--out has no effect with --resume: the run continues in the folder RUN names")
+        folder = RunFolder.named(args.resume)
+    else:
+        check(args)
+        folder = RunFolder(args.out or default_out(args))
     try:
-        lock = PathLock(out).acquire()      # one live run per --out folder: never a mixed folder
+        lock = PathLock(folder.out).acquire()      # one live run per --out folder
     except PathLocked as exc:
         print(f"chainrule train: {exc}", file=sys.stderr)
         return 1
-    with lock, threadpool_limits(limits=args.threads, user_api="blas"):
-        return _train(args, out)
+    except OSError as exc:
+        raise UsageError(f"--out {folder.out}: cannot write a run there ({exc.strerror or exc}: "
+                         f"{exc.filename or folder.out.parent})") from None
+    with lock:
+        folder.check_replaceable()                # never the current folder, nor one holding the user's files
+        placed = folder.recover()                 # finish or clean what a killed run left
+        resume_from, original = None, _command(args)
+        if args.resume is not None:
+            prepared = prepare_resume(args, folder, placed, check)
+            if prepared is None:
+                return 0                          # a complete run: nothing to resume
+            resume_from, original = prepared
+        else:
+            folder.start(command_settings(args), _command(args))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            return _train(args, folder, resume_from, original)
 
 
-def _train(args, out: Path) -> int:
+def _command(args):
+    argv = getattr(args, "argv", None)
+    return ["chainrule", *argv] if argv is not None else None
+
+
+def _train(args, folder: RunFolder, resume_from, command) -> int:
     from .. import __version__
     from .. import io
     from ..io.atomic import atomic_write_text
 
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     steps = _steps(args, split)
-    out.mkdir(parents=True, exist_ok=True)
+    out, stage = folder.out, folder.staging
     print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test samples, "
           f"{len(split.class_names)} classes; model {args.model}, features {args.features}", file=sys.stderr)
-    model, est, (Xtr, ytr), val, seconds = _fit(args, split, out, steps)
+    model, est, (Xtr, ytr), val, seconds = _fit(args, split, folder, steps, resume_from)
     history = est.history_
+    n = len(history)
+    if history.interrupted and args.checkpoint:           # nothing lost: the checkpoint continues it
+        sys.stdout.flush()
+        print(f"chainrule train: interrupted (Ctrl-C) after {n} complete epoch{'' if n == 1 else 's'}; continue "
+              f"with chainrule train --resume {out} ({folder.checkpoint} holds the last complete epoch; "
+              f"{out} is unchanged)", file=sys.stderr)
+        return 130
+    est.set_params(checkpoint=None)                       # the model file does not point into RUN.partial
     y_pred = np.asarray(model.predict(split.X_test)).astype(int)
     metrics = {"train_accuracy": float(model.score(Xtr, ytr)),
                "validation_accuracy": float(model.score(*val)) if val is not None else None,
                "test_accuracy": float(np.mean(y_pred == split.y_test)),
-               "epochs": len(history), "seconds": round(seconds, 3),
+               "epochs": n, "seconds": round(seconds, 3),
                "interrupted": history.interrupted, "stopped_early": history.stopped_early}
-    io.save(model, out / "model.safetensors")
-    history.save(out / "history.json")
-    argv = getattr(args, "argv", None)
+    io.save(model, stage / "model.safetensors")
+    history.save(stage / "history.json")
+    pictures = _pictures(args, split, model, est, stage, y_pred, (Xtr, ytr)) if n else []
     config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": ["chainrule", *argv] if argv is not None else None,
-              "settings": _settings(args),
+              "command": command,
+              **({"resumed_by": _command(args)} if resume_from is not None else {}),
+              "settings": command_settings(args),
               "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
                           "pixel_max": split.pixel_max, "class_names": list(split.class_names),
                           "n_train": len(ytr), "n_validation": len(val[1]) if val else 0, "n_test": len(split.y_test)},
               "metrics": metrics}
-    atomic_write_text(out / "config.json", json.dumps(config, indent=1))
-    pictures = _pictures(args, split, model, est, out, y_pred, (Xtr, ytr)) if len(history) else []
+    atomic_write_text(stage / "config.json", json.dumps(config, indent=1))    # last: the run is complete
+    folder.finish()                                       # RUN.partial replaces RUN, whole
     val_text = f"  validation {metrics['validation_accuracy']:.4f}" if val is not None else ""
     print(f"accuracy: train {metrics['train_accuracy']:.4f}{val_text}  test {metrics['test_accuracy']:.4f}")
     print(f"model, config and history in {out}/ (model.safetensors, config.json, history.json)")
@@ -344,8 +380,8 @@ def _train(args, out: Path) -> int:
         print(f"pictures in {out}/: {', '.join(pictures)}")
     if history.interrupted:
         sys.stdout.flush()
-        n = len(history)
         print(f"chainrule train: interrupted (Ctrl-C) after {n} complete epoch{'' if n == 1 else 's'}; "
-              f"the model trained so far is saved in {out}/", file=sys.stderr)
+              f"the model trained so far is saved in {out}/ (--checkpoint would let --resume continue it)",
+              file=sys.stderr)
         return 130
     return 0
