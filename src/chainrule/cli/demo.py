@@ -12,7 +12,6 @@ import numpy as np
 
 from ..io.atomic import atomic_write_text
 from . import data
-from ._errors import UsageError
 from ._types import SEED, Number, Numbers, PathArg
 
 
@@ -33,10 +32,7 @@ def add_parser(sub):
     d = demos.add_parser("handcrafted", help="HOG with nearest neighbour, a linear SVM and a random forest against "
                                              "an MLP and a CNN on raw pixels")
     d.add_argument("--dataset", default="digits", choices=data.IMAGE_SETS, help="image data set")
-    d.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the cache); for mnist, mnist10k and cifar10")
-    d.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(d, "folder holding the data set's files (default: the cache); for mnist, mnist10k and cifar10")
     d.add_argument("--seed", type=SEED, default=0, help="seed of the training")
     d.add_argument("--out", type=PathArg("out_dir"), default="runs/demo-handcrafted", help="output folder")
     d.set_defaults(run=handcrafted)
@@ -155,11 +151,7 @@ def features(args) -> int:
 
 
 def handcrafted(args) -> int:
-    if args.dataset not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in getattr(args, "given", set()):
-                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: "
-                                 f"{data.why_no_files(args.dataset)}")
+    data.refuse_file_options(args, args.dataset)
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits

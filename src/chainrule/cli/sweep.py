@@ -39,9 +39,7 @@ def add_parser(sub):
                    help="a fixed hyperparameter of the model (repeatable), e.g. max_iter=20")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier or network")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("dir"), default=None,
-                   help="folder holding the data set's files (default: the cache)")
-    p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache)", dir_kind="dir")
     p.add_argument("--max-samples", type=POSITIVE_INT, default=None,
                    help="use the first N training samples (default: all of them)")
     p.add_argument("--cv", type=Number(int, 2, 1000), default=5, help="folds of cross-validation")

@@ -52,11 +52,8 @@ def add_parser(sub):
                                    "config.json, history.json and pictures (curves, confusion, templates, "
                                    "boundary, mistakes; filters and feature maps for cnn and resnet) to --out.")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the cache, see chainrule data); "
-                        "for mnist, mnist10k and cifar10")
-    p.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache, see chainrule data); "
+                             "for mnist, mnist10k and cifar10")
     p.add_argument("--model", default="mlp", choices=MODELS,
                    help="linear classifier s = Wx + b, a fully connected network, or a convolutional network on the "
                         "images: cnn (the lenet: two 3 x 3 convolutions with pooling) or resnet (stochastic depth)")
@@ -156,10 +153,7 @@ def check(args) -> None:
         raise UsageError(f"--early-stopping {p} can never act within --epochs {e}: a run stops after more than {p} "
                          f"epochs in a row without improvement, so after epoch {p + 2} at the earliest (the first "
                          f"sets the best score); {fix}")
-    if args.dataset not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: {data.why_no_files(args.dataset)}")
+    data.refuse_file_options(args, args.dataset)
     if args.out is None:                  # the default folder gets the check --out gets at parse time
         try:
             PathArg("out_dir")(default_out(args))
