@@ -33,11 +33,6 @@ def _sha256(f) -> str:
     return h.hexdigest()
 
 
-def sha256_of(path, *, root=None) -> str:
-    with open_regular(path, root=root) as f:
-        return _sha256(f)
-
-
 def check_file(path: Path, remote: RemoteFile, *, root=None) -> str | None:
     """What is wrong with a local file, or None if it has the pinned size and SHA-256.
 
