@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import UsageError
+from ._parser import refuse_given
 from ._types import PathArg
 
 IMAGE_SETS = ("digits", "mnist", "mnist10k", "cifar10")
@@ -46,12 +46,9 @@ def add_file_options(p, data_dir_help: str, dir_kind: str = "out_dir") -> None:
 def refuse_file_options(args, name: str, shown: str | None = None) -> None:
     """Refuse --data-dir and --no-download given for a data set that is not read from files
     (``shown``: how the message names the data set, default ``--dataset NAME``)."""
-    if name in FILE_SETS:
-        return
-    why = "it is bundled with scikit-learn" if name == "digits" else "it is generated, not read from files"
-    for option in ("--data-dir", "--no-download"):
-        if option[2:].replace("-", "_") in getattr(args, "given", set()):
-            raise UsageError(f"{option} has no effect with {shown or '--dataset ' + name}: {why}")
+    if name not in FILE_SETS:
+        why = "it is bundled with scikit-learn" if name == "digits" else "it is generated, not read from files"
+        refuse_given(args, ("--data-dir", "--no-download"), f"{shown or '--dataset ' + name}: {why}")
 
 
 def load(name: str, data_dir=None, download: bool = True, seed: int = 0) -> Split:
