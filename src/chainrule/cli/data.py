@@ -36,6 +36,15 @@ class Split:
         return tuple(self.X_train.shape[1:]) if self.kind == "image" else None
 
 
+def hog_settings(image_shape) -> dict:
+    """HOGFeatures' settings for images of ``image_shape`` (train's --features hog and demo handcrafted):
+    small images (the 8 x 8 digits) resized to 24 x 24 with cells of 6 x 6, others cells of 4 x 4;
+    a histogram of 12 hues for colour images."""
+    small = max(image_shape[:2]) < 16
+    return dict(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
+                hue_bins=12 if len(image_shape) == 3 else 0)
+
+
 def add_file_options(p, data_dir_help: str, dir_kind: str = "out_dir") -> None:
     """--data-dir and --no-download: where a data set read from files is, and whether it may be downloaded."""
     p.add_argument("--data-dir", type=PathArg(dir_kind), default=None, help=data_dir_help)

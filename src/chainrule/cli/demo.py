@@ -170,8 +170,7 @@ def handcrafted(args) -> int:
     flat = lambda A: A.reshape(len(A), -1).astype(np.float32) / split.pixel_max  # noqa: E731
     Xtr, Xte = flat(split.X_train), flat(split.X_test)
     small = max(split.image_shape[:2]) < 16
-    hog_settings = dict(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4))
-    hog = HOGFeatures(**hog_settings, hue_bins=12 if len(split.image_shape) == 3 else 0)
+    hog = HOGFeatures(**data.hog_settings(split.image_shape))
     t = time.perf_counter()
     Htr = hog.fit_transform(split.X_train)
     Hte = hog.transform(split.X_test)
@@ -227,8 +226,8 @@ def handcrafted(args) -> int:
     table = _table(header, rows)
     atomic_write_text(out / "handcrafted.json", json.dumps({"dataset": split.name, "results": records}, indent=1))
     atomic_write_text(out / "handcrafted.md", table + "\n")
-    plot_handcrafted(split.X_test[0], records, out / "handcrafted.png", **hog_settings,
-                     title=f"{split.name}: hand-crafted (HOG) against learned features")
+    plot_handcrafted(split.X_test[0], records, out / "handcrafted.png", resize_to=hog.resize_to,
+                     pixels_per_cell=hog.pixels_per_cell, title=f"{split.name}: hand-crafted (HOG) against learned features")
     print(f"table: {out / 'handcrafted.md'}")
     print(f"picture: {out / 'handcrafted.png'}")
     return 0

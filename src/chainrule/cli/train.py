@@ -173,10 +173,7 @@ def _steps(args, split) -> list:
         if args.features == "raw":
             return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten())]
         if args.features == "hog":
-            h, w = split.image_shape[:2]
-            small = max(h, w) < 16
-            hog = HOGFeatures(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
-                              cells_per_block=(2, 2), hue_bins=12 if len(split.image_shape) == 3 else 0)
+            hog = HOGFeatures(cells_per_block=(2, 2), **data.hog_settings(split.image_shape))
             return [("hog", hog), ("standardize", Standardize())]
         return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten()), ("poly2", PolynomialFeatures(2))]
     if args.features == "poly2":
