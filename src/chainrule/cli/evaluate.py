@@ -17,10 +17,7 @@ def add_parser(sub):
                    help="a folder written by chainrule train, or a model file (.safetensors)")
     e.add_argument("--dataset", default=None, choices=data.ALL,
                    help="data set (default: the one it was trained on, from RUN/config.json)")
-    e.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the one used in training, else the cache)")
-    e.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(e, "folder holding the data set's files (default: the one used in training, else the cache)")
     e.set_defaults(run=run)
 
 
@@ -63,15 +60,11 @@ def _say_ignored_data_dir(args, model_run, name: str) -> None:
 def run(args) -> int:
     from ..training.metrics import confusion_matrix
 
-    given = getattr(args, "given", set())
     model_run = open_run(args.dir)
     name = args.dataset or model_run.dataset
     if name is None:
         raise UsageError(f"give --dataset: {args.dir} has no config.json beside it to say what it was trained on")
-    if name not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with {name}: {data.why_no_files(name)}")
+    data.refuse_file_options(args, name, shown=name)
     _check_fits(model_run, name)
     _say_ignored_data_dir(args, model_run, name)
     split = data.load(name, args.data_dir, download=not args.no_download, seed=model_run.seed)

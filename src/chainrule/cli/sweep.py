@@ -5,19 +5,17 @@ from __future__ import annotations
 import ast
 import json
 import os
-import platform
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..io.atomic import atomic_write_text
 from . import data
 from ._errors import one_line
 from ._parser import UsageError
-from ._settings import command_settings
+from ._settings import run_config
 from ._types import POSITIVE_INT, SEED, Number, PathArg
 
 _DISTRIBUTION = re.compile(r"^(loguniform|uniform|randint)\((.*)\)$")
@@ -39,9 +37,7 @@ def add_parser(sub):
                    help="a fixed hyperparameter of the model (repeatable), e.g. max_iter=20")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier or network")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("dir"), default=None,
-                   help="folder holding the data set's files (default: the cache)")
-    p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache)", dir_kind="dir")
     p.add_argument("--max-samples", type=POSITIVE_INT, default=None,
                    help="use the first N training samples (default: all of them)")
     p.add_argument("--cv", type=Number(int, 2, 1000), default=5, help="folds of cross-validation")
@@ -207,10 +203,6 @@ def run(args) -> int:
 
     if not args.param:
         raise UsageError("give at least one --param NAME=V1,V2,... to sweep")
-    if args.cv < 2:
-        raise UsageError(f"--cv must be at least 2 folds; got {args.cv}")
-    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1):
-        raise UsageError(f"--n-jobs must be a number of processes >= 1 or -1 for every core; got {args.n_jobs}")
     grid_raw = dict(parse_assignment(t, "--param", True) for t in args.param)
     fixed_raw = dict(parse_assignment(t, "--set", False) for t in args.set)
     if any(isinstance(v, tuple) and v and v[0] == "distribution" for v in grid_raw.values()) and not args.random:
@@ -267,16 +259,11 @@ def _report(args, split, result, out, train):
 
     best = result.best_estimator
     test_acc = float(np.mean(np.asarray(best.predict(split.X_test)) == split.y_test)) if best is not None else None
-    config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": ["chainrule", *args.argv] if getattr(args, "argv", None) is not None else None,
-              "settings": command_settings(args),
-              "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
-                          "pixel_max": split.pixel_max, "class_names": list(split.class_names),
-                          "n_train": len(train[1]), "n_validation": 0, "n_test": len(split.y_test)},
-              "sweep": {"best_params": {k: repr(python(v)) for k, v in result.best_params.items()},
-                        "best_cv_score": result.best_score, "fits": len(result.rows), "failed_fits": result.n_failed,
-                        "first_error": result.first_error, "where": result.where},
-              "metrics": {"cv_score": result.best_score, "test_accuracy": test_acc}}
+    sweep = {"best_params": {k: repr(python(v)) for k, v in result.best_params.items()},
+             "best_cv_score": result.best_score, "fits": len(result.rows), "failed_fits": result.n_failed,
+             "first_error": result.first_error, "where": result.where}
+    config = run_config(args, split, len(train[1]), 0, sweep=sweep,
+                        metrics={"cv_score": result.best_score, "test_accuracy": test_acc})
     atomic_write_text(out / "config.json", json.dumps(config, indent=1))
     print(f"best: {_shown(result.best_params)}  (mean {args.cv}-fold score {result.best_score:.4f})")
     if test_acc is not None:

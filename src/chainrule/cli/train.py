@@ -5,7 +5,6 @@ import argparse
 import contextlib
 import io as io_module
 import json
-import platform
 import sys
 import time
 import warnings
@@ -15,9 +14,9 @@ import numpy as np
 from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
-from ._parser import UsageError
+from ._parser import UsageError, refuse_given
 from ._runfolder import RunFolder, prepare_resume
-from ._settings import command_settings
+from ._settings import command_line, command_settings, run_config
 from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 
 # Adam's step for a network on images; the linear model and the small point sets (a few hundred
@@ -52,11 +51,8 @@ def add_parser(sub):
                                    "config.json, history.json and pictures (curves, confusion, templates, "
                                    "boundary, mistakes; filters and feature maps for cnn and resnet) to --out.")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the cache, see chainrule data); "
-                        "for mnist, mnist10k and cifar10")
-    p.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache, see chainrule data); "
+                             "for mnist, mnist10k and cifar10")
     p.add_argument("--model", default="mlp", choices=MODELS,
                    help="linear classifier s = Wx + b, a fully connected network, or a convolutional network on the "
                         "images: cnn (the lenet: two 3 x 3 convolutions with pooling) or resnet (stochastic depth)")
@@ -117,34 +113,27 @@ def default_out(args) -> str:
 def check(args) -> None:
     """Refuse settings that cannot work together or that would be silently ignored, before any
     data is loaded or written."""
-    given = getattr(args, "given", set())
     if args.model == "linear":
-        for option in MLP_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model linear: a linear classifier has no hidden layers")
+        refuse_given(args, MLP_ONLY, "--model linear: a linear classifier has no hidden layers")
     if args.model in CONV_MODELS:
-        for option in MLP_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the fully connected "
-                                 "network (--model mlp); the convolutional networks have their own architecture")
+        refuse_given(args, MLP_ONLY, f"--model {args.model}: it sets the fully connected network (--model mlp); "
+                                     "the convolutional networks have their own architecture")
         if args.dataset in data.POINT_SETS:
             raise UsageError(f"--model {args.model} needs images; {args.dataset} is points in the plane")
         if args.features != "raw":
             raise UsageError(f"--features {args.features} has no effect with --model {args.model}: a convolutional "
                              "network learns its features from the raw pixels")
     if args.model != "resnet":
-        for option in RESNET_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the resnet (--model resnet)")
-    if "alpha" in given and args.penalty in ("maxnorm", "none"):
-        why = "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty" \
-            if args.penalty == "maxnorm" else "there is no penalty"
-        raise UsageError(f"--alpha has no effect with --penalty {args.penalty}: {why}")
-    if "max_norm" in given and args.penalty != "maxnorm":
-        raise UsageError(f"--max-norm has no effect with --penalty {args.penalty}: it is the bound of --penalty maxnorm")
-    if "momentum" in given and args.optimizer != "sgd":
-        raise UsageError(f"--momentum has no effect with --optimizer {args.optimizer}: it is SGD's; "
-                         "Adam keeps its own moment estimates")
+        refuse_given(args, RESNET_ONLY, f"--model {args.model}: it sets the resnet (--model resnet)")
+    if args.penalty in ("maxnorm", "none"):
+        refuse_given(args, ["--alpha"], f"--penalty {args.penalty}: " + (
+            "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty"
+            if args.penalty == "maxnorm" else "there is no penalty"))
+    if args.penalty != "maxnorm":
+        refuse_given(args, ["--max-norm"], f"--penalty {args.penalty}: it is the bound of --penalty maxnorm")
+    if args.optimizer != "sgd":
+        refuse_given(args, ["--momentum"], f"--optimizer {args.optimizer}: it is SGD's; Adam keeps its own moment "
+                                           "estimates")
     if args.batch_norm and args.batch_size < 2:
         raise UsageError(f"--batch-norm needs --batch-size 2 or more: the statistics of a batch of "
                          f"{args.batch_size} sample are not defined")
@@ -156,10 +145,7 @@ def check(args) -> None:
         raise UsageError(f"--early-stopping {p} can never act within --epochs {e}: a run stops after more than {p} "
                          f"epochs in a row without improvement, so after epoch {p + 2} at the earliest (the first "
                          f"sets the best score); {fix}")
-    if args.dataset not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: {data.why_no_files(args.dataset)}")
+    data.refuse_file_options(args, args.dataset)
     if args.out is None:                  # the default folder gets the check --out gets at parse time
         try:
             PathArg("out_dir")(default_out(args))
@@ -187,10 +173,7 @@ def _steps(args, split) -> list:
         if args.features == "raw":
             return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten())]
         if args.features == "hog":
-            h, w = split.image_shape[:2]
-            small = max(h, w) < 16
-            hog = HOGFeatures(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
-                              cells_per_block=(2, 2), hue_bins=12 if len(split.image_shape) == 3 else 0)
+            hog = HOGFeatures(cells_per_block=(2, 2), **data.hog_settings(split.image_shape))
             return [("hog", hog), ("standardize", Standardize())]
         return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten()), ("poly2", PolynomialFeatures(2))]
     if args.features == "poly2":
@@ -315,27 +298,21 @@ def run(args) -> int:
     with lock:
         folder.check_replaceable()                # never the current folder, nor one holding the user's files
         placed = folder.recover()                 # finish or clean what a killed run left
-        resume_from, original = None, _command(args)
+        resume_from, original = None, command_line(args)
         if args.resume is not None:
             prepared = prepare_resume(args, folder, placed, check)
             if prepared is None:
                 return 0                          # a complete run: nothing to resume
             resume_from, original = prepared
         else:
-            folder.start(command_settings(args), _command(args))
+            folder.start(command_settings(args), command_line(args))
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=args.threads, user_api="blas"):
             return _train(args, folder, resume_from, original)
 
 
-def _command(args):
-    argv = getattr(args, "argv", None)
-    return ["chainrule", *argv] if argv is not None else None
-
-
 def _train(args, folder: RunFolder, resume_from, command) -> int:
-    from .. import __version__
     from .. import io
     from ..io.atomic import atomic_write_text
 
@@ -363,14 +340,8 @@ def _train(args, folder: RunFolder, resume_from, command) -> int:
     io.save(model, stage / "model.safetensors")
     history.save(stage / "history.json")
     pictures = _pictures(args, split, model, est, stage, y_pred, (Xtr, ytr)) if n else []
-    config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": command,
-              **({"resumed_by": _command(args)} if resume_from is not None else {}),
-              "settings": command_settings(args),
-              "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
-                          "pixel_max": split.pixel_max, "class_names": list(split.class_names),
-                          "n_train": len(ytr), "n_validation": len(val[1]) if val else 0, "n_test": len(split.y_test)},
-              "metrics": metrics}
+    config = run_config(args, split, len(ytr), len(val[1]) if val else 0, command=command, metrics=metrics,
+                        **({"resumed_by": command_line(args)} if resume_from is not None else {}))
     atomic_write_text(stage / "config.json", json.dumps(config, indent=1))    # last: the run is complete
     folder.finish()                                       # RUN.partial replaces RUN, whole
     val_text = f"  validation {metrics['validation_accuracy']:.4f}" if val is not None else ""

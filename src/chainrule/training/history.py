@@ -6,8 +6,6 @@ import math
 
 from ..io.atomic import atomic_write_text
 
-FIELDS = ("epoch", "loss", "accuracy", "error", "val_loss", "val_accuracy", "val_error", "lr", "seconds")
-
 
 class History:
     """What happened in every epoch of a run, and how the run ended.
