@@ -107,6 +107,7 @@ def test_every_python_example_of_the_readme_runs_quietly_and_as_commented(capsys
     _run(blocks[1], namespace)                        # the notes' loop
     out = capsys.readouterr().out
     assert len(steps) == 20                           # 10 epochs x 2 minibatches, each step as the comment says
+    assert {"Adam", "RMSprop", "Adagrad"} <= set(optim.__all__)   # "also Adam, RMSprop, Adagrad"
     trained = float(out.split("loss after 10 epochs")[1].split()[0])
     assert trained < first / 2                        # "below half the first loss"
 

@@ -178,3 +178,16 @@ def test_cnn_line_as_printed(tmp_path, monkeypatch):
     assert {"filters.png", "feature_maps.png"} <= {p.name for p in run.iterdir()}
     config = json.loads((run / "config.json").read_text())
     assert config["settings"]["model"] == "cnn" and _metrics(run)["test_accuracy"] >= 0.97
+
+
+def test_the_cifar10_hog_line_builds_hog_and_hue_features():
+    """'HOG + hue histogram features': the preprocessing that line asks for on colour images (CIFAR-10
+    itself needs a download, which tests never make; a stand-in split has its shape)."""
+    from types import SimpleNamespace
+
+    from chainrule.cli import build_parser, train
+    assert _comment("chainrule train --dataset cifar10 --features hog") == "HOG + hue histogram features"
+    args = build_parser().parse_args(_command("chainrule train --dataset cifar10 --features hog")[1:])
+    split = SimpleNamespace(kind="image", image_shape=(32, 32, 3), pixel_max=255)
+    steps = dict(train._steps(args, split))
+    assert steps["hog"].hue_bins > 0 and steps["hog"].orientations > 0
