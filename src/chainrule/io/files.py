@@ -8,7 +8,7 @@ Layout of the file:
 
 - The network's parameters and buffers keep their PyTorch names and layouts (``0.weight`` of
   shape (out, in), ``1.running_mean``...), so the same tensors load into the equivalent
-  ``torch.nn`` model (see the README for the mapping).
+  ``torch.nn`` model (the mapping: user guide, Model files).
 - Every other array (preprocessing statistics, numeric class labels...) is named ``extra.<path>``.
 - The metadata entry ``chainrule`` holds the JSON description; ``chainrule.sha256`` a SHA-256 over
   that description and every tensor, so a truncated or altered file is refused with one error.
