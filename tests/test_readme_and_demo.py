@@ -40,6 +40,15 @@ def test_readme_has_exactly_one_picture_and_it_exists():
     assert (ROOT / pictures[0]).is_file()
 
 
+def test_readme_shows_the_playground_and_its_command():
+    """Issue 23.7: the one picture is a screenshot the playground's browser tests take, next to the command."""
+    text = README.read_text()
+    picture = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)[0]
+    assert picture.startswith("docs/images/playground/")
+    section = text.split("## The playground")[1].split("\n## ")[0]
+    assert "chainrule playground" in section and picture in section
+
+
 def test_readme_links_into_the_guide_exist_and_are_in_its_toctree():
     text = README.read_text()
     links = re.findall(r"\]\((docs/[^)]+)\)", text)
