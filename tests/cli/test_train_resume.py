@@ -274,7 +274,9 @@ def test_resume_names_what_is_missing(tmp_path, capsys):
 def test_ctrl_c_with_a_checkpoint_keeps_the_run_resumable(tmp_path, chainrule_exe, offline_env, reference):
     out = _fresh(tmp_path, reference)
     checkpoint = out.with_name("run.partial") / "checkpoint.npz"
-    proc = _start(chainrule_exe, offline_env, "--epochs", "1000", "--hidden", "16", "--quiet", "--checkpoint",
+    # 100,000 epochs (about 4 minutes): 1,000 took 2.5 s, and a loaded machine could keep this poller from
+    # seeing the checkpoint until the run had finished (exit 0 instead of 130)
+    proc = _start(chainrule_exe, offline_env, "--epochs", "100000", "--hidden", "16", "--quiet", "--checkpoint",
                   "--out", out)
     deadline = time.monotonic() + 300
     while not checkpoint.exists() and time.monotonic() < deadline:
