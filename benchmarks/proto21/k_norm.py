@@ -1,0 +1,206 @@
+"""Compiled batch norm 2d on channels-last rows, fused with the ReLU and the residual add around it.
+
+The math is ``chainrule.layers.batchnorm`` (the reference): per channel, over the m = N H W values
+of a batch, mu = mean, var = biased variance, xhat = (z - mu) / sqrt(var + eps), y = gamma xhat +
+beta; backward, with gy = dL/dy, dL/dz = gamma / (m sqrt(var + eps)) (m gy - sum gy - xhat sum gy
+xhat), dL/dgamma = sum gy xhat, dL/dbeta = sum gy.
+
+How the passes are arranged for a batch split across workers:
+
+- forward statistics are taken per image (mean and sum of squared deviations, two passes over the
+  image's rows while they are in cache, accumulated in float64), then merged image by image in
+  batch order with Chan's formula (``merge_stats``): the result does not depend on how the batch
+  was split, and a large mean does not cancel the variance away (no E[z^2] - E[z]^2);
+- the normalisation, the ReLU after it, and a residual block's tail out = relu(s + b (bn(z)))
+  (s the shortcut, b the stochastic-depth factor of each image) are single passes;
+- backward sums (sum gy, sum gy xhat) are per image too, summed in batch order; the ReLU mask
+  (from the layer's output) and the factor b are applied on the fly, never stored.
+
+Rows are (image, pixel) and columns channels: z has shape (n_images hw, C).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+NB = dict(cache=True, nogil=True, boundscheck=False)
+#: reassociation and contraction let the per-channel loops vectorise; NaN and infinity keep their meaning
+FM = {"reassoc", "contract", "nsz", "arcp"}
+
+MASK_NONE, MASK_RELU, MASK_SAMPLE = 0, 1, 2
+
+
+@numba.njit(fastmath=FM, **NB)
+def image_stats(z, hw, mean_out, m2_out, k0):
+    """mean_out[k0 + k, c] and m2_out[k0 + k, c] = mean and sum of squared deviations of channel c
+    over the hw rows of image k of ``z`` (rows k hw .. (k + 1) hw), in float64."""
+    n, C = z.shape[0] // hw, z.shape[1]
+    acc = np.empty(C, np.float64)
+    mu = np.empty(C, np.float64)
+    for k in range(n):
+        acc[:] = 0.0
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                acc[c] += z[r, c]
+        for c in range(C):
+            mu[c] = acc[c] / hw
+            mean_out[k0 + k, c] = mu[c]
+        acc[:] = 0.0
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                d = z[r, c] - mu[c]
+                acc[c] += d * d
+        for c in range(C):
+            m2_out[k0 + k, c] = acc[c]
+
+
+@numba.njit(**NB)
+def merge_stats(means, m2s, hw):
+    """(mean, biased variance) over all images, float64 (C,): Chan's pairwise update, image by image
+    in order, from per-image means and sums of squared deviations over hw values each."""
+    N, C = means.shape
+    mean = np.zeros(C, np.float64)
+    m2 = np.zeros(C, np.float64)
+    count = 0.0
+    for k in range(N):
+        nb = float(hw)
+        tot = count + nb
+        for c in range(C):
+            d = means[k, c] - mean[c]
+            mean[c] += d * (nb / tot)
+            m2[c] += m2s[k, c] + d * d * (count * nb / tot)
+        count = tot
+    return mean, m2 / count
+
+
+@numba.njit(fastmath=FM, **NB)
+def bn_apply(z, mean, scale, beta, relu, y):
+    """y = (z - mean) scale + beta, then max(0, .) when ``relu`` (scale = gamma / sqrt(var + eps))."""
+    R, C = z.shape
+    zero = y.dtype.type(0)
+    for r in range(R):
+        for c in range(C):
+            v = (z[r, c] - mean[c]) * scale[c] + beta[c]
+            if relu:
+                v = v if v > zero or v != v else zero
+            y[r, c] = v
+
+
+@numba.njit(fastmath=FM, **NB)
+def residual_tail(z, mean, scale, beta, s, s_is_bn, smean, sscale, sbeta, b, hw, out):
+    """out = max(0, S + b[k] ((z - mean) scale + beta)) for the rows of image k, with S = s (the
+    identity shortcut) or, when ``s_is_bn``, the shortcut's own batch norm (s - smean) sscale + sbeta."""
+    R, C = z.shape
+    zero = out.dtype.type(0)
+    for r in range(R):
+        bk = b[r // hw]
+        for c in range(C):
+            f = (z[r, c] - mean[c]) * scale[c] + beta[c]
+            if s_is_bn:
+                sv = (s[r, c] - smean[c]) * sscale[c] + sbeta[c]
+            else:
+                sv = s[r, c]
+            v = sv + bk * f
+            out[r, c] = v if v > zero or v != v else zero
+
+
+@numba.njit(fastmath=FM, inline="always", **NB)
+def _gy(g, a, bk, mode, r, c):
+    """dL/dy at (r, c): g (mode 0), g where a > 0 else 0 (1: a ReLU's output), g bk (2: the
+    stochastic-depth factor of the row's image). Inlined with a constant mode: no branch remains."""
+    if mode == 1:
+        return g[r, c] if a[r, c] > 0 else g.dtype.type(0)
+    if mode == 2:
+        return g[r, c] * bk
+    return g[r, c]
+
+
+@numba.njit(fastmath=FM, inline="always", **NB)
+def _sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+    n, C = z.shape[0] // hw, z.shape[1]
+    s1 = np.empty(C, np.float64)
+    s2 = np.empty(C, np.float64)
+    for k in range(n):
+        s1[:] = 0.0
+        s2[:] = 0.0
+        bk = b[k] if mode == 2 else g.dtype.type(1)
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                gy = _gy(g, a, bk, mode, r, c)
+                s1[c] += gy
+                s2[c] += gy * ((z[r, c] - mean[c]) * inv_std[c])
+        for c in range(C):
+            sum_g[k0 + k, c] = s1[c]
+            sum_gx[k0 + k, c] = s2[c]
+
+
+@numba.njit(fastmath=FM, inline="always", **NB)
+def _apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+    R, C = z.shape
+    for k in range(R // hw):
+        bk = b[k] if mode == 2 else g.dtype.type(1)
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                gy = _gy(g, a, bk, mode, r, c)
+                xh = (z[r, c] - mean[c]) * inv_std[c]
+                dz[r, c] = coef[c] * (m * gy - tot_g[c] - xh * tot_gx[c])
+
+
+@numba.njit(fastmath=FM, **NB)
+def _sums0(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+    _sums(g, a, b, 0, z, mean, inv_std, hw, sum_g, sum_gx, k0)
+
+
+@numba.njit(fastmath=FM, **NB)
+def _sums1(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+    _sums(g, a, b, 1, z, mean, inv_std, hw, sum_g, sum_gx, k0)
+
+
+@numba.njit(fastmath=FM, **NB)
+def _sums2(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+    _sums(g, a, b, 2, z, mean, inv_std, hw, sum_g, sum_gx, k0)
+
+
+@numba.njit(fastmath=FM, **NB)
+def _apply0(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+    _apply(g, a, b, 0, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
+
+
+@numba.njit(fastmath=FM, **NB)
+def _apply1(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+    _apply(g, a, b, 1, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
+
+
+@numba.njit(fastmath=FM, **NB)
+def _apply2(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+    _apply(g, a, b, 2, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
+
+
+def bwd_sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+    """Per image k (rows k hw .. (k + 1) hw of z): sum_g[k0 + k, c] = sum gy and sum_gx[k0 + k, c]
+    = sum gy xhat in float64, with xhat = (z - mean) inv_std and gy = dL/dy masked by ``mode``:
+    g (``MASK_NONE``), g where a > 0 (``MASK_RELU``, a the ReLU's output), g b[k] (``MASK_SAMPLE``)."""
+    (_sums0, _sums1, _sums2)[mode](g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0)
+
+
+def bwd_apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+    """dz = coef (m gy - tot_g - xhat tot_gx), coef = gamma inv_std / m per channel, gy and xhat as
+    in ``bwd_sums``."""
+    (_apply0, _apply1, _apply2)[mode](g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
+
+
+@numba.njit(fastmath=FM, **NB)
+def relu_mask(g, a, out):
+    """out = g where a > 0, else 0 (a ReLU's backward from its output)."""
+    R, C = g.shape
+    zero = out.dtype.type(0)
+    for r in range(R):
+        for c in range(C):
+            out[r, c] = g[r, c] if a[r, c] > 0 else zero
+
+
+def finish_stats(means, m2s, hw, eps, dtype):
+    """(mean, var, inv_std) as ``dtype`` arrays from per-image statistics (``merge_stats``)."""
+    mean, var = merge_stats(means, m2s, hw)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return mean.astype(dtype), var.astype(dtype), inv_std.astype(dtype)

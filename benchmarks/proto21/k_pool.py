@@ -1,0 +1,90 @@
+"""Compiled pooling on channels-last rows: 2 x 2 max pooling fused with the ReLU before it, global average.
+
+The math is ``chainrule.layers.pooling`` and ``activations.relu_*`` (the reference):
+maxpool(relu(z)) = relu(maxpool(z)) because max commutes with the ReLU, so the pooling runs on
+the convolution's output while it is in cache and only the pooled (4 x smaller) output is
+written. The winning offset is the first strict maximum in row-major order and NaN wins (as the
+reference's np.greater / np.maximum); backward sends g to it where the pooled output is > 0 (the
+ReLU's mask: where the window's maximum is <= 0 the reference's gradient is 0 too).
+"""
+from __future__ import annotations
+
+import numba
+
+NB = dict(cache=True, nogil=True, boundscheck=False)
+
+
+@numba.njit(**NB)
+def pool2_relu_fwd(z, n, H, W, y, arg, k0):
+    """y[k0 + k, i, j, c] = max(0, max of z over the 2 x 2 window (2i.., 2j..) of image k) and
+    arg = its offset (0..3), for the n images whose rows (k H W + h W + w, c) are in ``z``."""
+    Ho, Wo, C = y.shape[1], y.shape[2], y.shape[3]
+    zero = y.dtype.type(0)
+    for k in range(n):
+        base = k * H * W
+        for i in range(Ho):
+            for j in range(Wo):
+                r0 = base + (2 * i) * W + 2 * j
+                r2 = r0 + W
+                for c in range(C):
+                    best = z[r0, c]
+                    a = 0
+                    val = z[r0 + 1, c]
+                    take = val > best
+                    best = val if take | (val != val) else best
+                    a = 1 if take else a
+                    val = z[r2, c]
+                    take = val > best
+                    best = val if take | (val != val) else best
+                    a = 2 if take else a
+                    val = z[r2 + 1, c]
+                    take = val > best
+                    best = val if take | (val != val) else best
+                    a = 3 if take else a
+                    y[k0 + k, i, j, c] = best if best > zero or best != best else zero
+                    arg[k0 + k, i, j, c] = a
+
+
+@numba.njit(**NB)
+def pool2_relu_bwd(g, y, arg, k0, n, H, W, dz):
+    """dz (n H W, C) rows of images k0..k0 + n: g[k, i, j, c] at the window's winning offset where
+    y > 0, 0 everywhere else (also the last row or column a floor-mode pooling leaves out)."""
+    Ho, Wo, C = y.shape[1], y.shape[2], y.shape[3]
+    zero = dz.dtype.type(0)
+    for r in range(n * H * W):
+        for c in range(C):
+            dz[r, c] = zero
+    for k in range(n):
+        base = k * H * W
+        for i in range(Ho):
+            for j in range(Wo):
+                r0 = base + (2 * i) * W + 2 * j
+                for c in range(C):
+                    if y[k0 + k, i, j, c] > 0:
+                        a = arg[k0 + k, i, j, c]
+                        r = r0 + (a >> 1) * W + (a & 1)
+                        dz[r, c] = g[k0 + k, i, j, c]
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, **NB)
+def gap_fwd(a, hw, out, k0):
+    """out[k0 + k, c] = 1/hw sum of channel c over the hw rows of image k of ``a`` (rows, C)."""
+    n, C = a.shape[0] // hw, a.shape[1]
+    for k in range(n):
+        for c in range(C):
+            out[k0 + k, c] = 0
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                out[k0 + k, c] += a[r, c]
+        for c in range(C):
+            out[k0 + k, c] *= out.dtype.type(1.0 / hw)
+
+
+@numba.njit(**NB)
+def gap_bwd(g, hw, k0, da):
+    """da[k hw + p, c] = g[k0 + k, c] / hw for every pixel p of image k."""
+    n, C = da.shape[0] // hw, da.shape[1]
+    for k in range(n):
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                da[r, c] = g[k0 + k, c] * da.dtype.type(1.0 / hw)

@@ -1,0 +1,220 @@
+"""A chainrule image network compiled into fused channels-last steps run by a team of workers.
+
+    fnet = FusedNet(net, (C, H, W), n_workers=2)     # net: the chainrule Sequential (lenet, resnet)
+    with fnet.threads():                               # BLAS on one thread inside each worker
+        opt.zero_grad()
+        scores = fnet.forward(X_batch)                 # (N, classes), as net.forward
+        loss.forward(scores, y_batch)
+        fnet.backward(loss.backward())                 # adds to every Parameter's .grad, as net.backward
+        opt.step()                                     # any chainrule optimizer: the Parameters are net's
+
+What is fused (``describe()`` lists it): Conv2d + bias + ReLU + MaxPool2d(2) as one pass over each
+chunk of the convolution's output (lenet); Conv2d + BatchNorm2d (+ ReLU) with the statistics
+taken on the product while it is in cache; a residual block's tail (shortcut, its batch norm, the
+stochastic-depth factor, the add and the ReLU after the block) as one pass. The images stay
+channels-last from the first convolution to the flatten or the global pooling. The batch is
+split into one contiguous slice per worker (``workers.split``).
+
+The network's modules keep their Parameters and buffers (running statistics, stochastic-depth
+generators, drawn in the same order as ``net.forward`` draws them), so ``net`` and ``fnet`` can
+be used in turn and a model file holds the same state.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import workers as wk
+from .steps import BlockStep, ConvBNStep, ConvStep, FlattenStep, GapStep, LinearStep
+from .units import ConvUnit, Scratch
+
+
+class _Context:
+    def __init__(self, team, n_workers):
+        self.team = team
+        self.scratch = [Scratch() for _ in range(n_workers)]
+        self.sync = team.sync
+        self.training = True
+        self.masks = {}
+        self.input_of = {}
+
+
+def build_steps(net, image_shape):
+    """The list of fused steps for a chainrule Sequential (raises NotImplementedError otherwise)."""
+    from chainrule import nn
+    mods = list(net)
+    C, H, W = image_shape
+    steps, i = [], 0
+    shape = (H, W, C)
+    while i < len(mods):
+        m = mods[i]
+        nxt = [type(x).__name__ for x in mods[i + 1:i + 4]]
+        if isinstance(m, nn.Conv2d):
+            bn = mods[i + 1] if nxt[:1] == ["BatchNorm2d"] else None
+            j = i + 1 + (bn is not None)
+            relu = j < len(mods) and isinstance(mods[j], nn.ReLU)
+            j += relu
+            pool = (j < len(mods) and isinstance(mods[j], nn.MaxPool2d) and mods[j].kernel_size == (2, 2)
+                    and mods[j].stride == (2, 2) and relu and bn is None)
+            j += pool
+            unit = ConvUnit(m, shape[:2], bn=bn, relu=relu, pool=pool, first=not steps)
+            if bn is not None:
+                if not relu:
+                    raise NotImplementedError("Conv2d + BatchNorm2d without a ReLU is not fused in this prototype")
+                steps.append(ConvBNStep(unit))
+            else:
+                steps.append(ConvStep(unit))
+            shape = unit.out_hw() + (unit.O,)
+            i = j
+        elif isinstance(m, nn.Residual):
+            if not (i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)):
+                raise NotImplementedError("a Residual is fused only with the ReLU after it")
+            step = BlockStep(m, shape[:2], shape[2])
+            steps.append(step)
+            shape = (step.u2.Ho, step.u2.Wo, step.u2.O)
+            i += 2
+        elif isinstance(m, nn.Flatten):
+            steps.append(FlattenStep(shape))
+            shape = (shape[0] * shape[1] * shape[2],)
+            i += 1
+        elif isinstance(m, nn.GlobalAvgPool2d):
+            steps.append(GapStep(shape))
+            shape = (shape[2],)
+            i += 1
+        elif isinstance(m, nn.Linear):
+            relu = i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)
+            steps.append(LinearStep(m, relu))
+            shape = (m.weight.value.shape[0],)
+            i += 1 + relu
+        else:
+            raise NotImplementedError(f"{type(m).__name__} is not fused in this prototype")
+    return steps
+
+
+class FusedNet:
+    """``net`` (a chainrule Sequential) run as fused channels-last steps by ``n_workers`` workers."""
+
+    def __init__(self, net, image_shape, n_workers: int = 2):
+        self.net = net
+        self.image_shape = tuple(image_shape)
+        self.n_workers = n_workers
+        self.steps = build_steps(net, self.image_shape)
+        self.team = wk.Workers(n_workers)
+        self.ctx = _Context(self.team, n_workers)
+        self.N = None
+
+    def threads(self):
+        """BLAS on one thread while the workers run (a context manager)."""
+        return wk.blas_threads(1)
+
+    def close(self):
+        self.team.close()
+
+    def describe(self) -> list[str]:
+        """One line per fused step: which chainrule modules it runs."""
+        out = []
+        for s in self.steps:
+            name = type(s).__name__
+            if isinstance(s, (ConvStep,)):
+                u = s.unit
+                parts = ["Conv2d"] + (["BatchNorm2d"] if u.bn is not None else []) + (["ReLU"] if u.relu else []) \
+                    + (["MaxPool2d"] if u.pool else [])
+                out.append(" + ".join(parts) + f" ({u.C}->{u.O}, {u.k[0]}x{u.k[1]}, stride {u.s[0]})")
+            elif isinstance(s, BlockStep):
+                out.append(f"Residual block + ReLU ({s.u1.C}->{s.u2.O}, "
+                           f"{'projection' if s.us else 'identity'} shortcut) in 4 fused passes")
+            else:
+                out.append(name.replace("Step", ""))
+        return out
+
+    # -- running -----------------------------------------------------------------------------------
+    def _prepare(self, N, dtype):
+        if self.N != N or self.dtype != dtype:
+            for s in self.steps:
+                s.prepare(N, dtype, self.n_workers)
+            self.N, self.dtype = N, dtype
+            C, H, W = self.image_shape
+            self.x0 = np.empty((N, H, W, C), dtype)
+
+    def forward(self, X):
+        """Scores (N, classes) of images X (N, C, H, W), in the network's mode (train or eval)."""
+        from chainrule.layers.residual import stochastic_depth_mask
+        dtype = next(iter(self.net.parameters())).value.dtype
+        X = np.asarray(X)
+        N = X.shape[0]
+        self._prepare(N, dtype)
+        ctx = self.ctx
+        ctx.training = self.net.training
+        for s in self.steps:
+            for u in self._conv_units(s):
+                u.load_weights()
+            if isinstance(s, BlockStep):
+                res = s.res
+                b, dropped = s.ones, False
+                if ctx.training and res.survival_prob < 1.0:
+                    m = stochastic_depth_mask(res.rng, N, res.survival_prob, res.mode, dtype)
+                    if res.mode == "batch":
+                        dropped = not bool(m)
+                        b = np.full(N, m, dtype)
+                    else:
+                        b = m
+                ctx.masks[s] = (b, dropped)
+                s._last_mask = (b, dropped)
+        parts = wk.split(N, self.n_workers)
+
+        def run(w):
+            n0, n1 = parts[w]
+            x = self.x0
+            x[n0:n1] = X[n0:n1].transpose(0, 2, 3, 1)
+            for s in self.steps:
+                ctx.input_of[s] = x
+                x = s.forward(w, x, n0, n1, ctx)
+            self.out = x
+        self.team.run(run)
+        if ctx.training:
+            self._update_running_stats()
+        return self.out.copy()
+
+    @staticmethod
+    def _conv_units(s):
+        if isinstance(s, ConvStep):
+            return [s.unit]
+        if isinstance(s, BlockStep):
+            return s.bn_units
+        return []
+
+    def _update_running_stats(self):
+        """As ``BatchNorm2d.forward`` in training: running = (1 - f) running + f batch (unbiased var)."""
+        for s in self.steps:
+            for u in s.bn_units:
+                if isinstance(s, BlockStep) and s._last_mask[1] and u is not s.us:
+                    continue                           # a dropped block's batch norms see no batch
+                st = {id(s.u1): "st1", id(s.u2): "st2", id(s.us): "sts"}.get(id(u)) if isinstance(s, BlockStep) \
+                    else "st"
+                stats = getattr(s, st)
+                bn = u.bn
+                dt = bn.running_mean.dtype.type
+                m = self.N * u.hw
+                bn.num_batches_tracked = bn.num_batches_tracked + 1
+                f = dt((1.0 / float(bn.num_batches_tracked)) if bn.momentum is None else bn.momentum)
+                bn.running_mean *= 1 - f
+                bn.running_mean += f * stats.mean
+                bn.running_var *= 1 - f
+                bn.running_var += (f * dt(m / (m - 1))) * stats.var
+
+    def backward(self, g):
+        """Adds dL/dparameter to every Parameter's grad, from g = dL/dscores (N, classes)."""
+        g = np.ascontiguousarray(g, dtype=self.dtype)
+        parts = wk.split(self.N, self.n_workers)
+        ctx = self.ctx
+
+        def run(w):
+            n0, n1 = parts[w]
+            gg = g
+            for s in reversed(self.steps):
+                gg = s.backward(w, gg, n0, n1, ctx)
+                if gg is None:
+                    break
+        self.team.run(run)
+        for s in self.steps:
+            for p, grad in s.grads(self.n_workers):
+                p.accumulate(grad)
