@@ -15,9 +15,10 @@ NB = dict(cache=True, nogil=True, boundscheck=False)
 
 
 @numba.njit(**NB)
-def pool2_relu_fwd(z, n, H, W, y, arg, k0):
-    """y[k0 + k, i, j, c] = max(0, max of z over the 2 x 2 window (2i.., 2j..) of image k) and
-    arg = its offset (0..3), for the n images whose rows (k H W + h W + w, c) are in ``z``."""
+def pool2_relu_fwd(z, n, H, W, b, y, arg, k0):
+    """y[k0 + k, i, j, c] = max(0, max of z + b over the 2 x 2 window (2i.., 2j..) of image k) and
+    arg = its offset (0..3), for the n images whose rows (k H W + h W + w, c) are in ``z``; the
+    bias b (C,) is added to each value before the comparisons (the reference's order)."""
     Ho, Wo, C = y.shape[1], y.shape[2], y.shape[3]
     zero = y.dtype.type(0)
     for k in range(n):
@@ -27,17 +28,18 @@ def pool2_relu_fwd(z, n, H, W, y, arg, k0):
                 r0 = base + (2 * i) * W + 2 * j
                 r2 = r0 + W
                 for c in range(C):
-                    best = z[r0, c]
+                    bc = b[c]
+                    best = z[r0, c] + bc
                     a = 0
-                    val = z[r0 + 1, c]
+                    val = z[r0 + 1, c] + bc
                     take = val > best
                     best = val if take | (val != val) else best
                     a = 1 if take else a
-                    val = z[r2, c]
+                    val = z[r2, c] + bc
                     take = val > best
                     best = val if take | (val != val) else best
                     a = 2 if take else a
-                    val = z[r2 + 1, c]
+                    val = z[r2 + 1, c] + bc
                     take = val > best
                     best = val if take | (val != val) else best
                     a = 3 if take else a

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import workers as wk
+from .k_direct import alloc
 from .steps import BlockStep, ConvBNStep, ConvStep, FlattenStep, GapStep, LinearStep
 from .units import ConvUnit, Scratch
 
@@ -38,7 +39,7 @@ class _Context:
         self.input_of = {}
 
 
-def build_steps(net, image_shape):
+def build_steps(net, image_shape, method="direct"):
     """The list of fused steps for a chainrule Sequential (raises NotImplementedError otherwise)."""
     from chainrule import nn
     mods = list(net)
@@ -56,7 +57,7 @@ def build_steps(net, image_shape):
             pool = (j < len(mods) and isinstance(mods[j], nn.MaxPool2d) and mods[j].kernel_size == (2, 2)
                     and mods[j].stride == (2, 2) and relu and bn is None)
             j += pool
-            unit = ConvUnit(m, shape[:2], bn=bn, relu=relu, pool=pool, first=not steps)
+            unit = ConvUnit(m, shape[:2], bn=bn, relu=relu, pool=pool, first=not steps, method=method)
             if bn is not None:
                 if not relu:
                     raise NotImplementedError("Conv2d + BatchNorm2d without a ReLU is not fused in this prototype")
@@ -68,7 +69,7 @@ def build_steps(net, image_shape):
         elif isinstance(m, nn.Residual):
             if not (i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)):
                 raise NotImplementedError("a Residual is fused only with the ReLU after it")
-            step = BlockStep(m, shape[:2], shape[2])
+            step = BlockStep(m, shape[:2], shape[2], method=method)
             steps.append(step)
             shape = (step.u2.Ho, step.u2.Wo, step.u2.O)
             i += 2
@@ -93,11 +94,12 @@ def build_steps(net, image_shape):
 class FusedNet:
     """``net`` (a chainrule Sequential) run as fused channels-last steps by ``n_workers`` workers."""
 
-    def __init__(self, net, image_shape, n_workers: int = 2):
+    def __init__(self, net, image_shape, n_workers: int = 2, method: str = "direct"):
         self.net = net
         self.image_shape = tuple(image_shape)
         self.n_workers = n_workers
-        self.steps = build_steps(net, self.image_shape)
+        self.method = method
+        self.steps = build_steps(net, self.image_shape, method)
         self.team = wk.Workers(n_workers)
         self.ctx = _Context(self.team, n_workers)
         self.N = None
@@ -133,7 +135,7 @@ class FusedNet:
                 s.prepare(N, dtype, self.n_workers)
             self.N, self.dtype = N, dtype
             C, H, W = self.image_shape
-            self.x0 = np.empty((N, H, W, C), dtype)
+            self.x0 = alloc((N, H, W, C), dtype)
 
     def forward(self, X):
         """Scores (N, classes) of images X (N, C, H, W), in the network's mode (train or eval)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import k_norm, k_pool
+from .k_direct import alloc
 from .units import ConvUnit
 
 MASK_NONE, MASK_RELU, MASK_SAMPLE = k_norm.MASK_NONE, k_norm.MASK_RELU, k_norm.MASK_SAMPLE
@@ -67,7 +68,7 @@ class ConvBNStep(ConvStep):
     def prepare(self, N, dtype, n_workers):
         super().prepare(N, dtype, n_workers)
         u = self.unit
-        self.a = np.empty((N, u.Ho, u.Wo, u.O), dtype)
+        self.a = alloc((N, u.Ho, u.Wo, u.O), dtype)
 
     def forward(self, w, x, n0, n1, ctx):
         u = self.unit
@@ -96,20 +97,20 @@ class ConvBNStep(ConvStep):
 class BlockStep:
     """Residual(Sequential(conv, BN, ReLU, conv, BN), shortcut None or Sequential(conv 1x1, BN)) + ReLU."""
 
-    def __init__(self, res, in_hw, in_channels):
+    def __init__(self, res, in_hw, in_channels, method="direct"):
         blk = list(res.block)
         names = [type(m).__name__ for m in blk]
         if names != ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d"]:
             raise NotImplementedError(f"BlockStep: a block {names} is not fused in this prototype")
         self.res = res
-        self.u1 = ConvUnit(blk[0], in_hw, bn=blk[1], relu=True)
-        self.u2 = ConvUnit(blk[3], (self.u1.Ho, self.u1.Wo), bn=blk[4])
+        self.u1 = ConvUnit(blk[0], in_hw, bn=blk[1], relu=True, method=method)
+        self.u2 = ConvUnit(blk[3], (self.u1.Ho, self.u1.Wo), bn=blk[4], method=method)
         self.us = None
         if res.shortcut is not None:
             sc = list(res.shortcut)
             if [type(m).__name__ for m in sc] != ["Conv2d", "BatchNorm2d"]:
                 raise NotImplementedError("BlockStep: the shortcut must be Sequential(Conv2d, BatchNorm2d)")
-            self.us = ConvUnit(sc[0], in_hw, bn=sc[1])
+            self.us = ConvUnit(sc[0], in_hw, bn=sc[1], method=method)
         self.bn_units = [self.u1, self.u2] + ([self.us] if self.us else [])
         self.H, self.W, self.C = in_hw[0], in_hw[1], in_channels
 
@@ -117,11 +118,12 @@ class BlockStep:
         for u in self.bn_units:
             u.prepare(N, dtype, n_workers)
         u1, u2 = self.u1, self.u2
-        self.a1 = np.empty((N, u1.Ho, u1.Wo, u1.O), dtype)
-        self.out = np.empty((N, u2.Ho, u2.Wo, u2.O), dtype)
-        self.gr = np.empty((N * u2.hw, u2.O), dtype)
-        self.da1 = np.empty((N, u1.Ho, u1.Wo, u1.O), dtype)
-        self.dx = np.empty((N, self.H, self.W, self.C), dtype)
+        self.a1 = alloc((N, u1.Ho, u1.Wo, u1.O), dtype)
+        self.out = alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
+        self.da1 = alloc((N, u1.Ho, u1.Wo, u1.O), dtype)
+        self.dx = alloc((N, self.H, self.W, self.C), dtype)
+        # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
+        self.gr = self.dx.reshape(-1, self.C) if self.us is None else alloc((N * u2.hw, u2.O), dtype)
         self.ones = np.ones(N, dtype)
 
     def forward(self, w, x, n0, n1, ctx):
@@ -170,7 +172,6 @@ class BlockStep:
         x = ctx.input_of[self]
         r2 = slice(n0 * u2.hw, n1 * u2.hw)
         k_norm.relu_mask(g.reshape(-1, u2.O)[r2], self.out.reshape(-1, u2.O)[r2], self.gr[r2])
-        gr4 = self.gr.reshape(self.out.shape)
         bn_grads = {}
         if not dropped:
             bn_grads[u2] = u2.bn_backward(w, self.gr, None, b, MASK_SAMPLE, n0, n1, ctx.sync,
@@ -179,15 +180,13 @@ class BlockStep:
             bn_grads[us] = us.bn_backward(w, self.gr, None, None, MASK_NONE, n0, n1, ctx.sync,
                                           (self.sts.mean, self.sts.inv_std))
         if dropped:
-            if us is None:
-                self.dx[n0:n1] = gr4[n0:n1]
-            else:
+            if us is not None:
                 us.backward(w, x, us.dz, n0, n1, self.dx, None, sc)
         else:
             u2.backward(w, self.a1, u2.dz, n0, n1, self.da1, None, sc)
             bn_grads[u1] = u1.bn_backward(w, self.da1.reshape(-1, u1.O), self.a1.reshape(-1, u1.O), None,
                                           MASK_RELU, n0, n1, ctx.sync, (self.st1.mean, self.st1.inv_std))
-            u1.backward(w, x, u1.dz, n0, n1, self.dx, gr4 if us is None else None, sc)
+            u1.backward(w, x, u1.dz, n0, n1, self.dx, self.dx if us is None else None, sc)
             if us is not None:
                 us.backward(w, x, us.dz, n0, n1, self.dx, self.dx, sc)
         if w == 0:

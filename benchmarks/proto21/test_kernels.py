@@ -175,7 +175,7 @@ def test_fused_relu_maxpool_equals_relu_then_maxpool(dtype, hw):
     rows = np.ascontiguousarray(z.transpose(0, 2, 3, 1)).reshape(-1, C)
     y = np.empty((N, H // 2, W // 2, C), dtype)
     arg = np.empty(y.shape, np.uint8)
-    k_pool.pool2_relu_fwd(rows, N, H, W, y, arg, 0)
+    k_pool.pool2_relu_fwd(rows, N, H, W, np.zeros(C, dtype), y, arg, 0)
     np.testing.assert_array_equal(y.transpose(0, 3, 1, 2), y_ref)
     dz = np.full_like(rows, np.nan)
     k_pool.pool2_relu_bwd(np.ascontiguousarray(g.transpose(0, 2, 3, 1)), y, arg, 0, N, H, W, dz)

@@ -72,14 +72,15 @@ def train_steps(net, fnet, X, y, steps=3):
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_workers", [1, 2, 3])
-def test_training_steps_match_the_reference_network(case, dtype, n_workers):
+@pytest.mark.parametrize("method", ["direct", "im2col"])
+def test_training_steps_match_the_reference_network(case, dtype, n_workers, method):
     build, shape = CASES[case]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((7,) + shape).astype(dtype)
     y = rng.integers(0, 10, 7)
     ref = build(np.random.default_rng(1), dtype)
     net = build(np.random.default_rng(1), dtype)
-    fnet = FusedNet(net, shape, n_workers)
+    fnet = FusedNet(net, shape, n_workers, method)
     try:
         s_ref, g_ref = train_steps(ref, None, X, y)
         s, g = train_steps(net, fnet, X, y)
@@ -121,7 +122,8 @@ def test_one_step_float32_within_1e_5(case):
 @pytest.mark.determinism
 @pytest.mark.parametrize("case", ["lenet", "resnet-row", "resnet-batch"])
 @pytest.mark.parametrize("n_workers", [2, 3])
-def test_the_same_bits_every_run_at_a_fixed_number_of_workers(case, n_workers):
+@pytest.mark.parametrize("method", ["direct", "im2col"])
+def test_the_same_bits_every_run_at_a_fixed_number_of_workers(case, n_workers, method):
     """Five runs of 4 training steps from the same seed: every score, gradient and weight equal
     bit for bit (the workers' timing changes from run to run; the split and the order of every
     sum across workers do not)."""
@@ -132,7 +134,7 @@ def test_the_same_bits_every_run_at_a_fixed_number_of_workers(case, n_workers):
     runs = []
     for _ in range(5):
         net = build(np.random.default_rng(1), np.float32)
-        fnet = FusedNet(net, shape, n_workers)
+        fnet = FusedNet(net, shape, n_workers, method)
         try:
             scores, grads = train_steps(net, fnet, X, y, steps=4)
         finally:

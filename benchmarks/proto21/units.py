@@ -6,16 +6,23 @@ the running statistics) and full-batch channels-last arrays; worker w fills and 
 its own images [n0, n1). Every method below is called by each worker on its slice, between the
 team's barriers (``Workers.sync``) where batch statistics need every worker's images.
 
-Forward of a chunk of images: patches (``k_conv.im2col``) -> one BLAS product -> in cache: the
-per-image batch-norm statistics, or the 2 x 2 max pooling with the ReLU. Backward of a chunk:
-patches again -> dW_col += X_col^T G -> dX_col = G W_col^T -> col2im. The weight gradient of a
-worker is summed over its chunks in order; the workers' sums are added in worker order.
+Two ways to run the convolution, chosen when the unit is built (``method``):
+
+- ``"direct"`` (the default): ``k_direct``'s register-tiled micro-kernels, one image at a time,
+  the epilogue (batch-norm statistics, or bias + ReLU + 2 x 2 max pooling) on the image's output
+  while it is in cache; backward: dW, db and dx per image, no patch matrix;
+- ``"im2col"``: patches of a chunk of images (``k_conv.im2col``), one BLAS product per chunk (one
+  BLAS thread per worker), the epilogue on the chunk; backward: patches again, dW_col += X_col^T G,
+  dX_col = G W_col^T, col2im.
+
+The weight gradient of a worker is summed over its images in order; the workers' sums are added
+in worker order (``grads``), so the bits do not depend on the workers' timing.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import k_conv, k_norm, k_pool
+from . import k_conv, k_direct as kd, k_norm, k_pool
 
 #: bytes of patches per chunk: a chunk's patches, its product and its output stay in a core's L2
 CHUNK_BYTES = 1 << 20
@@ -42,7 +49,10 @@ class Scratch:
 class ConvUnit:
     """Conv2d [+ BatchNorm2d] [+ ReLU] [+ MaxPool2d(2)] on channels-last images of (H, W, C)."""
 
-    def __init__(self, conv, in_hw, bn=None, relu=False, pool=False, first=False):
+    def __init__(self, conv, in_hw, bn=None, relu=False, pool=False, first=False, method="direct"):
+        if method not in ("direct", "im2col"):
+            raise ValueError(f"ConvUnit method must be 'direct' or 'im2col'; got {method!r}")
+        self.method = method
         self.conv, self.bn, self.relu, self.pool, self.first = conv, bn, bool(relu), bool(pool), bool(first)
         O, C, kh, kw = conv.weight.value.shape
         self.O, self.C, self.k, self.s, self.p = O, C, (kh, kw), tuple(conv.stride), tuple(conv.padding)
@@ -70,27 +80,45 @@ class ConvUnit:
             return
         self.N, self.dtype = N, np.dtype(dtype)
         O = self.O
+        alloc = kd.alloc                                       # every buffer with the kernels' slack
         if self.pool:
             ho, wo = self.out_hw()
-            self.y = np.empty((N, ho, wo, O), dtype)           # the pooled, ReLU'd output
+            self.y = alloc((N, ho, wo, O), dtype)               # the pooled, ReLU'd output
             self.arg = np.empty((N, ho, wo, O), np.uint8)
         if self.bn is not None:
-            self.z = np.empty((N * self.hw, O), dtype)          # before batch norm
+            self.z = alloc((N * self.hw, O), dtype)             # before batch norm
             self.means = np.empty((N, O), np.float64)
             self.m2s = np.empty((N, O), np.float64)
             self.sum_g = np.empty((N, O), np.float64)
             self.sum_gx = np.empty((N, O), np.float64)
-            self.dz = np.empty((N * self.hw, O), dtype)
+            self.dz = alloc((N * self.hw, O), dtype)
         if not self.pool and self.bn is None:
-            self.y = np.empty((N, self.Ho, self.Wo, O), dtype)  # conv (+ bias) (+ ReLU)
+            self.y = alloc((N, self.Ho, self.Wo, O), dtype)     # conv (+ bias) (+ ReLU)
         self.dWc = [np.empty((self.K + self.has_bias, O), dtype) for _ in range(n_workers)]
+        L = self.lane = kd.lanes(dtype)
+        (kh, kw), (ph, pw) = self.k, self.p
+        self.dwp = [alloc((kh, kw, self.C, kd.padded_to(O, L)), dtype) for _ in range(n_workers)]
+        self.db = [np.zeros(O, dtype) for _ in range(n_workers)]
+        self.xpad = [alloc(((self.H + 2 * ph) * (self.W + 2 * pw) * self.C,), dtype, zero=True)
+                     for _ in range(n_workers)]
+        self.gpad = [alloc(((self.Ho + 2 * kh + 2) * (self.Wo + 2 * kw + 2) * O,), dtype, zero=True)
+                     for _ in range(n_workers)]
+        self.zimg = [alloc((self.hw, O), dtype) for _ in range(n_workers)]
+        self.fwd_variant = kd.conv_variant(kd.padded_to(O, L), L, self.Wo)
+        self.dx_variant = kd.conv_variant(kd.padded_to(self.C, L), L, self.W)
+        self.zero_bias = np.zeros(O, dtype)
 
     def load_weights(self):
         """W_col and W_col^T from the module's current weight (main thread, once per step)."""
         W = self.conv.weight.value
         b = None if self.bias_param() is None else self.bias_param().value
-        self.Wc = k_conv.weight_matrix(W, b)
-        self.WcT = np.ascontiguousarray(self.Wc[:self.K].T)
+        if self.method == "im2col":
+            self.Wc = k_conv.weight_matrix(W, b)
+            self.WcT = np.ascontiguousarray(self.Wc[:self.K].T)
+        else:
+            self.wp = kd.pack_forward(W, self.lane)
+            self.wq = None if self.first else kd.pack_input_grad(W, self.lane)
+            self.bias = self.zero_bias if b is None else b
 
     def bias_param(self):
         return self.conv.bias
@@ -100,6 +128,17 @@ class ConvUnit:
         """Worker w: convolve images [n0, n1) of x (N, H, W, C); then the fused epilogue."""
         (kh, kw), (sh, sw), (ph, pw) = self.k, self.s, self.p
         hw, O = self.hw, self.O
+        if self.method == "direct":
+            geo = (kh, kw, sh, sw, ph, pw, self.Ho, self.Wo, self.wp)
+            if self.pool:
+                kd.conv_forward_pool(x, n0, n1, *geo, self.zimg[w], self.xpad[w], self.fwd_variant, self.bias,
+                                     self.y, self.arg)
+            elif self.bn is not None:
+                kd.conv_forward_stats(x, n0, n1, *geo, self.z, self.xpad[w], self.fwd_variant, self.means, self.m2s)
+            else:
+                kd.conv_forward_bias_relu(x, n0, n1, *geo, self.y.reshape(-1, O), self.xpad[w], self.fwd_variant,
+                                          self.bias, self.relu)
+            return
         for s, e in self.chunks(n0, n1):
             rows = (e - s) * hw
             cols = scratch.get("cols", rows, self.K + self.has_bias, self.dtype)
@@ -107,7 +146,7 @@ class ConvUnit:
             if self.pool:
                 zc = scratch.get("z", rows, O, self.dtype)
                 gemm_fwd(cols, self.Wc, out=zc)
-                k_pool.pool2_relu_fwd(zc, e - s, self.Ho, self.Wo, self.y, self.arg, s)
+                k_pool.pool2_relu_fwd(zc, e - s, self.Ho, self.Wo, self.zero_bias, self.y, self.arg, s)
             elif self.bn is not None:
                 zc = self.z[s * hw:e * hw]
                 gemm_fwd(cols, self.Wc, out=zc)
@@ -142,6 +181,25 @@ class ConvUnit:
         for a pooled unit, whose dz is built per chunk from ``g_pool`` = dL/d(pooled output)."""
         (kh, kw), (sh, sw), (ph, pw) = self.k, self.s, self.p
         hw, O, K = self.hw, self.O, self.K
+        if self.method == "direct":
+            dwp, db = self.dwp[w], self.db[w]
+            dwp[...] = 0
+            db[...] = 0
+            geo = (kh, kw, sh, sw, ph, pw, self.Ho, self.Wo)
+            wq = self.wq if dx is not None else self.wp            # unused without dx
+            dxa = dx if dx is not None else x
+            if dz is None:
+                kd.pool_conv_backward(g_pool, self.y, self.arg, db, x, n0, n1, *geo, self.zimg[w], dwp,
+                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None)
+                return
+            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w])
+            if self.has_bias:
+                kd.bias_grad(dz, n0 * hw, n1 * hw, db)
+            if dx is not None:
+                if init is not None and init is not dx:
+                    dx[n0:n1] = init[n0:n1]
+                kd.input_grad(dz, n0, n1, *geo, wq, dx, self.gpad[w], self.dx_variant, int(init is not None))
+            return
         dWc = self.dWc[w]
         started = False
         for s, e in self.chunks(n0, n1):
@@ -189,7 +247,14 @@ class ConvUnit:
         return tot_gx.astype(dt), tot_g.astype(dt)
 
     def grads(self, n_workers):
-        """(dW, db) of the whole batch: the workers' dW_col added in worker order."""
+        """(dW, db) of the whole batch: the workers' sums added in worker order."""
+        if self.method == "direct":
+            dwp = self.dwp[0].copy()
+            db = self.db[0].copy()
+            for w in range(1, n_workers):
+                dwp += self.dwp[w]
+                db += self.db[w]
+            return kd.unpack_weight_grad(dwp, self.conv.weight.value.shape), (db if self.has_bias else None)
         total = self.dWc[0].copy()
         for w in range(1, n_workers):
             total += self.dWc[w]
