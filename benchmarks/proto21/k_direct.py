@@ -90,31 +90,53 @@ def _tile(variant, x, x0, xs_p, xs_u, xs_v, w, w0, ws_u, ws_v, ws_c, y, y0, ys_p
 
 
 @numba.njit(**NB)
-def pad_image(xf, n, H, W, C, ph, pw, xpad):
-    """The interior of the zero-bordered (H + 2 ph, W + 2 pw, C) buffer ``xpad`` (flat) = image n
-    of the flat channels-last images ``xf`` (rows of W C contiguous values)."""
+def pad_image(x, n, ph, pw, xpad, tf):
+    """The interior of the zero-bordered (H + 2 ph, W + 2 pw, C) buffer ``xpad`` (flat) = x[n], or,
+    with the input transform tf = (1, mean, scale, beta), max(0, (x[n] - mean) scale + beta): the
+    batch norm and ReLU of the layer before, applied on the way in (its output is never stored).
+    Explicit loops over a 3-d view: measured 2.3 us for a 32 x 32 x 16 image, 6 x a flat loop."""
+    _, H, W, C = x.shape
     Wp = W + 2 * pw
-    src = n * H * W * C
-    for h in range(H):
-        dst = ((h + ph) * Wp + pw) * C
-        s0 = src + h * W * C
-        for t in range(W * C):
-            xpad[dst + t] = xf[s0 + t]
+    xp3 = xpad[:(H + 2 * ph) * Wp * C].reshape(H + 2 * ph, Wp, C)
+    if tf[0] == 0:
+        for h in range(H):
+            for w in range(W):
+                for c in range(C):
+                    xp3[h + ph, w + pw, c] = x[n, h, w, c]
+    else:
+        mean, scale, beta = tf[1], tf[2], tf[3]
+        zero = xpad.dtype.type(0)
+        for h in range(H):
+            for w in range(W):
+                for c in range(C):
+                    v = (x[n, h, w, c] - mean[c]) * scale[c] + beta[c]
+                    xp3[h + ph, w + pw, c] = v if v > zero or v != v else zero
 
 
 @numba.njit(**NB)
-def _image_source(x, n, ph, pw, xpad):
-    """(buffer, offset of image n's pixel (0, 0)) to read image n zero-padded: x itself without padding."""
+def _image_source(x, n, ph, pw, xpad, tf):
+    """(buffer, offset of image n's pixel (0, 0)) to read image n zero-padded (and transformed):
+    x itself when there is neither padding nor transform."""
     _, H, W, C = x.shape
-    xf = x.reshape(-1)
-    if ph == 0 and pw == 0:
-        return xf, n * H * W * C
-    pad_image(xf, n, H, W, C, ph, pw, xpad)
+    if ph == 0 and pw == 0 and tf[0] == 0:
+        return x.reshape(-1), n * H * W * C
+    pad_image(x, n, ph, pw, xpad, tf)
     return xpad, 0
 
 
+def no_transform(dtype):
+    """The input transform that leaves the input as it is."""
+    d = np.zeros(1, dtype)
+    return (0, d, d, d)
+
+
+def bn_relu_transform(mean, scale, beta):
+    """x -> max(0, (x - mean) scale + beta) per channel, applied when a convolution reads x."""
+    return (1, mean, scale, beta)
+
+
 @numba.njit(**NB)
-def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant):
+def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant, tf):
     """Rows y[y0 .. y0 + Ho Wo) (flat offset y0 O) = the convolution of image n of x (N, H, W, C)."""
     _, H, W, C = x.shape
     O = y.shape[1]
@@ -122,7 +144,7 @@ def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant):
     Wp = W + 2 * pw
     P = 16 if variant == 0 else (8 if variant == 1 else 7)
     ov = (16 if x.itemsize == 4 else 8) * (1 if variant == 0 else 2)
-    src, base = _image_source(x, n, ph, pw, xpad)
+    src, base = _image_source(x, n, ph, pw, xpad, tf)
     for i in range(Ho):
         for j0 in range(0, Wo, P):
             for o0 in range(0, Opad, ov):
@@ -133,29 +155,29 @@ def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant):
 
 
 @numba.njit(**NB)
-def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant):
+def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf):
     """y (N Ho Wo, O) rows of images [n0, n1) = the convolution of x (N, H, W, C) with packed wp."""
     for n in range(n0, n1):
-        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * Ho * Wo, xpad, variant)
+        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * Ho * Wo, xpad, variant, tf)
 
 
 @numba.njit(**NB)
-def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, means, m2s):
+def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, means, m2s):
     """``conv_forward``, then each image's batch-norm statistics while its output is in cache."""
     hw = Ho * Wo
     for n in range(n0, n1):
-        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant)
+        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant, tf)
         k_norm.image_stats(y[n * hw:(n + 1) * hw], hw, means, m2s, n)
 
 
 @numba.njit(**NB)
-def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, b, relu):
+def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, b, relu):
     """``conv_forward``, then + b and max(0, .) (when ``relu``) on each image while in cache."""
     hw = Ho * Wo
     O = y.shape[1]
     zero = y.dtype.type(0)
     for n in range(n0, n1):
-        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant)
+        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant, tf)
         for r in range(n * hw, (n + 1) * hw):
             for o in range(O):
                 v = y[r, o] + b[o]
@@ -165,15 +187,15 @@ def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpa
 
 
 @numba.njit(**NB)
-def conv_forward_pool(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, xpad, variant, b, y, arg):
+def conv_forward_pool(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, xpad, variant, tf, b, y, arg):
     """Per image: the convolution into ``zimg`` (Ho Wo, O), then y = max(0, maxpool2(z + b)) (``k_pool``)."""
     for n in range(n0, n1):
-        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, 0, xpad, variant)
+        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, 0, xpad, variant, tf)
         k_pool.pool2_relu_fwd(zimg, 1, Ho, Wo, b, y, arg, n)
 
 
 @numba.njit(**NB)
-def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad):
+def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, tf):
     """dwp (kh, kw, C, O_pad) += each tap's x^T g over image n of x, whose output gradient is
     rows g[gr0 .. gr0 + Ho Wo)."""
     _, H, W, C = x.shape
@@ -181,7 +203,7 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad):
     Opad = dwp.shape[3]
     Wp = W + 2 * pw
     L = 16 if x.itemsize == 4 else 8
-    src, base = _image_source(x, n, ph, pw, xpad)
+    src, base = _image_source(x, n, ph, pw, xpad, tf)
     g0 = gr0 * O
     for u in range(kh):
         for v in range(kw):
@@ -209,10 +231,10 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad):
 
 
 @numba.njit(**NB)
-def weight_grad(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, g, dwp, xpad):
+def weight_grad(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, g, dwp, xpad, tf):
     """dwp (kh, kw, C, O_pad) += sum over images [n0, n1) (in order) of each tap's x^T g."""
     for n in range(n0, n1):
-        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, n * Ho * Wo, dwp, xpad)
+        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, n * Ho * Wo, dwp, xpad, tf)
 
 
 @numba.njit(**NB)
@@ -228,12 +250,12 @@ def pad_grad(g, gr0, Ho, Wo, top, left, Gw, gpad):
     """Rows g[gr0 .. gr0 + Ho Wo) (one image of the output gradient) into the zero-bordered
     buffer gpad (flat, width Gw)."""
     O = g.shape[1]
-    gf = g.reshape(-1)
+    gp3 = gpad[:(Ho + 2 * top) * Gw * O].reshape(Ho + 2 * top, Gw, O)
     for i in range(Ho):
-        dst = ((i + top) * Gw + left) * O
-        src = (gr0 + i * Wo) * O
-        for t in range(Wo * O):
-            gpad[dst + t] = gf[src + t]
+        r = gr0 + i * Wo
+        for j in range(Wo):
+            for o in range(O):
+                gp3[i + top, j + left, o] = g[r + j, o]
 
 
 @numba.njit(**NB)
@@ -279,13 +301,13 @@ def input_grad(g, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant,
 
 @numba.njit(**NB)
 def pool_conv_backward(gy, y, arg, b_grad, x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, dwp, xpad,
-                       wq, dx, gpad, variant, need_dx):
+                       wq, dx, gpad, variant, need_dx, tf):
     """Per image of a conv + bias + ReLU + 2 x 2 max pooling unit: dz from the pooled gradient
     (``k_pool.pool2_relu_bwd``) into ``dzimg``, then dW (+=), db (+=) and dx (when ``need_dx``)."""
     hw = Ho * Wo
     for n in range(n0, n1):
         k_pool.pool2_relu_bwd(gy, y, arg, n, 1, Ho, Wo, dzimg)
-        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad)
+        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad, tf)
         bias_grad(dzimg, 0, hw, b_grad)
         if need_dx:
             input_grad_image(dzimg, 0, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, 0)

@@ -27,7 +27,7 @@ NB = dict(cache=True, nogil=True, boundscheck=False)
 #: reassociation and contraction let the per-channel loops vectorise; NaN and infinity keep their meaning
 FM = {"reassoc", "contract", "nsz", "arcp"}
 
-MASK_NONE, MASK_RELU, MASK_SAMPLE = 0, 1, 2
+MASK_NONE, MASK_RELU, MASK_SAMPLE, MASK_BN_RELU = 0, 1, 2, 3
 
 
 @numba.njit(fastmath=FM, **NB)
@@ -105,18 +105,21 @@ def residual_tail(z, mean, scale, beta, s, s_is_bn, smean, sscale, sbeta, b, hw,
 
 
 @numba.njit(fastmath=FM, inline="always", **NB)
-def _gy(g, a, bk, mode, r, c):
-    """dL/dy at (r, c): g (mode 0), g where a > 0 else 0 (1: a ReLU's output), g bk (2: the
-    stochastic-depth factor of the row's image). Inlined with a constant mode: no branch remains."""
+def _gy(g, a, bk, mode, r, c, z, mean, ms, mb):
+    """dL/dy at (r, c): g (mode 0); g where a > 0 else 0 (1: a is the ReLU's output); g bk (2: the
+    stochastic-depth factor of the row's image); g where (z - mean) ms + mb > 0 (3: the ReLU's
+    output recomputed from the batch norm's input, never stored). Inlined with a constant mode."""
     if mode == 1:
         return g[r, c] if a[r, c] > 0 else g.dtype.type(0)
     if mode == 2:
         return g[r, c] * bk
+    if mode == 3:
+        return g[r, c] if (z[r, c] - mean[c]) * ms[c] + mb[c] > 0 else g.dtype.type(0)
     return g[r, c]
 
 
 @numba.njit(fastmath=FM, inline="always", **NB)
-def _sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+def _sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb):
     n, C = z.shape[0] // hw, z.shape[1]
     s1 = np.empty(C, np.float64)
     s2 = np.empty(C, np.float64)
@@ -126,7 +129,7 @@ def _sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
         bk = b[k] if mode == 2 else g.dtype.type(1)
         for r in range(k * hw, (k + 1) * hw):
             for c in range(C):
-                gy = _gy(g, a, bk, mode, r, c)
+                gy = _gy(g, a, bk, mode, r, c, z, mean, ms, mb)
                 s1[c] += gy
                 s2[c] += gy * ((z[r, c] - mean[c]) * inv_std[c])
         for c in range(C):
@@ -135,58 +138,45 @@ def _sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
 
 
 @numba.njit(fastmath=FM, inline="always", **NB)
-def _apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+def _apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb):
     R, C = z.shape
     for k in range(R // hw):
         bk = b[k] if mode == 2 else g.dtype.type(1)
         for r in range(k * hw, (k + 1) * hw):
             for c in range(C):
-                gy = _gy(g, a, bk, mode, r, c)
+                gy = _gy(g, a, bk, mode, r, c, z, mean, ms, mb)
                 xh = (z[r, c] - mean[c]) * inv_std[c]
                 dz[r, c] = coef[c] * (m * gy - tot_g[c] - xh * tot_gx[c])
 
 
 @numba.njit(fastmath=FM, **NB)
-def _sums0(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
-    _sums(g, a, b, 0, z, mean, inv_std, hw, sum_g, sum_gx, k0)
-
-
-@numba.njit(fastmath=FM, **NB)
-def _sums1(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
-    _sums(g, a, b, 1, z, mean, inv_std, hw, sum_g, sum_gx, k0)
-
-
-@numba.njit(fastmath=FM, **NB)
-def _sums2(g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0):
-    _sums(g, a, b, 2, z, mean, inv_std, hw, sum_g, sum_gx, k0)
-
-
-@numba.njit(fastmath=FM, **NB)
-def _apply0(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
-    _apply(g, a, b, 0, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
-
-
-@numba.njit(fastmath=FM, **NB)
-def _apply1(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
-    _apply(g, a, b, 1, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
-
-
-@numba.njit(fastmath=FM, **NB)
-def _apply2(g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
-    _apply(g, a, b, 2, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
-
-
-def bwd_sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0):
+def bwd_sums(g, a, b, mode, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb):
     """Per image k (rows k hw .. (k + 1) hw of z): sum_g[k0 + k, c] = sum gy and sum_gx[k0 + k, c]
-    = sum gy xhat in float64, with xhat = (z - mean) inv_std and gy = dL/dy masked by ``mode``:
-    g (``MASK_NONE``), g where a > 0 (``MASK_RELU``, a the ReLU's output), g b[k] (``MASK_SAMPLE``)."""
-    (_sums0, _sums1, _sums2)[mode](g, a, b, z, mean, inv_std, hw, sum_g, sum_gx, k0)
+    = sum gy xhat in float64, with xhat = (z - mean) inv_std and gy = dL/dy masked by ``mode``
+    (``_gy``: ``MASK_NONE``, ``MASK_RELU`` with a, ``MASK_SAMPLE`` with b[k], ``MASK_BN_RELU``
+    with ms, mb); arrays a mode does not use may be any array of the dtype."""
+    if mode == 0:
+        _sums(g, a, b, 0, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb)
+    elif mode == 1:
+        _sums(g, a, b, 1, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb)
+    elif mode == 2:
+        _sums(g, a, b, 2, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb)
+    else:
+        _sums(g, a, b, 3, z, mean, inv_std, hw, sum_g, sum_gx, k0, ms, mb)
 
 
-def bwd_apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz):
+@numba.njit(fastmath=FM, **NB)
+def bwd_apply(g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb):
     """dz = coef (m gy - tot_g - xhat tot_gx), coef = gamma inv_std / m per channel, gy and xhat as
     in ``bwd_sums``."""
-    (_apply0, _apply1, _apply2)[mode](g, a, b, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz)
+    if mode == 0:
+        _apply(g, a, b, 0, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb)
+    elif mode == 1:
+        _apply(g, a, b, 1, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb)
+    elif mode == 2:
+        _apply(g, a, b, 2, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb)
+    else:
+        _apply(g, a, b, 3, z, mean, inv_std, coef, tot_g, tot_gx, m, hw, dz, ms, mb)
 
 
 @numba.njit(fastmath=FM, **NB)

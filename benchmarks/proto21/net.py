@@ -25,6 +25,7 @@ import numpy as np
 
 from . import workers as wk
 from .k_direct import alloc
+from .block import FusedBlockStep, FusedStemStep
 from .steps import BlockStep, ConvBNStep, ConvStep, FlattenStep, GapStep, LinearStep
 from .units import ConvUnit, Scratch
 
@@ -61,7 +62,7 @@ def build_steps(net, image_shape, method="direct"):
             if bn is not None:
                 if not relu:
                     raise NotImplementedError("Conv2d + BatchNorm2d without a ReLU is not fused in this prototype")
-                steps.append(ConvBNStep(unit))
+                steps.append(FusedStemStep(unit) if method == "direct" else ConvBNStep(unit))
             else:
                 steps.append(ConvStep(unit))
             shape = unit.out_hw() + (unit.O,)
@@ -69,7 +70,8 @@ def build_steps(net, image_shape, method="direct"):
         elif isinstance(m, nn.Residual):
             if not (i + 1 < len(mods) and isinstance(mods[i + 1], nn.ReLU)):
                 raise NotImplementedError("a Residual is fused only with the ReLU after it")
-            step = BlockStep(m, shape[:2], shape[2], method=method)
+            step = (FusedBlockStep(m, shape[:2], shape[2]) if method == "direct"
+                    else BlockStep(m, shape[:2], shape[2], method=method))
             steps.append(step)
             shape = (step.u2.Ho, step.u2.Wo, step.u2.O)
             i += 2
@@ -121,9 +123,12 @@ class FusedNet:
                 parts = ["Conv2d"] + (["BatchNorm2d"] if u.bn is not None else []) + (["ReLU"] if u.relu else []) \
                     + (["MaxPool2d"] if u.pool else [])
                 out.append(" + ".join(parts) + f" ({u.C}->{u.O}, {u.k[0]}x{u.k[1]}, stride {u.s[0]})")
-            elif isinstance(s, BlockStep):
+            elif isinstance(s, (BlockStep, FusedBlockStep)):
                 out.append(f"Residual block + ReLU ({s.u1.C}->{s.u2.O}, "
-                           f"{'projection' if s.us else 'identity'} shortcut) in 4 fused passes")
+                           f"{'projection' if s.us else 'identity'} shortcut), fused")
+            elif isinstance(s, FusedStemStep):
+                u = s.unit
+                out.append(f"Conv2d + BatchNorm2d + ReLU ({u.C}->{u.O}, {u.k[0]}x{u.k[1]}, stride {u.s[0]})")
             else:
                 out.append(name.replace("Step", ""))
         return out
@@ -149,7 +154,7 @@ class FusedNet:
         for s in self.steps:
             for u in self._conv_units(s):
                 u.load_weights()
-            if isinstance(s, BlockStep):
+            if isinstance(s, (BlockStep, FusedBlockStep)):
                 res = s.res
                 b, dropped = s.ones, False
                 if ctx.training and res.survival_prob < 1.0:
@@ -180,19 +185,16 @@ class FusedNet:
     def _conv_units(s):
         if isinstance(s, ConvStep):
             return [s.unit]
-        if isinstance(s, BlockStep):
+        if isinstance(s, (BlockStep, FusedBlockStep)):
             return s.bn_units
+        if isinstance(s, FusedStemStep):
+            return [s.unit]
         return []
 
     def _update_running_stats(self):
         """As ``BatchNorm2d.forward`` in training: running = (1 - f) running + f batch (unbiased var)."""
         for s in self.steps:
-            for u in s.bn_units:
-                if isinstance(s, BlockStep) and s._last_mask[1] and u is not s.us:
-                    continue                           # a dropped block's batch norms see no batch
-                st = {id(s.u1): "st1", id(s.u2): "st2", id(s.us): "sts"}.get(id(u)) if isinstance(s, BlockStep) \
-                    else "st"
-                stats = getattr(s, st)
+            for u, stats in (s.batch_stats() if hasattr(s, "batch_stats") else []):
                 bn = u.bn
                 dt = bn.running_mean.dtype.type
                 m = self.N * u.hw

@@ -23,7 +23,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from proto21 import k_conv, k_norm, k_pool, net as pnet, steps, units, workloads  # noqa: E402
+from proto21 import k_conv, k_direct, k_norm, k_pool, net as pnet, steps, units, workloads  # noqa: E402
 
 MAIN = threading.main_thread()
 
@@ -53,7 +53,7 @@ class Prof:
             setattr(mod, name, f)
 
 
-def profile(build, shape, X, y, batches, n_workers, seed=0):
+def profile(build, shape, X, y, batches, n_workers, seed=0, method="direct"):
     from chainrule import losses, optim
     prof = Prof()
     for mod, name in [(k_conv, "im2col"), (k_conv, "col2im"), (k_norm, "image_stats"), (k_norm, "bn_apply"),
@@ -61,6 +61,12 @@ def profile(build, shape, X, y, batches, n_workers, seed=0):
                       (k_norm, "relu_mask"), (k_pool, "pool2_relu_fwd"), (k_pool, "pool2_relu_bwd"),
                       (k_pool, "gap_fwd"), (k_pool, "gap_bwd"), (k_norm, "finish_stats")]:
         prof.wrap(mod, name)
+    for name, label in [("conv_forward_stats", "conv fwd (+ BN statistics)"),
+                        ("conv_forward_pool", "conv fwd (+ bias, ReLU, max pooling)"),
+                        ("conv_forward_bias_relu", "conv fwd (+ bias, ReLU)"),
+                        ("weight_grad", "conv dW"), ("input_grad", "conv dX"), ("bias_grad", "conv db"),
+                        ("pool_conv_backward", "conv dW + db + dX (+ pooling, ReLU backward)")]:
+        prof.wrap(k_direct, name, label)
     prof.wrap(units, "gemm_fwd", "conv GEMM fwd")
     prof.wrap(units, "gemm_dw", "conv GEMM dW")
     prof.wrap(units, "gemm_dx", "conv GEMM dX")
@@ -68,7 +74,7 @@ def profile(build, shape, X, y, batches, n_workers, seed=0):
         for meth in ("forward", "backward"):
             prof.wrap(cls, meth, f"{cls.__name__} (all)")
     net = build(np.random.default_rng(seed))
-    fnet = pnet.FusedNet(net, shape, n_workers)
+    fnet = pnet.FusedNet(net, shape, n_workers, method)
     prof.wrap(fnet.ctx, "sync", "barrier wait")
     loss = losses.SoftmaxLogLikelihood()
     opt = optim.SGD(net, lr=0.01, momentum=0.9)
@@ -121,6 +127,7 @@ def main(argv=None):
     ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--net", default="lenet,resnet")
+    ap.add_argument("--method", default="direct", choices=["direct", "im2col"])
     args = ap.parse_args(argv)
     print(f"{args.threads} workers; load average {os.getloadavg()}")
     for name in args.net.split(","):
@@ -130,10 +137,10 @@ def main(argv=None):
             build, shape, (X, y) = workloads.resnet_build, (3, 32, 32), workloads.cifar_like(args.batches * 128)
         best = None
         for r in range(args.repeats):
-            res = profile(build, shape, X, y, args.batches, args.threads, seed=r)
+            res = profile(build, shape, X, y, args.batches, args.threads, seed=r, method=args.method)
             if best is None or res["TOTAL (wall)"] < best["TOTAL (wall)"]:
                 best = res
-        print(f"\n{name}, batch 128, {args.threads} workers (ms per batch)")
+        print(f"\n{name}, batch 128, {args.threads} workers, {args.method} convolutions (ms per batch)")
         for k in sorted(best, key=lambda k: (k.startswith("TOTAL"), k)):
             print(f"  {k:48s} {best[k] * 1e3:9.2f}")
     print(f"load average {os.getloadavg()}")

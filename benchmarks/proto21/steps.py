@@ -93,6 +93,9 @@ class ConvBNStep(ConvStep):
         dg, db = self.bn_grads
         return super().grads(n_workers) + [(self.unit.bn.weight, dg.copy()), (self.unit.bn.bias, db.copy())]
 
+    def batch_stats(self):
+        return [(self.unit, self.st)]
+
 
 class BlockStep:
     """Residual(Sequential(conv, BN, ReLU, conv, BN), shortcut None or Sequential(conv 1x1, BN)) + ReLU."""
@@ -192,6 +195,11 @@ class BlockStep:
         if w == 0:
             self.bn_grads = bn_grads
         return self.dx
+
+    def batch_stats(self):
+        if self._last_mask[1]:
+            return [(self.us, self.sts)] if self.us is not None else []
+        return [(self.u1, self.st1), (self.u2, self.st2)] + ([(self.us, self.sts)] if self.us is not None else [])
 
     def grads(self, n_workers):
         out = []

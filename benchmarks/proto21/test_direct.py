@@ -43,14 +43,15 @@ def test_direct_convolution_forward_weight_and_input_gradients(geo, dtype):
     wp, wq = kd.pack_forward(Wt, L), kd.pack_input_grad(Wt, L)
     xpad = kd.alloc(((H + 2 * p) * (W + 2 * p) * C,), dtype, zero=True)
     y = kd.alloc((N * Ho * Wo, O), dtype)
+    tf = kd.no_transform(dtype)
     kd.conv_forward_bias_relu(xh, 0, N, k, k, s, s, p, p, Ho, Wo, wp, y, xpad, kd.conv_variant(wp.shape[3], L, Wo),
-                              b, False)
+                              tf, b, False)
     assert rel(y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), y_ref) <= TOL[dtype]
     G = kd.alloc((N * Ho * Wo, O), dtype)
     G[...] = g.transpose(0, 2, 3, 1).reshape(-1, O)
     dwp = kd.alloc(wp.shape, dtype, zero=True)
-    kd.weight_grad(xh, 0, 2, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad)     # two calls, as two chunks
-    kd.weight_grad(xh, 2, N, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad)
+    kd.weight_grad(xh, 0, 2, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf)     # two calls, as two chunks
+    kd.weight_grad(xh, 2, N, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf)
     assert rel(kd.unpack_weight_grad(dwp, Wt.shape), dW_ref) <= TOL[dtype]
     db = np.zeros(O, dtype)
     kd.bias_grad(G, 0, N * Ho * Wo, db)

@@ -109,7 +109,7 @@ def test_batch_statistics_merged_per_image_equal_the_references(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", [k_norm.MASK_NONE, k_norm.MASK_RELU, k_norm.MASK_SAMPLE])
+@pytest.mark.parametrize("mode", [k_norm.MASK_NONE, k_norm.MASK_RELU, k_norm.MASK_SAMPLE, k_norm.MASK_BN_RELU])
 def test_batchnorm_backward_with_each_mask_equals_the_reference(dtype, mode):
     """dz, dgamma, dbeta for gy = g, g (relu(y) > 0) or g b[n], against batchnorm_backward."""
     rng, z, gamma, beta = _bn_case(dtype)
@@ -118,7 +118,7 @@ def test_batchnorm_backward_with_each_mask_equals_the_reference(dtype, mode):
     y_ref, cache, _ = ref_bn.batchnorm_forward(z, gamma, beta, dtype(1e-5))
     g = rng.standard_normal(z.shape).astype(dtype)
     b = np.array([0, 2, 2, 0], dtype)
-    if mode == k_norm.MASK_RELU:
+    if mode in (k_norm.MASK_RELU, k_norm.MASK_BN_RELU):         # the mask from the output, or recomputed
         a_ref, mask = ref_act.relu_forward(y_ref)
         gy = ref_act.relu_backward(g, mask)
     elif mode == k_norm.MASK_SAMPLE:
@@ -133,7 +133,7 @@ def test_batchnorm_backward_with_each_mask_equals_the_reference(dtype, mode):
     k_norm.image_stats(rows_z, hw, means, m2s, 0)
     mean, var, inv_std = k_norm.finish_stats(means, m2s, hw, 1e-5, dtype)
     sum_g, sum_gx = np.empty((N, C)), np.empty((N, C))
-    k_norm.bwd_sums(rows_g, a, b, mode, rows_z, mean, inv_std, hw, sum_g, sum_gx, 0)
+    k_norm.bwd_sums(rows_g, a, b, mode, rows_z, mean, inv_std, hw, sum_g, sum_gx, 0, gamma * inv_std, beta)
     tot_g, tot_gx = sum_g.sum(0), sum_gx.sum(0)
     close(tot_g, dbeta_ref, dtype)
     close(tot_gx, dgamma_ref, dtype)
@@ -141,7 +141,7 @@ def test_batchnorm_backward_with_each_mask_equals_the_reference(dtype, mode):
     coef = (gamma * inv_std / m).astype(dtype)
     dz = np.empty_like(rows_z)
     k_norm.bwd_apply(rows_g, a, b, mode, rows_z, mean, inv_std, coef, tot_g.astype(dtype), tot_gx.astype(dtype),
-                     dtype(m), hw, dz)
+                     dtype(m), hw, dz, gamma * inv_std, beta)
     close(dz.reshape(N, H, W, C).transpose(0, 3, 1, 2), dz_ref, dtype)
 
 

@@ -107,6 +107,7 @@ class ConvUnit:
         self.fwd_variant = kd.conv_variant(kd.padded_to(O, L), L, self.Wo)
         self.dx_variant = kd.conv_variant(kd.padded_to(self.C, L), L, self.W)
         self.zero_bias = np.zeros(O, dtype)
+        self.no_tf = kd.no_transform(dtype)
 
     def load_weights(self):
         """W_col and W_col^T from the module's current weight (main thread, once per step)."""
@@ -131,13 +132,14 @@ class ConvUnit:
         if self.method == "direct":
             geo = (kh, kw, sh, sw, ph, pw, self.Ho, self.Wo, self.wp)
             if self.pool:
-                kd.conv_forward_pool(x, n0, n1, *geo, self.zimg[w], self.xpad[w], self.fwd_variant, self.bias,
-                                     self.y, self.arg)
+                kd.conv_forward_pool(x, n0, n1, *geo, self.zimg[w], self.xpad[w], self.fwd_variant, self.no_tf,
+                                     self.bias, self.y, self.arg)
             elif self.bn is not None:
-                kd.conv_forward_stats(x, n0, n1, *geo, self.z, self.xpad[w], self.fwd_variant, self.means, self.m2s)
+                kd.conv_forward_stats(x, n0, n1, *geo, self.z, self.xpad[w], self.fwd_variant, self.no_tf,
+                                      self.means, self.m2s)
             else:
                 kd.conv_forward_bias_relu(x, n0, n1, *geo, self.y.reshape(-1, O), self.xpad[w], self.fwd_variant,
-                                          self.bias, self.relu)
+                                          self.no_tf, self.bias, self.relu)
             return
         for s, e in self.chunks(n0, n1):
             rows = (e - s) * hw
@@ -190,9 +192,9 @@ class ConvUnit:
             dxa = dx if dx is not None else x
             if dz is None:
                 kd.pool_conv_backward(g_pool, self.y, self.arg, db, x, n0, n1, *geo, self.zimg[w], dwp,
-                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None)
+                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None, self.no_tf)
                 return
-            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w])
+            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w], self.no_tf)
             if self.has_bias:
                 kd.bias_grad(dz, n0 * hw, n1 * hw, db)
             if dx is not None:
@@ -235,7 +237,7 @@ class ConvUnit:
         a = g if a is None else a                  # numba needs arrays; unused unless the mode reads them
         b = np.ones(1, self.dtype) if b is None else b
         k_norm.bwd_sums(g[r0:r1], a[r0:r1], b[n0:n1] if mode == k_norm.MASK_SAMPLE else b, mode, self.z[r0:r1], mean, inv_std,
-                        hw, self.sum_g, self.sum_gx, n0)
+                        hw, self.sum_g, self.sum_gx, n0, mean, mean)
         sync()
         tot_g = self.sum_g.sum(axis=0)
         tot_gx = self.sum_gx.sum(axis=0)
@@ -243,7 +245,7 @@ class ConvUnit:
         dt = self.dtype
         coef = (self.bn.weight.value.astype(np.float64) * inv_std / m).astype(dt)
         k_norm.bwd_apply(g[r0:r1], a[r0:r1], b[n0:n1] if mode == k_norm.MASK_SAMPLE else b, mode, self.z[r0:r1], mean, inv_std,
-                         coef, tot_g.astype(dt), tot_gx.astype(dt), dt.type(m), hw, self.dz[r0:r1])
+                         coef, tot_g.astype(dt), tot_gx.astype(dt), dt.type(m), hw, self.dz[r0:r1], mean, mean)
         return tot_gx.astype(dt), tot_g.astype(dt)
 
     def grads(self, n_workers):
