@@ -26,33 +26,30 @@ NB = dict(cache=True, nogil=True, boundscheck=False)
 FM = k_norm.FM
 
 
-@numba.njit(fastmath=FM, **NB)
-def tail_backward_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2,
-                       has_s, zs, means, invs, sum_gs, sum_gxs, k0):
-    """For the images whose rows are in g (rows of images k0, k0 + 1, ...): gr = g (out > 0);
-    sum_g2[k] = sum gr b[k], sum_gx2[k] = sum gr b[k] xhat2; with ``has_s`` the same with gy = gr
-    over the shortcut's batch norm (zs, means, invs)."""
+@numba.njit(fastmath=FM, inline="always", **NB)
+def _tail_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2, has_s, zs, means, invs, sum_gs, sum_gxs, k0):
     R, C = g.shape
-    n = R // hw
     zero = g.dtype.type(0)
     s1 = np.empty(C, np.float64)
     s2 = np.empty(C, np.float64)
     t1 = np.empty(C, np.float64)
     t2 = np.empty(C, np.float64)
-    for k in range(n):
+    for k in range(R // hw):
         s1[:] = 0.0
         s2[:] = 0.0
         t1[:] = 0.0
         t2[:] = 0.0
         bk = b[k]
         for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):                      # the mask, written (its own loop: stores and sums
+                gr[r, c] = g[r, c] if out[r, c] > zero else zero     # in one loop do not vectorise)
             for c in range(C):
-                v = g[r, c] if out[r, c] > zero else zero
-                gr[r, c] = v
-                gb = v * bk
-                s1[c] += gb
-                s2[c] += gb * ((z2[r, c] - mean2[c]) * inv2[c])
-                if has_s:
+                v = gr[r, c]
+                s1[c] += v * bk
+                s2[c] += (v * bk) * ((z2[r, c] - mean2[c]) * inv2[c])
+            if has_s:
+                for c in range(C):
+                    v = gr[r, c]
                     t1[c] += v
                     t2[c] += v * ((zs[r, c] - means[c]) * invs[c])
         for c in range(C):
@@ -61,6 +58,19 @@ def tail_backward_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2,
             if has_s:
                 sum_gs[k0 + k, c] = t1[c]
                 sum_gxs[k0 + k, c] = t2[c]
+
+
+@numba.njit(fastmath=FM, **NB)
+def tail_backward_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2,
+                       has_s, zs, means, invs, sum_gs, sum_gxs, k0):
+    """For the images whose rows are in g (rows of images k0, k0 + 1, ...): gr = g (out > 0);
+    sum_g2[k] = sum gr b[k], sum_gx2[k] = sum gr b[k] xhat2; with ``has_s`` the same with gy = gr
+    over the shortcut's batch norm (zs, means, invs)."""
+    if has_s:
+        _tail_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2, True, zs, means, invs, sum_gs, sum_gxs, k0)
+    else:
+        _tail_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2, False, zs, means, invs, sum_gs, sum_gxs,
+                   k0)
 
 
 @numba.njit(**NB)

@@ -189,6 +189,23 @@ def relu_mask(g, a, out):
             out[r, c] = g[r, c] if a[r, c] > 0 else zero
 
 
+@numba.njit(**NB)
+def batch_norm_values(means, m2s, hw, eps, gamma):
+    """(mean, inv_std, scale = gamma inv_std, biased var), in gamma's dtype, of the batch whose
+    per-image statistics are ``means``, ``m2s`` (``merge_stats``): one compiled call per batch norm."""
+    mean, var = merge_stats(means, m2s, hw)
+    C = mean.shape[0]
+    dt = gamma.dtype
+    m_out, inv_out, sc_out, var_out = (np.empty(C, dt), np.empty(C, dt), np.empty(C, dt), np.empty(C, dt))
+    for c in range(C):
+        inv = 1.0 / np.sqrt(var[c] + eps)
+        m_out[c] = mean[c]
+        var_out[c] = var[c]
+        inv_out[c] = inv
+        sc_out[c] = gamma[c] * inv_out[c]
+    return m_out, inv_out, sc_out, var_out
+
+
 def finish_stats(means, m2s, hw, eps, dtype):
     """(mean, var, inv_std) as ``dtype`` arrays from per-image statistics (``merge_stats``)."""
     mean, var = merge_stats(means, m2s, hw)

@@ -50,22 +50,31 @@ def pool2_relu_fwd(z, n, H, W, b, y, arg, k0):
 @numba.njit(**NB)
 def pool2_relu_bwd(g, y, arg, k0, n, H, W, dz):
     """dz (n H W, C) rows of images k0..k0 + n: g[k, i, j, c] at the window's winning offset where
-    y > 0, 0 everywhere else (also the last row or column a floor-mode pooling leaves out)."""
+    y > 0, 0 everywhere else (also the last row or column a floor-mode pooling leaves out). Each
+    window's four entries are written once (no zeroing pass first)."""
     Ho, Wo, C = y.shape[1], y.shape[2], y.shape[3]
     zero = dz.dtype.type(0)
-    for r in range(n * H * W):
-        for c in range(C):
-            dz[r, c] = zero
     for k in range(n):
         base = k * H * W
-        for i in range(Ho):
-            for j in range(Wo):
-                r0 = base + (2 * i) * W + 2 * j
+        for h in range(2 * Ho, H):                       # rows no window covers
+            for w in range(W):
                 for c in range(C):
-                    if y[k0 + k, i, j, c] > 0:
-                        a = arg[k0 + k, i, j, c]
-                        r = r0 + (a >> 1) * W + (a & 1)
-                        dz[r, c] = g[k0 + k, i, j, c]
+                    dz[base + h * W + w, c] = zero
+        for i in range(Ho):
+            r0 = base + (2 * i) * W
+            for w in range(2 * Wo, W):                   # columns no window covers
+                for c in range(C):
+                    dz[r0 + w, c] = zero
+                    dz[r0 + W + w, c] = zero
+            for j in range(Wo):
+                r = r0 + 2 * j
+                for c in range(C):
+                    gv = g[k0 + k, i, j, c] if y[k0 + k, i, j, c] > 0 else zero
+                    a = arg[k0 + k, i, j, c]
+                    dz[r, c] = gv if a == 0 else zero
+                    dz[r + 1, c] = gv if a == 1 else zero
+                    dz[r + W, c] = gv if a == 2 else zero
+                    dz[r + W + 1, c] = gv if a == 3 else zero
 
 
 @numba.njit(fastmath={"reassoc", "contract"}, **NB)

@@ -23,16 +23,19 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from proto21 import k_conv, k_direct, k_norm, k_pool, net as pnet, steps, units, workloads  # noqa: E402
+from proto21 import k_block, k_conv, k_direct, k_norm, k_pool, net as pnet, steps, units, workloads  # noqa: E402
 
 MAIN = threading.main_thread()
 
 
 class Prof:
-    def __init__(self):
+    """Timers around module-level functions, on the calling thread only; ``record(label, s)`` too."""
+
+    def __init__(self, record=None):
         self.acc = collections.defaultdict(float)
         self.phase = "fwd"
         self.saved = []
+        self.record = record
 
     def wrap(self, mod, name, label=None):
         f = getattr(mod, name)
@@ -43,7 +46,11 @@ class Prof:
                 return f(*a, **k)
             t = time.perf_counter()
             out = f(*a, **k)
-            prof.acc[f"{prof.phase}: {label or name}"] += time.perf_counter() - t
+            dt = time.perf_counter() - t
+            key = f"{prof.phase}: {label or name}"
+            prof.acc[key] += dt
+            if prof.record is not None:
+                prof.record(key, dt)
             return out
         self.saved.append((mod, name, f))
         setattr(mod, name, timed)
@@ -53,9 +60,9 @@ class Prof:
             setattr(mod, name, f)
 
 
-def profile(build, shape, X, y, batches, n_workers, seed=0, method="direct"):
-    from chainrule import losses, optim
-    prof = Prof()
+def wrap_prototype(prof, fnet):
+    """Timers around every kernel the prototype's steps call (compile them first: a compiled
+    caller must not see a wrapper), and around the workers' barrier."""
     for mod, name in [(k_conv, "im2col"), (k_conv, "col2im"), (k_norm, "image_stats"), (k_norm, "bn_apply"),
                       (k_norm, "residual_tail"), (k_norm, "bwd_sums"), (k_norm, "bwd_apply"),
                       (k_norm, "relu_mask"), (k_pool, "pool2_relu_fwd"), (k_pool, "pool2_relu_bwd"),
@@ -67,15 +74,30 @@ def profile(build, shape, X, y, batches, n_workers, seed=0, method="direct"):
                         ("weight_grad", "conv dW"), ("input_grad", "conv dX"), ("bias_grad", "conv db"),
                         ("pool_conv_backward", "conv dW + db + dX (+ pooling, ReLU backward)")]:
         prof.wrap(k_direct, name, label)
+    prof.wrap(k_block, "tail_backward_sums", "block tail: ReLU mask + BN sums")
+    prof.wrap(k_block, "bn_conv_backward", "BN dz + conv dW + dX (+ the previous BN's sums)")
+    prof.wrap(k_norm, "batch_norm_values", "batch statistics (merge)")
     prof.wrap(units, "gemm_fwd", "conv GEMM fwd")
     prof.wrap(units, "gemm_dw", "conv GEMM dW")
     prof.wrap(units, "gemm_dx", "conv GEMM dX")
     for cls in (steps.LinearStep, steps.FlattenStep):
         for meth in ("forward", "backward"):
             prof.wrap(cls, meth, f"{cls.__name__} (all)")
+    prof.wrap(fnet.ctx, "sync", "barrier wait")
+
+
+def profile(build, shape, X, y, batches, n_workers, seed=0, method="direct"):
+    from chainrule import losses, optim
+    warm = pnet.FusedNet(build(np.random.default_rng(seed)), shape, n_workers, method)
+    with warm.threads():                   # compile (or load from numba's cache) before any wrapping:
+        for _ in range(2):                 # compiled callers must see the real kernels
+            warm.forward(X[:128])
+            warm.backward(np.ones((128, 10), np.float32))
+    warm.close()
     net = build(np.random.default_rng(seed))
     fnet = pnet.FusedNet(net, shape, n_workers, method)
-    prof.wrap(fnet.ctx, "sync", "barrier wait")
+    prof = Prof()
+    wrap_prototype(prof, fnet)
     loss = losses.SoftmaxLogLikelihood()
     opt = optim.SGD(net, lr=0.01, momentum=0.9)
     rng = np.random.default_rng(seed)

@@ -38,6 +38,7 @@ class ModuleTimer:
     def __init__(self, net):
         from chainrule.layers import _image_loops, conv
         self.acc = collections.defaultdict(float)
+        self.record = None                         # record(label, seconds) of every call, if set
         self.stack = []
         self.phase = "fwd"
         for m in net.modules():
@@ -74,6 +75,8 @@ class ModuleTimer:
         out = fn(*a)
         dt = time.perf_counter() - t0
         self.acc[key] += dt
+        if self.record is not None:
+            self.record(key, dt)
         if self.stack:
             self.stack[-1][1] += dt                # the enclosing module's children time
         return out
@@ -90,6 +93,8 @@ class ModuleTimer:
             total = time.perf_counter() - t0
             _, child = timer.stack.pop()
             timer.acc[timer.category(m, phase)] += total - child
+            if timer.record is not None:
+                timer.record(timer.category(m, phase), total - child)
             if timer.stack:
                 timer.stack[-1][1] += total
             timer.phase = phase
@@ -139,22 +144,26 @@ def chainrule_profile(build, X, y, batches, seed=0):
 
 
 # ---- PyTorch ----------------------------------------------------------------------------------------
-TORCH_GROUPS = [
+TORCH_GROUPS = [   # (group, substrings of aten ops or autograd nodes), the first match wins
+    ("conv bwd", ("convolution_backward", "slow_conv2d_backward", "ConvolutionBackward")),
     ("conv fwd", ("mkldnn_convolution", "aten::_convolution", "aten::convolution", "aten::conv2d",
                   "_nnpack", "thnn_conv", "_slow_conv2d_forward")),
-    ("conv bwd", ("convolution_backward", "slow_conv2d_backward")),
+    ("BatchNorm2d bwd", ("native_batch_norm_backward", "batch_norm_backward", "NativeBatchNormBackward")),
     ("BatchNorm2d fwd", ("native_batch_norm", "aten::batch_norm", "_batch_norm_impl_index",
                          "_native_batch_norm_legit")),
-    ("BatchNorm2d bwd", ("native_batch_norm_backward", "batch_norm_backward")),
+    ("ReLU bwd", ("threshold_backward", "ReluBackward")),
     ("ReLU fwd", ("aten::relu", "aten::clamp_min")),
-    ("ReLU bwd", ("threshold_backward",)),
+    ("MaxPool2d bwd", ("max_pool2d_with_indices_backward", "MaxPool2DWithIndicesBackward")),
     ("MaxPool2d fwd", ("max_pool2d",)),
-    ("MaxPool2d bwd", ("max_pool2d_with_indices_backward",)),
-    ("GlobalAvgPool fwd + bwd", ("adaptive_avg_pool2d", "aten::mean", "_adaptive_avg_pool2d")),
-    ("Linear fwd + bwd", ("aten::addmm", "aten::mm", "aten::linear", "aten::t", "aten::matmul")),
-    ("loss fwd + bwd", ("cross_entropy", "log_softmax", "nll_loss", "_log_softmax")),
-    ("optimizer step", ("_foreach", "Optimizer.step")),
-    ("residual add + mask", ("aten::add", "aten::mul", "aten::div", "bernoulli", "aten::empty", "aten::add_")),
+    ("GlobalAvgPool fwd + bwd", ("adaptive_avg_pool2d", "aten::mean", "_adaptive_avg_pool2d", "MeanBackward",
+                                 "AdaptiveAvgPool")),
+    ("Linear fwd + bwd", ("aten::addmm", "aten::mm", "aten::linear", "aten::t", "aten::matmul", "AddmmBackward",
+                          "MmBackward", "TBackward", "aten::flatten", "UnsafeViewBackward", "ViewBackward")),
+    ("loss fwd + bwd", ("cross_entropy", "log_softmax", "nll_loss", "_log_softmax", "LogSoftmaxBackward",
+                        "NllLossBackward")),
+    ("optimizer step", ("_foreach", "Optimizer.step", "Optimizer.zero_grad", "AccumulateGrad")),
+    ("residual add + mask", ("aten::add", "aten::mul", "aten::div", "bernoulli", "aten::empty", "aten::add_",
+                             "AddBackward", "MulBackward", "DivBackward")),
 ]
 
 

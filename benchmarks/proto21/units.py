@@ -164,7 +164,7 @@ class ConvUnit:
         bn = self.bn
         dt = self.dtype
         if training:
-            mean, var, inv_std = k_norm.finish_stats(self.means, self.m2s, self.hw, bn.eps, dt)
+            return k_norm.batch_norm_values(self.means, self.m2s, self.hw, bn.eps, bn.weight.value.astype(dt))
         else:
             mean = bn.running_mean.astype(dt)
             var = bn.running_var.astype(dt)
