@@ -148,9 +148,11 @@ def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant, t
     for i in range(Ho):
         for j0 in range(0, Wo, P):
             for o0 in range(0, Opad, ov):
-                _tile(variant, src, base + (i * sh * Wp + j0 * sw) * C, sw * C, Wp * C, C,
-                      wp, o0, kw * C * Opad, C * Opad, Opad,
-                      y, (y0 + i * Wo + j0) * O + o0, O, C, kh, kw,
+                # a kernel row's taps and channels (v, c) are kw C adjacent values in the image and in
+                # the packed weight: one reduction of kw C per kernel row (fewer, longer loops)
+                _tile(variant, src, base + (i * sh * Wp + j0 * sw) * C, sw * C, Wp * C, 0,
+                      wp, o0, kw * C * Opad, 0, Opad,
+                      y, (y0 + i * Wo + j0) * O + o0, O, kw * C, kh, 1,
                       min(P, Wo - j0), O - o0, 0)
 
 
@@ -205,29 +207,29 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, t
     L = 16 if x.itemsize == 4 else 8
     src, base = _image_source(x, n, ph, pw, xpad, tf)
     g0 = gr0 * O
+    K = kw * C              # a kernel row's taps and channels (v, c): adjacent in x and in dwp's rows
     for u in range(kh):
-        for v in range(kw):
-            xb = base + (u * Wp + v) * C
-            db = (u * kw + v) * C * Opad
-            if Opad <= L:
-                if C < 8:
-                    for c0 in range(0, C, 4):
-                        k_simd.wgrad_tile_4_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
-                                              Ho, Wo, dwp, db + c0 * Opad, Opad, min(4, C - c0))
-                else:
-                    for c0 in range(0, C, 16):
-                        k_simd.wgrad_tile_16_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
-                                               Ho, Wo, dwp, db + c0 * Opad, Opad, min(16, C - c0))
-            elif C < 8:
-                for o0 in range(0, Opad, 2 * L):
-                    for c0 in range(0, C, 4):
-                        k_simd.wgrad_tile_4_2(src, xb + c0, sh * Wp * C, sw * C, g, g0 + o0, Wo * O, O,
-                                              Ho, Wo, dwp, db + c0 * Opad + o0, Opad, min(4, C - c0))
+        xb = base + u * Wp * C
+        db = u * K * Opad
+        if Opad <= L:
+            if K < 8:
+                for c0 in range(0, K, 4):
+                    k_simd.wgrad_tile_4_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
+                                          Ho, Wo, dwp, db + c0 * Opad, Opad, min(4, K - c0))
             else:
-                for o0 in range(0, Opad, 2 * L):
-                    for c0 in range(0, C, 8):
-                        k_simd.wgrad_tile_8_2(src, xb + c0, sh * Wp * C, sw * C, g, g0 + o0, Wo * O, O,
-                                              Ho, Wo, dwp, db + c0 * Opad + o0, Opad, min(8, C - c0))
+                for c0 in range(0, K, 16):
+                    k_simd.wgrad_tile_16_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
+                                           Ho, Wo, dwp, db + c0 * Opad, Opad, min(16, K - c0))
+        elif K < 8:
+            for o0 in range(0, Opad, 2 * L):
+                for c0 in range(0, K, 4):
+                    k_simd.wgrad_tile_4_2(src, xb + c0, sh * Wp * C, sw * C, g, g0 + o0, Wo * O, O,
+                                          Ho, Wo, dwp, db + c0 * Opad + o0, Opad, min(4, K - c0))
+        else:
+            for o0 in range(0, Opad, 2 * L):
+                for c0 in range(0, K, 8):
+                    k_simd.wgrad_tile_8_2(src, xb + c0, sh * Wp * C, sw * C, g, g0 + o0, Wo * O, O,
+                                          Ho, Wo, dwp, db + c0 * Opad + o0, Opad, min(8, K - c0))
 
 
 @numba.njit(**NB)
