@@ -37,6 +37,30 @@ import convnets  # noqa: E402
 from proto21 import workloads  # noqa: E402
 
 
+class Threads:
+    """A system run on ``n`` threads (BLAS and PyTorch), its name suffixed when several counts run."""
+
+    def __init__(self, inner, n, suffix):
+        self.inner, self.n = inner, n
+        self.name = inner.name + suffix
+
+    def _run(self, fn):
+        import torch
+        from threadpoolctl import threadpool_limits
+        torch.set_num_threads(self.n)
+        with threadpool_limits(self.n, user_api="blas"):
+            return fn()
+
+    def epoch(self, X, y):
+        return self._run(lambda: self.inner.epoch(X, y))
+
+    def predict(self, X):
+        return self._run(lambda: self.inner.predict(X))
+
+    def __getattr__(self, k):
+        return getattr(self.inner, k)
+
+
 class ProtoCNN:
     """The prototype in the notes' loop."""
     name = "prototype"
@@ -94,15 +118,16 @@ def run(systems, X, y, Xte, yte, repeats, image_shape, build):
         gr = [v for v in grow[n] if v is not None]
         out[n] = {"min": min(times[n]), "median": statistics.median(times[n]), "times": times[n],
                   "gflops": flops / min(times[n]) / 1e9, "rss_growth_mb": max(gr) if gr else None, "accuracy": acc}
-        if hasattr(last[n], "fnet"):
-            last[n].fnet.close()
+        if hasattr(last[n], "fnet") or hasattr(getattr(last[n], "inner", None), "fnet"):
+            getattr(last[n], "inner", last[n]).fnet.close()
     return out, flops
 
 
 def show(title, res, flops, rate):
     print(f"\n{title} ({flops / 1e9:.0f} GFLOP per epoch)")
     print(f"{'system':24s} | epoch s min | median | GFLOP/s | of matmul | test acc | RSS growth MB")
-    ref = res.get("PyTorch channels_last")
+    refs = [k for k in res if k.startswith("PyTorch channels_last")]
+    ref = res[refs[-1]] if refs else None
     for n, r in res.items():
         acc = "-" if r["accuracy"] is None else f"{r['accuracy']:.4f}"
         ratio = f" ({r['min'] / ref['min']:.2f} x / {r['median'] / ref['median']:.2f} x PyTorch)" if ref else ""
@@ -112,7 +137,7 @@ def show(title, res, flops, rate):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", default="2", help="thread counts, e.g. 2 or 1,2 (each system at each count)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--lenet-rows", type=int, default=60000)
     ap.add_argument("--resnet-rows", type=int, default=2560)
@@ -122,11 +147,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import torch
     from threadpoolctl import threadpool_limits
-    torch.set_num_threads(args.threads)
+    counts = [int(t) for t in args.threads.split(",")]
+    top = max(counts)
+    torch.set_num_threads(top)
     print(f"threads {args.threads}; load average at start {os.getloadavg()}")
-    with threadpool_limits(args.threads, user_api="blas"):
+    with threadpool_limits(top, user_api="blas"):
         rate = compare.matmul_rate()
-        print(f"float32 matmul 2048 x 2048: {rate:.1f} GFLOP/s ({args.threads} threads)")
+        print(f"float32 matmul 2048 x 2048: {rate:.1f} GFLOP/s ({top} threads)")
         jobs = {"lenet": (workloads.lenet_build, (1, 28, 28), 0.01),
                 "resnet": (workloads.resnet_build, (3, 32, 32), 0.05),
                 "resnet-nosd": (workloads.resnet_build_no_sd, (3, 32, 32), 0.05)}
@@ -138,14 +165,20 @@ def main(argv=None):
             else:
                 X, y = workloads.cifar_like(args.resnet_rows)
                 Xte = yte = None
-            systems = [lambda seed: ProtoCNN(build, lr, 128, seed, shape, args.threads)]
-            if not args.no_today:
-                systems.append(lambda seed: convnets.ChainruleCNN(build, lr, 128, seed))
-            if args.contiguous:
-                systems.append(lambda seed: convnets.TorchCNN(build, lr, 128, seed, channels_last=False))
-            systems.append(lambda seed: convnets.TorchCNN(build, lr, 128, seed, channels_last=True))
+            systems = []
+            for t in counts:
+                sfx = f" ({t} thread{'s' if t > 1 else ''})" if len(counts) > 1 else ""
+                systems.append(lambda seed, t=t, sfx=sfx: Threads(ProtoCNN(build, lr, 128, seed, shape, t), t, sfx))
+                if not args.no_today:
+                    systems.append(lambda seed, t=t, sfx=sfx: Threads(convnets.ChainruleCNN(build, lr, 128, seed), t,
+                                                                      sfx))
+                if args.contiguous:
+                    systems.append(lambda seed, t=t, sfx=sfx: Threads(
+                        convnets.TorchCNN(build, lr, 128, seed, channels_last=False), t, sfx))
+                systems.append(lambda seed, t=t, sfx=sfx: Threads(
+                    convnets.TorchCNN(build, lr, 128, seed, channels_last=True), t, sfx))
             res, flops = run(systems, X, y, Xte, yte, args.repeats, shape, build)
-            show(f"{name}, {len(X)} rows, batch 128, {args.threads} threads", res, flops, rate)
+            show(f"{name}, {len(X)} rows, batch 128, threads {args.threads}", res, flops, rate)
     print(f"\nload average at end {os.getloadavg()}")
 
 

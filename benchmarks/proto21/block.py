@@ -104,9 +104,9 @@ class FusedBlockStep:
         b, dropped = ctx.masks[self]
         tr = ctx.training
         if us is not None:
-            us.forward(w, x, n0, n1, None)
+            us.forward(w, x, n0, n1, None, tr)
         if not dropped:
-            u1.forward(w, x, n0, n1, None)
+            u1.forward(w, x, n0, n1, None, tr)
         if tr:
             ctx.sync()
         out = self.out.reshape(-1, u2.O)
@@ -122,8 +122,11 @@ class FusedBlockStep:
             return self.out
         bn1 = BN(u1, tr)
         tf = kd.bn_relu_transform(bn1.mean, bn1.scale, bn1.beta)
-        kd.conv_forward_stats(self.z1_4d, n0, n1, *_geo(u2), u2.wp, u2.z, u2.xpad[w], u2.fwd_variant, tf,
-                              u2.means, u2.m2s)
+        if tr:
+            kd.conv_forward_stats(self.z1_4d, n0, n1, *_geo(u2), u2.wp, u2.z, u2.xpad[w], u2.fwd_variant, tf,
+                                  u2.means, u2.m2s)
+        else:
+            kd.conv_forward(self.z1_4d, n0, n1, *_geo(u2), u2.wp, u2.z, u2.xpad[w], u2.fwd_variant, tf)
         if tr:
             ctx.sync()
         bn2 = BN(u2, tr)
@@ -208,7 +211,7 @@ class FusedStemStep:
 
     def forward(self, w, x, n0, n1, ctx):
         u = self.unit
-        u.forward(w, x, n0, n1, None)
+        u.forward(w, x, n0, n1, None, ctx.training)
         if ctx.training:
             ctx.sync()
         bn = BN(u, ctx.training)

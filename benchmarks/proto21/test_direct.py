@@ -65,3 +65,36 @@ def test_direct_convolution_forward_weight_and_input_gradients(geo, dtype):
     dx[...] = init
     kd.input_grad(G, 0, N, k, k, s, s, p, p, Ho, Wo, wq, dx, gpad, variant, 1)
     assert rel(dx.transpose(0, 3, 1, 2), dx_ref + init.transpose(0, 3, 1, 2)) <= TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_convolution_reads_its_input_through_batch_norm_and_relu(dtype, stride):
+    """conv(max(0, (z - mean) scale + beta)) with the transform applied while padding (forward and
+    weight gradient) equals the reference convolution of the transformed input; zeros stay zeros
+    in the padding (the transform is not applied to them)."""
+    rng = np.random.default_rng(1)
+    N, C, O, H, k, p = 3, 16, 32, 9, 3, 1
+    z = rng.standard_normal((N, H, H, C)).astype(dtype)
+    mean, scale, beta = rng.standard_normal((3, C)).astype(dtype)
+    a = np.maximum((z - mean) * scale + beta, 0)
+    Wt = rng.standard_normal((O, C, k, k)).astype(dtype)
+    y_ref, cache = ref_conv.conv2d_forward(np.ascontiguousarray(a.transpose(0, 3, 1, 2)), Wt, None, (stride,) * 2,
+                                           (p, p))
+    g = rng.standard_normal(y_ref.shape).astype(dtype)
+    _, dW_ref, _ = ref_conv.conv2d_backward(g, cache, Wt, need_dx=False)
+    Ho = y_ref.shape[2]
+    L = kd.lanes(dtype)
+    zh = kd.alloc(z.shape, dtype)
+    zh[...] = z
+    tf = kd.bn_relu_transform(mean, scale, beta)
+    wp = kd.pack_forward(Wt, L)
+    xpad = kd.alloc(((H + 2 * p) ** 2 * C,), dtype, zero=True)
+    y = kd.alloc((N * Ho * Ho, O), dtype)
+    kd.conv_forward(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, wp, y, xpad, kd.conv_variant(wp.shape[3], L, Ho), tf)
+    assert rel(y.reshape(N, Ho, Ho, O).transpose(0, 3, 1, 2), y_ref) <= TOL[dtype]
+    G = kd.alloc((N * Ho * Ho, O), dtype)
+    G[...] = g.transpose(0, 2, 3, 1).reshape(-1, O)
+    dwp = kd.alloc(wp.shape, dtype, zero=True)
+    kd.weight_grad(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, G, dwp, xpad, tf)
+    assert rel(kd.unpack_weight_grad(dwp, Wt.shape), dW_ref) <= TOL[dtype]

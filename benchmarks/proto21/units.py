@@ -125,8 +125,9 @@ class ConvUnit:
         return self.conv.bias
 
     # -- forward ----------------------------------------------------------------------------------
-    def forward(self, w, x, n0, n1, scratch):
-        """Worker w: convolve images [n0, n1) of x (N, H, W, C); then the fused epilogue."""
+    def forward(self, w, x, n0, n1, scratch, training=True):
+        """Worker w: convolve images [n0, n1) of x (N, H, W, C); then the fused epilogue (in
+        evaluation mode a batch norm needs no statistics)."""
         (kh, kw), (sh, sw), (ph, pw) = self.k, self.s, self.p
         hw, O = self.hw, self.O
         if self.method == "direct":
@@ -134,9 +135,11 @@ class ConvUnit:
             if self.pool:
                 kd.conv_forward_pool(x, n0, n1, *geo, self.zimg[w], self.xpad[w], self.fwd_variant, self.no_tf,
                                      self.bias, self.y, self.arg)
-            elif self.bn is not None:
+            elif self.bn is not None and training:
                 kd.conv_forward_stats(x, n0, n1, *geo, self.z, self.xpad[w], self.fwd_variant, self.no_tf,
                                       self.means, self.m2s)
+            elif self.bn is not None:
+                kd.conv_forward(x, n0, n1, *geo, self.z, self.xpad[w], self.fwd_variant, self.no_tf)
             else:
                 kd.conv_forward_bias_relu(x, n0, n1, *geo, self.y.reshape(-1, O), self.xpad[w], self.fwd_variant,
                                           self.no_tf, self.bias, self.relu)
