@@ -93,11 +93,11 @@ def run_today(build, X, y, steps):
     return seq.table(), min(walls[2:])
 
 
-def run_proto(build, X, y, steps, shape):
+def run_proto(build, X, y, steps, shape, n_workers=1):
     from chainrule import losses, optim
     from proto21.net import FusedNet
     net = build(np.random.default_rng(0))
-    fnet = FusedNet(net, shape, 1)
+    fnet = FusedNet(net, shape, n_workers)
     loss, opt = losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.01, momentum=0.9)
     seq = Sequence()
     walls = []
@@ -213,12 +213,14 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--net", default="lenet,resnet")
     ap.add_argument("--no-today", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="workers of the prototype, PyTorch's threads "
+                    "(chainrule today then uses as many BLAS threads); timers on the calling thread")
     args = ap.parse_args(argv)
     import torch
     from threadpoolctl import threadpool_limits
-    torch.set_num_threads(1)
-    print(f"one thread; load average {os.getloadavg()}")
-    with threadpool_limits(1):
+    torch.set_num_threads(args.threads)
+    print(f"{args.threads} thread(s); load average {os.getloadavg()}")
+    with threadpool_limits(args.threads):
         for name in args.net.split(","):
             if name == "lenet":
                 build, shape, (X, y) = workloads.lenet_build, (1, 28, 28), workloads.mnist_images(128 * 8)
@@ -227,10 +229,10 @@ def main(argv=None):
             cols = {}
             if not args.no_today:
                 cols["chainrule today"] = run_today(build, X, y, args.steps)
-            cols["prototype"] = run_proto(build, X, y, args.steps, shape)
+            cols["prototype"] = run_proto(build, X, y, args.steps, shape, args.threads)
             cols["PyTorch channels_last"] = run_torch(build, X, y, args.steps)
-            print(f"\n{name}, batch 128, one thread: ms per step, sum over the step's calls of each call's "
-                  f"minimum over {args.steps} steps")
+            print(f"\n{name}, batch 128, {args.threads} thread(s): ms per step, sum over the step's calls of each "
+                  f"call's minimum over {args.steps} steps (the calling thread's calls)")
             rows = [r for r, _ in CANONICAL] + ["other (framework, Python, barriers)"]
             summary = {n: collections.defaultdict(float) for n in cols}
             for n, c in cols.items():
