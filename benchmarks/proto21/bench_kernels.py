@@ -64,12 +64,13 @@ class Direct:
         self.v2 = kd.conv_variant(self.wq.shape[3], L, W)
         self.N = N
         self.tf = kd.no_transform(x.dtype)
+        self.wv = kd.wgrad_variant(self.wp.shape[3], L, k * C)
 
     def fwd(self):
         kd.conv_forward(self.x, 0, self.N, *self.geo, self.wp, self.y, self.xpad, self.v1, self.tf)
 
     def dw(self):
-        kd.weight_grad(self.x, 0, self.N, *self.geo, self.g, self.dwp, self.xpad, self.tf)
+        kd.weight_grad(self.x, 0, self.N, *self.geo, self.g, self.dwp, self.xpad, self.tf, self.wv)
 
     def dx_(self):
         kd.input_grad(self.g, 0, self.N, *self.geo, self.wq, self.dx, self.gpad, self.v2, 0)

@@ -64,7 +64,8 @@ def conv_bn_backward(u, w, n0, n1, bn, tot, g, a, b, mode, x, tf, dx, dx_mode, p
     k_block.bn_conv_backward(n0, n1, g, a, b, mode, u.z, bn.mean, bn.inv_std, coef, tg, tgx, dt.type(u.N * u.hw),
                              bn.scale, bn.beta, x, tf, *_geo(u), u.zimg[w], u.dwp[w], u.xpad[w],
                              u.wq if u.wq is not None else u.wp, dxa, u.gpad[w], u.dx_variant, dx_mode,
-                             pmode, pu.z, pbn.mean, pbn.inv_std, pbn.scale, pbn.beta, pu.sum_g, pu.sum_gx)
+                             pmode, pu.z, pbn.mean, pbn.inv_std, pbn.scale, pbn.beta, pu.sum_g, pu.sum_gx,
+                             u.wg_variant)
 
 
 class FusedBlockStep:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import literally
 
 from . import k_direct as kd
 from . import k_norm
@@ -76,12 +77,14 @@ def tail_backward_sums(g, out, b, hw, gr, z2, mean2, inv2, sum_g2, sum_gx2,
 @numba.njit(**NB)
 def bn_conv_backward(n0, n1, g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_gx, m, ms, mb,
                      x, tf, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, dwp, xpad, wq, dx, gpad, variant, dx_mode,
-                     prev_mode, pz, pmean, pinv, pms, pmb, psum_g, psum_gx):
+                     prev_mode, pz, pmean, pinv, pms, pmb, psum_g, psum_gx, wv):
     """Images [n0, n1), one at a time: dz = the batch norm's backward of g (rows of its output,
     masked by ``mode`` as ``k_norm.bwd_sums``) into ``dzimg``; dwp += the convolution's weight
     gradient from x (with the input transform tf) and dz; with dx_mode 1 (write) or 2 (add) the
     input gradient into dx (N, H, W, C); with prev_mode >= 0 the per-image sums of the batch norm
     before (over dx's image, its ReLU mask by prev_mode, its input pz) into psum_g, psum_gx."""
+    literally(variant)                 # compile only the tiles this layer uses
+    literally(wv)
     hw = Ho * Wo
     _, H, W, C = dx.shape
     hwi = H * W
@@ -90,7 +93,7 @@ def bn_conv_backward(n0, n1, g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_g
         r0, r1 = n * hw, (n + 1) * hw
         k_norm.bwd_apply(g[r0:r1], a[r0:r1], b[n:n + 1], mode, z[r0:r1], mean, inv_std, coef, tot_g, tot_gx, m,
                          hw, dzimg, ms, mb)
-        kd.weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad, tf)
+        kd.weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad, tf, wv)
         if dx_mode > 0:
             kd.input_grad_image(dzimg, 0, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, dx_mode - 1)
             if prev_mode >= 0:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import literally
 
 from . import k_norm, k_pool, k_simd
 
@@ -70,6 +71,14 @@ def conv_variant(n_vec_lanes: int, lane: int, width: int) -> int:
     if n_vec_lanes <= lane:
         return 0
     return 2 if width % 7 == 0 and width % 8 != 0 else 1
+
+
+def wgrad_variant(o_pad: int, lane: int, k_row: int) -> int:
+    """Which weight-gradient tile for O_pad output channels and kernel rows of k_row = kw C values:
+    0 = (4 channels, 1 vector), 1 = (16, 1), 2 = (4, 2), 3 = (8, 2)."""
+    if o_pad <= lane:
+        return 0 if k_row < 8 else 1
+    return 2 if k_row < 8 else 3
 
 
 _CONV_P = (16, 8, 7)
@@ -159,6 +168,7 @@ def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant, t
 @numba.njit(**NB)
 def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf):
     """y (N Ho Wo, O) rows of images [n0, n1) = the convolution of x (N, H, W, C) with packed wp."""
+    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * Ho * Wo, xpad, variant, tf)
 
@@ -166,6 +176,7 @@ def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant
 @numba.njit(**NB)
 def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, means, m2s):
     """``conv_forward``, then each image's batch-norm statistics while its output is in cache."""
+    literally(variant)                 # compile only the tile this layer uses
     hw = Ho * Wo
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant, tf)
@@ -175,6 +186,7 @@ def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, v
 @numba.njit(**NB)
 def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, b, relu):
     """``conv_forward``, then + b and max(0, .) (when ``relu``) on each image while in cache."""
+    literally(variant)                 # compile only the tile this layer uses
     hw = Ho * Wo
     O = y.shape[1]
     zero = y.dtype.type(0)
@@ -191,15 +203,16 @@ def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpa
 @numba.njit(**NB)
 def conv_forward_pool(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, xpad, variant, tf, b, y, arg):
     """Per image: the convolution into ``zimg`` (Ho Wo, O), then y = max(0, maxpool2(z + b)) (``k_pool``)."""
+    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, 0, xpad, variant, tf)
         k_pool.pool2_relu_fwd(zimg, 1, Ho, Wo, b, y, arg, n)
 
 
 @numba.njit(**NB)
-def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, tf):
+def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, tf, wv):
     """dwp (kh, kw, C, O_pad) += each tap's x^T g over image n of x, whose output gradient is
-    rows g[gr0 .. gr0 + Ho Wo)."""
+    rows g[gr0 .. gr0 + Ho Wo), with weight-gradient tile ``wv`` (``wgrad_variant``)."""
     _, H, W, C = x.shape
     O = g.shape[1]
     Opad = dwp.shape[3]
@@ -211,16 +224,15 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, t
     for u in range(kh):
         xb = base + u * Wp * C
         db = u * K * Opad
-        if Opad <= L:
-            if K < 8:
-                for c0 in range(0, K, 4):
-                    k_simd.wgrad_tile_4_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
-                                          Ho, Wo, dwp, db + c0 * Opad, Opad, min(4, K - c0))
-            else:
-                for c0 in range(0, K, 16):
-                    k_simd.wgrad_tile_16_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
-                                           Ho, Wo, dwp, db + c0 * Opad, Opad, min(16, K - c0))
-        elif K < 8:
+        if wv == 0:
+            for c0 in range(0, K, 4):
+                k_simd.wgrad_tile_4_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
+                                      Ho, Wo, dwp, db + c0 * Opad, Opad, min(4, K - c0))
+        elif wv == 1:
+            for c0 in range(0, K, 16):
+                k_simd.wgrad_tile_16_1(src, xb + c0, sh * Wp * C, sw * C, g, g0, Wo * O, O,
+                                       Ho, Wo, dwp, db + c0 * Opad, Opad, min(16, K - c0))
+        elif wv == 2:
             for o0 in range(0, Opad, 2 * L):
                 for c0 in range(0, K, 4):
                     k_simd.wgrad_tile_4_2(src, xb + c0, sh * Wp * C, sw * C, g, g0 + o0, Wo * O, O,
@@ -233,10 +245,11 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, t
 
 
 @numba.njit(**NB)
-def weight_grad(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, g, dwp, xpad, tf):
+def weight_grad(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, g, dwp, xpad, tf, wv):
     """dwp (kh, kw, C, O_pad) += sum over images [n0, n1) (in order) of each tap's x^T g."""
+    literally(wv)                      # compile only the tile this layer uses
     for n in range(n0, n1):
-        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, n * Ho * Wo, dwp, xpad, tf)
+        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, n * Ho * Wo, dwp, xpad, tf, wv)
 
 
 @numba.njit(**NB)
@@ -297,19 +310,22 @@ def input_grad_image(g, gr0, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, va
 @numba.njit(**NB)
 def input_grad(g, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, add):
     """dx (N, H, W, C) of images [n0, n1) from g (N Ho Wo, O) (see ``input_grad_image``)."""
+    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         input_grad_image(g, n * Ho * Wo, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, add)
 
 
 @numba.njit(**NB)
 def pool_conv_backward(gy, y, arg, b_grad, x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, dwp, xpad,
-                       wq, dx, gpad, variant, need_dx, tf):
+                       wq, dx, gpad, variant, need_dx, tf, wv):
     """Per image of a conv + bias + ReLU + 2 x 2 max pooling unit: dz from the pooled gradient
     (``k_pool.pool2_relu_bwd``) into ``dzimg``, then dW (+=), db (+=) and dx (when ``need_dx``)."""
+    literally(variant)
+    literally(wv)
     hw = Ho * Wo
     for n in range(n0, n1):
         k_pool.pool2_relu_bwd(gy, y, arg, n, 1, Ho, Wo, dzimg)
-        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad, tf)
+        weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, dzimg, 0, dwp, xpad, tf, wv)
         bias_grad(dzimg, 0, hw, b_grad)
         if need_dx:
             input_grad_image(dzimg, 0, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, 0)

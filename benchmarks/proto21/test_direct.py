@@ -50,8 +50,9 @@ def test_direct_convolution_forward_weight_and_input_gradients(geo, dtype):
     G = kd.alloc((N * Ho * Wo, O), dtype)
     G[...] = g.transpose(0, 2, 3, 1).reshape(-1, O)
     dwp = kd.alloc(wp.shape, dtype, zero=True)
-    kd.weight_grad(xh, 0, 2, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf)     # two calls, as two chunks
-    kd.weight_grad(xh, 2, N, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf)
+    wv = kd.wgrad_variant(wp.shape[3], L, k * C)
+    kd.weight_grad(xh, 0, 2, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf, wv)     # two calls, as two chunks
+    kd.weight_grad(xh, 2, N, k, k, s, s, p, p, Ho, Wo, G, dwp, xpad, tf, wv)
     assert rel(kd.unpack_weight_grad(dwp, Wt.shape), dW_ref) <= TOL[dtype]
     db = np.zeros(O, dtype)
     kd.bias_grad(G, 0, N * Ho * Wo, db)
@@ -96,5 +97,5 @@ def test_a_convolution_reads_its_input_through_batch_norm_and_relu(dtype, stride
     G = kd.alloc((N * Ho * Ho, O), dtype)
     G[...] = g.transpose(0, 2, 3, 1).reshape(-1, O)
     dwp = kd.alloc(wp.shape, dtype, zero=True)
-    kd.weight_grad(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, G, dwp, xpad, tf)
+    kd.weight_grad(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, G, dwp, xpad, tf, kd.wgrad_variant(wp.shape[3], L, k * C))
     assert rel(kd.unpack_weight_grad(dwp, Wt.shape), dW_ref) <= TOL[dtype]

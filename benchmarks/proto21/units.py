@@ -106,6 +106,7 @@ class ConvUnit:
         self.zimg = [alloc((self.hw, O), dtype) for _ in range(n_workers)]
         self.fwd_variant = kd.conv_variant(kd.padded_to(O, L), L, self.Wo)
         self.dx_variant = kd.conv_variant(kd.padded_to(self.C, L), L, self.W)
+        self.wg_variant = kd.wgrad_variant(kd.padded_to(O, L), L, self.k[1] * self.C)
         self.zero_bias = np.zeros(O, dtype)
         self.no_tf = kd.no_transform(dtype)
 
@@ -195,9 +196,10 @@ class ConvUnit:
             dxa = dx if dx is not None else x
             if dz is None:
                 kd.pool_conv_backward(g_pool, self.y, self.arg, db, x, n0, n1, *geo, self.zimg[w], dwp,
-                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None, self.no_tf)
+                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None, self.no_tf,
+                                      self.wg_variant)
                 return
-            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w], self.no_tf)
+            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w], self.no_tf, self.wg_variant)
             if self.has_bias:
                 kd.bias_grad(dz, n0 * hw, n1 * hw, db)
             if dx is not None:
