@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import literally
 
 from . import k_direct as kd
 from . import k_norm
@@ -83,8 +82,6 @@ def bn_conv_backward(n0, n1, g, a, b, mode, z, mean, inv_std, coef, tot_g, tot_g
     gradient from x (with the input transform tf) and dz; with dx_mode 1 (write) or 2 (add) the
     input gradient into dx (N, H, W, C); with prev_mode >= 0 the per-image sums of the batch norm
     before (over dx's image, its ReLU mask by prev_mode, its input pz) into psum_g, psum_gx."""
-    literally(variant)                 # compile only the tiles this layer uses
-    literally(wv)
     hw = Ho * Wo
     _, H, W, C = dx.shape
     hwi = H * W

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import literally
 
 from . import k_norm, k_pool, k_simd
 
@@ -168,7 +167,6 @@ def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant, t
 @numba.njit(**NB)
 def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf):
     """y (N Ho Wo, O) rows of images [n0, n1) = the convolution of x (N, H, W, C) with packed wp."""
-    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * Ho * Wo, xpad, variant, tf)
 
@@ -176,7 +174,6 @@ def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant
 @numba.njit(**NB)
 def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, means, m2s):
     """``conv_forward``, then each image's batch-norm statistics while its output is in cache."""
-    literally(variant)                 # compile only the tile this layer uses
     hw = Ho * Wo
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant, tf)
@@ -186,7 +183,6 @@ def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, v
 @numba.njit(**NB)
 def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, b, relu):
     """``conv_forward``, then + b and max(0, .) (when ``relu``) on each image while in cache."""
-    literally(variant)                 # compile only the tile this layer uses
     hw = Ho * Wo
     O = y.shape[1]
     zero = y.dtype.type(0)
@@ -203,7 +199,6 @@ def conv_forward_bias_relu(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpa
 @numba.njit(**NB)
 def conv_forward_pool(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, xpad, variant, tf, b, y, arg):
     """Per image: the convolution into ``zimg`` (Ho Wo, O), then y = max(0, maxpool2(z + b)) (``k_pool``)."""
-    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, zimg, 0, xpad, variant, tf)
         k_pool.pool2_relu_fwd(zimg, 1, Ho, Wo, b, y, arg, n)
@@ -247,7 +242,6 @@ def weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, gr0, dwp, xpad, t
 @numba.njit(**NB)
 def weight_grad(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, g, dwp, xpad, tf, wv):
     """dwp (kh, kw, C, O_pad) += sum over images [n0, n1) (in order) of each tap's x^T g."""
-    literally(wv)                      # compile only the tile this layer uses
     for n in range(n0, n1):
         weight_grad_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, g, n * Ho * Wo, dwp, xpad, tf, wv)
 
@@ -310,7 +304,6 @@ def input_grad_image(g, gr0, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, va
 @numba.njit(**NB)
 def input_grad(g, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, add):
     """dx (N, H, W, C) of images [n0, n1) from g (N Ho Wo, O) (see ``input_grad_image``)."""
-    literally(variant)                 # compile only the tile this layer uses
     for n in range(n0, n1):
         input_grad_image(g, n * Ho * Wo, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wq, dx, gpad, variant, add)
 
@@ -320,8 +313,6 @@ def pool_conv_backward(gy, y, arg, b_grad, x, n0, n1, kh, kw, sh, sw, ph, pw, Ho
                        wq, dx, gpad, variant, need_dx, tf, wv):
     """Per image of a conv + bias + ReLU + 2 x 2 max pooling unit: dz from the pooled gradient
     (``k_pool.pool2_relu_bwd``) into ``dzimg``, then dW (+=), db (+=) and dx (when ``need_dx``)."""
-    literally(variant)
-    literally(wv)
     hw = Ho * Wo
     for n in range(n0, n1):
         k_pool.pool2_relu_bwd(gy, y, arg, n, 1, Ho, Wo, dzimg)

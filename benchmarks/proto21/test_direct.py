@@ -97,5 +97,6 @@ def test_a_convolution_reads_its_input_through_batch_norm_and_relu(dtype, stride
     G = kd.alloc((N * Ho * Ho, O), dtype)
     G[...] = g.transpose(0, 2, 3, 1).reshape(-1, O)
     dwp = kd.alloc(wp.shape, dtype, zero=True)
-    kd.weight_grad(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, G, dwp, xpad, tf, kd.wgrad_variant(wp.shape[3], L, k * C))
+    wv = kd.wgrad_variant(wp.shape[3], L, k * C)
+    kd.weight_grad(zh, 0, N, k, k, stride, stride, p, p, Ho, Ho, G, dwp, xpad, tf, wv)
     assert rel(kd.unpack_weight_grad(dwp, Wt.shape), dW_ref) <= TOL[dtype]

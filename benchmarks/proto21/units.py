@@ -235,13 +235,14 @@ class ConvUnit:
 
     def bn_backward(self, w, g, a, b, mode, n0, n1, sync, stats):
         """Worker w: dz rows of its images from g = dL/dy of the batch norm's output, y masked by
-        mode (``k_norm.masked``); the batch sums cross the barrier. Returns (dgamma, dbeta)."""
+        mode (``k_norm.bwd_sums``); the batch sums cross the barrier. Returns (dgamma, dbeta)."""
         hw = self.hw
         mean, inv_std = stats[0], stats[1]
         r0, r1 = n0 * hw, n1 * hw
         a = g if a is None else a                  # numba needs arrays; unused unless the mode reads them
         b = np.ones(1, self.dtype) if b is None else b
-        k_norm.bwd_sums(g[r0:r1], a[r0:r1], b[n0:n1] if mode == k_norm.MASK_SAMPLE else b, mode, self.z[r0:r1], mean, inv_std,
+        bw = b[n0:n1] if mode == k_norm.MASK_SAMPLE else b
+        k_norm.bwd_sums(g[r0:r1], a[r0:r1], bw, mode, self.z[r0:r1], mean, inv_std,
                         hw, self.sum_g, self.sum_gx, n0, mean, mean)
         sync()
         tot_g = self.sum_g.sum(axis=0)
@@ -249,8 +250,8 @@ class ConvUnit:
         m = self.N * hw
         dt = self.dtype
         coef = (self.bn.weight.value.astype(np.float64) * inv_std / m).astype(dt)
-        k_norm.bwd_apply(g[r0:r1], a[r0:r1], b[n0:n1] if mode == k_norm.MASK_SAMPLE else b, mode, self.z[r0:r1], mean, inv_std,
-                         coef, tot_g.astype(dt), tot_gx.astype(dt), dt.type(m), hw, self.dz[r0:r1], mean, mean)
+        k_norm.bwd_apply(g[r0:r1], a[r0:r1], bw, mode, self.z[r0:r1], mean, inv_std, coef, tot_g.astype(dt),
+                         tot_gx.astype(dt), dt.type(m), hw, self.dz[r0:r1], mean, mean)
         return tot_gx.astype(dt), tot_g.astype(dt)
 
     def grads(self, n_workers):
