@@ -88,15 +88,18 @@ class FusedBlockStep:
         self.bn_units = [self.u1, self.u2] + ([self.us] if self.us else [])
         self.H, self.W, self.C = in_hw[0], in_hw[1], in_channels
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         for u in self.bn_units:
             u.prepare(N, dtype, n_workers)
         u1, u2 = self.u1, self.u2
         self.out = alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
-        self.da1 = alloc((N, u1.Ho, u1.Wo, u1.O), dtype)
-        self.dx = alloc((N, self.H, self.W, self.C), dtype)
+        # gradients live only during backward: da1 is shared by the blocks of a shape, dx alternates
+        # between two buffers per shape (block i's dx is read by block i - 1, which writes the other)
+        get = pool.get if pool is not None else (lambda shape, slot: alloc(shape, dtype))
+        self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
+        self.dx = get((N, self.H, self.W, self.C), ("dx", self.index % 2))
         # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
-        self.gr = self.dx.reshape(-1, self.C) if self.us is None else alloc((N * u2.hw, u2.O), dtype)
+        self.gr = self.dx.reshape(-1, self.C) if self.us is None else get((N * u2.hw, u2.O), "gr")
         self.ones = np.ones(N, dtype)
         self.z1_4d = self.u1.z.reshape(N, u1.Ho, u1.Wo, u1.O)
 
@@ -203,7 +206,7 @@ class FusedStemStep:
         self.unit = unit
         self.bn_units = [unit]
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         u = self.unit
         u.prepare(N, dtype, n_workers)
         self.a = alloc((N, u.Ho, u.Wo, u.O), dtype)

@@ -40,6 +40,19 @@ class _Context:
         self.input_of = {}
 
 
+class BufferPool:
+    """Full-batch gradient buffers shared by the steps that never need them at the same time."""
+
+    def __init__(self, dtype):
+        self.dtype, self.bufs = dtype, {}
+
+    def get(self, shape, slot):
+        key = (tuple(shape), slot)
+        if key not in self.bufs:
+            self.bufs[key] = alloc(shape, self.dtype)
+        return self.bufs[key]
+
+
 def build_steps(net, image_shape, method="direct"):
     """The list of fused steps for a chainrule Sequential (raises NotImplementedError otherwise)."""
     from chainrule import nn
@@ -72,6 +85,7 @@ def build_steps(net, image_shape, method="direct"):
                 raise NotImplementedError("a Residual is fused only with the ReLU after it")
             step = (FusedBlockStep(m, shape[:2], shape[2]) if method == "direct"
                     else BlockStep(m, shape[:2], shape[2], method=method))
+            step.index = sum(isinstance(s, (FusedBlockStep, BlockStep)) for s in steps)
             steps.append(step)
             shape = (step.u2.Ho, step.u2.Wo, step.u2.O)
             i += 2
@@ -106,6 +120,32 @@ class FusedNet:
         self.ctx = _Context(self.team, n_workers)
         self.N = None
 
+    def nbytes(self) -> dict:
+        """Bytes of the arrays the compiled network holds between steps: {"activations and gradients"
+        (full-batch arrays), "per-worker buffers" (padded images, one-image outputs, weight-gradient
+        partials)}."""
+        seen, full, worker = set(), 0, 0
+        objs = [self]
+        for s in self.steps:
+            objs.append(s)
+            objs += list(getattr(s, "bn_units", []))
+            if hasattr(s, "unit"):
+                objs.append(s.unit)
+        for o in objs:
+            for k, v in vars(o).items():
+                arrs = v if isinstance(v, list) else [v]
+                for a in arrs:
+                    if isinstance(a, np.ndarray):
+                        base = a if a.base is None else a.base
+                        if id(base) in seen:
+                            continue
+                        seen.add(id(base))
+                        if isinstance(v, list):
+                            worker += base.nbytes
+                        else:
+                            full += base.nbytes
+        return {"activations and gradients": full, "per-worker buffers": worker}
+
     def threads(self):
         """BLAS on one thread while the workers run (a context manager)."""
         return wk.blas_threads(1)
@@ -136,8 +176,9 @@ class FusedNet:
     # -- running -----------------------------------------------------------------------------------
     def _prepare(self, N, dtype):
         if self.N != N or self.dtype != dtype:
+            pool = BufferPool(dtype)
             for s in self.steps:
-                s.prepare(N, dtype, self.n_workers)
+                s.prepare(N, dtype, self.n_workers, pool)
             self.N, self.dtype = N, dtype
             C, H, W = self.image_shape
             self.x0 = alloc((N, H, W, C), dtype)

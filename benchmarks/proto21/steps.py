@@ -32,7 +32,7 @@ class ConvStep:
         self.unit = unit
         self.bn_units = []
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         u = self.unit
         u.prepare(N, dtype, n_workers)
         self.dx = None if u.first else np.empty((N, u.H, u.W, u.C), dtype)
@@ -65,7 +65,7 @@ class ConvBNStep(ConvStep):
         super().__init__(unit)
         self.bn_units = [unit]
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         super().prepare(N, dtype, n_workers)
         u = self.unit
         self.a = alloc((N, u.Ho, u.Wo, u.O), dtype)
@@ -117,7 +117,7 @@ class BlockStep:
         self.bn_units = [self.u1, self.u2] + ([self.us] if self.us else [])
         self.H, self.W, self.C = in_hw[0], in_hw[1], in_channels
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         for u in self.bn_units:
             u.prepare(N, dtype, n_workers)
         u1, u2 = self.u1, self.u2
@@ -219,7 +219,7 @@ class FlattenStep:
     def __init__(self, in_shape):
         self.H, self.W, self.C = in_shape
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         self.y = np.empty((N, self.C * self.H * self.W), dtype)
         self.dx = np.empty((N, self.H, self.W, self.C), dtype)
 
@@ -242,7 +242,7 @@ class GapStep:
     def __init__(self, in_shape):
         self.H, self.W, self.C = in_shape
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         self.y = np.empty((N, self.C), dtype)
         self.dx = np.empty((N, self.H, self.W, self.C), dtype)
 
@@ -267,7 +267,7 @@ class LinearStep:
     def __init__(self, lin, relu, first=False):
         self.lin, self.relu, self.first = lin, bool(relu), first
 
-    def prepare(self, N, dtype, n_workers):
+    def prepare(self, N, dtype, n_workers, pool=None):
         out_f, in_f = self.lin.weight.value.shape
         self.y = np.empty((N, out_f), dtype)
         self.dx = np.empty((N, in_f), dtype)

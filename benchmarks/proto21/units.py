@@ -91,10 +91,12 @@ class ConvUnit:
             self.m2s = np.empty((N, O), np.float64)
             self.sum_g = np.empty((N, O), np.float64)
             self.sum_gx = np.empty((N, O), np.float64)
-            self.dz = alloc((N * self.hw, O), dtype)
+            # the direct path forms dz one image at a time (``k_block``); only im2col stores it
+            self.dz = alloc((N * self.hw, O), dtype) if self.method == "im2col" else None
         if not self.pool and self.bn is None:
             self.y = alloc((N, self.Ho, self.Wo, O), dtype)     # conv (+ bias) (+ ReLU)
-        self.dWc = [np.empty((self.K + self.has_bias, O), dtype) for _ in range(n_workers)]
+        self.dWc = ([np.empty((self.K + self.has_bias, O), dtype) for _ in range(n_workers)]
+                    if self.method == "im2col" else [])
         L = self.lane = kd.lanes(dtype)
         (kh, kw), (ph, pw) = self.k, self.p
         self.dwp = [alloc((kh, kw, self.C, kd.padded_to(O, L)), dtype) for _ in range(n_workers)]
