@@ -50,22 +50,24 @@ def _geo(u):
     return (u.k[0], u.k[1], u.s[0], u.s[1], u.p[0], u.p[1], u.Ho, u.Wo)
 
 
-def conv_bn_backward(u, w, n0, n1, bn, tot, g, a, b, mode, x, tf, dx, dx_mode, prev=None):
-    """Worker w: ``k_block.bn_conv_backward`` for unit u (its batch norm's totals ``tot``); ``prev``
-    = (unit before, its BN, mode) to take that batch norm's sums over dx."""
+def conv_bn_backward(u, w, chunks, bn, tot, g, a, b, mode, x, tf, dx, dx_mode, prev=None):
+    """Worker w: ``k_block.bn_conv_backward`` for unit u (its batch norm's totals ``tot``) on each of
+    its fixed ``chunks`` (k, s, e) of images, the weight gradient into chunk k's partial sum;
+    ``prev`` = (unit before, its BN, mode) to take that batch norm's sums over dx."""
     coef, tg, tgx = tot[0], tot[1], tot[2]
-    u.dwp[w][...] = 0
     dt = u.dtype
     if prev is None:
         pu, pbn, pmode = u, bn, -1
     else:
         pu, pbn, pmode = prev
     dxa = dx if dx is not None else x
-    k_block.bn_conv_backward(n0, n1, g, a, b, mode, u.z, bn.mean, bn.inv_std, coef, tg, tgx, dt.type(u.N * u.hw),
-                             bn.scale, bn.beta, x, tf, *_geo(u), u.zimg[w], u.dwp[w], u.xpad[w],
-                             u.wq if u.wq is not None else u.wp, dxa, u.gpad[w], u.dx_variant, dx_mode,
-                             pmode, pu.z, pbn.mean, pbn.inv_std, pbn.scale, pbn.beta, pu.sum_g, pu.sum_gx,
-                             u.wg_variant)
+    for k, s, e in chunks:
+        u.dwp[k][...] = 0
+        k_block.bn_conv_backward(s, e, g, a, b, mode, u.z, bn.mean, bn.inv_std, coef, tg, tgx, dt.type(u.N * u.hw),
+                                 bn.scale, bn.beta, x, tf, *_geo(u), u.zimg[w], u.dwp[k], u.xpad[w],
+                                 u.wq if u.wq is not None else u.wp, dxa, u.gpad[w], u.dx_variant, dx_mode,
+                                 pmode, pu.z, pbn.mean, pbn.inv_std, pbn.scale, pbn.beta, pu.sum_g, pu.sum_gx,
+                                 u.wg_variant)
 
 
 class FusedBlockStep:
@@ -88,9 +90,9 @@ class FusedBlockStep:
         self.bn_units = [self.u1, self.u2] + ([self.us] if self.us else [])
         self.H, self.W, self.C = in_hw[0], in_hw[1], in_channels
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         for u in self.bn_units:
-            u.prepare(N, dtype, n_workers)
+            u.prepare(N, dtype, n_workers, n_slots)
         u1, u2 = self.u1, self.u2
         self.out = alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
         # gradients live only during backward: da1 is shared by the blocks of a shape, dx alternates
@@ -167,18 +169,18 @@ class FusedBlockStep:
         if us is not None:
             tot_s = bns.totals(m)
             grads[us] = tot_s[3:]
-            conv_bn_backward(us, w, n0, n1, bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, no_tf, self.dx, 1)
+            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, no_tf, self.dx, 1)
         if not dropped:
             tot2 = bn2.totals(m)
             grads[u2] = tot2[3:]
             tf1 = kd.bn_relu_transform(self.bn1.mean, self.bn1.scale, self.bn1.beta)
-            conv_bn_backward(u2, w, n0, n1, bn2, tot2, self.gr, self.gr, b, MASK_SAMPLE, self.z1_4d, tf1, self.da1,
+            conv_bn_backward(u2, w, ctx.chunks[w], bn2, tot2, self.gr, self.gr, b, MASK_SAMPLE, self.z1_4d, tf1, self.da1,
                              1, prev=(u1, self.bn1, MASK_BN_RELU))
             ctx.sync()
             tot1 = self.bn1.totals(u1.N * u1.hw)
             grads[u1] = tot1[3:]
             da1 = self.da1.reshape(-1, u1.O)
-            conv_bn_backward(u1, w, n0, n1, self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, no_tf, self.dx, 2)
+            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, no_tf, self.dx, 2)
         if w == 0:
             self.bn_grads = grads
         return self.dx
@@ -206,9 +208,9 @@ class FusedStemStep:
         self.unit = unit
         self.bn_units = [unit]
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         u = self.unit
-        u.prepare(N, dtype, n_workers)
+        u.prepare(N, dtype, n_workers, n_slots)
         self.a = alloc((N, u.Ho, u.Wo, u.O), dtype)
         self.ones = np.ones(1, dtype)
         self.dx = None if u.first else alloc((N, u.H, u.W, u.C), dtype)
@@ -235,7 +237,7 @@ class FusedStemStep:
         tot = bn.totals(u.N * u.hw)
         if w == 0:
             self.bn_grads = tot[3:]
-        conv_bn_backward(u, w, n0, n1, bn, tot, g2, a2, self.ones, MASK_RELU, ctx.input_of[self], u.no_tf, self.dx,
+        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, MASK_RELU, ctx.input_of[self], u.no_tf, self.dx,
                          0 if self.dx is None else 1)
         return self.dx
 

@@ -40,6 +40,7 @@ def alloc(shape, dtype, zero=False):
     """An array of ``shape`` followed by ``SLACK`` readable elements (the micro-kernels' overhang)."""
     size = int(np.prod(shape))
     flat = (np.zeros if zero else np.empty)(size + SLACK, dtype)
+    flat[size:] = 0                    # what a tile reads past the end: zeros, never NaN or denormals
     return flat[:size].reshape(shape)
 
 

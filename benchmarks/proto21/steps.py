@@ -32,9 +32,9 @@ class ConvStep:
         self.unit = unit
         self.bn_units = []
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         u = self.unit
-        u.prepare(N, dtype, n_workers)
+        u.prepare(N, dtype, n_workers, n_slots if u.method == "direct" else None)
         self.dx = None if u.first else np.empty((N, u.H, u.W, u.C), dtype)
 
     def forward(self, w, x, n0, n1, ctx):
@@ -43,14 +43,15 @@ class ConvStep:
 
     def backward(self, w, g, n0, n1, ctx):
         u = self.unit
+        chunks = ctx.chunks[w] if u.method == "direct" else None
         if u.pool:
-            u.backward(w, ctx.input_of[self], None, n0, n1, self.dx, None, ctx.scratch[w], g_pool=g)
+            u.backward(w, ctx.input_of[self], None, n0, n1, self.dx, None, ctx.scratch[w], g_pool=g, chunks=chunks)
         else:
             gz = g.reshape(-1, u.O)
             if u.relu:
                 r = slice(n0 * u.hw, n1 * u.hw)
                 k_norm.relu_mask(gz[r], u.y.reshape(-1, u.O)[r], gz[r])
-            u.backward(w, ctx.input_of[self], gz, n0, n1, self.dx, None, ctx.scratch[w])
+            u.backward(w, ctx.input_of[self], gz, n0, n1, self.dx, None, ctx.scratch[w], chunks=chunks)
         return self.dx
 
     def grads(self, n_workers):
@@ -65,7 +66,7 @@ class ConvBNStep(ConvStep):
         super().__init__(unit)
         self.bn_units = [unit]
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         super().prepare(N, dtype, n_workers)
         u = self.unit
         self.a = alloc((N, u.Ho, u.Wo, u.O), dtype)
@@ -117,7 +118,7 @@ class BlockStep:
         self.bn_units = [self.u1, self.u2] + ([self.us] if self.us else [])
         self.H, self.W, self.C = in_hw[0], in_hw[1], in_channels
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         for u in self.bn_units:
             u.prepare(N, dtype, n_workers)
         u1, u2 = self.u1, self.u2
@@ -219,7 +220,7 @@ class FlattenStep:
     def __init__(self, in_shape):
         self.H, self.W, self.C = in_shape
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         self.y = np.empty((N, self.C * self.H * self.W), dtype)
         self.dx = np.empty((N, self.H, self.W, self.C), dtype)
 
@@ -242,7 +243,7 @@ class GapStep:
     def __init__(self, in_shape):
         self.H, self.W, self.C = in_shape
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         self.y = np.empty((N, self.C), dtype)
         self.dx = np.empty((N, self.H, self.W, self.C), dtype)
 
@@ -261,45 +262,52 @@ class GapStep:
 
 
 class LinearStep:
-    """Linear [+ ReLU] on (N, F) rows: y = x W^T + b; the weight gradient per worker, added in order."""
+    """Linear [+ ReLU] on (N, F) rows: y = x W^T + b, one product per fixed chunk of rows (a row's bits
+    do not depend on the split), the weight gradient per chunk, added in chunk order."""
     bn_units = []
 
     def __init__(self, lin, relu, first=False):
         self.lin, self.relu, self.first = lin, bool(relu), first
 
-    def prepare(self, N, dtype, n_workers, pool=None):
+    def prepare(self, N, dtype, n_workers, pool=None, n_slots=None):
         out_f, in_f = self.lin.weight.value.shape
+        n_slots = n_workers if n_slots is None else n_slots
         self.y = np.empty((N, out_f), dtype)
         self.dx = np.empty((N, in_f), dtype)
         self.g = np.empty((N, out_f), dtype)
-        self.dW = [np.empty((out_f, in_f), dtype) for _ in range(n_workers)]
-        self.db = [np.empty(out_f, dtype) for _ in range(n_workers)]
+        self.dW = [np.empty((out_f, in_f), dtype) for _ in range(n_slots)]
+        self.db = [np.empty(out_f, dtype) for _ in range(n_slots)]
+
+    def _chunks(self, w, n0, n1, ctx):
+        return ctx.chunks[w] if getattr(ctx, "chunks", None) else [(w, n0, n1)]
 
     def forward(self, w, x, n0, n1, ctx):
-        y = self.y[n0:n1]
-        np.matmul(x[n0:n1], self.lin.weight.value.T, out=y)
-        y += self.lin.bias.value
-        if self.relu:
-            np.maximum(y, 0, out=y)
+        Wt = self.lin.weight.value.T
+        for _, s, e in self._chunks(w, n0, n1, ctx):
+            y = self.y[s:e]
+            np.matmul(x[s:e], Wt, out=y)
+            y += self.lin.bias.value
+            if self.relu:
+                np.maximum(y, 0, out=y)
         return self.y
 
     def backward(self, w, g, n0, n1, ctx):
         x = ctx.input_of[self]
-        gl = self.g[n0:n1]
-        if self.relu:
-            k_norm.relu_mask(g[n0:n1], self.y[n0:n1], gl)
-        else:
-            gl[...] = g[n0:n1]
-        np.matmul(gl.T, x[n0:n1], out=self.dW[w])
-        np.sum(gl, axis=0, out=self.db[w])
-        if self.first:
-            return None
-        np.matmul(gl, self.lin.weight.value, out=self.dx[n0:n1])
-        return self.dx
+        for k, s, e in self._chunks(w, n0, n1, ctx):
+            gl = self.g[s:e]
+            if self.relu:
+                k_norm.relu_mask(g[s:e], self.y[s:e], gl)
+            else:
+                gl[...] = g[s:e]
+            np.matmul(gl.T, x[s:e], out=self.dW[k])
+            np.sum(gl, axis=0, out=self.db[k])
+            if not self.first:
+                np.matmul(gl, self.lin.weight.value, out=self.dx[s:e])
+        return None if self.first else self.dx
 
     def grads(self, n_workers):
         dW, db = self.dW[0].copy(), self.db[0].copy()
-        for w in range(1, n_workers):
-            dW += self.dW[w]
-            db += self.db[w]
+        for k in range(1, len(self.dW)):
+            dW += self.dW[k]
+            db += self.db[k]
         return [(self.lin.weight, dW), (self.lin.bias, db)]

@@ -156,3 +156,29 @@ def test_a_network_the_prototype_cannot_fuse_is_refused_by_name():
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
     with pytest.raises(NotImplementedError, match="Tanh"):
         FusedNet(net, (1, 6, 6), 2)
+
+
+@pytest.mark.determinism
+@pytest.mark.parametrize("case", ["lenet", "resnet-row", "resnet-batch", "conv-zoo"])
+def test_the_direct_path_gives_the_same_bits_with_1_2_or_3_workers_or_auto(case):
+    """Weight gradients are summed per fixed chunk of 8 images and the chunks in order, batch
+    statistics per image: the number of workers (and so a busy machine's choice of it) does not
+    change a bit of four training steps on 21 images (3 chunks, split 3/0, 2/1 and 1/1/1)."""
+    build, shape = CASES[case]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((21,) + shape).astype(np.float32)
+    y = rng.integers(0, 10, 21)
+    runs = []
+    for n_workers in (1, 2, 3, "auto"):
+        net = build(np.random.default_rng(1), np.float32)
+        fnet = FusedNet(net, shape, n_workers)
+        try:
+            scores, grads = train_steps(net, fnet, X, y, steps=4)
+        finally:
+            fnet.close()
+        runs.append((scores, net.state_dict()))
+    for other in runs[1:]:
+        for a, b in zip(runs[0][0], other[0]):
+            np.testing.assert_array_equal(a, b)
+        for k in runs[0][1]:
+            np.testing.assert_array_equal(runs[0][1][k], other[1][k])

@@ -65,6 +65,7 @@ class ConvUnit:
         if pool and bn is not None:
             raise NotImplementedError("ConvUnit: batch norm before a pooling is not fused in this prototype")
         self.N = None
+        self.dwp = []
 
     # -- shapes ---------------------------------------------------------------------------------
     def out_hw(self):
@@ -74,9 +75,11 @@ class ConvUnit:
         per = max(1, CHUNK_BYTES // max(1, self.hw * (self.K + 1) * self.dtype.itemsize))
         return [(s, min(n1, s + per)) for s in range(n0, n1, per)]
 
-    def prepare(self, N, dtype, n_workers):
-        """Full-batch arrays for a batch of N (reused while N and dtype stay the same)."""
-        if self.N == N and self.dtype == dtype:
+    def prepare(self, N, dtype, n_workers, n_slots=None):
+        """Full-batch arrays for a batch of N (reused while N and dtype stay the same); ``n_slots``
+        weight-gradient partial sums (one per fixed chunk of images; default one per worker)."""
+        n_slots = n_workers if n_slots is None else n_slots
+        if self.N == N and self.dtype == dtype and len(self.dwp) == n_slots:
             return
         self.N, self.dtype = N, np.dtype(dtype)
         O = self.O
@@ -99,8 +102,8 @@ class ConvUnit:
                     if self.method == "im2col" else [])
         L = self.lane = kd.lanes(dtype)
         (kh, kw), (ph, pw) = self.k, self.p
-        self.dwp = [alloc((kh, kw, self.C, kd.padded_to(O, L)), dtype) for _ in range(n_workers)]
-        self.db = [np.zeros(O, dtype) for _ in range(n_workers)]
+        self.dwp = [alloc((kh, kw, self.C, kd.padded_to(O, L)), dtype) for _ in range(n_slots)]
+        self.db = [np.zeros(O, dtype) for _ in range(n_slots)]
         self.xpad = [alloc(((self.H + 2 * ph) * (self.W + 2 * pw) * self.C,), dtype, zero=True)
                      for _ in range(n_workers)]
         self.gpad = [alloc(((self.Ho + 2 * kh + 2) * (self.Wo + 2 * kw + 2) * O,), dtype, zero=True)
@@ -183,31 +186,33 @@ class ConvUnit:
         return self.y if not self.pool else self.y.reshape(-1, self.O)
 
     # -- backward ---------------------------------------------------------------------------------
-    def backward(self, w, x, dz, n0, n1, dx, init, scratch, g_pool=None):
-        """Worker w: dW_col of its images into ``self.dWc[w]``; dx (N, H, W, C) of its images (when
-        not the first layer), plus ``init`` where given. ``dz`` = dL/d(conv output) rows, or None
-        for a pooled unit, whose dz is built per chunk from ``g_pool`` = dL/d(pooled output)."""
+    def backward(self, w, x, dz, n0, n1, dx, init, scratch, g_pool=None, chunks=None):
+        """Worker w: the weight gradient of its images (direct: into the partial sum of each of its
+        fixed ``chunks`` (k, s, e) of images; im2col: into ``self.dWc[w]``); dx (N, H, W, C) of its
+        images (when not the first layer), plus ``init`` where given. ``dz`` = dL/d(conv output)
+        rows, or None for a pooled unit, whose dz is built per image from ``g_pool``."""
         (kh, kw), (sh, sw), (ph, pw) = self.k, self.s, self.p
         hw, O, K = self.hw, self.O, self.K
         if self.method == "direct":
-            dwp, db = self.dwp[w], self.db[w]
-            dwp[...] = 0
-            db[...] = 0
             geo = (kh, kw, sh, sw, ph, pw, self.Ho, self.Wo)
             wq = self.wq if dx is not None else self.wp            # unused without dx
             dxa = dx if dx is not None else x
-            if dz is None:
-                kd.pool_conv_backward(g_pool, self.y, self.arg, db, x, n0, n1, *geo, self.zimg[w], dwp,
-                                      self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None, self.no_tf,
-                                      self.wg_variant)
-                return
-            kd.weight_grad(x, n0, n1, *geo, dz, dwp, self.xpad[w], self.no_tf, self.wg_variant)
-            if self.has_bias:
-                kd.bias_grad(dz, n0 * hw, n1 * hw, db)
-            if dx is not None:
-                if init is not None and init is not dx:
-                    dx[n0:n1] = init[n0:n1]
-                kd.input_grad(dz, n0, n1, *geo, wq, dx, self.gpad[w], self.dx_variant, int(init is not None))
+            for k, s, e in (chunks if chunks is not None else [(w, n0, n1)]):
+                dwp, db = self.dwp[k], self.db[k]
+                dwp[...] = 0
+                db[...] = 0
+                if dz is None:
+                    kd.pool_conv_backward(g_pool, self.y, self.arg, db, x, s, e, *geo, self.zimg[w], dwp,
+                                          self.xpad[w], wq, dxa, self.gpad[w], self.dx_variant, dx is not None,
+                                          self.no_tf, self.wg_variant)
+                    continue
+                kd.weight_grad(x, s, e, *geo, dz, dwp, self.xpad[w], self.no_tf, self.wg_variant)
+                if self.has_bias:
+                    kd.bias_grad(dz, s * hw, e * hw, db)
+                if dx is not None:
+                    if init is not None and init is not dx:
+                        dx[s:e] = init[s:e]
+                    kd.input_grad(dz, s, e, *geo, wq, dx, self.gpad[w], self.dx_variant, int(init is not None))
             return
         dWc = self.dWc[w]
         started = False
@@ -257,13 +262,15 @@ class ConvUnit:
         return tot_gx.astype(dt), tot_g.astype(dt)
 
     def grads(self, n_workers):
-        """(dW, db) of the whole batch: the workers' sums added in worker order."""
+        """(dW, db) of the whole batch: the partial sums added in order (direct: one per fixed chunk
+        of images, so the bits do not depend on the number of workers; im2col: one per worker)."""
         if self.method == "direct":
-            dwp = self.dwp[0].copy()
+            O = self.O                 # lanes past O hold what the tiles read past a row: never summed
+            dwp = self.dwp[0][..., :O].copy()
             db = self.db[0].copy()
-            for w in range(1, n_workers):
-                dwp += self.dwp[w]
-                db += self.db[w]
+            for k in range(1, len(self.dwp)):
+                dwp += self.dwp[k][..., :O]
+                db += self.db[k]
             return kd.unpack_weight_grad(dwp, self.conv.weight.value.shape), (db if self.has_bias else None)
         total = self.dWc[0].copy()
         for w in range(1, n_workers):
