@@ -81,10 +81,6 @@ def wgrad_variant(o_pad: int, lane: int, k_row: int) -> int:
     return 2 if k_row < 8 else 3
 
 
-_CONV_P = (16, 8, 7)
-_CONV_V = (1, 2, 2)
-
-
 @numba.njit(**NB)
 def _tile(variant, x, x0, xs_p, xs_u, xs_v, w, w0, ws_u, ws_v, ws_c, y, y0, ys_p, nc, ntu, ntv, npv, nov, add):
     if variant == 0:

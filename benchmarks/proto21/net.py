@@ -9,11 +9,15 @@
         opt.step()                                     # any chainrule optimizer: the Parameters are net's
 
 What is fused (``describe()`` lists it): Conv2d + bias + ReLU + MaxPool2d(2) as one pass over each
-chunk of the convolution's output (lenet); Conv2d + BatchNorm2d (+ ReLU) with the statistics
-taken on the product while it is in cache; a residual block's tail (shortcut, its batch norm, the
-stochastic-depth factor, the add and the ReLU after the block) as one pass. The images stay
-channels-last from the first convolution to the flatten or the global pooling. The batch is
-split into one contiguous slice per worker (``workers.split``).
+image's convolution output (lenet); Conv2d + BatchNorm2d (+ ReLU) with the statistics taken on each
+image's output while it is in cache; a residual block as the passes of ``block.py`` (BN1 + ReLU
+applied while conv2 reads its input, the tail: shortcut, its batch norm, the stochastic-depth
+factor, the add and the ReLU, as one pass). The images stay channels-last from the first
+convolution to the flatten or the global pooling. The batch is cut into fixed chunks of
+``chunk_images`` images, whole chunks per worker (``workers.split``); weight gradients are summed
+per chunk, so the bits do not depend on ``n_workers`` (an int, or ``"auto"``: ``_auto_workers``).
+``method="im2col"`` runs the convolutions as patches + BLAS products instead (the measured
+alternative; its bits depend on the number of workers).
 
 The network's modules keep their Parameters and buffers (running statistics, stochastic-depth
 generators, drawn in the same order as ``net.forward`` draws them), so ``net`` and ``fnet`` can

@@ -1,10 +1,13 @@
-"""The steps of a compiled network besides the plain convolution: residual blocks, flatten, pooling, Linear.
+"""The steps of a compiled network: a convolution (lenet's conv + bias + ReLU + pool), flatten, global
+pooling, Linear, and the im2col method's batch-norm steps and residual block (the direct method's
+are in ``block.py``).
 
 Each step owns full-batch output arrays; ``forward(w, x, n0, n1, ctx)`` and ``backward(w, g, n0,
-n1, ctx)`` fill the rows of worker w's images [n0, n1) and return the full-batch array the next
-step reads. A step that needs batch statistics calls ``ctx.sync()`` (every worker calls it the
-same number of times). Parameter gradients are kept per worker and added in worker order by
-``grads()`` on the calling thread, after the workers are done.
+n1, ctx)`` fill the rows of worker w's images [n0, n1) (``ctx.chunks[w]``: the same images as fixed
+chunks) and return the full-batch array the next step reads. A step that needs batch statistics
+calls ``ctx.sync()`` (every worker calls it the same number of times). Parameter gradients are kept
+per chunk (direct method) or per worker (im2col) and added in that order by ``grads()`` on the
+calling thread, after the workers are done.
 """
 from __future__ import annotations
 
