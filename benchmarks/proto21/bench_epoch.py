@@ -96,6 +96,38 @@ class ProtoCNN:
         return out.argmax(1)
 
 
+def others_busy(window: float = 2.0) -> float:
+    """Cores kept busy by other processes over the next ``window`` seconds (this one sleeps):
+    the machine's busy jiffies (/proc/stat) over the interval, times the number of cores."""
+    import time
+
+    def busy_total():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]
+        return sum(v) - idle, sum(v)
+    b0, t0 = busy_total()
+    time.sleep(window)
+    b1, t1 = busy_total()
+    return (b1 - b0) / max(1, t1 - t0) * (os.cpu_count() or 1)
+
+
+def wait_quiet(limit: float, timeout: float = 1800.0):
+    """Wait until other processes use less than ``limit`` cores (measured over 2 s); returns the
+    last measurement (the wait gives up after ``timeout`` seconds and says so)."""
+    import time
+    start = time.time()
+    while True:
+        busy = others_busy()
+        if busy < limit or time.time() - start > timeout:
+            if busy >= limit:
+                print(f"  (still {busy:.2f} busy cores after {timeout:.0f} s: measuring anyway)", flush=True)
+            return busy
+
+
+QUIET = {"limit": None}
+
+
 def run(systems, X, y, Xte, yte, repeats, image_shape, build):
     flops, _ = convnets.network_flops(build(np.random.default_rng(0)), image_shape)
     flops *= len(X)
@@ -107,11 +139,14 @@ def run(systems, X, y, Xte, yte, repeats, image_shape, build):
         for make, n in zip(systems, names):
             m = make(r)
             m.epoch(X[:256], y[:256])
+            busy = wait_quiet(QUIET["limit"]) if QUIET["limit"] is not None else None
             sec, g, _ = compare.timed(lambda: m.epoch(X, y))
+            after = others_busy(1.0) if QUIET["limit"] is not None else None
             times[n].append(sec)
             grow[n].append(g)
             last[n] = m
-            print(f"  {n}: {sec:.3f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+            q = "" if busy is None else f", other processes {busy:.2f} cores before, {after:.2f} after"
+            print(f"  {n}: {sec:.3f} s (load {os.getloadavg()[0]:.2f}{q})", flush=True)
     out = {}
     for n in names:
         acc = float(np.mean(last[n].predict(Xte) == yte)) if Xte is not None else None
@@ -144,7 +179,10 @@ def main(argv=None):
     ap.add_argument("--only", default="lenet,resnet")
     ap.add_argument("--no-today", action="store_true", help="leave chainrule today out (it is slow on the ResNet)")
     ap.add_argument("--contiguous", action="store_true", help="PyTorch's contiguous format too")
+    ap.add_argument("--quiet-gate", type=float, default=None,
+                    help="before each timed epoch, wait until other processes use fewer cores than this")
     args = ap.parse_args(argv)
+    QUIET["limit"] = args.quiet_gate
     import torch
     from threadpoolctl import threadpool_limits
     counts = [int(t) for t in args.threads.split(",")]
