@@ -15,6 +15,8 @@ class Summary:
     total_params: int = 0
     trainable_params: int = 0
     input_shape: tuple | None = None
+    #: rows (by layer name) that run as fused compiled steps (``Sequential.fused_modules``)
+    fused: tuple = ()
 
     def __str__(self) -> str:
         header = ("layer", "type", "output shape", "parameters")
@@ -26,6 +28,8 @@ class Summary:
         out = [fmt(header), line] + [fmt(r) for r in body] + [line]
         out.append(f"total parameters: {self.total_params:,} ({self.trainable_params:,} trainable)"
                    + (f"; input {_shape_text((None,) + tuple(self.input_shape))}" if self.input_shape is not None else ""))
+        if self.fused:
+            out.append(f"(fused): {len(self.fused)} layers run as fused compiled steps (chainrule.show_config())")
         return "\n".join(out)
 
     __repr__ = __str__
@@ -47,12 +51,12 @@ def _shape_text(shape) -> str:
 def summarize(module, input_shape=None) -> Summary:
     """The Summary of ``module`` for samples of ``input_shape`` (without the batch axis; None: shapes
     are not computed)."""
-    rows = []
+    rows, fused = [], []
 
     def own_params(m) -> int:
         return sum(p.value.size for p in m._parameters.values())
 
-    def visit(m, name, shape, depth):
+    def visit(m, name, shape, depth, is_fused=False):
         out = None
         if shape is not None:
             out = tuple(m.output_shape(shape))
@@ -60,10 +64,13 @@ def summarize(module, input_shape=None) -> Summary:
         children = list(m._modules.items())
         if m.chains_children and children:
             s = shape
+            runs_fused = m.fused_modules() if hasattr(m, "fused_modules") else set()
             for child_name, child in children:
-                s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth)
+                s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth, child_name in runs_fused)
             return out
-        rows.append((label, type(m).__name__, _shape_text(out), own_params(m)))
+        if is_fused:
+            fused.append(label.strip())
+        rows.append((label, type(m).__name__ + (" (fused)" if is_fused else ""), _shape_text(out), own_params(m)))
         for child_name, child in children:          # other containers (Residual): each child from the input
             visit(child, f"{name}.{child_name}" if name else child_name, shape, depth + 1)
         return out
@@ -72,4 +79,4 @@ def summarize(module, input_shape=None) -> Summary:
     visit(module, "", shape, 0)
     params = module.parameters()
     total = sum(p.value.size for p in params)
-    return Summary(rows, total, total, None if input_shape is None else tuple(input_shape))
+    return Summary(rows, total, total, None if input_shape is None else tuple(input_shape), tuple(fused))

@@ -1,0 +1,120 @@
+"""Whole networks run fused against the same networks run module by module (the reference), and the
+determinism the engine promises: the same bits every run and for any number of workers."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from chainrule import losses, optim
+from chainrule.architectures import lenet
+from fused_helpers import TOL, rel
+
+pytest.importorskip("numba")
+
+
+def train_steps(net, X, y, steps=3):
+    """The notes' loop for ``steps`` batches; the scores of each step and the first step's gradients
+    (later steps may route a pooling's near-tie differently in float32: a different subgradient)."""
+    loss = losses.SoftmaxLogLikelihood()
+    opt = optim.SGD(net, lr=0.05, momentum=0.9)
+    scores = []
+    for _ in range(steps):
+        opt.zero_grad()
+        s = net.forward(X)
+        loss.forward(s, y)
+        net.backward(loss.backward())
+        scores.append(s)
+        if not scores[:-1]:
+            grads = {k: p.grad.copy() for k, p in net.named_parameters()}
+        opt.step()
+    return scores, grads
+
+
+def data(dtype, n=21, size=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 1, size, size)).astype(dtype), rng.integers(0, 10, n)
+
+
+def check_against_reference(build, dtype, n_threads, threads):
+    threads(n_threads)
+    make = lambda: lenet(1, 10, 12, rng=0, dtype=dtype)    # noqa: E731
+    fused, ref = build(make, True), build(make, False)
+    X, y = data(dtype)
+    s_f, g_f = train_steps(fused, X, y)
+    assert fused._fused_ran and not ref.__dict__.get("_fused_ran")
+    s_r, g_r = train_steps(ref, X, y)
+    for a, b in zip(s_f, s_r):
+        assert rel(a, b) <= TOL[dtype] * 10        # three steps of SGD with momentum
+    for k in g_r:
+        assert rel(g_f[k], g_r[k]) <= TOL[dtype], k
+    after = 1e-3 if dtype == np.float32 else 1e-10    # three steps: float32 rounding routes near-ties apart
+    for (k, p), (_, q) in zip(fused.named_parameters(), ref.named_parameters()):
+        assert rel(p.value, q.value) <= after, k
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_lenet_training_steps_match_the_reference_float32(build, threads, n_threads):
+    check_against_reference(build, np.float32, n_threads, threads)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lenet_training_steps_match_the_reference_float64(build, threads, n_threads):
+    check_against_reference(build, np.float64, n_threads, threads)
+
+
+def test_evaluation_mode_and_new_weights_are_read_at_every_call(build):
+    make = lambda: lenet(1, 10, 12, rng=0)    # noqa: E731
+    fused, ref = build(make, True), build(make, False)
+    X, _ = data(np.float32, n=5)
+    fused.eval()
+    ref.eval()
+    assert rel(fused.forward(X), ref.forward(X)) <= 1e-5
+    state = lenet(1, 10, 12, rng=7).state_dict()
+    fused.load_state_dict(state)
+    ref.load_state_dict(state)
+    assert rel(fused.forward(X), ref.forward(X)) <= 1e-5
+    fused[0].weight.value = fused[0].weight.value * 2
+    ref[0].weight.value = ref[0].weight.value * 2
+    assert rel(fused.forward(X), ref.forward(X)) <= 1e-5
+    assert rel(fused.forward(X[:3]), ref.forward(X[:3])) <= 1e-5       # another batch size: a new plan
+
+
+def test_outputs_are_fresh_arrays_and_the_network_copies_and_pickles(build):
+    net = build(lambda: lenet(1, 10, 12, rng=0), True)
+    X, _ = data(np.float32, n=4)
+    a = net.forward(X)
+    b = net.forward(X + 1)
+    assert not np.shares_memory(a, b) and not np.array_equal(a, b)
+    twin = copy.deepcopy(net)
+    np.testing.assert_array_equal(twin.forward(X), a)
+    back = pickle.loads(pickle.dumps(net))       # noqa: S301 (our own object, in memory)
+    np.testing.assert_array_equal(back.forward(X), a)
+
+
+def test_summary_marks_the_layers_that_run_fused(build):
+    fused = build(lambda: lenet(1, 10, 12, rng=0), True).summary((1, 12, 12))
+    ref = build(lambda: lenet(1, 10, 12, rng=0), False).summary((1, 12, 12))
+    assert [r[1] for r in fused.rows][:3] == ["Conv2d (fused)", "ReLU (fused)", "MaxPool2d (fused)"]
+    assert len(fused.fused) == 10 and "fused" in str(fused)
+    assert ref.fused == () and "fused" not in str(ref)
+
+
+@pytest.mark.determinism
+def test_the_same_bits_every_run_and_for_any_number_of_workers(build, threads):
+    X, y = data(np.float32, n=37)
+    runs = []
+    for n in [1, 2, 3, "auto", 2]:
+        threads(n)
+        net = build(lambda: lenet(1, 10, 12, rng=0), True)
+        scores, grads = train_steps(net, X, y, steps=3)
+        runs.append((scores, grads, net.state_dict()))
+    first = runs[0]
+    for scores, grads, state in runs[1:]:
+        for a, b in zip(scores, first[0]):
+            np.testing.assert_array_equal(a, b)
+        for k in grads:
+            np.testing.assert_array_equal(grads[k], first[1][k])
+        for k in state:
+            np.testing.assert_array_equal(state[k], first[2][k])
