@@ -35,6 +35,20 @@ def _from_environment() -> bool:
 _enabled = _from_environment()
 
 
+def why() -> str:
+    """Why the compiled kernels are on or off (what ``chainrule.show_config()`` says).
+
+    Returns
+    -------
+    str
+    """
+    if not _HAVE_NUMBA:
+        return "numba is not installed: pip install 'chainrule[all]'"
+    if not _from_environment():
+        return "CHAINRULE_COMPILED=0 in the environment"
+    return "numba installed" if _enabled else "turned off by set_enabled(False)"
+
+
 def available() -> bool:
     """True when numba is installed (the ``fast`` extra).
 
@@ -78,4 +92,4 @@ def set_enabled(flag: bool) -> None:
 
 def __dir__():
     """Only the public names (what tab completion shows)."""
-    return ["available", "enabled", "fuse", "get_num_threads", "set_enabled", "set_num_threads"]
+    return ["available", "enabled", "fuse", "get_num_threads", "set_enabled", "set_num_threads", "why"]

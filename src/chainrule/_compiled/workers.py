@@ -83,6 +83,21 @@ def get_num_threads():
     return _setting
 
 
+@contextlib.contextmanager
+def using_threads(n):
+    """A context manager: ``set_num_threads(n)`` inside, the previous setting restored after
+    (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it."""
+    if n is None:
+        yield
+        return
+    before = _setting
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        set_num_threads(before)
+
+
 def workers_for_step(active: int = 0) -> int:
     """How many workers the next step runs with (``"auto"``: see the module docstring)."""
     if _setting != "auto":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compiled.workers import using_threads
 from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
@@ -94,7 +95,7 @@ def add_parser(sub):
                         "rule; 1 turns stochastic depth off (resnet)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
-                   help="BLAS threads NumPy may use; one is fastest for small networks (README: measured on 2 cores)")
+                   help="threads of the compiled kernels and of BLAS; one is fastest for small networks (README: measured on 2 cores)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
                    help="output folder, created if missing (default: runs/<dataset>-<model>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
@@ -295,15 +296,13 @@ def _settings(args) -> dict:
 
 def run(args) -> int:
     check(args)
-    from threadpoolctl import threadpool_limits
-
     out = Path(args.out or default_out(args))
     try:
         lock = PathLock(out).acquire()      # one live run per --out folder: never a mixed folder
     except PathLocked as exc:
         print(f"chainrule train: {exc}", file=sys.stderr)
         return 1
-    with lock, threadpool_limits(limits=args.threads, user_api="blas"):
+    with lock, using_threads(args.threads):          # the compiled kernels' workers and BLAS's threads
         return _train(args, out)
 
 

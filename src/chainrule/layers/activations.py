@@ -235,7 +235,7 @@ class ReLU(_Elementwise):
     grad_cases = (("ReLU", lambda d, r: ReLU(), kinkless),)
 
     def fused_spec(self):
-        """For the compiled engine: max(0, x), fused into the layer before it."""
+        # For the compiled engine: max(0, x), fused into the layer before it.
         return {"op": "relu"}
 
     def __init__(self, inplace: bool = False):

@@ -309,7 +309,7 @@ class Conv2d(Module):
     )
 
     def fused_spec(self):
-        """For the compiled engine: a convolution with these Parameters, stride and padding."""
+        # For the compiled engine: a convolution with these Parameters, stride and padding.
         return {"op": "conv2d", "weight": self.weight, "bias": self.bias, "stride": self.stride,
                 "padding": self.padding}
 

@@ -250,7 +250,7 @@ class Linear(Module):
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
 
     def fused_spec(self):
-        """For the compiled engine: s = x W^T + b with these Parameters."""
+        # For the compiled engine: s = x W^T + b with these Parameters.
         return {"op": "linear", "weight": self.weight, "bias": self.bias}
 
     grad_cases = (

@@ -249,7 +249,7 @@ class MaxPool2d(_Pool2d):
                    distinct_images(5, extra_channels=WIDE)))
 
     def fused_spec(self):
-        """For the compiled engine: a max pooling (fused after Conv2d + ReLU when 2 x 2, stride 2)."""
+        # For the compiled engine: a max pooling (fused after Conv2d + ReLU when 2 x 2, stride 2).
         return {"op": "maxpool2d", "kernel_size": self.kernel_size, "stride": self.stride}
 
 
