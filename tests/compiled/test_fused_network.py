@@ -118,3 +118,40 @@ def test_the_same_bits_every_run_and_for_any_number_of_workers(build, threads):
             np.testing.assert_array_equal(grads[k], first[1][k])
         for k in state:
             np.testing.assert_array_equal(state[k], first[2][k])
+
+
+class _StopAfter:
+    """A callback that ends the run after ``epochs`` complete epochs (as a kill after a checkpoint)."""
+
+    def __init__(self, epochs):
+        from chainrule.training import Callback
+        stop = epochs
+
+        class Stop(Callback):
+            def on_epoch_end(self, trainer, epoch, record):
+                if epoch + 1 == stop:
+                    trainer.stop_training = True
+        self.callback = Stop()
+
+
+@pytest.mark.determinism
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_a_resumed_fused_run_ends_with_the_bits_of_an_uninterrupted_one(build, threads, tmp_path, n_threads):
+    from chainrule.training import Checkpoint, Trainer
+    threads(n_threads)
+    X, y = data(np.float32, n=48, size=8)
+
+    def trainer(callbacks=()):
+        net = build(lambda: lenet(1, 10, 8, rng=0), True)
+        return Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.05, momentum=0.9), batch_size=16,
+                       epochs=4, rng=0, callbacks=list(callbacks))
+    full = trainer()
+    full.fit(X, y)
+    assert full.model._fused_ran
+    path = tmp_path / "run.npz"
+    trainer([Checkpoint(path), _StopAfter(2).callback]).fit(X, y)
+    resumed = trainer([Checkpoint(path)]).resume(path)
+    resumed.fit(X, y)
+    for k, v in full.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[k], v, err_msg=k)
+    assert resumed.history["loss"] == full.history["loss"]

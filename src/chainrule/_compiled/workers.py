@@ -64,12 +64,12 @@ def set_num_threads(n) -> None:
     global _setting, _blas_limit
     if n != "auto":
         n = check_int("set_num_threads n", n, 1)
-    ctl = _controller_or_none()
     if _blas_limit is not None:
         _blas_limit.restore_original_limits()
         _blas_limit = None
-    if n != "auto" and ctl is not None:
-        _blas_limit = ctl.limit(limits=n, user_api="blas")
+    if n != "auto" and _controller_or_none() is not None:
+        from threadpoolctl import threadpool_limits      # looks again: scipy may have loaded its own BLAS since
+        _blas_limit = threadpool_limits(limits=n, user_api="blas")
     _setting = n
 
 
