@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule import losses, optim
-from chainrule.architectures import lenet
+from chainrule.architectures import lenet, resnet
 from fused_helpers import TOL, rel
 
 pytest.importorskip("numba")
@@ -26,14 +26,56 @@ def train_steps(net, X, y, steps=3):
         net.backward(loss.backward())
         scores.append(s)
         if not scores[:-1]:
-            grads = {k: p.grad.copy() for k, p in net.named_parameters()}
+            grads = {k: None if p.grad is None else p.grad.copy() for k, p in net.named_parameters()}
         opt.step()
     return scores, grads
 
 
-def data(dtype, n=21, size=12, seed=0):
+def data(dtype, n=21, size=12, seed=0, channels=1):
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, 1, size, size)).astype(dtype), rng.integers(0, 10, n)
+    return rng.standard_normal((n, channels, size, size)).astype(dtype), rng.integers(0, 10, n)
+
+
+#: small ResNets (width 4, two blocks per stage, 16 x 16 x 3 images): stochastic depth per row, per
+#: batch (whole blocks dropped), none
+RESNETS = {"resnet-row": (0.5, "row"), "resnet-batch": (0.3, "batch"), "resnet-no-sd": (1.0, "row")}
+
+
+def small_resnet(case, dtype):
+    p, mode = RESNETS[case]
+    return lambda: resnet(3, 10, width=4, blocks_per_stage=2, p_last=p, mode=mode, rng=0, dtype=dtype)
+
+
+def check_resnet(build, case, dtype, steps):
+    """``steps`` SGD steps fused and module by module: scores, the first step's gradients, the
+    running statistics and the weights after."""
+    fused, ref = build(small_resnet(case, dtype), True), build(small_resnet(case, dtype), False)
+    X, y = data(dtype, n=13, size=16, channels=3)
+    s_f, g_f = train_steps(fused, X, y, steps)
+    s_r, g_r = train_steps(ref, X, y, steps)
+    assert fused._fused_ran
+    for a, b in zip(s_f, s_r):
+        assert rel(a, b) <= TOL[dtype] * 10
+    for k in g_r:
+        assert (g_f[k] is None) == (g_r[k] is None), k          # a dropped block gets no gradient
+        assert g_r[k] is None or rel(g_f[k], g_r[k]) <= TOL[dtype], k
+    after = 1e-3 if dtype == np.float32 else 1e-10
+    for (k, a), (_, b) in zip(fused.state_dict().items(), ref.state_dict().items()):
+        assert rel(a, b) <= after if a.dtype.kind == "f" else np.array_equal(a, b), k
+    fused.eval()
+    ref.eval()
+    assert rel(fused.forward(X), ref.forward(X)) <= after
+
+
+@pytest.mark.parametrize("case", sorted(RESNETS))
+def test_a_resnet_training_step_matches_the_reference_float32(build, case):
+    check_resnet(build, case, np.float32, steps=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(RESNETS))
+def test_resnet_training_steps_match_the_reference_float64(build, case):
+    check_resnet(build, case, np.float64, steps=3)
 
 
 def check_against_reference(build, dtype, n_threads, threads):
@@ -47,7 +89,8 @@ def check_against_reference(build, dtype, n_threads, threads):
     for a, b in zip(s_f, s_r):
         assert rel(a, b) <= TOL[dtype] * 10        # three steps of SGD with momentum
     for k in g_r:
-        assert rel(g_f[k], g_r[k]) <= TOL[dtype], k
+        assert (g_f[k] is None) == (g_r[k] is None), k          # a dropped block gets no gradient
+        assert g_r[k] is None or rel(g_f[k], g_r[k]) <= TOL[dtype], k
     after = 1e-3 if dtype == np.float32 else 1e-10    # three steps: float32 rounding routes near-ties apart
     for (k, p), (_, q) in zip(fused.named_parameters(), ref.named_parameters()):
         assert rel(p.value, q.value) <= after, k
@@ -102,12 +145,14 @@ def test_summary_marks_the_layers_that_run_fused(build):
 
 
 @pytest.mark.determinism
-def test_the_same_bits_every_run_and_for_any_number_of_workers(build, threads):
-    X, y = data(np.float32, n=37)
+@pytest.mark.parametrize("case", ["lenet", "resnet-row", "resnet-batch"])
+def test_the_same_bits_every_run_and_for_any_number_of_workers(build, threads, case):
+    X, y = data(np.float32, n=37) if case == "lenet" else data(np.float32, n=37, size=16, channels=3)
+    make = (lambda: lenet(1, 10, 12, rng=0)) if case == "lenet" else small_resnet(case, np.float32)
     runs = []
     for n in [1, 2, 3, "auto", 2]:
         threads(n)
-        net = build(lambda: lenet(1, 10, 12, rng=0), True)
+        net = build(make, True)
         scores, grads = train_steps(net, X, y, steps=3)
         runs.append((scores, grads, net.state_dict()))
     first = runs[0]
@@ -115,7 +160,9 @@ def test_the_same_bits_every_run_and_for_any_number_of_workers(build, threads):
         for a, b in zip(scores, first[0]):
             np.testing.assert_array_equal(a, b)
         for k in grads:
-            np.testing.assert_array_equal(grads[k], first[1][k])
+            assert (grads[k] is None) == (first[1][k] is None), k
+            if grads[k] is not None:
+                np.testing.assert_array_equal(grads[k], first[1][k])
         for k in state:
             np.testing.assert_array_equal(state[k], first[2][k])
 

@@ -11,8 +11,9 @@ The math is ``chainrule.layers.conv`` (the reference), without a patch matrix:
   the zero-padded g with the taps of that class (weights packed (u, v, o, c)), so every input pixel
   is written once (stride 1: one class, the flipped kernel).
 
-The input transform ``tf`` (a batch norm + ReLU applied while an image is padded) is kept in the
-signatures for the residual blocks; the lenet chain passes ``no_transform``. Channels are padded to whole vectors in the packed weights and the weight gradient's buffer;
+The input transform ``tf`` (``bn_relu_transform``: the batch norm + ReLU of the layer before,
+applied while an image is padded) lets a residual block's second convolution read the first's
+raw output; the lenet chain passes ``no_transform``. Channels are padded to whole vectors in the packed weights and the weight gradient's buffer;
 loads may run past a row's last channel into the ``SLACK`` every buffer carries (``alloc``), and
 those lanes are never stored.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import pool as k_pool, simd as k_simd
+from . import norm as k_norm, pool as k_pool, simd as k_simd
 
 NB = dict(cache=True, nogil=True, boundscheck=False)
 #: extra elements after every buffer the micro-kernels read (a tile's overhang)
@@ -136,6 +137,11 @@ def no_transform(dtype):
     return (0, d, d, d)
 
 
+def bn_relu_transform(mean, scale, beta):
+    """x -> max(0, (x - mean) scale + beta) per channel, applied when a convolution reads x."""
+    return (1, mean, scale, beta)
+
+
 @numba.njit(**NB)
 def conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, y0, xpad, variant, tf):
     """Rows y[y0 .. y0 + Ho Wo) (flat offset y0 O) = the convolution of image n of x (N, H, W, C)."""
@@ -162,6 +168,15 @@ def conv_forward(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant
     """y (N Ho Wo, O) rows of images [n0, n1) = the convolution of x (N, H, W, C) with packed wp."""
     for n in range(n0, n1):
         conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * Ho * Wo, xpad, variant, tf)
+
+
+@numba.njit(**NB)
+def conv_forward_stats(x, n0, n1, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, xpad, variant, tf, means, m2s):
+    """``conv_forward``, then each image's batch-norm statistics while its output is in cache."""
+    hw = Ho * Wo
+    for n in range(n0, n1):
+        conv_image(x, n, kh, kw, sh, sw, ph, pw, Ho, Wo, wp, y, n * hw, xpad, variant, tf)
+        k_norm.image_stats(y[n * hw:(n + 1) * hw], hw, means, m2s, n)
 
 
 @numba.njit(**NB)

@@ -17,6 +17,7 @@ import numpy as np
 from .._helpers import array as xp
 from . import direct as kd
 from . import workers as wk
+from .block import BlockStep, GapStep, StemStep
 from .steps import ConvStep, FlattenStep, LinearStep
 
 #: images per chunk: the unit of work of a worker and of every sum over images (fixed: determinism)
@@ -31,6 +32,8 @@ class _Context:
         self.chunks = None
         self.input_of = {}
         self.need_input_grad = False
+        self.training = True
+        self.sync = None
 
     def need_dx(self, step) -> bool:
         return step is not self.first or self.need_input_grad
@@ -47,6 +50,12 @@ class Plan:
         for kind, _, _, d in groups:
             if kind == "conv":
                 s = ConvStep(d["conv"], d["relu"], d["pool"], cur, first=not self.steps)
+            elif kind == "stem":
+                s = StemStep(d["conv"], d["bn"], cur, first=not self.steps)
+            elif kind == "block":
+                s = BlockStep(d["res"], cur)
+            elif kind == "gap":
+                s = GapStep(cur)
             elif kind == "flatten":
                 s = FlattenStep(cur)
             else:
@@ -79,6 +88,7 @@ class Plan:
         self.ctx.chunks = [self.bounds[a:b] for a, b in per]
         self.parts = [(self.bounds[a][1], self.bounds[b - 1][2]) if b > a else (0, 0) for a, b in per]
         self.team = wk.team(n)
+        self.ctx.sync = self.team.sync
         self.active = n
 
     def workers(self) -> int:
@@ -89,7 +99,10 @@ class Plan:
         self._assign(wk.workers_for_step(self.active))
         for s in self.steps:
             s.load()
+            if isinstance(s, BlockStep):          # the stochastic-depth masks, in forward order
+                s.draw(self.N, training, self.dtype)
         ctx, parts, x0 = self.ctx, self.parts, self.x0
+        ctx.training = bool(training)
         out = {}
 
         def run(w):
@@ -105,6 +118,10 @@ class Plan:
 
         with wk.one_blas_thread():
             self.team.run(run)
+        if training:                              # the running statistics, as the layers update them
+            for s in self.steps:
+                for unit, values in (s.seen() if hasattr(s, "seen") else []):
+                    unit.track(values)
         y = out["y"]
         if self.images_out:
             return y.copy().transpose(0, 3, 1, 2)           # the (N, C, H, W) view, as the layers return

@@ -1,4 +1,5 @@
-"""Compiled 2 x 2 max pooling on channels-last rows, fused with the ReLU before it; the ReLU's mask.
+"""Compiled 2 x 2 max pooling on channels-last rows, fused with the ReLU before it; the ReLU's mask;
+global average pooling.
 
 The math is ``chainrule.layers.pooling`` and ``activations.relu_*`` (the reference):
 maxpool(relu(z)) = relu(maxpool(z)) because max commutes with the ReLU, so the pooling runs on
@@ -85,3 +86,27 @@ def relu_mask(g, a, out):
     for r in range(R):
         for c in range(C):
             out[r, c] = g[r, c] if a[r, c] > 0 else zero
+
+
+@numba.njit(fastmath={"reassoc", "contract"}, **NB)
+def gap_fwd(a, hw, out, k0):
+    """out[k0 + k, c] = 1/hw sum of channel c over the hw rows of image k of ``a`` (rows, C)."""
+    n, C = a.shape[0] // hw, a.shape[1]
+    for k in range(n):
+        for c in range(C):
+            out[k0 + k, c] = 0
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                out[k0 + k, c] += a[r, c]
+        for c in range(C):
+            out[k0 + k, c] *= out.dtype.type(1.0 / hw)
+
+
+@numba.njit(**NB)
+def gap_bwd(g, hw, k0, da):
+    """da[k hw + p, c] = g[k0 + k, c] / hw for every pixel p of image k."""
+    n, C = da.shape[0] // hw, da.shape[1]
+    for k in range(n):
+        for r in range(k * hw, (k + 1) * hw):
+            for c in range(C):
+                da[r, c] = g[k0 + k, c] * da.dtype.type(1.0 / hw)

@@ -101,7 +101,7 @@ class Sequential(Module):
             The last module's output.
         """
         chain = self._fused_chain()
-        if chain is not None and chain.accepts(x):
+        if chain is not None and chain.accepts(x, self.training):
             for m in self.modules():
                 m._cache = None                   # the modules' own caches would be stale
             y = chain.forward(x, self.training)

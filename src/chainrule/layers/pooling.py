@@ -299,6 +299,10 @@ class GlobalAvgPool2d(Module):
 
     grad_cases = (("GlobalAvgPool2d", lambda d, r: GlobalAvgPool2d(), images(size=4)),)
 
+    def fused_spec(self):
+        # For the compiled engine: the mean of each channel.
+        return {"op": "gap"}
+
     @staticmethod
     def onnx_nodes(g, config, state, prefix, x):
         # GlobalAveragePool gives (N, C, 1, 1), Flatten(axis=1) (N, C)
