@@ -12,7 +12,8 @@ def add_parser(sub):
                                    "why, the numba, NumPy and BLAS versions, and the thread settings: what a bug "
                                    "report needs. The same as chainrule.show_config().")
     p.add_argument("--threads", type=Number(int, 1, 256), default=None,
-                   help="show the settings as a run with this many threads (train --threads) sees them")
+                   help="show the settings as a run with this many threads (train --threads) sees them "
+                        "(default: the process's setting, 'auto' unless set)")
     p.set_defaults(run=run)
     return p
 

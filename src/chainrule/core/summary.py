@@ -19,17 +19,19 @@ class Summary:
     fused: tuple = ()
 
     def __str__(self) -> str:
-        header = ("layer", "type", "output shape", "parameters")
-        body = [(name, kind, shape, f"{n:,}") for name, kind, shape, n in self.rows]
+        header = ("layer", "type", "output shape", "parameters") + (("runs",) if self.fused else ())
+        marked = set(self.fused)
+        body = [(name, kind, shape, f"{n:,}") + (("fused" if name.strip() in marked else "",) if marked else ())
+                for name, kind, shape, n in self.rows]
         widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
         line = "  ".join("-" * w for w in widths)
         fmt = lambda r: "  ".join(  # noqa: E731
             (f"{v:>{w}}" if i == 3 else f"{v:<{w}}") for i, (v, w) in enumerate(zip(r, widths)))
         out = [fmt(header), line] + [fmt(r) for r in body] + [line]
+        if self.fused:
+            out.append(f"fused: {len(self.fused)} layers run as fused compiled steps (chainrule.show_config())")
         out.append(f"total parameters: {self.total_params:,} ({self.trainable_params:,} trainable)"
                    + (f"; input {_shape_text((None,) + tuple(self.input_shape))}" if self.input_shape is not None else ""))
-        if self.fused:
-            out.append(f"(fused): {len(self.fused)} layers run as fused compiled steps (chainrule.show_config())")
         return "\n".join(out)
 
     __repr__ = __str__
@@ -70,9 +72,9 @@ def summarize(module, input_shape=None) -> Summary:
             return out
         if is_fused:
             fused.append(label.strip())
-        rows.append((label, type(m).__name__ + (" (fused)" if is_fused else ""), _shape_text(out), own_params(m)))
+        rows.append((label, type(m).__name__, _shape_text(out), own_params(m)))
         for child_name, child in children:          # other containers (Residual): each child from the input
-            visit(child, f"{name}.{child_name}" if name else child_name, shape, depth + 1)
+            visit(child, f"{name}.{child_name}" if name else child_name, shape, depth + 1, is_fused)
         return out
 
     shape = None if input_shape is None else (1,) + tuple(int(d) for d in input_shape)
