@@ -68,7 +68,8 @@ def summarize(module, input_shape=None) -> Summary:
             s = shape
             runs_fused = m.fused_modules() if hasattr(m, "fused_modules") else set()
             for child_name, child in children:
-                s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth, child_name in runs_fused)
+                s = visit(child, f"{name}.{child_name}" if name else child_name, s, depth,
+                          is_fused or child_name in runs_fused)
             return out
         if is_fused:
             fused.append(label.strip())
