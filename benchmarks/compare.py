@@ -585,6 +585,24 @@ def targets_g(report):
         if g["chainrule"].get("predict_s") and g[ref].get("predict_s"):
             r = g["chainrule"]["predict_s"] / g[ref]["predict_s"]
             out.append({"target": "(g) lenet prediction <= 1.0 x PyTorch's", "met": r <= 1.0, "measured": f"{r:.3f} x"})
+    for key in ("resnet", "resnet-no-sd"):
+        r = report.get("g", {}).get(key, {})
+        ref_r = torch_reference(r)
+        if "chainrule" in r and ref_r:
+            out.append({"target": f"(g) {key} epoch <= 1.0 x PyTorch's faster format ({ref_r})",
+                        "met": r["chainrule"]["min"] <= r[ref_r]["min"],
+                        "measured": f"{r['chainrule']['min'] / r[ref_r]['min']:.3f} x (min); "
+                                    f"{r['chainrule']['median'] / r[ref_r]['median']:.3f} x (median)"})
+        loop = r.get("chainrule, user's loop")
+        if loop and "chainrule" in r:
+            q = loop["min"] / r["chainrule"]["min"]
+            out.append({"target": f"(g) {key}: the user's loop within 3 % of the trainer", "met": abs(q - 1) <= 0.03,
+                        "measured": f"{q:.3f} x (min)"})
+        grow = r.get("chainrule", {}).get("rss_growth_mb")
+        if grow is not None:
+            out.append({"target": f"(g) {key} memory growth (issue 21.6: <= 4 x parameters + workers' buffers + 150 MB)",
+                        "met": grow <= 4 * r["parameters"] * 4 / 2**20 + 150 + 15,
+                        "measured": f"{grow:.0f} MB (4 x parameters {4 * r['parameters'] * 4 / 2**20:.0f} MB)"})
     growth = g.get("chainrule", {}).get("rss_growth_mb")
     if growth is not None:
         limit = 4 * g["parameters"] * 4 / 2**20 + g["im2col_mb"] + 150
@@ -604,14 +622,18 @@ def table(rows, header):
 
 def workload_g(X60, y60, Xte, yte, args, have_torch, report):
     from convnets import workload
-    report["g"] = workload(X60, y60, Xte, yte, args.repeats, timed, have_torch, resnet_rows=args.resnet_rows)
+    rows = args.lenet_rows
+    report["g"] = workload(X60[:rows], y60[:rows], Xte, yte, args.repeats, timed, have_torch,
+                           resnet_rows=args.resnet_rows, numpy_too=not args.no_numpy_cnn)
     return report["g"]
 
 
 def print_g(r, rate, data_mb):
     for key, title in (("lenet", "(g) lenet CNN, SGD momentum 0.9, batch 128, one epoch of 60,000 MNIST rows"),
                        ("resnet", "(g) ResNet-20 with stochastic depth (p_L = 0.5), batch 128, one epoch of "
-                                  f"{r.get('resnet', {}).get('rows', 0):,} synthetic 32 x 32 x 3 images")):
+                                  f"{r.get('resnet', {}).get('rows', 0):,} synthetic 32 x 32 x 3 images"),
+                       ("resnet-no-sd", "(g) ResNet-20 without stochastic depth, batch 128, one epoch of "
+                                        f"{r.get('resnet', {}).get('rows', 0):,} synthetic 32 x 32 x 3 images")):
         if key not in r:
             continue
         w = r[key]
@@ -631,6 +653,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", default="a,b,c,d,e,f,g,h", help="workloads to run, e.g. a,b")
     ap.add_argument("--resnet-rows", type=int, default=10000, help="images in the ResNet epoch of (g) (0: no ResNet)")
+    ap.add_argument("--lenet-rows", type=int, default=60000, help="MNIST rows in the lenet epoch of (g)")
+    ap.add_argument("--no-numpy-cnn", action="store_true", help="(g) without chainrule's NumPy-only (reference) runs")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "local" / "last.json"),
                     help="where the JSON goes (the tracked benchmarks/results/latest.json only when named here)")
     args = ap.parse_args(argv)

@@ -240,18 +240,20 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000, 
     if resnet_rows <= 0:
         return report
 
-    def resnet_build(rng):
-        return resnet(3, 10, width=16, blocks_per_stage=3, p_last=0.5, rng=rng)
-
     rng = np.random.default_rng(0)
     yr = rng.integers(0, 10, resnet_rows)
     Xr = (rng.standard_normal((resnet_rows, 3, 32, 32)) * 0.5 + yr[:, None, None, None] / 10).astype(np.float32)
-    systems = [lambda seed: ChainruleCNN(resnet_build, 0.05, 128, seed)]
-    if have_torch:
-        systems += [lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=False),
-                    lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=True)]
-    report["resnet"] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
-    report["resnet"]["rows"] = resnet_rows
+    for key, p_last in (("resnet", 0.5), ("resnet-no-sd", 1.0)):
+        def resnet_build(rng, p_last=p_last):
+            return resnet(3, 10, width=16, blocks_per_stage=3, p_last=p_last, rng=rng)
+        systems = [lambda seed, b=resnet_build: ChainruleCNN(b, 0.05, 128, seed),
+                   lambda seed, b=resnet_build: ChainruleLoopCNN(b, 0.05, 128, seed)]
+        if have_torch:
+            systems += [lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=False),
+                        lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=True)]
+        report[key] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
+        report[key]["rows"] = resnet_rows
+        report[key]["parameters"] = sum(p.size for p in resnet_build(np.random.default_rng(0)).parameters())
     return report
 
 

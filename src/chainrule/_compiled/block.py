@@ -115,9 +115,9 @@ class StemStep:
 class BlockStep:
     """Residual + ReLU as the fused passes of the module docstring."""
 
-    def __init__(self, res: dict, in_shape):
+    def __init__(self, res: dict, in_shape, index: int = 0):
         c1, bn1, _, c2, bn2 = res["block"]
-        self.res = res
+        self.res, self.index = res, index
         self.H, self.W, self.C = in_shape
         self.u1 = BNConv(c1, bn1, in_shape[:2])
         self.u2 = BNConv(c2, bn2, (self.u1.Ho, self.u1.Wo))
@@ -129,15 +129,19 @@ class BlockStep:
     def units(self):
         return [self.u1, self.u2] + ([self.us] if self.us is not None else [])
 
-    def prepare(self, N, dtype, n_workers, n_slots):
+    def prepare(self, N, dtype, n_workers, n_slots, shared=None):
         for u in self.units():
             u.prepare(N, dtype, n_workers, n_slots)
         u1, u2 = self.u1, self.u2
         self.out = kd.alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
-        self.da1 = kd.alloc((N, u1.Ho, u1.Wo, u1.O), dtype)
-        self.dx = kd.alloc((N, self.H, self.W, self.C), dtype)
+        # gradients live only during backward: da1 and gr are shared by the blocks of a shape, dx
+        # alternates between two buffers per shape (block i's dx is read by block i - 1, which
+        # writes the other one)
+        get = shared if shared is not None else (lambda shape, slot: kd.alloc(shape, dtype))
+        self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
+        self.dx = get((N, self.H, self.W, self.C), ("dx", self.index % 2))
         # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
-        self.gr = self.dx.reshape(-1, self.C) if self.us is None else kd.alloc((N * u2.hw, u2.O), dtype)
+        self.gr = self.dx.reshape(-1, self.C) if self.us is None else get((N * u2.hw, u2.O), "gr")
         self.ones = np.ones(N, dtype)
         self.z1_4d = u1.z.reshape(N, u1.Ho, u1.Wo, u1.O)
 

@@ -53,7 +53,7 @@ class Plan:
             elif kind == "stem":
                 s = StemStep(d["conv"], d["bn"], cur, first=not self.steps)
             elif kind == "block":
-                s = BlockStep(d["res"], cur)
+                s = BlockStep(d["res"], cur, index=sum(isinstance(t, BlockStep) for t in self.steps))
             elif kind == "gap":
                 s = GapStep(cur)
             elif kind == "flatten":
@@ -75,8 +75,18 @@ class Plan:
         if n_workers <= self.n_prepared:
             return
         n = max(n_workers, wk.cores())
+        pool = {}
+
+        def shared(shape, slot):
+            key = (tuple(shape), slot)
+            if key not in pool:
+                pool[key] = kd.alloc(shape, self.dtype)
+            return pool[key]
         for s in self.steps:
-            s.prepare(self.N, self.dtype, n, len(self.bounds))
+            if isinstance(s, BlockStep):
+                s.prepare(self.N, self.dtype, n, len(self.bounds), shared)
+            else:
+                s.prepare(self.N, self.dtype, n, len(self.bounds))
         self.x0 = kd.alloc((self.N,) + (self.steps[0].H, self.steps[0].W, self.steps[0].C), self.dtype)
         self.n_prepared = n
 
@@ -90,6 +100,22 @@ class Plan:
         self.team = wk.team(n)
         self.ctx.sync = self.team.sync
         self.active = n
+
+    def nbytes(self) -> dict:
+        """Bytes the plan holds between steps: {"full batch": activations and gradients, "per worker":
+        padded images, one-image outputs, weight-gradient partial sums}."""
+        seen, out = set(), {"full batch": 0, "per worker": 0}
+        objs = [self] + self.steps + [u for s in self.steps for u in (s.units() if hasattr(s, "units") else [])]
+        for o in objs:
+            for v in vars(o).values():
+                many = isinstance(v, list)
+                for a in (v if many else [v]):
+                    if isinstance(a, np.ndarray):
+                        base = a if a.base is None else a.base
+                        if id(base) not in seen:
+                            seen.add(id(base))
+                            out["per worker" if many else "full batch"] += base.nbytes
+        return out
 
     def workers(self) -> int:
         """How many workers ran the last pass."""
