@@ -202,3 +202,24 @@ def test_a_resumed_fused_run_ends_with_the_bits_of_an_uninterrupted_one(build, t
     for k, v in full.model.state_dict().items():
         np.testing.assert_array_equal(resumed.model.state_dict()[k], v, err_msg=k)
     assert resumed.history["loss"] == full.history["loss"]
+
+
+def _forward_in_child(net, X, queue):
+    queue.put(net.forward(X).sum())
+
+
+def test_a_forked_process_runs_a_fused_network_with_its_own_workers(build, threads):
+    import multiprocessing
+    threads(2)
+    net = build(lambda: lenet(1, 10, 12, rng=0), True)
+    X, _ = data(np.float32, n=32)
+    expected = net.forward(X).sum()                 # the parent's team of two workers exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_forward_in_child, args=(net, X, queue))
+    child.start()
+    child.join(120)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0, "the child hung or failed (a team whose threads were not forked)"
+    assert queue.get(timeout=5) == expected

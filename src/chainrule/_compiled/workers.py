@@ -128,6 +128,17 @@ def team(n: int) -> "Workers":
         return t
 
 
+def _forget_teams_in_a_child() -> None:
+    """A forked process has the parent's teams but not their threads: it makes its own."""
+    global _teams_lock
+    _teams.clear()
+    _teams_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_teams_in_a_child)
+
+
 def split(n: int, parts: int) -> list[tuple[int, int]]:
     """(first, end) of ``parts`` contiguous slices of range(n), the first n % parts one longer."""
     q, r = divmod(n, parts)
