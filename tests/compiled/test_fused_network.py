@@ -223,3 +223,36 @@ def test_a_forked_process_runs_a_fused_network_with_its_own_workers(build, threa
         child.kill()
     assert child.exitcode == 0, "the child hung or failed (a team whose threads were not forked)"
     assert queue.get(timeout=5) == expected
+
+
+def test_a_large_batch_in_evaluation_runs_in_pieces_and_its_gradient_is_the_layers(build):
+    """Prediction batches (4096 rows) run in pieces of the plan's batch (a plan's buffers grow with
+    its batch); a backward after such a forward (a saliency map) re-runs the modules."""
+    fused, ref = (build(small_resnet("resnet-row", np.float32), c) for c in (True, False))
+    X, y = data(np.float32, n=13, size=16, channels=3)
+    train_steps(fused, X, y, 1)
+    train_steps(ref, X, y, 1)
+    fused.eval()
+    ref.eval()
+    big, _ = data(np.float32, n=30, size=16, channels=3, seed=1)
+    out = fused.forward(big)
+    assert fused._fused_chain().in_pieces and fused._fused_chain().plan.N == 13
+    assert rel(out, ref.forward(big)) <= 1e-5
+    g = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+    assert rel(fused.backward(g, need_input_grad=True), ref.backward(g, need_input_grad=True)) <= 1e-5
+
+
+@pytest.mark.determinism
+def test_large_batches_take_larger_chunks_and_keep_their_bits(build, threads):
+    X, y = data(np.float32, n=300, size=8)
+    runs = []
+    for n in (1, 2):
+        threads(n)
+        net = build(lambda: lenet(1, 10, 8, rng=0), True)
+        runs.append(train_steps(net, X, y, steps=2))
+        assert len(net._fused_chain().plan.bounds) == 19          # 300 images in chunks of 16
+    ref = build(lambda: lenet(1, 10, 8, rng=0), False)
+    s_r, g_r = train_steps(ref, X, y, steps=1)
+    for k in g_r:
+        np.testing.assert_array_equal(runs[0][1][k], runs[1][1][k])
+        assert rel(runs[0][1][k], g_r[k]) <= 1e-5, k

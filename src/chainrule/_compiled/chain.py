@@ -16,7 +16,12 @@ when ``FusedChain`` builds its ``plan.Plan`` for the input's shape and dtype.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .._helpers import array as xp
+
+#: images per forward in evaluation mode before any training plan exists
+EVAL_PIECE = 128
 
 
 def _op(spec):
@@ -130,6 +135,7 @@ class FusedChain:
         self.in_channels = int(conv["weight"].value.shape[1])
         self.plan = None
         self.key = None
+        self.in_pieces = False
 
     def fused_indices(self) -> set:
         """Indices of the modules that run fused."""
@@ -162,14 +168,37 @@ class FusedChain:
         return _shapes_fit(self.groups, x.shape[2], x.shape[3])
 
     def forward(self, x, training: bool):
-        """The chain's output for ``x`` (checked by ``accepts``), in the layers' layout."""
+        """The chain's output for ``x`` (checked by ``accepts``), in the layers' layout.
+
+        In evaluation mode every image is computed on its own, so a large batch (a prediction's
+        4096 rows) runs in pieces of the plan's batch (``EVAL_PIECE`` before any), the last one
+        padded with zeros: a plan's buffers grow with its batch."""
+        dt = self.dtype()
+        x = x if x.dtype == dt else x.astype(dt)
+        N = x.shape[0]
+        piece = self.plan.N if self.plan is not None and self.key[0][1:] == x.shape[1:] else EVAL_PIECE
+        self.in_pieces = False
+        if training or N <= piece:
+            return self._run(x, training)
+        outs = []
+        for s in range(0, N, piece):
+            part = x[s:s + piece]
+            n = part.shape[0]
+            if n < piece:
+                part = np.concatenate([part, np.zeros((piece - n,) + part.shape[1:], dt)])
+            outs.append(self._run(part, False)[:n])
+        self.in_pieces = True
+        return np.concatenate(outs)
+
+    def _run(self, x, training: bool):
         from . import plan as _plan
         dt = self.dtype()
         key = (x.shape, dt)
         if self.plan is None or self.key != key:
+            self.plan = None                       # the old buffers go before the new ones come
             self.plan = _plan.Plan(self.groups, x.shape, dt)
             self.key = key
-        return self.plan.forward(x if x.dtype == dt else x.astype(dt), training)
+        return self.plan.forward(x, training)
 
     def backward(self, grad_output, need_input_grad: bool):
         """dL/dx (or None) from dL/d(output); parameter gradients accumulated into ``.grad``."""

@@ -20,8 +20,16 @@ from . import workers as wk
 from .block import BlockStep, GapStep, StemStep
 from .steps import ConvStep, FlattenStep, LinearStep
 
-#: images per chunk: the unit of work of a worker and of every sum over images (fixed: determinism)
+#: images per chunk: the unit of work of a worker and of every sum over images (fixed by the batch
+#: size alone: determinism); at least ``CHUNK``, and at most ``MAX_CHUNKS`` chunks (each holds a
+#: partial sum of every convolution's weight gradient)
 CHUNK = 8
+MAX_CHUNKS = 32
+
+
+def chunk_size(N: int) -> int:
+    """Images per chunk for a batch of N (8 up to 256 images, then N / 32 rounded up to 8)."""
+    return max(CHUNK, -(-(-(-N // MAX_CHUNKS)) // CHUNK) * CHUNK)
 
 
 class _Context:
@@ -64,7 +72,8 @@ class Plan:
             cur = s.out_shape()
         self.images_out = len(cur) == 3
         self.out_shape = (N, cur[2], cur[0], cur[1]) if self.images_out else (N, cur[0])
-        self.bounds = [(k, s, min(N, s + CHUNK)) for k, s in enumerate(range(0, N, CHUNK))]
+        c = chunk_size(N)
+        self.bounds = [(k, s, min(N, s + c)) for k, s in enumerate(range(0, N, c))]
         self.ctx = _Context(self.steps[0])
         self.n_prepared = 0
         self.active = 0

@@ -11,6 +11,7 @@ ReLU's mask: where the window's maximum is <= 0 the reference's gradient is 0 to
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 NB = dict(cache=True, nogil=True, boundscheck=False)
 
@@ -76,6 +77,16 @@ def pool2_relu_bwd(g, y, arg, k0, n, H, W, dz):
                     dz[r + 1, c] = gv if a == 1 else zero
                     dz[r + W, c] = gv if a == 2 else zero
                     dz[r + W + 1, c] = gv if a == 3 else zero
+
+
+@numba.njit(**NB)
+def column_sums(g):
+    """The sum of g's rows, row after row in order (a bias gradient: the same bits for any split)."""
+    out = np.zeros(g.shape[1], g.dtype)
+    for r in range(g.shape[0]):
+        for c in range(g.shape[1]):
+            out[c] += g[r, c]
+    return out
 
 
 @numba.njit(**NB)

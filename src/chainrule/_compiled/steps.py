@@ -162,8 +162,10 @@ class FlattenStep:
 
 
 class LinearStep:
-    """Linear [+ ReLU] on (N, F) rows: y = x W^T + b, one product per fixed chunk of rows (a row's
-    bits do not depend on the split), the weight gradient per chunk, added in chunk order."""
+    """Linear [+ ReLU] on (N, F) rows: y = x W^T + b and dL/dx = G W, one product per fixed chunk of
+    rows (a row's bits do not depend on the split); the weight gradient G^T X as one product over
+    the batch after the workers are done (BLAS splits its output, never its sums over rows, so the
+    bits do not depend on its threads either: tests/compiled, marked determinism)."""
 
     def __init__(self, linear: dict, relu: bool, in_features: int, first: bool = False):
         self.weight, self.bias_param = linear["weight"], linear["bias"]
@@ -181,8 +183,6 @@ class LinearStep:
         self.y = np.empty((N, out_f), dtype)
         self.dx = np.empty((N, in_f), dtype)
         self.g = np.empty((N, out_f), dtype)
-        self.dW = [np.empty((out_f, in_f), dtype) for _ in range(n_slots)]
-        self.db = [np.empty(out_f, dtype) for _ in range(n_slots)]
 
     def load(self, need_dx: bool = False):
         self.Wt = self.weight.value.T
@@ -199,7 +199,7 @@ class LinearStep:
         return self.y
 
     def backward(self, w, g, n0, n1, ctx):
-        x = ctx.input_of[self]
+        self.x = ctx.input_of[self]
         need_dx = ctx.need_dx(self)
         for k, s, e in ctx.chunks[w]:
             gl = self.g[s:e]
@@ -207,15 +207,13 @@ class LinearStep:
                 kp.relu_mask(g[s:e], self.y[s:e], gl)
             else:
                 gl[...] = g[s:e]
-            np.matmul(gl.T, x[s:e], out=self.dW[k])
-            np.sum(gl, axis=0, out=self.db[k])
             if need_dx:
                 np.matmul(gl, self.weight.value, out=self.dx[s:e])
         return self.dx if need_dx else None
 
     def grads(self):
-        dW, db = self.dW[0].copy(), self.db[0].copy()
-        for k in range(1, len(self.dW)):
-            dW += self.dW[k]
-            db += self.db[k]
-        return [(self.weight, dW)] + ([(self.bias_param, db)] if self.bias_param is not None else [])
+        dW = self.g.T @ self.x
+        out = [(self.weight, dW)]
+        if self.bias_param is not None:
+            out.append((self.bias_param, kp.column_sums(self.g)))
+        return out

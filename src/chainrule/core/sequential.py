@@ -106,6 +106,9 @@ class Sequential(Module):
                 m._cache = None                   # the modules' own caches would be stale
             y = chain.forward(x, self.training)
             self._fused_ran = True
+            # a large batch in evaluation mode ran in pieces; a backward (a saliency map) re-runs
+            # the modules on it, which in evaluation mode compute the same function
+            self._pieces_input = x if chain.in_pieces else None
             return y
         self._fused_ran = False
         for m in self._modules.values():
@@ -129,6 +132,7 @@ class Sequential(Module):
         state = super().__getstate__()
         state.pop("_fused_cache", None)
         state["_fused_ran"] = False
+        state["_pieces_input"] = None
         return state
 
     def fused_modules(self) -> set:
@@ -173,7 +177,13 @@ class Sequential(Module):
             dL/dx when ``need_input_grad``, else None.
         """
         if self.__dict__.get("_fused_ran"):
-            return self._fused_chain().backward(grad_output, need_input_grad)
+            if self.__dict__.get("_pieces_input") is None:
+                return self._fused_chain().backward(grad_output, need_input_grad)
+            self._fused_ran = False
+            h = self._pieces_input
+            for m in self._modules.values():
+                h = m.forward(h)
+            self._pieces_input = None
         mods, first = self._plan()
         stop = 0 if need_input_grad else first
         g = grad_output
