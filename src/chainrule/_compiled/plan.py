@@ -182,9 +182,9 @@ class Plan:
 
         with wk.one_blas_thread():
             self.team.run(run)
-        for s in self.steps:
-            for p, grad in s.grads():
-                p.accumulate(grad)
+            for s in self.steps:                   # the Linear weight gradients: one BLAS thread too
+                for p, grad in s.grads():
+                    p.accumulate(grad)
         if not need_input_grad:
             return None
         return np.ascontiguousarray(out["dx"].transpose(0, 3, 1, 2))

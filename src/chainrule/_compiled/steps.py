@@ -164,8 +164,8 @@ class FlattenStep:
 class LinearStep:
     """Linear [+ ReLU] on (N, F) rows: y = x W^T + b and dL/dx = G W, one product per fixed chunk of
     rows (a row's bits do not depend on the split); the weight gradient G^T X as one product over
-    the batch after the workers are done (BLAS splits its output, never its sums over rows, so the
-    bits do not depend on its threads either: tests/compiled, marked determinism)."""
+    the batch after the workers are done, on one BLAS thread (OpenBLAS's Haswell kernels give other
+    bits on two: tests/compiled, marked determinism, with OPENBLAS_CORETYPE=Haswell)."""
 
     def __init__(self, linear: dict, relu: bool, in_features: int, first: bool = False):
         self.weight, self.bias_param = linear["weight"], linear["bias"]
