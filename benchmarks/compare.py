@@ -598,11 +598,13 @@ def targets_g(report):
             q = loop["min"] / r["chainrule"]["min"]
             out.append({"target": f"(g) {key}: the user's loop within 3 % of the trainer", "met": abs(q - 1) <= 0.03,
                         "measured": f"{q:.3f} x (min)"})
-        grow = r.get("chainrule", {}).get("rss_growth_mb")
-        if grow is not None:
-            out.append({"target": f"(g) {key} memory growth (issue 21.6: <= 4 x parameters + workers' buffers + 150 MB)",
-                        "met": grow <= 4 * r["parameters"] * 4 / 2**20 + 150 + 15,
-                        "measured": f"{grow:.0f} MB (4 x parameters {4 * r['parameters'] * 4 / 2**20:.0f} MB)"})
+        held = r.get("chainrule", {}).get("fused_plan_mb")
+        if held is not None:        # the plan is allocated at the warm-up, before the timed epoch's RSS is read
+            out.append({"target": f"(g) {key}: what the fused plan holds (issue 21.6: peak <= data + 4 x parameters "
+                                  "+ workers' buffers + 150 MB; benchmarks/fused_memory.py measures the peak)",
+                        "met": held <= 4 * r["parameters"] * 4 / 2**20 + 150,
+                        "measured": f"{held:.0f} MB held between steps (4 x parameters "
+                                    f"{4 * r['parameters'] * 4 / 2**20:.0f} MB)"})
     growth = g.get("chainrule", {}).get("rss_growth_mb")
     if growth is not None:
         limit = 4 * g["parameters"] * 4 / 2**20 + g["im2col_mb"] + 150
@@ -629,7 +631,8 @@ def workload_g(X60, y60, Xte, yte, args, have_torch, report):
 
 
 def print_g(r, rate, data_mb):
-    for key, title in (("lenet", "(g) lenet CNN, SGD momentum 0.9, batch 128, one epoch of 60,000 MNIST rows"),
+    lenet_rows = r.get("lenet", {}).get("rows", 60000)
+    for key, title in (("lenet", f"(g) lenet CNN, SGD momentum 0.9, batch 128, one epoch of {lenet_rows:,} MNIST rows"),
                        ("resnet", "(g) ResNet-20 with stochastic depth (p_L = 0.5), batch 128, one epoch of "
                                   f"{r.get('resnet', {}).get('rows', 0):,} synthetic 32 x 32 x 3 images"),
                        ("resnet-no-sd", "(g) ResNet-20 without stochastic depth, batch 128, one epoch of "

@@ -202,7 +202,9 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
         grow = [v for v in rss[n] if v is not None]
         acc = float(np.mean(models[n].predict(Xte) == yte)) if Xte is not None else None
         pred = [timed(lambda: models[n].predict(Xte))[0] for _ in range(3)] if Xte is not None else None
-        out[n] = {"min": min(t), "median": statistics.median(t), "times": t,
+        chain = getattr(getattr(models[n], "model", None), "_fused_chain", lambda: None)()
+        held = None if chain is None or chain.plan is None else sum(chain.plan.nbytes().values()) / 2**20
+        out[n] = {"min": min(t), "median": statistics.median(t), "times": t, "fused_plan_mb": held,
                   "rss_growth_mb": max(grow) if grow else None, "rows_per_s": len(X) / min(t),
                   "gflops": flops / min(t) / 1e9, "accuracy": acc,
                   "predict_s": None if pred is None else min(pred), "predict_rows": None if Xte is None else len(Xte)}
@@ -235,6 +237,7 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000, 
     report["lenet"] = run(systems, X, y60, Xt, yte, repeats, timed, (1, 28, 28), lenet_build)
     P = sum(p.size for p in lenet_build(np.random.default_rng(0)).parameters())
     report["lenet"]["parameters"] = P
+    report["lenet"]["rows"] = len(X)
     report["lenet"]["im2col_mb"] = 128 * 14 * 14 * 32 * 9 * 4 / 2**20    # the second convolution's X_col, one batch
 
     if resnet_rows <= 0:
