@@ -100,7 +100,7 @@ def test_flatten_and_linear_steps_match_the_reference(build):
 
 def test_the_engine_recognises_only_the_chains_it_runs():
     rng = np.random.default_rng(0)
-    spec = lambda *mods: [m.fused_spec() for m in mods]   # noqa: E731
+    spec = lambda *mods: [m._fused_spec() for m in mods]   # noqa: E731
     conv, relu, pool = nn.Conv2d(1, 2, 3, rng=rng), nn.ReLU(), nn.MaxPool2d(2)
     assert fuse(spec(conv, relu, pool, nn.Flatten(), nn.Linear(2, 3, rng=rng))) is not None
     assert fuse(spec(conv, pool)) is None                           # pooling without the ReLU before it

@@ -10,7 +10,7 @@ environment, or ``set_enabled(False)`` before the modules are built, turns it of
 - ``sgd.py``: one-pass SGD updates (the same bits as ``optim.sgd_update``);
 - ``images.py``: max pooling forward and backward and the convolution's col2im gather;
 - the fused engine for whole chains of layers: ``chain.py`` (which chains, from the layers'
-  ``fused_spec()``; what ``Sequential`` asks when it is built), ``plan.py`` (one input shape's
+  ``_fused_spec()``; what ``Sequential`` asks when it is built), ``plan.py`` (one input shape's
   steps and buffers), ``steps.py`` (the fused steps), ``direct.py`` and ``simd.py`` (the direct
   channels-last convolution on register-tiled micro-kernels), ``pool.py`` (2 x 2 max pooling
   fused with the ReLU), ``workers.py`` (the team of workers and the thread setting);

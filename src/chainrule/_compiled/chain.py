@@ -1,6 +1,6 @@
 """Which chains of layers the fused engine runs, recognised from the layers' own declarations.
 
-Each layer says what it is for the engine in its own file (``fused_spec()``: plain data and its
+Each layer says what it is for the engine in its own file (``_fused_spec()``: plain data and its
 Parameters, or None for "not fused"). ``fuse(specs)`` reads the list a ``Sequential`` hands it and
 returns a ``FusedChain`` when the whole chain is one the engine knows, else None (the reference
 modules run, as always). Known today (the lenet chain):
@@ -103,7 +103,7 @@ def _parameters(groups):
 
 
 def fuse(specs):
-    """A ``FusedChain`` for the modules whose ``fused_spec()`` are ``specs``, or None.
+    """A ``FusedChain`` for the modules whose ``_fused_spec()`` are ``specs``, or None.
 
     Parameters
     ----------

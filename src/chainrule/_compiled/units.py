@@ -1,6 +1,6 @@
 """A convolution followed by a batch norm, as the residual network's steps use it (``block.py``).
 
-A ``BNConv`` is Conv2d (without a bias: ``chain`` fuses only those) + BatchNorm2d, from their ``fused_spec()``: it keeps the
+A ``BNConv`` is Conv2d (without a bias: ``chain`` fuses only those) + BatchNorm2d, from their ``_fused_spec()``: it keeps the
 Parameters (what an optimizer updates), the batch norm's running statistics (read in evaluation,
 updated through the layer's own ``track`` in training), and full-batch channels-last arrays that
 worker w fills for its images [n0, n1): the raw convolution output z, each image's statistics

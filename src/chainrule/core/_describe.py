@@ -136,7 +136,7 @@ class DescribeMethods:
         """
         raise NotImplementedError("this layer type has no PyTorch equivalent")
 
-    def fused_spec(self):
+    def _fused_spec(self):
         """What this module is for the compiled engine (``_compiled.fuse``): plain data with its
         Parameters, or None (the default: a chain holding it runs the reference modules).
 

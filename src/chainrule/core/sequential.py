@@ -2,7 +2,7 @@
 
 With the compiled kernels enabled when it is built (``_compiled.enabled()``, numba installed), a
 Sequential whose chain the fused engine knows (``_compiled.fuse``, from each module's
-``fused_spec()``) runs it as fused steps: the same math as the modules, channels-last between
+``_fused_spec()``) runs it as fused steps: the same math as the modules, channels-last between
 them, the batch split over workers. Its forward and backward return what the modules' would and
 accumulate the same gradients; any other chain, or an input the engine does not take, runs the
 modules one by one.
@@ -124,7 +124,7 @@ class Sequential(Module):
         key = (mods, tuple(id(p) for p in self.parameters()))
         cached = self.__dict__.get("_fused_cache")
         if cached is None or cached[0] != key:
-            cached = self.__dict__["_fused_cache"] = (key, _compiled.fuse([m.fused_spec() for m in mods]))
+            cached = self.__dict__["_fused_cache"] = (key, _compiled.fuse([m._fused_spec() for m in mods]))
         return cached[1]
 
     def __getstate__(self):

@@ -234,7 +234,7 @@ class ReLU(_Elementwise):
     torch_module = ("ReLU", (), {})
     grad_cases = (("ReLU", lambda d, r: ReLU(), kinkless),)
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: max(0, x), fused into the layer before it.
         return {"op": "relu"}
 

@@ -287,7 +287,7 @@ class BatchNorm2d(_BatchNorm):
     _shape_text = "(N, C, H, W)"
     min_train_batch = 1     # one image already has H x W values per channel
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: gamma, beta, eps; the running statistics read in evaluation and
         # updated by this layer's own rule (_track) in training.
         return {"op": "batchnorm2d", "weight": self.weight, "bias": self.bias, "eps": self.eps,

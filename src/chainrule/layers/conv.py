@@ -308,7 +308,7 @@ class Conv2d(Module):
          images(size=3, extra_channels=WIDE)),
     )
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: a convolution with these Parameters, stride and padding.
         return {"op": "conv2d", "weight": self.weight, "bias": self.bias, "stride": self.stride,
                 "padding": self.padding}

@@ -249,7 +249,7 @@ class Linear(Module):
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: s = x W^T + b with these Parameters.
         return {"op": "linear", "weight": self.weight, "bias": self.bias}
 

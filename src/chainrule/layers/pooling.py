@@ -248,7 +248,7 @@ class MaxPool2d(_Pool2d):
                   ("MaxPool2d(many channels)", lambda d, r: MaxPool2d((2, 3), stride=(1, 2)),
                    distinct_images(5, extra_channels=WIDE)))
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: a max pooling (fused after Conv2d + ReLU when 2 x 2, stride 2).
         return {"op": "maxpool2d", "kernel_size": self.kernel_size, "stride": self.stride}
 
@@ -299,7 +299,7 @@ class GlobalAvgPool2d(Module):
 
     grad_cases = (("GlobalAvgPool2d", lambda d, r: GlobalAvgPool2d(), images(size=4)),)
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: the mean of each channel.
         return {"op": "gap"}
 

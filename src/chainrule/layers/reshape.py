@@ -67,7 +67,7 @@ class Flatten(Module):
 
     grad_cases = (("Flatten", lambda d, r: Flatten(), images(size=3)),)
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: a flatten in (channel, row, column) order.
         return {"op": "flatten"}
 

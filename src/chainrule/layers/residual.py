@@ -202,11 +202,11 @@ class Residual(Module):
             raise ValueError(f"Residual: the block maps {tuple(input_shape)} to {f} but the shortcut to {s}")
         return f
 
-    def fused_spec(self):
+    def _fused_spec(self):
         # For the compiled engine: the block's and the shortcut's own specs (containers of plain
         # modules only), and the mask drawn from this layer's generator as forward draws it.
         def specs(m):
-            return [c.fused_spec() for c in m] if isinstance(m, Sequential) else None
+            return [c._fused_spec() for c in m] if isinstance(m, Sequential) else None
         return {"op": "residual", "block": specs(self.block),
                 "shortcut": None if self.shortcut is None else specs(self.shortcut),
                 "has_shortcut": self.shortcut is not None, "survival_prob": self.survival_prob, "mode": self.mode,
