@@ -371,10 +371,11 @@ def test_train_holds_the_out_folder_for_the_whole_run(tmp_path, monkeypatch):
     def no_pictures(args, split, model, est, out_, y_pred, *training_points):
         with pytest.raises(PathLocked, match=str(out)):
             PathLock(out).acquire()
-        held.append(sorted(os.listdir(out)))
+        held.append(sorted(os.listdir(out_)))      # the run is written into run.partial, then swapped in
         return []
 
     monkeypatch.setattr(train, "_pictures", no_pictures)
     assert main(["train", "--model", "linear", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
-    assert held == [["config.json", "history.json", "model.safetensors"]]
+    assert held == [[".chainrule-new-run", "command.json", "history.json", "model.safetensors"]]
+    assert sorted(os.listdir(out)) == ["config.json", "history.json", "model.safetensors"]
     assert not os.path.exists(lock_path_for(out))

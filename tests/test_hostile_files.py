@@ -3,9 +3,12 @@
 Each hostile file of the audit is built here, in tmp_path, in milliseconds: every MiB of zeros
 deflates to the same ~1 KB block once the compressor is fully flushed, so a 2 MB file that
 expands to 2 GB is that block repeated, with its CRC computed in O(log n). A fresh Python process
-then imports what it needs, resets its peak resident size (/proc/self/clear_refs), hands the
-file to the reader and reports the error, its message and its peak (VmHWM) above the size it
-had before reading. Every refusal must cost at most 4 x the file's size + 64 MB.
+then imports what it needs, resets its peak resident size (/proc/self/clear_refs), limits its
+address space (``resource.setrlimit(RLIMIT_AS)``) to what it has plus the budget, hands the file
+to the reader and reports the error, its message and its peak (VmHWM) above the size it had
+before reading; the parent kills it after ``TIMEOUT`` seconds (a FIFO opened for reading would
+block forever). Every refusal must cost at most 4 x the file's size + 64 MB: an allocation past
+it fails in the child with MemoryError, and the growth is checked as well.
 Run with ``-s`` to see the measured peaks.
 """
 import json
@@ -38,6 +41,10 @@ CHILD = textwrap.dedent('''
             f.write("5")                     # the peak (VmHWM) starts again from the current size
     except OSError:
         pass                                 # then the peak includes the imports: a stricter test
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = vm("VmSize") + int(sys.argv[4])  # what the process has mapped, plus the budget
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     base = vm("VmRSS")
     error = message = None
     try:
@@ -48,14 +55,18 @@ CHILD = textwrap.dedent('''
 ''')
 
 
+TIMEOUT = 60          # seconds: a read that has not returned or failed by then hangs (the machine may be busy)
+
+
 def refused_cheaply(label, path, setup, action, error, message):
-    """Run ``action`` on ``path`` in a child; check the error, its message and the peak memory."""
+    """Run ``action`` on ``path`` in a child limited to the budget (address space) and to ``TIMEOUT``
+    seconds; check the error, its message and the peak memory."""
     size = os.stat(path, follow_symlinks=False).st_size
-    proc = subprocess.run([sys.executable, "-c", CHILD, setup, action, str(path)], capture_output=True, text=True,
-                          timeout=120)
+    budget = 4 * size + 64 * MB
+    proc = subprocess.run([sys.executable, "-c", CHILD, setup, action, str(path), str(budget)], capture_output=True,
+                          text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    budget = 4 * size + 64 * MB
     print(f"\nPEAK {label}: file {size:,} bytes; peak +{result['growth'] / 1024:,.0f} KiB (budget {budget / MB:.1f} MiB)")
     assert result["error"] == error, result
     assert message in result["message"], result["message"]
@@ -203,7 +214,7 @@ def test_self_referencing_cifar_pickle_is_refused_before_numpy_sees_it(tmp_path)
 def test_npz_bomb_of_2_mb_declaring_2_gb_is_refused_before_decompressing(tmp_path):
     bomb = npz_bomb(tmp_path / "checkpoint.npz", 1888)
     assert 1.9e6 < bomb.stat().st_size < 2.0e6                         # 1.96 MB -> 1.98 GB
-    refused_cheaply("npz bomb, 1.98 GB of float64", bomb, "from chainrule.io.safe import load_npz_capped",
+    refused_cheaply("npz bomb, 1.98 GB of float64", bomb, "from chainrule.io.safe_arrays import load_npz_capped",
                     "load_npz_capped(path, max_total_bytes=256 << 20, max_members=64)", "FileTooLarge",
                     "must decompress to at most 268,435,456 bytes of arrays; its entries declare 1,979,711,616")
     # the same data with a zip entry that lies: 208 bytes (with a matching CRC); the .npy header tells
@@ -213,7 +224,7 @@ def test_npz_bomb_of_2_mb_declaring_2_gb_is_refused_before_decompressing(tmp_pat
         data[at:at + 4] = struct.pack("<I", crc)
         data[at + 8:at + 12] = struct.pack("<I", 128 + 80)
     bomb.write_bytes(bytes(data))
-    refused_cheaply("npz bomb, zip entry lies", bomb, "from chainrule.io.safe import load_npz_capped",
+    refused_cheaply("npz bomb, zip entry lies", bomb, "from chainrule.io.safe_arrays import load_npz_capped",
                     "load_npz_capped(path, max_total_bytes=256 << 20, max_members=64)", "FileTooLarge",
                     "must hold at most 268,435,456 bytes; its header declares (247463936,) of float64, "
                     "1,979,711,488 bytes")
@@ -225,7 +236,8 @@ def test_model_file_linked_to_dev_zero_is_refused_without_reading(tmp_path, read
     link = tmp_path / "model.safetensors"
     link.symlink_to("/dev/zero")
     refused_cheaply(f"model.safetensors -> /dev/zero, {reader.split('(')[0]}", link,
-                    "from chainrule.io.safe import open_regular, read_capped, load_npz_capped", reader,
+                    "from chainrule.io.safe import open_regular, read_capped; "
+                    "from chainrule.io.safe_arrays import load_npz_capped", reader,
                     "UnsafeFileError", "model.safetensors must be a regular file; got a character device")
 
 
@@ -234,8 +246,9 @@ def test_fifo_is_refused_without_hanging(tmp_path, reader):
     fifo = tmp_path / "model.safetensors"
     os.mkfifo(fifo)
     error = "DatasetCorrupt" if "read_idx" in reader else "UnsafeFileError"
-    refused_cheaply(f"FIFO, {reader.split('(')[0]}", fifo, "from chainrule.io.safe import open_regular, "
-                    "load_npz_capped; from chainrule.datasets import read_idx", reader, error,
+    refused_cheaply(f"FIFO, {reader.split('(')[0]}", fifo, "from chainrule.io.safe import open_regular; "
+                    "from chainrule.io.safe_arrays import load_npz_capped; from chainrule.datasets import read_idx",
+                    reader, error,
                     "must be a regular file; got a FIFO (named pipe)")
 
 
@@ -259,37 +272,99 @@ def test_model_file_with_an_absurd_hog_resize_is_refused_as_it_loads(tmp_path):
                     "got (40000, 40000)")
 
 
-# ---- chainrule evaluate deletes nothing in the folder a run's config names ------------------------
-def test_evaluate_leaves_dataset_named_files_in_the_configured_data_dir(tmp_path, capsys):
+# ---- run and sweep folders' JSON files ----------------------------------------------------------
+def test_a_history_json_that_is_a_fifo_is_refused_by_name(tmp_path):
+    path = tmp_path / "history.json"
+    os.mkfifo(path)
+    refused_cheaply("history.json as a FIFO", path, "from chainrule.training import History", "History.load(path)",
+                    "ValueError", f"{path} is not a history JSON file: must be a regular file; got a FIFO")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "huge-number"])
+def test_a_hostile_journal_record_is_refit_not_read(tmp_path, kind):
+    """A record replaced by a FIFO hung `sweep --resume`; a deep one gave RecursionError: each is now
+    refused with a warning naming it, and that fit runs again."""
+    from sklearn.datasets import load_digits
+
+    from chainrule.models import LinearClassifier
+    from chainrule.sweep import sweep
+    X, y = load_digits(return_X_y=True)
+    out = tmp_path / "sweep"
+    sweep(LinearClassifier(max_iter=1, random_state=0), {"alpha": [1e-4]}, X[:120] / 16, y[:120], cv=2, n_jobs=1,
+          out=out, progress=False)
+    record = sorted((out / "journal").glob("*.json"))[0]
+    record.unlink()
+    if kind == "fifo":
+        os.mkfifo(record)
+    else:
+        record.write_text("[" * 200_000 + "]" * 200_000 if kind == "deep" else "9" * 100_000)
+    setup = ("import json, warnings; from chainrule.sweep.journal import Journal; "
+             f"manifest = json.load(open({str(out / 'sweep.json')!r})); "
+             "manifest = {k: v for k, v in manifest.items() if k not in ('format', 'version')}")
+    action = ("with warnings.catch_warnings(record=True) as w:\n"
+              "    warnings.simplefilter('always')\n"
+              f"    journal = Journal({str(out)!r}).open(manifest, resume=True)\n"
+              "raise ValueError(f'{len(journal.done)} done, {len(journal.to_run([(0, 0), (0, 1)]))} to run; '"
+              " + ' | '.join(str(x.message) for x in w))")
+    refused_cheaply(f"journal record: {kind}", record, setup, action, "ValueError",
+                    f"1 done, 1 to run; {record} is not a valid record of this sweep; that fit will be run again")
+
+
+# ---- chainrule evaluate never reads, writes or downloads where a run's config says ---------------
+@pytest.mark.parametrize("victim_exists", [True, False])
+def test_evaluate_never_uses_the_data_folder_a_config_names(tmp_path, capsys, monkeypatch, victim_exists):
+    """Issue 19.2: config.json's settings.data_dir made evaluate create that folder (and download into
+    it): a write outside the folders the user named. The folder is now ignored, with one line."""
     from chainrule import io
     from chainrule.cli import main
     from chainrule.models import LinearClassifier
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "home"))     # the user's own choice
     run = tmp_path / "run"                                         # a run folder as `chainrule train` writes it
     run.mkdir()
     io.save(LinearClassifier(max_iter=1).fit(np.eye(4), [0, 1, 0, 1]), run / "model.safetensors")
-    victim = tmp_path / "victim"
-    victim.mkdir()
+    victim = tmp_path / "victim" / ("mnist" if victim_exists else "not/yet/there")
     files = {name: f"not MNIST: {name}".encode() for name in
              ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-              "t10k-labels-idx1-ubyte.gz")}
+              "t10k-labels-idx1-ubyte.gz")} if victim_exists else {}
+    victim.mkdir(parents=True) if victim_exists else None
     for name, content in files.items():
         (victim / name).write_bytes(content)
     config = {"settings": {"data_dir": str(victim), "seed": 0},
               "dataset": {"name": "mnist", "kind": "image", "image_shape": [28, 28], "pixel_max": 255,
                           "class_names": [str(c) for c in range(10)]}}
     (run / "config.json").write_text(json.dumps(config))
-    assert main(["evaluate", str(run), "--no-download"]) == 1
+    assert main(["evaluate", str(run), "--no-download"]) == 1            # not in the user's data home
     err = capsys.readouterr().err
+    assert victim.exists() == victim_exists                              # never created
     for name, content in files.items():
         assert (victim / name).read_bytes() == content                 # every file survives, unchanged
-        assert f"{victim / name} has {len(content)} bytes" in err
-    assert err.count("left untouched (chainrule deletes nothing outside its own cache)") == 4
+    assert f"records the data folder {victim}; it is not used" in err
+    assert f"reading {tmp_path / 'home' / 'mnist'} instead (give --data-dir {victim} to use that folder)" in err
+    assert str(victim / "t10k-images-idx3-ubyte.gz") not in err          # nothing there was read
     assert "Traceback" not in err
 
 
 def test_the_peak_memory_measure_sees_an_allocation(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x")
-    with pytest.raises(AssertionError, match=r"peak \+1\d\d,\d{3},\d{3} bytes > 67,108,\d{3}"):
-        refused_cheaply("harness check: 100 MB allocated", path, "import numpy as np",
+    result = refused_cheaply("harness check: 48 MB allocated", path, "import numpy as np",
+                             "a = np.ones(48 << 20, np.uint8); raise ValueError('x')", "ValueError", "x")
+    assert result["growth"] >= 48 << 20
+
+
+def test_the_memory_limit_stops_an_allocation_past_the_budget(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    with pytest.raises(AssertionError, match="'error': 'MemoryError'"):
+        refused_cheaply("harness check: 100 MB asked for", path, "import numpy as np",
                         "a = np.ones(100 << 20, np.uint8); raise ValueError('x')", "ValueError", "x")
+
+
+def test_the_time_limit_stops_a_read_that_hangs(tmp_path, monkeypatch):
+    import test_hostile_files as harness
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(harness, "TIMEOUT", 3)
+    with pytest.raises(subprocess.TimeoutExpired):
+        harness.refused_cheaply("harness check: a plain open() of a FIFO", fifo, "", "open(path, 'rb').read()",
+                                "ValueError", "x")

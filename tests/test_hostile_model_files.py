@@ -64,7 +64,7 @@ def test_a_description_nested_100000_deep_is_one_clear_error(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(save({}, metadata=meta))
     refused_cheaply("description nested 100,000 deep", path, "from chainrule import io", "io.load(path)",
-                    "ModelFileError", "nested too deeply")
+                    "ModelFileError", "the model description is nested more than 256 levels deep")
 
 
 def test_a_stored_attribute_never_shadows_a_method(tmp_path):

@@ -7,8 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from chainrule.io.safe import (CappedGzipReader, FileTooLarge, UnsafeFileError, load_npz_capped,
-                                   open_gzip_capped, open_regular, read_capped)
+from chainrule.io.safe import (CappedGzipReader, FileTooLarge, UnsafeFileError, open_gzip_capped, open_regular,
+                               read_capped)
+from chainrule.io.safe_arrays import load_npz_capped
 
 
 def test_open_regular_accepts_files_and_links_that_stay_inside_root(tmp_path):

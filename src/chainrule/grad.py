@@ -70,20 +70,25 @@ def numerical_gradient(f, x, eps: float = EPS) -> np.ndarray:
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}.
     """
+    x = _as_float64(x)
+    return np.array(_central_differences(lambda z: _scalar(f(z)), x, eps), dtype=np.float64).reshape(x.shape)
+
+
+def _central_differences(f, x: np.ndarray, eps: float) -> list:
+    """(f(x + h e_j) - f(x - h e_j)) / 2h for each entry j of ``x`` in turn (x, a float64 array of
+    the caller's own, is perturbed in place and restored after each entry)."""
     if not eps > 0:
         raise ValueError(f"eps must be positive; got {eps!r}")
-    x = _as_float64(x)
-    grad = np.empty_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = _scalar(f(x))
-        flat[i] = old - eps
-        fm = _scalar(f(x))
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * eps)
-    return grad
+    flat, out = x.reshape(-1), []
+    for j in range(flat.size):
+        old = flat[j]
+        flat[j] = old + eps
+        fp = f(x)
+        flat[j] = old - eps
+        fm = f(x)
+        flat[j] = old
+        out.append((fp - fm) / (2 * eps))
+    return out
 
 
 def derivative(f, x: float, eps: float = EPS) -> float:
@@ -131,22 +136,10 @@ def jacobian(f, x, eps: float = EPS) -> np.ndarray:
     -----
     .. math:: J_{ij} = \frac{\partial f_i}{\partial x_j} \approx \frac{f_i(x + h e_j) - f_i(x - h e_j)}{2h}.
     """
-    if not eps > 0:
-        raise ValueError(f"eps must be positive; got {eps!r}")
     x = _as_float64(x)
     out_shape = np.shape(f(x))
-    J = np.empty(out_shape + x.shape)
-    flat = x.reshape(-1)
-    Jcols = J.reshape(int(np.prod(out_shape, dtype=int)), flat.size)
-    for j in range(flat.size):
-        old = flat[j]
-        flat[j] = old + eps
-        fp = np.asarray(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old - eps
-        fm = np.asarray(f(x), dtype=np.float64).reshape(-1)
-        flat[j] = old
-        Jcols[:, j] = (fp - fm) / (2 * eps)
-    return J
+    columns = _central_differences(lambda z: np.asarray(f(z), dtype=np.float64).reshape(-1), x, eps)
+    return np.array(columns).T.reshape(out_shape + x.shape) if columns else np.empty(out_shape + x.shape)
 
 
 def hessian(f, x, eps: float = 1e-4, grad=None) -> np.ndarray:

@@ -82,6 +82,7 @@ def bad_values(action, files) -> list:
     if isinstance(t, PathArg):
         return {"out_dir": [str(files["file"]), str(files["file"] / "sub")],
                 "dir": [str(files["file"]), str(files["file"] / "sub")],
+                "out_file": [str(files["folder"]), str(files["file"] / "m.onnx")],
                 "in_file": [str(files["missing"]), str(files["folder"])],
                 "run": [str(files["missing"]), str(files["file"]), ""]}[t.kind]
     if action.choices is not None:

@@ -9,10 +9,24 @@ the notes' loop, fed chainrule's gradient, finds the notes' optimum; "sample 256
 256; after the training step every ``p.grad`` is dL/dp (against central differences) and every
 weight moved by -alpha dL/dW. A new code block fails ``test_every_code_block_has_a_context`` until
 it gets a context here.
+
+The pages moved out of the README (issue 22) add two: the ``CNNClassifier`` block of networks.rst
+(10 epochs of a CNN, with the shapes, the score and the warning it announces) and the ``to_torch`` block of
+model-files.rst (PyTorch is never a test dependency: the context gives the block a stand-in for
+``torch`` and for ``io.to_torch`` that builds the same network from the same file with chainrule,
+so it checks the block's preprocessing against ``chainrule predict``; benchmarks/torch_interop.py
+runs the real conversion).
 """
+import contextlib
+import io as stdio
+import os
 import re
+import sys
+import tempfile
 import textwrap
+import types
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -121,11 +135,70 @@ def _training_step(code):
     assert env["L"] == pytest.approx(L_before, rel=1e-12)                   # L = the data loss
 
 
+def _cnn_classifier(code):
+    """networks.rst: the lenet on the digits, 10 epochs as printed, on one BLAS thread (for these small
+    layers the fastest on 2 cores, as the command line's measured default: about 2 s)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+    env, out = {}, stdio.StringIO()
+    with pytest.warns(ConvergenceWarning), contextlib.redirect_stdout(out), threadpool_limits(1):
+        exec(code, env)                                                         # "a ConvergenceWarning"
+    lines = out.getvalue().splitlines()
+    assert env["d"].X_train.shape[1:] == (8, 8)                                # images (N, 8, 8)
+    assert env["cnn"].architecture == "lenet"                                  # the lenet
+    assert env["cnn"].n_iter_ == 10
+    assert lines[0] == "(1, 8, 8) (32, 1, 3, 3)"
+    assert abs(float(lines[1]) - 0.98) <= 0.01                                 # about 0.98
+    res = env["res"]
+    assert (res.architecture, res.image_shape) == ("resnet", (3, 32, 32))     # flat CIFAR rows: 3 x 32 x 32
+
+
+def _to_torch(code):
+    """model-files.rst: a run's model file through ``to_torch``, on the run's preprocessing, gives
+    ``chainrule predict``'s labels. The stand-ins: ``torch.no_grad`` and ``torch.from_numpy`` do
+    nothing, and ``io.to_torch`` returns the network its own reader (``_network_and_state``) finds in
+    the file, built by chainrule in evaluation mode, so the block's preprocessing is what is tested."""
+    from chainrule import io, registry
+    from chainrule.cli import main
+    from chainrule.datasets import load_digits
+    from chainrule.io.pytorch import _network_and_state
+
+    def chainrule_network(path):
+        spec, state = _network_and_state(path)
+        net = registry.build_module(spec)
+        net.load_state_dict(state)
+        return lambda x: net.eval().forward(x)
+
+    fake_torch = types.ModuleType("torch")
+    fake_torch.no_grad = contextlib.nullcontext
+    fake_torch.from_numpy = lambda a: a
+    before = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stdout(stdio.StringIO()), contextlib.redirect_stderr(stdio.StringIO()):
+                assert main(["train", "--quiet", "--epochs", "2"]) == 0            # writes runs/digits-mlp
+            np.save("test.npy", load_digits().X_test)
+            out = stdio.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(["predict", "runs/digits-mlp", "test.npy"]) == 0
+            predicted = [int(ln.split(":")[1].split()[0]) for ln in out.getvalue().splitlines()]
+            env = {}
+            with mock.patch.dict(sys.modules, {"torch": fake_torch}), mock.patch.object(io, "to_torch", chainrule_network):
+                exec(code, env)
+        finally:
+            os.chdir(before)
+    assert env["labels"].tolist() == predicted                                  # = chainrule predict's labels
+    assert len(predicted) == 360 and env["X"].dtype == np.float32
+
+
 #: the first line of each code block -> the function that runs it and checks its comments
 CONTEXTS = {
     "while True:\n    weights_grad = evaluate_gradient(loss_fun, data, weights)": _notes_vanilla_gradient_descent,
     "while True:\n    data_batch = sample_training_data(data, 256)": _notes_minibatch_gradient_descent,
     "out = net.forward(x)": _training_step,
+    "from chainrule.datasets import load_digits\nfrom chainrule.models import CNNClassifier": _cnn_classifier,
+    "import torch\nfrom chainrule import io": _to_torch,
 }
 
 
@@ -155,3 +228,4 @@ def test_code_block_runs_and_does_what_it_says(page, code):
     if run is None:
         pytest.fail(f"{page.name}: no context for this block (see test_every_code_block_has_a_context)")
     run(code)
+

@@ -150,8 +150,9 @@ def _report(name: str, exc: Exception) -> int:
     elif isinstance(exc, (ModelFileError, FileProblem, TrainingDiverged)):
         _say(f"{name}: {one_line(exc)}")
     elif isinstance(exc, MemoryError):
-        _say(f"{name}: not enough memory for this run ({one_line(exc) or 'MemoryError'}); "
-             "try smaller --hidden or --batch-size")
+        training = name.startswith(("chainrule train", "chainrule sweep"))
+        _say(f"{name}: not enough memory for this {'run' if training else 'command'} ({one_line(exc) or 'MemoryError'})"
+             + ("; try smaller --hidden or --batch-size" if training else "; give it fewer or smaller inputs"))
     elif isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         _say(f"{name}: {one_line(exc.strerror or exc)}{where}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ._errors import UsageError, one_line
 
-__all__ = ["HelpFormatter", "Parser", "UsageError", "given_options", "show"]
+__all__ = ["HelpFormatter", "Parser", "UsageError", "given_options", "refuse_given", "show"]
 
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
@@ -99,3 +99,11 @@ def given_options(parser: argparse.ArgumentParser, argv) -> set:
             p._defaults.update(d)
     dests = {a.dest for a in actions if not isinstance(a, argparse._SubParsersAction)}
     return {k for k in vars(namespace) if k in dests}
+
+
+def refuse_given(args, options, why: str) -> None:
+    """Refuse the first of ``options`` ('--max-norm') that the command line gave itself
+    (``args.given``): "--max-norm has no effect with <why>"."""
+    for option in options:
+        if option[2:].replace("-", "_") in getattr(args, "given", set()):
+            raise UsageError(f"{option} has no effect with {why}")

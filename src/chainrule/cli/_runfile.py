@@ -3,7 +3,6 @@ model file alone, checked so that a damaged or incomplete config.json is one pla
 the file (exit code 1) instead of a JSONDecodeError or a KeyError."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +53,14 @@ def _fail(config_path, what: str):
 
 def read_config(config_path: Path) -> dict:
     """config.json checked for every key evaluate and predict read; returns the fields of ``Run``."""
+    from ..io.safe import UnsafeFileError, read_json
+
     try:
-        text = config_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileProblem(f"{config_path}: cannot be read ({one_line(exc)})") from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(config_path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")
+        config = read_json(config_path, "config", root=config_path.parent)
+    except UnsafeFileError as exc:
+        _fail(config_path, f"refused: {exc.reason}")
+    except OSError as exc:
+        raise FileProblem(f"{config_path}: cannot be read ({one_line(exc.strerror or exc)})") from None
     if not isinstance(config, dict):
         _fail(config_path, f"expected a JSON object; got {type(config).__name__}")
     ds, settings = config.get("dataset"), config.get("settings", {})

@@ -133,17 +133,26 @@ class Sizes:
         return tuple(values)
 
 
+def _what(path: Path) -> str:
+    """'a folder', 'a file', 'a FIFO (named pipe)', 'a character device'... (a link is followed; nothing is opened)."""
+    from ..io.safe import describe
+
+    return "a folder" if path.is_dir() else describe(path) or "a file"
+
+
 class PathArg:
     """A path checked against what the command does with it (``kind``):
 
     - ``"out_dir"``: a folder to write to; created when missing, so it must not be a file, nor lie
       under one.
     - ``"dir"``: a folder that may not exist yet (a data home to inspect): the same checks.
-    - ``"in_file"``: an existing file.
+    - ``"out_file"``: a file to write; it must not be a folder, nor lie under a file.
+    - ``"in_file"``: an existing regular file (a FIFO, device or socket, or a link to one, is named
+      and refused without being opened).
     - ``"run"``: a folder written by ``chainrule train``, or a model file (``.safetensors``).
     """
 
-    KINDS = ("out_dir", "dir", "in_file", "run")
+    KINDS = ("out_dir", "dir", "out_file", "in_file", "run")
 
     def __init__(self, kind: str):
         if kind not in self.KINDS:
@@ -155,21 +164,24 @@ class PathArg:
         if not text.strip():
             raise argparse.ArgumentTypeError(f"expected a path; got {text!r}")
         path = Path(text).expanduser()
-        if self.kind in ("out_dir", "dir"):
-            expected = "a folder (created if missing)" if self.kind == "out_dir" else "a folder"
-            if path.exists() and not path.is_dir():
-                raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, which is a file")
+        if self.kind in ("out_dir", "dir", "out_file"):
+            expected = {"out_dir": "a folder (created if missing)", "dir": "a folder",
+                        "out_file": "a file to write"}[self.kind]
+            if self.kind == "out_file" and path.is_dir():
+                raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, which is a folder")
+            if self.kind != "out_file" and path.exists() and not path.is_dir():
+                raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, which is {_what(path)}")
             for parent in path.parents:
                 if parent.exists():
                     if not parent.is_dir():
                         raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}, "
-                                                         f"but {str(parent)!r} is a file")
+                                                         f"but {str(parent)!r} is {_what(parent)}, not a folder")
                     break
         elif self.kind == "in_file":
             if not path.exists():
                 raise argparse.ArgumentTypeError(f"expected an existing file; got {text!r}, which does not exist")
             if not path.is_file():
-                raise argparse.ArgumentTypeError(f"expected a file; got {text!r}, which is a folder")
+                raise argparse.ArgumentTypeError(f"expected a regular file; got {text!r}, which is {_what(path)}")
         else:
             if not path.exists():
                 raise argparse.ArgumentTypeError(f"expected a folder written by chainrule train or a model file; "

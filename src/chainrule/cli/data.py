@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._parser import refuse_given
+from ._types import PathArg
+
 IMAGE_SETS = ("digits", "mnist", "mnist10k", "cifar10")
 POINT_SETS = ("xor", "spirals", "blobs")
 ALL = IMAGE_SETS + POINT_SETS
@@ -15,16 +18,6 @@ FILE_SETS = ("mnist", "mnist10k", "cifar10")      # read from files (downloaded 
 SAMPLE_SHAPES = {"digits": (8, 8), "mnist": (28, 28), "mnist10k": (28, 28), "cifar10": (32, 32, 3),
                  "xor": (2,), "spirals": (2,), "blobs": (2,)}
 N_CLASSES = {"digits": 10, "mnist": 10, "mnist10k": 10, "cifar10": 10, "xor": 2, "spirals": 3, "blobs": 3}
-
-DESCRIPTIONS = {
-    "digits": "scikit-learn's bundled 8 x 8 digits (default; no network)",
-    "mnist": "MNIST, 60,000 + 10,000 images of 28 x 28 (downloaded and verified)",
-    "mnist10k": "the 10,000 MNIST test images, first 8,000 to train and last 2,000 to test",
-    "cifar10": "CIFAR-10, 50,000 + 10,000 colour images of 32 x 32 (downloaded and verified)",
-    "xor": "noisy copies of the notes' four XOR points",
-    "spirals": "three interleaved spirals in the plane",
-    "blobs": "three Gaussian blobs in the plane",
-}
 
 
 @dataclass
@@ -43,9 +36,28 @@ class Split:
         return tuple(self.X_train.shape[1:]) if self.kind == "image" else None
 
 
-def why_no_files(name: str) -> str:
-    """Why --data-dir and --no-download mean nothing for a data set that is not read from files."""
-    return "it is bundled with scikit-learn" if name == "digits" else "it is generated, not read from files"
+def hog_settings(image_shape) -> dict:
+    """HOGFeatures' settings for images of ``image_shape`` (train's --features hog and demo handcrafted):
+    small images (the 8 x 8 digits) resized to 24 x 24 with cells of 6 x 6, others cells of 4 x 4;
+    a histogram of 12 hues for colour images."""
+    small = max(image_shape[:2]) < 16
+    return dict(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
+                hue_bins=12 if len(image_shape) == 3 else 0)
+
+
+def add_file_options(p, data_dir_help: str, dir_kind: str = "out_dir") -> None:
+    """--data-dir and --no-download: where a data set read from files is, and whether it may be downloaded."""
+    p.add_argument("--data-dir", type=PathArg(dir_kind), default=None, help=data_dir_help)
+    p.add_argument("--no-download", action="store_true",
+                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+
+
+def refuse_file_options(args, name: str, shown: str | None = None) -> None:
+    """Refuse --data-dir and --no-download given for a data set that is not read from files
+    (``shown``: how the message names the data set, default ``--dataset NAME``)."""
+    if name not in FILE_SETS:
+        why = "it is bundled with scikit-learn" if name == "digits" else "it is generated, not read from files"
+        refuse_given(args, ("--data-dir", "--no-download"), f"{shown or '--dataset ' + name}: {why}")
 
 
 def load(name: str, data_dir=None, download: bool = True, seed: int = 0) -> Split:

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..io.atomic import atomic_write_text
 from . import data
-from ._errors import UsageError
 from ._types import SEED, Number, Numbers, PathArg
 
 
@@ -33,10 +32,7 @@ def add_parser(sub):
     d = demos.add_parser("handcrafted", help="HOG with nearest neighbour, a linear SVM and a random forest against "
                                              "an MLP and a CNN on raw pixels")
     d.add_argument("--dataset", default="digits", choices=data.IMAGE_SETS, help="image data set")
-    d.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the cache); for mnist, mnist10k and cifar10")
-    d.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(d, "folder holding the data set's files (default: the cache); for mnist, mnist10k and cifar10")
     d.add_argument("--seed", type=SEED, default=0, help="seed of the training")
     d.add_argument("--out", type=PathArg("out_dir"), default="runs/demo-handcrafted", help="output folder")
     d.set_defaults(run=handcrafted)
@@ -155,11 +151,7 @@ def features(args) -> int:
 
 
 def handcrafted(args) -> int:
-    if args.dataset not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in getattr(args, "given", set()):
-                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: "
-                                 f"{data.why_no_files(args.dataset)}")
+    data.refuse_file_options(args, args.dataset)
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
@@ -178,8 +170,7 @@ def handcrafted(args) -> int:
     flat = lambda A: A.reshape(len(A), -1).astype(np.float32) / split.pixel_max  # noqa: E731
     Xtr, Xte = flat(split.X_train), flat(split.X_test)
     small = max(split.image_shape[:2]) < 16
-    hog_settings = dict(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4))
-    hog = HOGFeatures(**hog_settings, hue_bins=12 if len(split.image_shape) == 3 else 0)
+    hog = HOGFeatures(**data.hog_settings(split.image_shape))
     t = time.perf_counter()
     Htr = hog.fit_transform(split.X_train)
     Hte = hog.transform(split.X_test)
@@ -235,8 +226,8 @@ def handcrafted(args) -> int:
     table = _table(header, rows)
     atomic_write_text(out / "handcrafted.json", json.dumps({"dataset": split.name, "results": records}, indent=1))
     atomic_write_text(out / "handcrafted.md", table + "\n")
-    plot_handcrafted(split.X_test[0], records, out / "handcrafted.png", **hog_settings,
-                     title=f"{split.name}: hand-crafted (HOG) against learned features")
+    plot_handcrafted(split.X_test[0], records, out / "handcrafted.png", resize_to=hog.resize_to,
+                     pixels_per_cell=hog.pixels_per_cell, title=f"{split.name}: hand-crafted (HOG) against learned features")
     print(f"table: {out / 'handcrafted.md'}")
     print(f"picture: {out / 'handcrafted.png'}")
     return 0

@@ -17,10 +17,7 @@ def add_parser(sub):
                    help="a folder written by chainrule train, or a model file (.safetensors)")
     e.add_argument("--dataset", default=None, choices=data.ALL,
                    help="data set (default: the one it was trained on, from RUN/config.json)")
-    e.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the one used in training, else the cache)")
-    e.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(e, "folder holding the data set's files (default: the one used in training, else the cache)")
     e.set_defaults(run=run)
 
 
@@ -40,21 +37,37 @@ def _check_fits(run, name: str) -> None:
                          f"{run.dataset} ({len(run.class_names)} classes)")
 
 
+def _say_ignored_data_dir(args, model_run, name: str) -> None:
+    """A run's config.json records the --data-dir it was trained with; a file's settings never choose
+    where chainrule reads, writes or downloads (a config naming /etc or another user's folder would
+    make evaluate create it and download into it), so it is not used: the data come from --data-dir,
+    else $CHAINRULE_DATA or the cache. One line says so when the recorded folder is another one."""
+    import os
+    import sys
+
+    recorded = model_run.data_dir
+    if recorded is None or name != model_run.dataset or name not in data.FILE_SETS:
+        return
+    from ..datasets.spec import CIFAR10_BINARY, MNIST, dataset_dir
+
+    used = dataset_dir(CIFAR10_BINARY if name == "cifar10" else MNIST, args.data_dir)
+    if os.path.abspath(os.path.expanduser(recorded)) != os.path.abspath(used):
+        print(f"chainrule evaluate: {model_run.config_path} records the data folder {recorded}; it is not used (a "
+              f"file's settings never choose where chainrule reads or downloads data); reading {used} instead "
+              f"(give --data-dir {recorded} to use that folder)", file=sys.stderr)
+
+
 def run(args) -> int:
     from ..training.metrics import confusion_matrix
 
-    given = getattr(args, "given", set())
     model_run = open_run(args.dir)
     name = args.dataset or model_run.dataset
     if name is None:
         raise UsageError(f"give --dataset: {args.dir} has no config.json beside it to say what it was trained on")
-    if name not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with {name}: {data.why_no_files(name)}")
+    data.refuse_file_options(args, name, shown=name)
     _check_fits(model_run, name)
-    data_dir = args.data_dir or (model_run.data_dir if name == model_run.dataset else None)
-    split = data.load(name, data_dir, download=not args.no_download, seed=model_run.seed)
+    _say_ignored_data_dir(args, model_run, name)
+    split = data.load(name, args.data_dir, download=not args.no_download, seed=model_run.seed)
     model = model_run.load_model()
     try:
         y_pred = np.asarray(model.predict(split.X_test)).astype(int)

@@ -125,21 +125,18 @@ def softmax(args) -> int:
         raise UsageError(f"softmax needs at least two scores; got {s.size}")
     _check_label(args.label, s.size)
     y = args.label
-    # In the log domain, so that scores like 10 0 -800 give a finite loss: with m = max s,
-    # ln sum_j e^{s_j} = m + ln sum_j e^{s_j - m}, and -ln p_y = ln sum_j e^{s_j} - s_y.
-    m = float(s.max())
-    shifted = np.exp(s - m)
-    log_z = m + math.log(float(shifted.sum()))
-    p = np.exp(s - log_z)
-    loss = losses.SoftmaxLogLikelihood()
+    loss = losses.SoftmaxLogLikelihood()       # the library's stable softmax: scores like 10 0 -800 stay finite
     value = float(loss(s[None], [y]))
     g = loss.backward()[0]
+    p = nn.Softmax().forward(s[None])[0]
+    m, log_z = float(s.max()), value + float(s[y])     # -ln p_y = ln sum_j e^{s_j} - s_y
     print("softmax classifier: p_k = e^{s_k} / sum_j e^{s_j}, then L = -ln p_y   (natural log)")
     print(f"  scores s           {row(s)}")
     if m <= 300:
         e = np.exp(s)
         print(f"  exp(s)             {row(e)}      sum = {num(e.sum())}")
     else:
+        shifted = np.exp(s - m)
         print(f"  exp(s - {m:g}) {row(shifted)}      sum = {num(shifted.sum())}   (e^s itself overflows: "
               f"shifted by the largest score, which cancels in p)")
     print(f"  normalise p        {row(p, lambda v: f'{v:.2f}')}")

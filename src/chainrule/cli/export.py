@@ -1,13 +1,14 @@
 """chainrule export --onnx RUN_DIR: the run's model (preprocessing included) as an ONNX file."""
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from .. import io
+from ..io.safe import read_json
 from ._parser import UsageError
 from ._types import PathArg
 
@@ -20,7 +21,8 @@ def add_parser(sub):
                                    "is run once against chainrule's own predictions.")
     p.add_argument("--onnx", required=True, type=PathArg("run"), metavar="RUN_DIR",
                    help="a folder holding model.safetensors (or a model file)")
-    p.add_argument("--out", default=None, help="the ONNX file to write (default: RUN_DIR/model.onnx)")
+    p.add_argument("--out", type=PathArg("out_file"), default=None,
+                   help="the ONNX file to write (default: RUN_DIR/model.onnx)")
     p.set_defaults(run=run)
     return p
 
@@ -32,7 +34,9 @@ def _sample_inputs(model, config, n=64):
     first = model.steps[0][1] if hasattr(model, "steps") else model
     shape = steps.sample_shape(first)
     rng = np.random.default_rng(0)
-    top = float((config or {}).get("dataset", {}).get("pixel_max") or 0)
+    ds = config.get("dataset") if isinstance(config, dict) else None
+    top = ds.get("pixel_max") if isinstance(ds, dict) else None
+    top = float(top) if isinstance(top, (int, float)) and not isinstance(top, bool) and 0 < top < 1e6 else 0.0
     X = rng.uniform(0, top, (n, *shape)) if top > 0 else rng.standard_normal((n, *shape))
     return X.astype(np.float32)
 
@@ -66,22 +70,18 @@ def run(args) -> int:
     if args.out is not None and Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: expected the ONNX file to write; got a folder")
     from ..io.export import OPSET
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        print("chainrule export: ONNX export needs the onnx package: pip install 'chainrule[onnx]'", file=sys.stderr)
-        return 1
+
     model = io.load(model_file)
     config = None
-    if (folder / "config.json").exists():
+    if os.path.lexists(folder / "config.json"):
         try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            config = read_json(folder / "config.json", "config", root=folder)
+        except (OSError, ValueError):     # refused or damaged: it only sets the range of the check's inputs
             config = None
     path = Path(args.out) if args.out else folder / "model.onnx"
     try:
         proto = io.export_onnx(model, path)
-    except NotImplementedError as exc:
+    except (ImportError, NotImplementedError) as exc:      # no onnx package; a model with no ONNX form
         print(f"chainrule export: {exc}", file=sys.stderr)
         return 1
     graph = proto.graph

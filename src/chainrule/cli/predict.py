@@ -31,43 +31,89 @@ def add_parser(sub):
                    help="invert image files (MNIST digits are light on dark); auto inverts light backgrounds")
     p.add_argument("--top", type=Number(int, 1, 1000), default=3,
                    help="how many classes to list per sample, with their probabilities")
+    p.add_argument("--max-input-mb", type=Number(float, 0, 1e6, low_open=True), default=None,
+                   help="largest FILE to read, in MB (10^6 bytes), for .npy data and image files alike (default: "
+                        "$CHAINRULE_MAX_ARRAY_BYTES or 1 GiB for .npy, $CHAINRULE_MAX_IMAGE_BYTES or 256 MiB for images)")
     p.set_defaults(run=run)
 
 
-def read_image(path, shape, pixel_max, invert) -> np.ndarray:
-    """An image file as one sample of ``shape``, values in [0, pixel_max]."""
+def _resized(img, shape, path) -> np.ndarray:
+    """A decoded image resized to ``shape`` (bilinear), as float in [0, 1], each image scaled by its
+    own depth: 8-bit modes by 255 (converted to 'L' or 'RGB' first), 16-bit modes ('I;16...', and
+    'I' from a PNG, whose samples are at most 16 bits) by 65535, resized in floating point so that
+    no level is lost or clipped. 32-bit integer and floating-point images are refused by name:
+    their range is not known."""
+    from PIL import Image
+
+    colour, size = len(shape) == 3, (shape[1], shape[0])
+    mode = img.mode
+    if mode.startswith("I;16") or (mode == "I" and img.format == "PNG"):
+        grey = np.asarray(img, dtype=np.float64)
+        if grey.max(initial=0) > 65535 or grey.min(initial=0) < 0:
+            raise FileProblem(f"{path}: a 16-bit image with samples outside 0..65535; refusing it")
+        small = np.asarray(Image.fromarray((grey / 65535.0).astype(np.float32), "F")
+                           .resize(size, Image.Resampling.BILINEAR), dtype=np.float64)
+        small = np.clip(small, 0.0, 1.0)                 # bilinear stays in range; float rounding may not
+        return np.repeat(small[..., None], 3, axis=-1) if colour else small
+    if mode in ("I", "F"):
+        raise FileProblem(f"{path}: {'32-bit integer' if mode == 'I' else 'floating-point'} images have no known "
+                          "range to scale by; convert it to an 8- or 16-bit PNG, or give a .npy array")
+    small = img.convert("RGB" if colour else "L").resize(size, Image.Resampling.BILINEAR)
+    return np.asarray(small, dtype=np.float64) / 255.0
+
+
+def read_image(path, shape, pixel_max, invert, max_bytes=None) -> np.ndarray:
+    """An image file as one sample of ``shape``, values in [0, pixel_max] (``_resized``). The file
+    is opened by ``io.safe.open_regular`` (a regular file of at most ``max_bytes``)."""
     from PIL import Image, UnidentifiedImageError
 
+    from ..io.safe import UnsafeFileError, cap, open_regular
+
+    limit = cap("image") if max_bytes is None else max_bytes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with open_regular(path, max_size=limit) as f, Image.open(f) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
                     raise FileProblem(f"{path}: {w:,} x {h:,} pixels is more than {MAX_PIXELS:,}; refused before "
                                       "decoding (a decompression bomb?)")
-                colour = len(shape) == 3
-                img = img.convert("RGB" if colour else "L").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+                arr = _resized(img, shape, path)
+    except UnsafeFileError as exc:
+        raise FileProblem(f"{path} is refused: {exc.reason}{_raise_hint(exc, 'image')}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise FileProblem(f"{path}: refused before decoding: {one_line(exc)}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise FileProblem(f"{path}: not a readable image ({one_line(exc)})") from None
-    arr = np.asarray(img, dtype=np.float64) / 255.0
-    if invert == "yes" or (invert == "auto" and not colour and np.concatenate(
+    if invert == "yes" or (invert == "auto" and len(shape) == 2 and np.concatenate(
             [arr[0], arr[-1], arr[:, 0], arr[:, -1]]).mean() > 0.5):
         arr = 1.0 - arr
     return arr * pixel_max
 
 
-def read_array(path: Path, run) -> np.ndarray:
+def _raise_hint(exc, kind: str) -> str:
+    from ..io.safe import FileTooLarge, env_name
+
+    if not isinstance(exc, FileTooLarge):
+        return ""
+    return f" (if the file is genuine, raise the limit with --max-input-mb or {env_name(kind)})"
+
+
+def read_array(path: Path, run, max_bytes=None) -> np.ndarray:
     """A .npy file as a batch the model takes: images of run.image_shape (one, a batch, or flat
-    rows), or rows of run.n_inputs numbers."""
+    rows), or rows of run.n_inputs numbers. Read by ``io.safe_arrays.load_npy_capped``: its header
+    is checked against the cap and the file's size before anything is allocated."""
+    from ..io.safe import UnsafeFileError, cap
+    from ..io.safe_arrays import load_npy_capped
+
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise FileProblem(f"{path}: not a plain numeric .npy array ({one_line(exc)})") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "uif":
-        raise FileProblem(f"{path}: expected an array of numbers; got dtype {getattr(arr, 'dtype', type(arr))}")
+        arr = load_npy_capped(path, cap("array") if max_bytes is None else max_bytes)
+    except UnsafeFileError as exc:
+        raise FileProblem(f"{path} is refused: {exc.reason}{_raise_hint(exc, 'array')}") from None
+    except OSError as exc:
+        raise FileProblem(f"{path}: cannot be read ({one_line(exc.strerror or exc)})") from None
+    if arr.dtype.kind not in "uif":
+        raise FileProblem(f"{path}: expected an array of numbers; got dtype {arr.dtype}")
     if arr.size == 0:
         raise FileProblem(f"{path}: the array is empty (shape {arr.shape})")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
@@ -90,15 +136,15 @@ def read_array(path: Path, run) -> np.ndarray:
     return arr
 
 
-def _samples(path: Path, run, invert):
+def _samples(path: Path, run, invert, max_bytes=None):
     if path.suffix.lower() == ".npy":
-        arr = read_array(path, run)
+        arr = read_array(path, run, max_bytes)
         return arr, [f"{path.name}[{i}]" for i in range(len(arr))]
     if run.kind != "image":
         raise UsageError(f"{path}: this model takes rows of {run.n_inputs} numbers; give a .npy array, not an image")
     if run.image_shape is None:
         raise UsageError(f"{path}: the model file does not say its image size; give the run folder or a .npy array")
-    return read_image(path, run.image_shape, run.pixel_max, invert)[None], [path.name]
+    return read_image(path, run.image_shape, run.pixel_max, invert, max_bytes)[None], [path.name]
 
 
 def run(args) -> int:
@@ -107,7 +153,8 @@ def run(args) -> int:
     if "invert" in given and all(f.suffix.lower() == ".npy" for f in files):
         raise UsageError("--invert has no effect: it applies to image files, and every FILE is a .npy array")
     model_run = open_run(args.dir)
-    batches = [(f, *_samples(f, model_run, args.invert)) for f in files]   # every file checked before any output
+    max_bytes = None if args.max_input_mb is None else int(args.max_input_mb * 1e6)
+    batches = [(f, *_samples(f, model_run, args.invert, max_bytes)) for f in files]   # all checked before any output
     model = model_run.load_model()
     has_proba = hasattr(model, "predict_proba")       # not for the hinge loss: scores, no probabilities
     if "top" in given and not has_proba:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import ast
 import json
 import os
-import platform
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..io.atomic import atomic_write_text
 from . import data
+from ._errors import one_line
 from ._parser import UsageError
+from ._settings import run_config
 from ._types import POSITIVE_INT, SEED, Number, PathArg
 
 _DISTRIBUTION = re.compile(r"^(loguniform|uniform|randint)\((.*)\)$")
@@ -37,9 +37,7 @@ def add_parser(sub):
                    help="a fixed hyperparameter of the model (repeatable), e.g. max_iter=20")
     p.add_argument("--model", default="mlp", choices=("linear", "mlp"), help="linear classifier or network")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("dir"), default=None,
-                   help="folder holding the data set's files (default: the cache)")
-    p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache)", dir_kind="dir")
     p.add_argument("--max-samples", type=POSITIVE_INT, default=None,
                    help="use the first N training samples (default: all of them)")
     p.add_argument("--cv", type=Number(int, 2, 1000), default=5, help="folds of cross-validation")
@@ -147,30 +145,85 @@ def _full_name(pipe, name: str, option: str) -> str:
     raise UsageError(f"{option} {name}: the model has no such hyperparameter; it has: {', '.join(model_names)}")
 
 
+def _check_scoring(name) -> None:
+    """--scoring must be one of scikit-learn's scoring names: checked before any data is loaded."""
+    if name is None:
+        return
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if name not in names:
+        import difflib
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UsageError(f"--scoring {name}: not a scikit-learn scoring name; {hint}"
+                         "(python -c 'import sklearn.metrics; print(sklearn.metrics.get_scorer_names())' lists them)")
+
+
+def _kind_of(value) -> str | None:
+    """'number', 'text', 'flag', 'sizes' or None (anything: a default of None says nothing)."""
+    if isinstance(value, bool):
+        return "flag"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (tuple, list)):
+        return "sizes"
+    return None
+
+
+# what a parameter whose default is of a kind accepts: a number where the default is a number (so a
+# typo such as alpha=1e-4x is caught), True/False or a number (verbose) where it is a flag, a tuple
+# or a number (hidden_layer_sizes=64) where it is a tuple; a text default is often a sentinel such
+# as batch_size='auto' beside numbers, so it accepts anything (the model's own checks decide)
+_ACCEPTS = {"number": ("number",), "flag": ("flag", "number"), "sizes": ("sizes", "number")}
+_NOUN = {"number": "a number", "flag": "True or False", "sizes": "a tuple like (64,) or (128, 64)"}
+
+
+def _check_value_types(pipe, name: str, values, option: str) -> None:
+    """Each value of --param/--set is of a kind the model's default allows (``_ACCEPTS``), so that a
+    typo is refused before the first fit. None, and anything for a parameter whose default is None
+    or a text, are left to the model's own checks."""
+    expected = _kind_of(pipe.get_params(deep=True)[name])
+    if expected not in _ACCEPTS:
+        return
+    for v in values:
+        got = _kind_of(v)
+        if v is None or got in _ACCEPTS[expected]:
+            continue
+        shown = name.removeprefix("model__")
+        raise UsageError(f"{option} {shown}: expected {_NOUN[expected]} (its default is "
+                         f"{pipe.get_params(deep=True)[name]!r}); got {v!r}")
+
+
 def run(args) -> int:
     from ..io.lock import PathLocked
-    from ..sweep import SchedulerError, SweepInterrupted, SweepMismatch, sweep
+    from ..sweep import SchedulerError, SweepFailed, SweepInterrupted, SweepMismatch, sweep
 
     if not args.param:
         raise UsageError("give at least one --param NAME=V1,V2,... to sweep")
-    if args.cv < 2:
-        raise UsageError(f"--cv must be at least 2 folds; got {args.cv}")
-    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1):
-        raise UsageError(f"--n-jobs must be a number of processes >= 1 or -1 for every core; got {args.n_jobs}")
     grid_raw = dict(parse_assignment(t, "--param", True) for t in args.param)
     fixed_raw = dict(parse_assignment(t, "--set", False) for t in args.set)
     if any(isinstance(v, tuple) and v and v[0] == "distribution" for v in grid_raw.values()) and not args.random:
         raise UsageError("distributions (loguniform, uniform, randint) need --random N")
+    _check_scoring(args.scoring)
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     X, y = split.X_train, split.y_train
     if args.max_samples:
         X, y = X[:args.max_samples], y[:args.max_samples]
     pipe = _pipeline(args, split)
     fixed = {_full_name(pipe, k, "--set"): v for k, v in fixed_raw.items()}
+    for k, v in fixed.items():
+        _check_value_types(pipe, k, [v], "--set")
     grid = {}
     for k, v in grid_raw.items():
-        grid[_full_name(pipe, k, "--param")] = (_distribution(v[1], v[2], k) if isinstance(v, tuple) and v
-                                                and v[0] == "distribution" else v)
+        full = _full_name(pipe, k, "--param")
+        if isinstance(v, tuple) and v and v[0] == "distribution":
+            grid[full] = _distribution(v[1], v[2], k)
+        else:
+            _check_value_types(pipe, full, v, "--param")
+            grid[full] = v
     try:
         pipe.set_params(**fixed)
     except (ValueError, TypeError) as exc:
@@ -182,6 +235,9 @@ def run(args) -> int:
                        blas_threads=args.blas_threads, random_state=args.seed, progress=not args.quiet)
     except SweepMismatch as exc:
         raise UsageError(str(exc)) from None
+    except SweepFailed as exc:                  # every fit failed: results.csv/json say which and why
+        print(f"chainrule sweep: {one_line(exc)} (every fit is in {out}/results.csv)", file=sys.stderr)
+        return 1
     except (SchedulerError, SweepInterrupted, PathLocked) as exc:     # PathLocked: another sweep writes --out
         print(f"chainrule sweep: {exc}", file=sys.stderr)
         return 1
@@ -197,22 +253,26 @@ def run(args) -> int:
 
 
 def _report(args, split, result, out, train):
+    from ..sweep.journal import MAX_ATTEMPTS
+    from ..sweep.search import _shown
+    from ..sweep.table import python
+
     best = result.best_estimator
     test_acc = float(np.mean(np.asarray(best.predict(split.X_test)) == split.y_test)) if best is not None else None
-    config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": ["chainrule", *sys.argv[1:]] if sys.argv else None,
-              "settings": {k: v for k, v in vars(args).items() if k != "run"},
-              "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
-                          "pixel_max": split.pixel_max, "class_names": list(split.class_names),
-                          "n_train": len(train[1]), "n_validation": 0, "n_test": len(split.y_test)},
-              "sweep": {"best_params": {k: repr(v) for k, v in result.best_params.items()},
-                        "best_cv_score": result.best_score, "fits": len(result.rows), "where": result.where},
-              "metrics": {"cv_score": result.best_score, "test_accuracy": test_acc}}
-    atomic_write_text(out / "config.json", json.dumps(config, indent=1, default=repr))
-    params = ", ".join(f"{k.removeprefix('model__')}={v!r}" for k, v in result.best_params.items())
-    print(f"best: {params}  (mean {args.cv}-fold score {result.best_score:.4f})")
+    sweep = {"best_params": {k: repr(python(v)) for k, v in result.best_params.items()},
+             "best_cv_score": result.best_score, "fits": len(result.rows), "failed_fits": result.n_failed,
+             "first_error": result.first_error, "where": result.where}
+    config = run_config(args, split, len(train[1]), 0, sweep=sweep,
+                        metrics={"cv_score": result.best_score, "test_accuracy": test_acc})
+    atomic_write_text(out / "config.json", json.dumps(config, indent=1))
+    print(f"best: {_shown(result.best_params)}  (mean {args.cv}-fold score {result.best_score:.4f})")
     if test_acc is not None:
         print(f"best model refitted on all {len(train[1]):,} training samples: test accuracy {test_acc:.4f}")
     print(f"{len(result.rows)} fits ({result.n_fitted} run now, {result.n_from_journal} from the journal) "
           f"in {result.seconds:.1f} s on {result.where}")
     print(f"in {out}/: {', '.join(result.files + ['config.json'])}, journal/")
+    if result.n_failed:
+        sys.stdout.flush()
+        print(f"chainrule sweep: {result.n_failed} of {len(result.rows)} fits failed (their rows in results.csv say "
+              f"why; --resume tries them again, each at most {MAX_ATTEMPTS} times in all). The first: "
+              f"{one_line(result.first_error)}", file=sys.stderr)

@@ -5,11 +5,9 @@ import argparse
 import contextlib
 import io as io_module
 import json
-import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +15,9 @@ from .._compiled.workers import using_threads
 from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
-from ._parser import UsageError
+from ._parser import UsageError, refuse_given
+from ._runfolder import RunFolder, prepare_resume
+from ._settings import command_line, command_settings, run_config
 from ._types import FRACTION, POSITIVE_INT, SEED, Number, PathArg, Sizes
 
 # Adam's step for a network on images; the linear model and the small point sets (a few hundred
@@ -52,11 +52,8 @@ def add_parser(sub):
                                    "config.json, history.json and pictures (curves, confusion, templates, "
                                    "boundary, mistakes; filters and feature maps for cnn and resnet) to --out.")
     p.add_argument("--dataset", default="digits", choices=data.ALL, help="data set (digits needs no network)")
-    p.add_argument("--data-dir", type=PathArg("out_dir"), default=None,
-                   help="folder holding the data set's files (default: the cache, see chainrule data); "
-                        "for mnist, mnist10k and cifar10")
-    p.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are missing (mnist, mnist10k, cifar10)")
+    data.add_file_options(p, "folder holding the data set's files (default: the cache, see chainrule data); "
+                             "for mnist, mnist10k and cifar10")
     p.add_argument("--model", default="mlp", choices=MODELS,
                    help="linear classifier s = Wx + b, a fully connected network, or a convolutional network on the "
                         "images: cnn (the lenet: two 3 x 3 convolutions with pooling) or resnet (stochastic depth)")
@@ -97,7 +94,14 @@ def add_parser(sub):
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
                    help="threads of the compiled kernels and of BLAS; one is fastest for small networks (README: measured on 2 cores)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
-                   help="output folder, created if missing (default: runs/<dataset>-<model>)")
+                   help="output folder, created if missing; replaced whole when the run completes (default: "
+                        "runs/<dataset>-<model>)")
+    p.add_argument("--checkpoint", action="store_true",
+                   help="write a checkpoint after every epoch (in OUT.partial while the run lasts), so that a killed "
+                        "or interrupted run continues with --resume")
+    p.add_argument("--resume", type=PathArg("dir"), default=None, metavar="RUN",
+                   help="continue the run that was training into RUN (its --out) from its last checkpoint, with its "
+                        "own settings, to the same bits as an uninterrupted run (default: start a new run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(run=run)
     return p
@@ -110,43 +114,39 @@ def default_out(args) -> str:
 def check(args) -> None:
     """Refuse settings that cannot work together or that would be silently ignored, before any
     data is loaded or written."""
-    given = getattr(args, "given", set())
     if args.model == "linear":
-        for option in MLP_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model linear: a linear classifier has no hidden layers")
+        refuse_given(args, MLP_ONLY, "--model linear: a linear classifier has no hidden layers")
     if args.model in CONV_MODELS:
-        for option in MLP_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the fully connected "
-                                 "network (--model mlp); the convolutional networks have their own architecture")
+        refuse_given(args, MLP_ONLY, f"--model {args.model}: it sets the fully connected network (--model mlp); "
+                                     "the convolutional networks have their own architecture")
         if args.dataset in data.POINT_SETS:
             raise UsageError(f"--model {args.model} needs images; {args.dataset} is points in the plane")
         if args.features != "raw":
             raise UsageError(f"--features {args.features} has no effect with --model {args.model}: a convolutional "
                              "network learns its features from the raw pixels")
     if args.model != "resnet":
-        for option in RESNET_ONLY:
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --model {args.model}: it sets the resnet (--model resnet)")
-    if "alpha" in given and args.penalty in ("maxnorm", "none"):
-        why = "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty" \
-            if args.penalty == "maxnorm" else "there is no penalty"
-        raise UsageError(f"--alpha has no effect with --penalty {args.penalty}: {why}")
-    if "max_norm" in given and args.penalty != "maxnorm":
-        raise UsageError(f"--max-norm has no effect with --penalty {args.penalty}: it is the bound of --penalty maxnorm")
-    if "momentum" in given and args.optimizer != "sgd":
-        raise UsageError(f"--momentum has no effect with --optimizer {args.optimizer}: it is SGD's; "
-                         "Adam keeps its own moment estimates")
+        refuse_given(args, RESNET_ONLY, f"--model {args.model}: it sets the resnet (--model resnet)")
+    if args.penalty in ("maxnorm", "none"):
+        refuse_given(args, ["--alpha"], f"--penalty {args.penalty}: " + (
+            "max-norm bounds each unit's weight norm (set it with --max-norm) and adds no penalty"
+            if args.penalty == "maxnorm" else "there is no penalty"))
+    if args.penalty != "maxnorm":
+        refuse_given(args, ["--max-norm"], f"--penalty {args.penalty}: it is the bound of --penalty maxnorm")
+    if args.optimizer != "sgd":
+        refuse_given(args, ["--momentum"], f"--optimizer {args.optimizer}: it is SGD's; Adam keeps its own moment "
+                                           "estimates")
     if args.batch_norm and args.batch_size < 2:
         raise UsageError(f"--batch-norm needs --batch-size 2 or more: the statistics of a batch of "
                          f"{args.batch_size} sample are not defined")
     if args.early_stopping is not None and args.validation_fraction == 0:
         raise UsageError("--early-stopping needs a validation set, and --validation-fraction 0 holds none out")
-    if args.dataset not in data.FILE_SETS:
-        for option in ("--data-dir", "--no-download"):
-            if option[2:].replace("-", "_") in given:
-                raise UsageError(f"{option} has no effect with --dataset {args.dataset}: {data.why_no_files(args.dataset)}")
+    if args.early_stopping is not None and args.early_stopping + 2 > args.epochs:
+        p, e = args.early_stopping, args.epochs
+        fix = f"give --epochs {p + 2} or more" + (f", or --early-stopping {e - 2} or less" if e >= 3 else "")
+        raise UsageError(f"--early-stopping {p} can never act within --epochs {e}: a run stops after more than {p} "
+                         f"epochs in a row without improvement, so after epoch {p + 2} at the earliest (the first "
+                         f"sets the best score); {fix}")
+    data.refuse_file_options(args, args.dataset)
     if args.out is None:                  # the default folder gets the check --out gets at parse time
         try:
             PathArg("out_dir")(default_out(args))
@@ -174,10 +174,7 @@ def _steps(args, split) -> list:
         if args.features == "raw":
             return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten())]
         if args.features == "hog":
-            h, w = split.image_shape[:2]
-            small = max(h, w) < 16
-            hog = HOGFeatures(resize_to=(24, 24) if small else None, pixels_per_cell=(6, 6) if small else (4, 4),
-                              cells_per_block=(2, 2), hue_bins=12 if len(split.image_shape) == 3 else 0)
+            hog = HOGFeatures(cells_per_block=(2, 2), **data.hog_settings(split.image_shape))
             return [("hog", hog), ("standardize", Standardize())]
         return [("scale", ScaleToUnit(split.pixel_max)), ("flatten", Flatten()), ("poly2", PolynomialFeatures(2))]
     if args.features == "poly2":
@@ -185,7 +182,7 @@ def _steps(args, split) -> list:
     return []
 
 
-def _estimator(args):
+def _estimator(args, checkpoint=None):
     from ..models import CNNClassifier, LinearClassifier, MLPClassifier
 
     lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, args.dataset)
@@ -195,7 +192,7 @@ def _estimator(args):
                   batch_size=args.batch_size, max_iter=args.epochs,
                   lr_schedule=None if args.lr_schedule == "constant" else args.lr_schedule,
                   early_stopping=args.early_stopping is not None, n_iter_no_change=args.early_stopping or 10,
-                  tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1)
+                  tol=0.0, random_state=args.seed, verbose=0 if args.quiet else 1, checkpoint=checkpoint)
     if args.model == "linear":
         return LinearClassifier(**common)
     # the MLP's alpha is scikit-learn's, 0.5 alpha ||W||^2 / B on a batch of B samples, so the notes'
@@ -208,7 +205,7 @@ def _estimator(args):
                          batch_norm=args.batch_norm, weight_init="activation", **mlp)
 
 
-def _fit(args, split, out, steps):
+def _fit(args, split, folder, steps, resume_from=None):
     from sklearn.pipeline import Pipeline
 
     from ..datasets import train_validation_split
@@ -223,7 +220,7 @@ def _fit(args, split, out, steps):
             raise UsageError(f"--validation-fraction {args.validation_fraction:g} cannot split the {len(ytr)} "
                              f"training samples of {split.name}: {exc}") from None
         val = (Xva, yva)
-    est = _estimator(args)
+    est = _estimator(args, str(folder.checkpoint) if args.checkpoint else None)
     prep = Pipeline(steps) if steps else None
     Xfit = prep.fit_transform(Xtr) if prep is not None else Xtr
     val_t = (prep.transform(val[0]) if prep is not None else val[0], val[1]) if val is not None else None
@@ -234,10 +231,10 @@ def _fit(args, split, out, steps):
         from sklearn.exceptions import ConvergenceWarning
         with contextlib.redirect_stdout(io_module.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(Xfit, ytr, validation_data=val_t, eval_train=CURVE_TRAIN_ROWS)
+            est.fit(Xfit, ytr, validation_data=val_t, eval_train=CURVE_TRAIN_ROWS, resume_from=resume_from)
     except TrainingDiverged as exc:
-        if exc.history is not None:
-            exc.history.save(out / "history.json")
+        if exc.history is not None:                       # beside the run it did not replace
+            exc.history.save(folder.staging / "history.json")
         raise
     seconds = time.perf_counter() - t0
     model = Pipeline(steps + [("model", est)]) if steps else est
@@ -282,60 +279,70 @@ def _pictures(args, split, model, est, out, y_pred, train) -> list[str]:
     return written
 
 
-def _settings(args) -> dict:
-    """The command's settings as JSON values; paths absolute, so the run can be used from anywhere."""
-    settings = {}
-    for key, value in vars(args).items():
-        if key in ("run", "given", "argv"):
-            continue
-        if isinstance(value, Path):
-            value = str(value.resolve())
-        settings[key] = list(value) if isinstance(value, tuple) else value
-    return settings
-
-
 def run(args) -> int:
-    check(args)
-    out = Path(args.out or default_out(args))
+    given = getattr(args, "given", set())
+    if args.resume is not None:
+        if "out" in given:
+            raise UsageError("--out has no effect with --resume: the run continues in the folder RUN names")
+        folder = RunFolder.named(args.resume)
+    else:
+        check(args)
+        folder = RunFolder(args.out or default_out(args))
     try:
-        lock = PathLock(out).acquire()      # one live run per --out folder: never a mixed folder
+        lock = PathLock(folder.out).acquire()      # one live run per --out folder
     except PathLocked as exc:
         print(f"chainrule train: {exc}", file=sys.stderr)
         return 1
-    with lock, using_threads(args.threads):          # the compiled kernels' workers and BLAS's threads
-        return _train(args, out)
+    except OSError as exc:
+        raise UsageError(f"--out {folder.out}: cannot write a run there ({exc.strerror or exc}: "
+                         f"{exc.filename or folder.out.parent})") from None
+    with lock:
+        folder.check_replaceable()                # never the current folder, nor one holding the user's files
+        placed = folder.recover()                 # finish or clean what a killed run left
+        resume_from, original = None, command_line(args)
+        if args.resume is not None:
+            prepared = prepare_resume(args, folder, placed, check)
+            if prepared is None:
+                return 0                          # a complete run: nothing to resume
+            resume_from, original = prepared
+        else:
+            folder.start(command_settings(args), command_line(args))
+        with using_threads(args.threads):       # the compiled kernels' workers and BLAS's threads
+            return _train(args, folder, resume_from, original)
 
 
-def _train(args, out: Path) -> int:
-    from .. import __version__
+def _train(args, folder: RunFolder, resume_from, command) -> int:
     from .. import io
     from ..io.atomic import atomic_write_text
 
     split = data.load(args.dataset, args.data_dir, download=not args.no_download, seed=args.seed)
     steps = _steps(args, split)
-    out.mkdir(parents=True, exist_ok=True)
+    out, stage = folder.out, folder.staging
     print(f"{split.name}: {len(split.y_train):,} training and {len(split.y_test):,} test samples, "
           f"{len(split.class_names)} classes; model {args.model}, features {args.features}", file=sys.stderr)
-    model, est, (Xtr, ytr), val, seconds = _fit(args, split, out, steps)
+    model, est, (Xtr, ytr), val, seconds = _fit(args, split, folder, steps, resume_from)
     history = est.history_
+    n = len(history)
+    if history.interrupted and args.checkpoint:           # nothing lost: the checkpoint continues it
+        sys.stdout.flush()
+        print(f"chainrule train: interrupted (Ctrl-C) after {n} complete epoch{'' if n == 1 else 's'}; continue "
+              f"with chainrule train --resume {out} ({folder.checkpoint} holds the last complete epoch; "
+              f"{out} is unchanged)", file=sys.stderr)
+        return 130
+    est.set_params(checkpoint=None)                       # the model file does not point into RUN.partial
     y_pred = np.asarray(model.predict(split.X_test)).astype(int)
     metrics = {"train_accuracy": float(model.score(Xtr, ytr)),
                "validation_accuracy": float(model.score(*val)) if val is not None else None,
                "test_accuracy": float(np.mean(y_pred == split.y_test)),
-               "epochs": len(history), "seconds": round(seconds, 3),
+               "epochs": n, "seconds": round(seconds, 3),
                "interrupted": history.interrupted, "stopped_early": history.stopped_early}
-    io.save(model, out / "model.safetensors")
-    history.save(out / "history.json")
-    argv = getattr(args, "argv", None)
-    config = {"chainrule": __version__, "python": platform.python_version(), "numpy": np.__version__,
-              "command": ["chainrule", *argv] if argv is not None else None,
-              "settings": _settings(args),
-              "dataset": {"name": split.name, "kind": split.kind, "image_shape": split.image_shape,
-                          "pixel_max": split.pixel_max, "class_names": list(split.class_names),
-                          "n_train": len(ytr), "n_validation": len(val[1]) if val else 0, "n_test": len(split.y_test)},
-              "metrics": metrics}
-    atomic_write_text(out / "config.json", json.dumps(config, indent=1))
-    pictures = _pictures(args, split, model, est, out, y_pred, (Xtr, ytr)) if len(history) else []
+    io.save(model, stage / "model.safetensors")
+    history.save(stage / "history.json")
+    pictures = _pictures(args, split, model, est, stage, y_pred, (Xtr, ytr)) if n else []
+    config = run_config(args, split, len(ytr), len(val[1]) if val else 0, command=command, metrics=metrics,
+                        **({"resumed_by": command_line(args)} if resume_from is not None else {}))
+    atomic_write_text(stage / "config.json", json.dumps(config, indent=1))    # last: the run is complete
+    folder.finish()                                       # RUN.partial replaces RUN, whole
     val_text = f"  validation {metrics['validation_accuracy']:.4f}" if val is not None else ""
     print(f"accuracy: train {metrics['train_accuracy']:.4f}{val_text}  test {metrics['test_accuracy']:.4f}")
     print(f"model, config and history in {out}/ (model.safetensors, config.json, history.json)")
@@ -343,8 +350,8 @@ def _train(args, out: Path) -> int:
         print(f"pictures in {out}/: {', '.join(pictures)}")
     if history.interrupted:
         sys.stdout.flush()
-        n = len(history)
         print(f"chainrule train: interrupted (Ctrl-C) after {n} complete epoch{'' if n == 1 else 's'}; "
-              f"the model trained so far is saved in {out}/", file=sys.stderr)
+              f"the model trained so far is saved in {out}/ (--checkpoint would let --resume continue it)",
+              file=sys.stderr)
         return 130
     return 0

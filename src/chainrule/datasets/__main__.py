@@ -9,8 +9,9 @@ from .download import status
 from .spec import CIFAR10_BINARY, CIFAR10_PYTHON, MNIST, data_home
 
 
-def info(home=None, out=sys.stdout) -> int:
+def info(home=None, out=None) -> int:
     """Print every data set's folder (``<home>/<name>``) and the state of each of its files."""
+    out = sys.stdout if out is None else out       # read at the call: a default would keep the stdout of import time
     root = Path(home) if home is not None else data_home()
     print(f"data home: {root}  (set CHAINRULE_DATA to move it)", file=out)
     print("digits: bundled with scikit-learn (1,797 images of 8 x 8); always present, no download", file=out)

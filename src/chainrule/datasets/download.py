@@ -33,11 +33,6 @@ def _sha256(f) -> str:
     return h.hexdigest()
 
 
-def sha256_of(path, *, root=None) -> str:
-    with open_regular(path, root=root) as f:
-        return _sha256(f)
-
-
 def check_file(path: Path, remote: RemoteFile, *, root=None) -> str | None:
     """What is wrong with a local file, or None if it has the pinned size and SHA-256.
 
@@ -109,7 +104,6 @@ def _download(url: str, dest_dir: Path, remote: RemoteFile, progress: bool, time
                 raise DatasetCorrupt(f"{url} announces {int(declared):,} bytes, expected {remote.size:,}")
             bar = _progress(remote.size, remote.name, progress)
             received = 0
-            h = hashlib.sha256()
             try:
                 while True:
                     block = response.read(CHUNK)
@@ -119,7 +113,6 @@ def _download(url: str, dest_dir: Path, remote: RemoteFile, progress: bool, time
                     if received > 4 * remote.size + (1 << 20):
                         raise DatasetCorrupt(f"{url} sent more than {remote.size:,} bytes; stopped reading")
                     out.write(block)
-                    h.update(block)
                     if bar is not None:
                         bar.update(len(block))
             finally:
@@ -142,11 +135,8 @@ def _install(tmp: Path, path: Path) -> None:
     """Put the verified download ``tmp`` at ``path`` without replacing anything already there."""
     try:
         os.link(tmp, path)                  # fails if ``path`` exists, even as a dangling link
-    except FileExistsError:
-        _remove(tmp)
-        raise DatasetCorrupt(f"{path} appeared while it was being downloaded; left it alone") from None
-    except OSError:                         # no hard links here (FAT, some network drives)
-        if os.path.lexists(path):
+    except OSError as exc:                  # or no hard links here (FAT, some network drives)
+        if isinstance(exc, FileExistsError) or os.path.lexists(path):
             _remove(tmp)
             raise DatasetCorrupt(f"{path} appeared while it was being downloaded; left it alone") from None
         os.replace(tmp, path)

@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 
 from ..io.atomic import atomic_write_text
-from ..io.safe import open_regular, read_capped
+from ..io.safe import loads_json, open_regular, read_capped
 from .spec import DatasetSpec, data_home
 
 MANIFEST = ".chainrule-downloads.json"
@@ -42,7 +42,7 @@ def _read(folder: Path) -> dict:
     path = folder / MANIFEST
     try:
         with open_regular(path, root=folder, max_size=MAX_MANIFEST) as f:
-            entries = json.loads(read_capped(f, MAX_MANIFEST).decode("utf-8")).get("files", {})
+            entries = loads_json(read_capped(f, MAX_MANIFEST), path).get("files", {})      # depth bounded
     except (OSError, ValueError, AttributeError):   # missing, refused, damaged: nothing is ours
         return {}
     return entries if isinstance(entries, dict) else {}

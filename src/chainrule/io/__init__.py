@@ -3,9 +3,10 @@ and the two ways out to other runtimes (ONNX and PyTorch).
 
 - ``files.py``: ``save`` / ``load`` / ``read`` of ``.safetensors`` model files (no pickle); ``format.py``:
   what goes inside them (a JSON description and named tensors, and back);
-- ``safe.py``: the guarded reader (regular files only, size caps), used for every file chainrule opens
-  on a user's or a file's say-so; ``atomic.py``: writes that are whole or absent; ``lock.py``: one
-  writer per run folder;
+- ``safe.py``: the guarded reader (regular files only, a size cap per kind, bounded JSON), used for
+  every file chainrule opens on a user's or a file's say-so; ``safe_arrays.py``: ``.npy`` and ``.npz``
+  checked before allocating; ``atomic.py``: writes that are whole or absent, and a folder replaced
+  whole; ``lock.py``: one writer per run folder;
 - ``export/``: ONNX graphs (``export_onnx``); ``pytorch.py``: the same network as ``torch.nn``
   (``to_torch``).
 

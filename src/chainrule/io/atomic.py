@@ -135,3 +135,48 @@ def atomic_write_bytes(path, data: bytes) -> None:
 def atomic_write_text(path, text: str) -> None:
     with atomic_open(path, "w") as f:
         f.write(text)
+
+
+# ---- folders: replaced whole ----------------------------------------------------------------------
+_RENAME_EXCHANGE = 2            # Linux renameat2(2) flag: swap two paths in one step
+
+
+def exchange(a, b) -> bool:
+    """Swap the folders (or files) ``a`` and ``b`` in one atomic step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``, glibc 2.28 or later); False where that is not available (other systems,
+    older kernels, file systems that refuse it), and nothing has changed then."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done = renameat2(at_fdcwd, os.fsencode(os.fspath(a)), at_fdcwd, os.fsencode(os.fspath(b)), _RENAME_EXCHANGE)
+    return done == 0
+
+
+def replace_folder(new, target, trash) -> None:
+    """Put the folder ``new`` at ``target``, the folder that was there (if any) at ``trash``.
+
+    Where the system can swap two paths atomically (``exchange``) a reader of ``target`` sees the
+    old folder or the new one, whole, and never nothing; elsewhere ``target`` is renamed to
+    ``trash`` and ``new`` to ``target``: two renames, between which ``target`` is briefly absent
+    (microseconds). ``trash`` must not exist; the caller removes it afterwards. Both renames stay
+    in one folder, so they are atomic and durable (the folder is fsync'ed)."""
+    new, target, trash = os.fspath(new), os.fspath(target), os.fspath(trash)
+    if os.path.lexists(target):
+        if exchange(new, target):
+            os.rename(new, trash)                     # ``new`` now names the old folder
+        else:
+            os.rename(target, trash)
+            os.rename(new, target)
+    else:
+        os.rename(new, target)
+    fsync_folder(os.path.dirname(os.path.abspath(target)))

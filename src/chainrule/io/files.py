@@ -8,7 +8,7 @@ Layout of the file:
 
 - The network's parameters and buffers keep their PyTorch names and layouts (``0.weight`` of
   shape (out, in), ``1.running_mean``...), so the same tensors load into the equivalent
-  ``torch.nn`` model (see the README for the mapping).
+  ``torch.nn`` model (the mapping: user guide, Model files).
 - Every other array (preprocessing statistics, numeric class labels...) is named ``extra.<path>``.
 - The metadata entry ``chainrule`` holds the JSON description; ``chainrule.sha256`` a SHA-256 over
   that description and every tensor, so a truncated or altered file is refused with one error.
@@ -36,7 +36,7 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 from .format import ModelFileError, _legacy_spec, _Reader, _Writer
-from .safe import UnsafeFileError, open_regular
+from .safe import UnsafeFileError, cap, loads_json, open_regular, read_capped
 from ..core.module import Module
 
 __all__ = ["save", "load", "read", "network_state", "architecture", "FORMAT", "VERSION"]
@@ -97,12 +97,14 @@ def save(obj, path) -> None:
 
 def _read_bytes(path) -> bytes:
     """The bytes of a regular file inside its folder (no FIFO, device, folder, or link leading out
-    of the folder: ``_safe_files.open_regular``); ModelFileError otherwise."""
+    of the folder: ``safe.open_regular``) of at most ``safe.cap("model")`` bytes
+    (``CHAINRULE_MAX_MODEL_BYTES``); ModelFileError otherwise."""
     if os.path.isdir(path):
         raise ModelFileError(f"{path} is a folder; give the model file (model.safetensors) inside it")
     try:
-        with open_regular(path, root=os.path.dirname(os.path.abspath(path))) as f:
-            return f.read()
+        limit = cap("model")
+        with open_regular(path, root=os.path.dirname(os.path.abspath(path)), max_size=limit, kind="model") as f:
+            return read_capped(f, limit, name=os.fspath(path))
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
     except UnsafeFileError as exc:
@@ -120,8 +122,8 @@ def _parse_header(data: bytes, path):
     if n > min(len(data) - 8, MAX_DESCRIPTION_BYTES + 2**20):
         raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): a header of {n} bytes")
     try:
-        header = json.loads(data[8:8 + n])
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        header = loads_json(data[8:8 + n], "its header")
+    except UnsafeFileError as exc:
         raise ModelFileError(f"{path} is not a valid model file (truncated or damaged?): {exc}") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path} is not a valid model file: its header is not a mapping")
@@ -188,10 +190,9 @@ def read(path):
     if _digest(description, tensors) != metadata.get("chainrule.sha256"):
         raise ModelFileError(f"{path} has been altered or damaged: its checksum does not match its contents")
     try:
-        desc = json.loads(description)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: the model description is not valid JSON or is nested too deeply "
-                             f"({type(exc).__name__})") from None
+        desc = loads_json(description, "the model description")
+    except UnsafeFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     if not isinstance(desc, dict) or desc.get("format") != FORMAT:
         raise ModelFileError(f"{path}: unknown format {desc.get('format') if isinstance(desc, dict) else None!r}")
     version = desc.get("version", 1)

@@ -27,6 +27,8 @@ import time
 import uuid
 import weakref
 
+from .safe import open_regular
+
 _HELD: set[str] = set()          # tokens of the locks this process holds right now
 _HELD_GUARD = threading.Lock()
 _ATTEMPTS = 200                  # creations tried before giving up (each failure is a release or a takeover)
@@ -139,7 +141,7 @@ def lock_path_for(target) -> str:
 def _read_lock(path: str):
     """(info or None, raw bytes or None if the file is gone, age in seconds)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, kind="lock") as f:      # a FIFO in its place would block a plain open
             raw = f.read(4096)
             age = time.time() - os.fstat(f.fileno()).st_mtime
     except FileNotFoundError:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from .._helpers.validation import check_int
+
 
 class Schedule:
     """A learning-rate schedule: ``schedule(base_lr, epoch) -> lr``, applied at the start of every epoch."""
@@ -60,11 +62,9 @@ class StepDecay(Schedule):
     name = "step"
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1):
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer; got {step_size!r}")
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1]; got {gamma!r}")
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.step_size, self.gamma = check_int("step_size", step_size), float(gamma)
 
     def __call__(self, base_lr, epoch):
         return base_lr * self.gamma ** (epoch // self.step_size)
@@ -111,11 +111,9 @@ class Cosine(Schedule):
     name = "cosine"
 
     def __init__(self, total_epochs: int, min_lr: float = 0.0):
-        if not isinstance(total_epochs, int) or total_epochs < 1:
-            raise ValueError(f"total_epochs must be a positive integer; got {total_epochs!r}")
         if min_lr < 0:
             raise ValueError(f"min_lr must be >= 0; got {min_lr!r}")
-        self.total_epochs, self.min_lr = total_epochs, float(min_lr)
+        self.total_epochs, self.min_lr = check_int("total_epochs", total_epochs), float(min_lr)
 
     def __call__(self, base_lr, epoch):
         if epoch >= self.total_epochs:
@@ -135,11 +133,8 @@ class InvScaling(Schedule):
     def __init__(self, power_t: float = 0.5, samples_per_epoch: int = 1, t0: int = 0):
         if not (isinstance(power_t, (int, float)) and math.isfinite(power_t) and power_t >= 0):
             raise ValueError(f"power_t must be a finite number >= 0; got {power_t!r}")
-        if isinstance(samples_per_epoch, bool) or not isinstance(samples_per_epoch, int) or samples_per_epoch < 1:
-            raise ValueError(f"samples_per_epoch must be a positive integer; got {samples_per_epoch!r}")
-        if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
-            raise ValueError(f"t0 must be an integer >= 0; got {t0!r}")
-        self.power_t, self.samples_per_epoch, self.t0 = float(power_t), samples_per_epoch, t0
+        self.power_t = float(power_t)
+        self.samples_per_epoch, self.t0 = check_int("samples_per_epoch", samples_per_epoch), check_int("t0", t0, 0)
 
     def __call__(self, base_lr, epoch):
         return base_lr / (self.t0 + epoch * self.samples_per_epoch + 1) ** self.power_t

@@ -56,6 +56,15 @@ def _finish(fig, path):
     return fig
 
 
+def _panels(n, max_cols, width, height, margin=(0.0, 0.0), **subplots):
+    """A new figure of ``n`` panels, at most ``max_cols`` to a row, each ``width`` x ``height`` inches
+    (plus ``margin``, inches across and down): ``(figure, its axes as a flat array)``."""
+    cols = min(n, max_cols)
+    rows = math.ceil(n / cols)
+    fig = new_figure(width * cols + margin[0], height * rows + margin[1])
+    return fig, fig.subplots(rows, cols, squeeze=False, **subplots).ravel()
+
+
 def plot_confusion(cm, class_names, path=None, title: str = "confusion matrix (test set)"):
     """Counts of true class (rows) against predicted class (columns), each count written in its cell.
 
@@ -134,10 +143,7 @@ def plot_templates(W, image_shape, class_names, path=None, title="class template
 
     W = np.asarray(W, dtype=np.float64)
     n = W.shape[0]
-    cols = min(n, 5)
-    rows = math.ceil(n / cols)
-    fig = new_figure(2.0 * cols + 1.0, 2.2 * rows + 0.3)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    fig, axes = _panels(n, 5, 2.0, 2.2, margin=(1.0, 0.3))
     grey = len(image_shape) == 2
     bound = float(np.abs(W).max()) or 1.0
     norm = Normalize(-bound, bound)
@@ -271,11 +277,7 @@ def plot_mistakes(images, y_true, y_pred, class_names, path=None, max_images: in
     """
     images = np.asarray(images)
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:max_images]
-    n = max(len(wrong), 1)
-    cols = min(n, 8)
-    rows = math.ceil(n / cols)
-    fig = new_figure(1.6 * cols, 1.9 * rows + 0.4)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    fig, axes = _panels(max(len(wrong), 1), 8, 1.6, 1.9, margin=(0.0, 0.4))
     grey = images.ndim == 3
     for ax, i in zip(axes, list(wrong) + [None] * (len(axes) - len(wrong))):
         ax.set_axis_off()
@@ -320,10 +322,7 @@ def plot_polynomial_fits(x_train, y_train, x_test, y_test, fits: dict, truth=Non
         The figure (built without pyplot: no display needed).
     """
     orders = list(fits)
-    cols = min(len(orders), 3)
-    rows = math.ceil(len(orders) / cols)
-    fig = new_figure(3.6 * cols, 3.0 * rows + 1.0)
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True)).ravel()
+    fig, axes = _panels(len(orders), 3, 3.6, 3.0, margin=(0.0, 1.0), sharey=True)
     x_train, x_test = np.ravel(x_train), np.ravel(x_test)
     y_train, y_test = np.ravel(y_train), np.ravel(y_test)
     lo, hi = min(x_train.min(), x_test.min()), max(x_train.max(), x_test.max())

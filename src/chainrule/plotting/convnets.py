@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import _finish, new_figure
+from . import _finish, _panels, new_figure
 
 __all__ = ["plot_filters", "plot_feature_maps"]
 
@@ -64,12 +64,9 @@ def plot_filters(model_or_weight, path=None, title: str | None = None, max_filte
     O, C, kh, kw = W.shape
     n = min(O, max_filters)
     m = float(np.abs(W[:n]).max()) or 1.0
-    cols = min(n, 8)
-    rows = math.ceil(n / cols)
-    fig = new_figure(1.1 * cols * max(1, C * 0.7) + 1.0, 1.25 * rows + 0.8)
-    grid = fig.subplots(rows, cols, squeeze=False)
+    fig, axes = _panels(n, 8, 1.1 * max(1, C * 0.7), 1.25, margin=(1.0, 0.8))
     image = None
-    for k, ax in enumerate(grid.ravel()):
+    for k, ax in enumerate(axes):
         ax.set_axis_off()
         if k >= n:
             continue
@@ -78,7 +75,7 @@ def plot_filters(model_or_weight, path=None, title: str | None = None, max_filte
             tile[:, c * (kw + 1):c * (kw + 1) + kw] = W[k, c]
         image = ax.imshow(tile, cmap=FILTER_CMAP, vmin=-m, vmax=m, interpolation="nearest")
         ax.set_title(f"filter {k}", fontsize=8)
-    fig.colorbar(image, ax=grid.ravel().tolist(), shrink=0.8, label="weight")
+    fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label="weight")
     channels = "" if C == 1 else f" (each shows its {C} input channels side by side)"
     fig.suptitle(title or f"first convolution: {n} of {O} filters {kh} x {kw}{channels}")
     return _finish(fig, path)

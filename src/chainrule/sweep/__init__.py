@@ -13,13 +13,15 @@ killed worker and a killed driver.
 
 ``chainrule sweep`` is the same on the command line. Files (with ``out``): the journal
 (``sweep.json`` and ``journal/``, see ``journal.py``), ``results.csv`` and ``results.json`` (one
-row per fit), ``sweep.png`` and the refitted best model ``model.safetensors``.
+row per fit), ``sweep.png`` and the refitted best model ``model.safetensors``. A fit that raises is
+recorded as failed with its error (a resume tries it again, at most ``MAX_ATTEMPTS`` times in all);
+a sweep in which every fit failed raises ``SweepFailed`` with the first error.
 """
 from .backends import ENV as SCHEDULER_ENV
 from .backends import SchedulerError
-from .journal import SweepMismatch
+from .journal import MAX_ATTEMPTS, SweepMismatch
 from .picture import plot_sweep
-from .search import SweepInterrupted, SweepResult, sweep
+from .search import SweepFailed, SweepInterrupted, SweepResult, sweep
 
-__all__ = ["sweep", "SweepResult", "SweepInterrupted", "SweepMismatch", "SchedulerError", "SCHEDULER_ENV",
-           "plot_sweep"]
+__all__ = ["sweep", "SweepResult", "SweepInterrupted", "SweepFailed", "SweepMismatch", "SchedulerError",
+           "SCHEDULER_ENV", "MAX_ATTEMPTS", "plot_sweep"]

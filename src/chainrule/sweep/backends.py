@@ -47,7 +47,8 @@ def _client(address, timeout: float):
         return Client(address, timeout=timeout, set_as_default=False), True
     except (OSError, TimeoutError) as exc:
         raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}. Start one with "
-                             "`dask scheduler` and workers with `dask worker ADDRESS` (README: Scaling out)") from None
+                             "`dask scheduler` and workers with `dask worker ADDRESS` (user guide: Scaling out, "
+                             "docs/source/guide/scaling.rst)") from None
 
 
 @contextlib.contextmanager

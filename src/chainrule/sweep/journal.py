@@ -8,10 +8,17 @@ Layout of a sweep folder::
     journal/p00003-f01.json    one record per finished fit (candidate 3, fold 1), written atomically
 
 Each record is written by the driver alone (workers only return results), through
-``chainrule._atomic`` (a temporary file, fsync'ed, then renamed): a record is either whole or
-absent, whatever kills the process and when. Appending costs one small file per fit, never a
-rewrite of the records before it. A fit is done exactly when its record exists, so a record is
-never written twice (a result that arrives twice, as a rescheduled Dask task may, is dropped).
+``io.atomic`` (a temporary file, fsync'ed, then renamed): a record is either whole or absent,
+whatever kills the process and when. Appending costs one small file per fit, never a rewrite of
+the records before it. A fit is done exactly when its record exists and holds no error, so a
+record is never written twice (a result that arrives twice, as a rescheduled Dask task may, is
+dropped).
+
+A fit that raised is journaled too, as failed (its error and ``attempts``, the times it was
+tried), so the results show it; a resumed sweep tries it again while ``attempts`` is below
+``MAX_ATTEMPTS`` (a failure caused by the machine, such as memory, may pass; a bad value fails
+every time, and three tries bound what it costs). Records are read through
+``io.safe.read_json``: a FIFO, a huge or deeply nested record is refused, never read.
 """
 from __future__ import annotations
 
@@ -23,10 +30,13 @@ import warnings
 from pathlib import Path
 
 from ..io.atomic import atomic_write_text
+from ..io.safe import read_json
 
 FORMAT = "chainrule-sweep"
 VERSION = 1
 _RECORD = re.compile(r"p(\d{5,})-f(\d{2,})\.json")
+#: how many times a failed fit is tried in all: once, then once more by each of up to two resumes
+MAX_ATTEMPTS = 3
 
 
 class SweepMismatch(ValueError):
@@ -61,13 +71,14 @@ class Journal:
         self.records_dir = None if folder is None else self.folder / "journal"
         self.manifest_path = None if folder is None else self.folder / "sweep.json"
         self.done: dict[tuple[int, int], dict] = {}
+        self._tried_now: set[tuple[int, int]] = set()     # fits recorded by this run (never twice)
 
     # -- opening --------------------------------------------------------------------------------
     def open(self, manifest: dict, resume: bool) -> "Journal":
         """Start a new journal, or (``resume``) check the folder holds this very sweep and read
         its finished fits. Refuses to mix two sweeps in one folder either way."""
         manifest = {"format": FORMAT, "version": VERSION, **manifest}
-        self.done = {}
+        self.done, self._tried_now = {}, set()
         if self.folder is None:                            # a sweep kept in memory only
             return self
         existing = self._read_manifest()
@@ -94,12 +105,13 @@ class Journal:
         return self.records_dir.is_dir() and any(_RECORD.fullmatch(e.name) for e in os.scandir(self.records_dir))
 
     def _read_manifest(self):
-        if not self.manifest_path.exists():
+        if not os.path.lexists(self.manifest_path):
             return None
         try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SweepMismatch(f"{self.manifest_path} is not a readable sweep manifest: {exc}") from None
+            data = read_json(self.manifest_path, "sweep", root=self.folder)
+        except (OSError, ValueError) as exc:      # UnsafeFileError (a FIFO, too large, too deep...) is both
+            raise SweepMismatch(f"{self.manifest_path} is not a readable sweep manifest: "
+                                f"{getattr(exc, 'reason', exc)}; remove the folder or choose another one") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise SweepMismatch(f"{self.manifest_path} is not a chainrule sweep manifest")
         return data
@@ -112,7 +124,7 @@ class Journal:
                 continue                                  # a temporary file of a killed writer, or a stranger
             key = (int(m.group(1)), int(m.group(2)))
             try:
-                record = json.loads(Path(entry.path).read_text(encoding="utf-8"))
+                record = read_json(entry.path, "journal", root=self.records_dir)
                 ok = (isinstance(record, dict) and (record.get("candidate"), record.get("fold")) == key
                       and key[0] < n_candidates and key[1] < n_splits)
             except (OSError, ValueError):
@@ -124,15 +136,41 @@ class Journal:
             done[key] = record
         return done
 
+    # -- what is left to do -------------------------------------------------------------------
+    def to_run(self, keys) -> list[tuple[int, int]]:
+        """The fits of ``keys`` to run now: those without a record, and failed ones tried fewer than
+        ``MAX_ATTEMPTS`` times (a journal read by ``open(resume=True)`` sees the earlier runs' failures)."""
+        out = []
+        for key in keys:
+            record = self.done.get(key)
+            if record is None or (record.get("error") is not None and _attempts(record) < MAX_ATTEMPTS
+                                  and key not in self._tried_now):
+                out.append(key)
+        return out
+
+    def failed(self) -> list[tuple[tuple[int, int], dict]]:
+        """The failed fits, in key order."""
+        return [(k, r) for k, r in sorted(self.done.items()) if r.get("error") is not None]
+
     # -- appending ------------------------------------------------------------------------------
     def record_path(self, key: tuple[int, int]) -> Path:
         return self.records_dir / f"p{key[0]:05d}-f{key[1]:02d}.json"
 
     def add(self, key: tuple[int, int], record: dict) -> bool:
-        """Write the record of a finished fit (atomically); False if that fit was recorded already."""
-        if key in self.done:
+        """Write the record of a finished or failed fit (atomically); False if that fit was recorded
+        already in this run, or succeeded before. A failed record of an earlier run is replaced,
+        its ``attempts`` carried on."""
+        old = self.done.get(key)
+        if old is not None and (old.get("error") is None or key in self._tried_now):
             return False
+        record = {**record, "attempts": (_attempts(old) if old is not None else 0) + 1}
         if self.folder is not None:
             atomic_write_text(self.record_path(key), json.dumps(record, sort_keys=True))
         self.done[key] = record
+        self._tried_now.add(key)
         return True
+
+
+def _attempts(record: dict) -> int:
+    n = record.get("attempts", 1)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1

@@ -6,11 +6,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..plotting import new_figure, save_png
+from .table import python
 
 
 def _varying(candidates) -> list[str]:
     names = sorted({k for c in candidates for k in c})
     return [n for n in names if len({repr(c.get(n)) for c in candidates}) > 1]
+
+
+def axis_name(name: str) -> str:
+    """A hyperparameter as the user typed it: 'alpha' for a Pipeline's 'model__alpha'."""
+    return name.removeprefix("model__")
+
+
+def label(value) -> str:
+    """A value as the user would type it: 'relu', '(64,)', '0.001' (never 'np.float64(0.001)')."""
+    return value if isinstance(value, str) else repr(python(value))
+
+
+def categories(values) -> list:
+    """The distinct values, in their natural order ((64,) before (128,), 0.001 before 0.01), or in
+    order of first appearance when they cannot be compared (None among numbers, mixed types). Every
+    panel of the picture orders a hyperparameter's values this way."""
+    distinct = list({label(v): v for v in values}.values())
+    try:
+        return sorted(distinct, key=lambda v: python(v))
+    except TypeError:
+        return distinct
 
 
 def _positions(values):
@@ -21,23 +43,23 @@ def _positions(values):
         positive = arr[arr > 0]
         log = bool(positive.size == arr.size and positive.max() / positive.min() >= 10)
         return arr, None, log
-    labels = sorted({repr(v) if not isinstance(v, str) else v for v in values})
-    index = {label: i for i, label in enumerate(labels)}
-    return np.array([index[repr(v) if not isinstance(v, str) else v] for v in values], float), labels, False
+    labels = [label(v) for v in categories(values)]
+    index = {text: i for i, text in enumerate(labels)}
+    return np.array([index[label(v)] for v in values], float), labels, False
 
 
 def _heat_map(fig, ax, table, candidates, names):
     a, b = names
-    ya = sorted({repr(c[a]) for c in candidates}, key=lambda r: [repr(c[a]) for c in candidates].index(r))
-    xb = sorted({repr(c[b]) for c in candidates}, key=lambda r: [repr(c[b]) for c in candidates].index(r))
+    ya = [label(v) for v in categories([c[a] for c in candidates])]
+    xb = [label(v) for v in categories([c[b] for c in candidates])]
     grid = np.full((len(ya), len(xb)), np.nan)
     for i, c in enumerate(candidates):
-        grid[ya.index(repr(c[a])), xb.index(repr(c[b]))] = table["mean_test_score"][i]
-    im = ax.imshow(grid, cmap="viridis", aspect="auto")
+        grid[ya.index(label(c[a])), xb.index(label(c[b]))] = table["mean_test_score"][i]
+    im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
     fig.colorbar(im, ax=ax, shrink=0.85, label="mean test score")
     ax.set_xticks(range(len(xb)), xb, rotation=30 if max(map(len, xb)) > 6 else 0)
     ax.set_yticks(range(len(ya)), ya)
-    ax.set(xlabel=b, ylabel=a, title="mean test score")
+    ax.set(xlabel=axis_name(b), ylabel=axis_name(a), title="mean test score")
     finite = grid[np.isfinite(grid)]
     middle = (finite.min() + finite.max()) / 2 if finite.size else 0
     best = table["best_index"]
@@ -46,7 +68,7 @@ def _heat_map(fig, ax, table, candidates, names):
             if np.isfinite(grid[i, j]):
                 ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=8,
                         color="black" if grid[i, j] > middle else "white")
-    bi, bj = ya.index(repr(candidates[best][a])), xb.index(repr(candidates[best][b]))
+    bi, bj = ya.index(label(candidates[best][a])), xb.index(label(candidates[best][b]))
     ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
         (bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
 
@@ -97,7 +119,7 @@ def plot_sweep(table: dict, candidates: list, search: str, path=None, title: str
             ax.set_xscale("log")
         if labels is not None:
             ax.set_xticks(range(len(labels)), labels, rotation=30 if max(map(len, labels)) > 6 else 0)
-        ax.set(xlabel=name, ylabel="mean test score", title=f"score against {name}")
+        ax.set(xlabel=axis_name(name), ylabel="mean test score", title=f"score against {axis_name(name)}")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="best")
     if heat:

@@ -22,12 +22,31 @@ from .._helpers.validation import check_int
 from . import table as tables
 from .backends import backend
 from .fit import fit_one, worker_lost
-from .journal import Journal, data_digest
+from .journal import MAX_ATTEMPTS, Journal, data_digest
 
 
 class SweepInterrupted(RuntimeError):
     """A worker process died (loky) or Dask gave up on a fit; the journal keeps every finished
     fit, and the same sweep with ``resume=True`` runs only the others."""
+
+
+class SweepFailed(RuntimeError):
+    """Every fit of the sweep failed (as scikit-learn's searches say "All the N fits failed").
+
+    results.csv and results.json are written, and ``resume=True`` tries the failed fits again, each
+    at most ``MAX_ATTEMPTS`` times in all.
+
+    Parameters
+    ----------
+    message : str
+        How many fits failed, and the first error.
+    result : SweepResult
+        The sweep's table, every row a failed fit with its error (``result.rows``).
+    """
+
+    def __init__(self, message: str, result: "SweepResult"):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -62,6 +81,11 @@ class SweepResult:
         The sweep's folder, if any.
     files : list, optional
         The files written to ``out``.
+    n_failed : int
+        Fits that raised (their rows hold the error; a resumed sweep tries them again, each at
+        most ``MAX_ATTEMPTS`` times in all).
+    first_error : str, optional
+        The error of the first failed fit (by candidate, then fold).
     """
 
     best_params: dict
@@ -77,6 +101,8 @@ class SweepResult:
     best_estimator: object = None
     out: Path | None = None
     files: list = field(default_factory=list)
+    n_failed: int = 0
+    first_error: str | None = None
 
 
 class _Progress:
@@ -111,6 +137,32 @@ def _check_estimator(estimator):
         if not callable(getattr(estimator, method, None)):
             raise TypeError(f"estimator must be a scikit-learn estimator (get_params, set_params, fit); "
                             f"{type(estimator).__name__} has no {method}()")
+
+
+def _check_scoring(estimator, scoring) -> None:
+    """Refuse an unknown scoring name before the first fit (scikit-learn's own check and wording)."""
+    from sklearn.metrics import check_scoring, get_scorer
+
+    try:
+        get_scorer(scoring) if isinstance(scoring, str) else check_scoring(estimator, scoring=scoring)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"scoring: {exc}") from None
+
+
+def _check_values(estimator, candidates) -> None:
+    """Refuse, before the first fit, a candidate whose values the estimator declares invalid: an
+    estimator (or a Pipeline's steps) with scikit-learn's ``_parameter_constraints`` checks them
+    with its own ``_validate_params``, as its ``fit`` would first."""
+    from sklearn.base import clone
+
+    for i, candidate in enumerate(candidates):
+        est = clone(estimator).set_params(**candidate)
+        for part in [est, *(step for _, step in getattr(est, "steps", []) if step not in (None, "passthrough"))]:
+            if getattr(type(part), "_parameter_constraints", None) and callable(getattr(part, "_validate_params", None)):
+                try:
+                    part._validate_params()
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"candidate {i} ({candidate}): {exc}") from None
 
 
 def _candidates(estimator, params, n_iter, random_state) -> tuple[list, str]:
@@ -221,11 +273,13 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
     from sklearn.model_selection import check_cv
 
     _check_estimator(estimator)
+    _check_scoring(estimator, scoring)
     blas_threads = check_int("blas_threads", blas_threads, 1)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer))
                                or not (n_jobs >= 1 or n_jobs == -1)):
         raise ValueError(f"n_jobs must be a number of processes >= 1, -1 for every core, or None; got {n_jobs!r}")
     candidates, search = _candidates(estimator, params, n_iter, random_state)
+    _check_values(estimator, candidates)
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
     stream = sys.stderr if stream is None else stream
     lock = None
@@ -237,8 +291,8 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
         manifest = _manifest(estimator, candidates, splits, scoring, X, y, search)
         journal.open(manifest, resume)
         total = len(candidates) * len(splits)
-        from_journal = len(journal.done)
-        pending = [(i, k) for i in range(len(candidates)) for k in range(len(splits)) if (i, k) not in journal.done]
+        keys = [(i, k) for i in range(len(candidates)) for k in range(len(splits))]
+        from_journal = total - len(journal.to_run(keys))       # failed fits tried again are not "from the journal"
         bar = _Progress(total, from_journal, stream, progress)
         t0 = time.perf_counter()
         shared = [X, y, *(part for fold in splits for part in fold)]   # sent to every Dask worker once, up front
@@ -250,14 +304,13 @@ def sweep(estimator, params, X, y=None, *, n_iter=None, cv=5, scoring=None, out=
             for attempt in range(1 + RETRIES):
                 # a lost worker loses only the fits it was running: the pairs not in the journal are
                 # dispatched again (up to RETRIES times); each finished pair is journaled exactly once
-                pending = [(i, k) for i in range(len(candidates)) for k in range(len(splits))
-                           if (i, k) not in journal.done]
+                pending = journal.to_run(keys)
                 tasks = (delayed(fit_one)(key, estimator, candidates[key[0]], X, y, splits[key[1]][0],
                                           splits[key[1]][1], scoring, blas_threads, error_score) for key in pending)
                 try:
                     for key, record in Parallel(return_as="generator_unordered", batch_size=1)(tasks):
                         fitted += journal.add(tuple(key), record)
-                        bar.done = len(journal.done)
+                        bar.done = from_journal + fitted
                         bar.show()
                     break
                 except KeyboardInterrupt:
@@ -289,6 +342,11 @@ RETRIES = 2
 def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, scoring, seconds, where,
             fitted, from_journal, clone) -> SweepResult:
     table = tables.build(candidates, len(splits), journal.done)
+    failed = journal.failed()
+    first_error = None
+    if failed:
+        (i, k), record = failed[0]
+        first_error = f"candidate {i} ({_shown(candidates[i])}), fold {k}: {record['error']}"
     best_params = table["best_params"]
     best = None
     if refit and math.isfinite(table["best_score"]):
@@ -296,13 +354,21 @@ def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, sc
     result = SweepResult(best_params=best_params, best_score=table["best_score"], best_index=table["best_index"],
                          rows=table["rows"], candidates=candidates, n_splits=len(splits), n_fitted=fitted,
                          n_from_journal=from_journal, seconds=seconds, where=where, best_estimator=best,
-                         out=Path(out) if out is not None else None)
+                         out=Path(out) if out is not None else None, n_failed=len(failed), first_error=first_error)
+    everything_failed = len(failed) == len(table["rows"])
+    if out is not None:
+        extra = {"estimator": type(estimator).__name__, "search": search, "scoring": tables.plain(scoring),
+                 "n_candidates": len(candidates), "n_splits": len(splits), "n_failed": len(failed),
+                 "max_attempts": MAX_ATTEMPTS}
+        tables.write(table, out, extra)
+        result.files += ["results.csv", "results.json"]
+    if everything_failed:
+        retry = any(r.get("attempts", 1) < MAX_ATTEMPTS for _, r in failed)
+        again = (f"; resume=True (--resume) tries them again, each at most {MAX_ATTEMPTS} times in all" if retry
+                 else f"; each was tried {MAX_ATTEMPTS} times")
+        raise SweepFailed(f"all {len(failed)} fits failed{again}. The first: {first_error}", result)
     if out is None:
         return result
-    extra = {"estimator": type(estimator).__name__, "search": search, "scoring": tables.plain(scoring),
-             "n_candidates": len(candidates), "n_splits": len(splits)}
-    tables.write(table, out, extra)
-    result.files += ["results.csv", "results.json"]
     from .picture import plot_sweep
     plot_sweep(table, candidates, search, Path(out) / "sweep.png",
                title=f"{type(estimator).__name__}: {len(splits)}-fold {search} search")
@@ -316,3 +382,9 @@ def _finish(estimator, candidates, splits, journal, X, y, out, refit, search, sc
             import warnings
             warnings.warn(f"the best model is not written as a model file: {exc}", UserWarning, stacklevel=3)
     return result
+
+
+def _shown(params: dict) -> str:
+    """'alpha=0.01, hidden_layer_sizes=(64,)': NumPy scalars as plain numbers, a Pipeline's
+    ``model__`` prefix dropped (what a person typed)."""
+    return ", ".join(f"{k.removeprefix('model__')}={tables.python(v)!r}" for k, v in params.items())

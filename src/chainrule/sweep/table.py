@@ -39,6 +39,18 @@ def plain(value):
     return repr(value)
 
 
+def python(value):
+    """``value`` with NumPy scalars made Python numbers, inside tuples and lists too, so that its
+    repr is what a person would type (``0.0027``, not ``np.float64(0.0027)``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(python(v) for v in value)
+    if isinstance(value, list):
+        return [python(v) for v in value]
+    return value
+
+
 def _score(v):
     return float("nan") if v is None else float(v)
 

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from .._helpers.validation import check_int
 from ..io.lock import PathLock
 
 
@@ -129,11 +130,10 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True,
                  monitor: str = "val_loss"):
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be a positive integer; got {patience!r}")
         if not min_delta >= 0:
             raise ValueError(f"min_delta must be >= 0; got {min_delta!r}")
-        self.patience, self.min_delta, self.restore_best, self.monitor = patience, float(min_delta), restore_best, monitor
+        self.patience = check_int("patience", patience)
+        self.min_delta, self.restore_best, self.monitor = float(min_delta), restore_best, monitor
         self._reset()
 
     def _reset(self):
@@ -212,9 +212,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, path, every: int = 1):
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer; got {every!r}")
-        self.path, self.every = path, every
+        self.path, self.every = path, check_int("every", every)
         self._lock = None
 
     def on_train_begin(self, trainer):

@@ -14,7 +14,8 @@ import os
 import numpy as np
 
 from ..io.atomic import atomic_open
-from ..io.safe import load_npz_capped
+from ..io.safe import cap, loads_json
+from ..io.safe_arrays import load_npz_capped
 from .callbacks import get_state_arrays
 from .history import History
 
@@ -108,23 +109,30 @@ def write_checkpoint(trainer, path, completed_epochs: int) -> None:
 def read_checkpoint(path):
     """(arrays, meta) of a checkpoint file; never unpickles anything.
 
-    Checkpoints are written uncompressed, so a genuine one holds about its own size in arrays: the
-    archive is refused before anything is decompressed if it declares more than twice its size
-    plus 16 MB, or more than 100,000 entries (``_safe_files.load_npz_capped``)."""
+    The file must be a regular file of at most ``io.safe.cap("checkpoint")`` bytes
+    (``CHAINRULE_MAX_CHECKPOINT_BYTES``). Checkpoints are written uncompressed, so a genuine one
+    holds about its own size in arrays: the archive is refused before anything is decompressed
+    if it declares more than twice its size plus 16 MB, or more than 100,000 entries
+    (``io.safe_arrays.load_npz_capped``). The header is JSON read with a depth and a number-length
+    limit (``io.safe.loads_json``). Every error is a ``ValueError`` that names the file."""
     try:
         size = os.stat(path).st_size
+        limit = cap("checkpoint")
+        if size > limit:
+            raise ValueError(f"must be at most {limit:,} bytes; got {size:,} (if it is genuine, raise the limit with "
+                             "CHAINRULE_MAX_CHECKPOINT_BYTES)")
         arrays = load_npz_capped(path, max_total_bytes=2 * size + 16 * 2**20, max_members=100_000,
                                  root=os.path.dirname(os.path.abspath(path)))
     except FileNotFoundError:
         raise
     except Exception as exc:  # UnsafeFileError, zipfile.BadZipFile, ValueError, OSError...
-        raise ValueError(f"{path} is not a readable chainrule checkpoint: {exc}") from None
+        raise ValueError(f"{path} is not a readable chainrule checkpoint: {getattr(exc, 'reason', exc)}") from None
     if "meta" not in arrays:
         raise ValueError(f"{path} is not a chainrule checkpoint (no meta entry)")
     try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} has a damaged checkpoint header: {exc}") from None
+        meta = loads_json(arrays.pop("meta").tobytes(), f"{path}: its header")
+    except ValueError as exc:
+        raise ValueError(f"{path} has a damaged checkpoint header: {getattr(exc, 'reason', exc)}") from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a chainrule checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     if meta.get("version") != CHECKPOINT_VERSION:

@@ -6,8 +6,6 @@ import math
 
 from ..io.atomic import atomic_write_text
 
-FIELDS = ("epoch", "loss", "accuracy", "error", "val_loss", "val_accuracy", "val_error", "lr", "seconds")
-
 
 class History:
     """What happened in every epoch of a run, and how the run ended.
@@ -147,11 +145,16 @@ class History:
         ValueError
             If the file is not a history JSON file.
         """
-        with open(path, encoding="utf-8") as f:
-            try:
-                return cls.from_dict(json.load(f))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path} is not a history JSON file: {exc}") from None
+        from ..io.safe import UnsafeFileError, read_json
+
+        try:
+            data = read_json(path, "history")       # a regular file, capped, depth and numbers bounded
+        except UnsafeFileError as exc:
+            raise ValueError(f"{path} is not a history JSON file: {exc.reason}") from None
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{path} is not a history JSON file: {exc}") from None
 
     def __repr__(self) -> str:
         flags = [k for k in ("interrupted", "diverged", "stopped_early") if getattr(self, k)]
