@@ -8,7 +8,7 @@ the pixels) of lenet (28 x 28 x 1) and ResNet-20 with stochastic depth (32 x 32 
 minimum and median over the repeats, and the 1-minute load average before and after: a loaded
 machine (other processes keeping a core busy) and a quiet one give different winners, which is
 why "auto" decides per step (``_compiled/workers.py``). The results do not depend on the setting
-(the same bits: tests/compiled, marked determinism). Results: a table on stdout (docs: guide/speed).
+(the same bits: tests/compiled, marked determinism). Results: a table on stdout (docs: guide/compiled).
 """
 from __future__ import annotations
 

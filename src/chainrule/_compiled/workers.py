@@ -11,7 +11,7 @@ together; while the workers run, BLAS runs one thread inside each (``one_blas_th
 cores are never oversubscribed. ``"auto"`` (the default) takes one worker per core, or one
 worker while other processes keep a core busy (the 1-minute load average minus our own workers
 at least 0.75): measured on a 2-core machine under a load of 6 to 9, two workers were 6 to 31 %
-slower than one (docs: guide/speed).
+slower than one (docs: guide/compiled).
 """
 from __future__ import annotations
 
