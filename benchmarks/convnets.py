@@ -4,7 +4,8 @@
   pooling, then 3136-128-10), batch 128, float32, SGD momentum 0.9, one epoch over the 60,000
   tiled MNIST rows, as workload (a); PyTorch in both memory formats (contiguous and
   channels_last), the faster one being the reference.
-- the same chainrule network with the compiled loops off (NumPy only), when numba is installed.
+- the same chainrule network through the user's own loop (``ChainruleLoopCNN``), and with the
+  compiled kernels off (NumPy only, the reference), when numba is installed.
 - a ResNet (``architectures.resnet``: ResNet-20, width 16, stochastic depth with the linear decay
   to p_L = 0.5, row mode) on synthetic 32 x 32 x 3 images, against the same network in PyTorch
   (built from chainrule's description by ``torch_interop.torch_network``, with torchvision's
@@ -42,13 +43,18 @@ def network_flops(net, image_shape) -> tuple[float, list]:
         return f
 
     saved = [(m, watch(m)) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    chains = [(m, m.__dict__.get("_compile")) for m in net.modules() if isinstance(m, nn.Sequential)]
     was_training = net.training
     net.eval()
     try:
+        for m, _ in chains:               # module by module, so that every layer's forward is seen
+            m._compile = False
         net.forward(np.zeros((1,) + tuple(image_shape), dtype=np.float32))
     finally:
         for m, f in saved:
             m.forward = f
+        for m, flag in chains:
+            m._compile = flag
         net.train(was_training)
     total = sum(m for _, m in layers)
     return 6.0 * total - 2.0 * layers[0][1], layers
@@ -74,9 +80,41 @@ class ChainruleCNN:
         return self.trainer.predict_scores(X).argmax(1)
 
 
+class ChainruleLoopCNN(ChainruleCNN):
+    """The same network through the notes' loop a user writes (zero_grad, forward, loss, backward,
+    step over shuffled batches): the public API, no Trainer."""
+    name = "chainrule, user's loop"
+
+    def __init__(self, build, lr, batch, seed):
+        from chainrule import losses, optim
+        self.rng = np.random.default_rng(seed)
+        self.model = build(self.rng)
+        self.loss = losses.SoftmaxLogLikelihood()
+        self.opt = optim.SGD(self.model, lr=lr, momentum=0.9)
+        self.batch = batch
+
+    def epoch(self, X, y):
+        model, loss, opt = self.model, self.loss, self.opt
+        model.train()
+        perm = self.rng.permutation(len(X))
+        for s in range(0, len(X), self.batch):
+            idx = perm[s:s + self.batch]
+            opt.zero_grad()
+            loss.forward(model.forward(X[idx]), y[idx])
+            model.backward(loss.backward())
+            opt.step()
+
+    def predict(self, X):
+        self.model.eval()
+        return np.concatenate([self.model.forward(X[s:s + 1000]).argmax(1) for s in range(0, len(X), 1000)])
+
+
 class ChainruleNumpyCNN(ChainruleCNN):
-    """The same, with the compiled loops (numba, ``CHAINRULE_FUSED``) off: NumPy only, the reference."""
+    """The same, with the compiled kernels (numba) off when it is built: NumPy only, the reference."""
     name = "chainrule, NumPy only"
+
+    def __init__(self, build, lr, batch, seed):
+        self._numpy(lambda: ChainruleCNN.__init__(self, build, lr, batch, seed))
 
     def _numpy(self, fn):
         from chainrule import _compiled as _fused
@@ -163,9 +201,13 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
         t = times[n]
         grow = [v for v in rss[n] if v is not None]
         acc = float(np.mean(models[n].predict(Xte) == yte)) if Xte is not None else None
-        out[n] = {"min": min(t), "median": statistics.median(t), "times": t,
+        pred = [timed(lambda: models[n].predict(Xte))[0] for _ in range(3)] if Xte is not None else None
+        chain = getattr(getattr(models[n], "model", None), "_fused_chain", lambda: None)()
+        held = None if chain is None or chain.plan is None else sum(chain.plan.nbytes().values()) / 2**20
+        out[n] = {"min": min(t), "median": statistics.median(t), "times": t, "fused_plan_mb": held,
                   "rss_growth_mb": max(grow) if grow else None, "rows_per_s": len(X) / min(t),
-                  "gflops": flops / min(t) / 1e9, "accuracy": acc}
+                  "gflops": flops / min(t) / 1e9, "accuracy": acc,
+                  "predict_s": None if pred is None else min(pred), "predict_rows": None if Xte is None else len(Xte)}
     out["gflop_per_epoch"] = flops / 1e9
     return out
 
@@ -175,7 +217,7 @@ def _compiled_loops() -> bool:
     return _fused.enabled()
 
 
-def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
+def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000, numpy_too=True):
     """(g): lenet on MNIST and ResNet-20 on synthetic 32 x 32 x 3 images."""
     from chainrule.architectures import lenet, resnet
     report = {}
@@ -185,8 +227,9 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
     def lenet_build(rng):
         return lenet(1, 10, 28, rng=rng)
 
-    systems = [lambda seed: ChainruleCNN(lenet_build, 0.01, 128, seed)]
-    if _compiled_loops():
+    systems = [lambda seed: ChainruleCNN(lenet_build, 0.01, 128, seed),
+               lambda seed: ChainruleLoopCNN(lenet_build, 0.01, 128, seed)]
+    if _compiled_loops() and numpy_too:
         systems.append(lambda seed: ChainruleNumpyCNN(lenet_build, 0.01, 128, seed))
     if have_torch:
         systems += [lambda seed: TorchCNN(lenet_build, 0.01, 128, seed, channels_last=False),
@@ -194,23 +237,26 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000):
     report["lenet"] = run(systems, X, y60, Xt, yte, repeats, timed, (1, 28, 28), lenet_build)
     P = sum(p.size for p in lenet_build(np.random.default_rng(0)).parameters())
     report["lenet"]["parameters"] = P
+    report["lenet"]["rows"] = len(X)
     report["lenet"]["im2col_mb"] = 128 * 14 * 14 * 32 * 9 * 4 / 2**20    # the second convolution's X_col, one batch
 
     if resnet_rows <= 0:
         return report
 
-    def resnet_build(rng):
-        return resnet(3, 10, width=16, blocks_per_stage=3, p_last=0.5, rng=rng)
-
     rng = np.random.default_rng(0)
     yr = rng.integers(0, 10, resnet_rows)
     Xr = (rng.standard_normal((resnet_rows, 3, 32, 32)) * 0.5 + yr[:, None, None, None] / 10).astype(np.float32)
-    systems = [lambda seed: ChainruleCNN(resnet_build, 0.05, 128, seed)]
-    if have_torch:
-        systems += [lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=False),
-                    lambda seed: TorchCNN(resnet_build, 0.05, 128, seed, channels_last=True)]
-    report["resnet"] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
-    report["resnet"]["rows"] = resnet_rows
+    for key, p_last in (("resnet", 0.5), ("resnet-no-sd", 1.0)):
+        def resnet_build(rng, p_last=p_last):
+            return resnet(3, 10, width=16, blocks_per_stage=3, p_last=p_last, rng=rng)
+        systems = [lambda seed, b=resnet_build: ChainruleCNN(b, 0.05, 128, seed),
+                   lambda seed, b=resnet_build: ChainruleLoopCNN(b, 0.05, 128, seed)]
+        if have_torch:
+            systems += [lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=False),
+                        lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=True)]
+        report[key] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
+        report[key]["rows"] = resnet_rows
+        report[key]["parameters"] = sum(p.size for p in resnet_build(np.random.default_rng(0)).parameters())
     return report
 
 

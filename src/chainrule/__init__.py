@@ -10,7 +10,9 @@ import itself stays fast:
 - files and names: ``io`` (model files, their safe reading, ONNX and PyTorch export), ``registry``
   (names of layers, losses, optimizers);
 - the shells: ``models`` (scikit-learn estimators), ``datasets``, ``features``, ``plotting``,
-  ``sweep`` (hyperparameter sweeps on loky or Dask), ``cli``.
+  ``sweep`` (hyperparameter sweeps on loky or Dask), ``cli``;
+- how it computes: ``show_config()`` (versions, the compiled backend, BLAS, threads),
+  ``set_num_threads(n)`` / ``get_num_threads()`` (the workers of the compiled kernels and BLAS).
 """
 from __future__ import annotations
 
@@ -26,8 +28,11 @@ _SUBPACKAGES = ("nn", "losses", "regularizers", "grad", "grad_cases", "optim", "
                 "playground")
 #: 0.1 names of subpackages that moved: old name -> new, still importable as an attribute until 0.3
 _MOVED = {"export": "io.export"}
+#: functions at the top, from the module that defines them (loaded at first use, as the subpackages)
+_FUNCTIONS = {"show_config": "_compiled.config", "set_num_threads": "_compiled.workers",
+              "get_num_threads": "_compiled.workers"}
 
-__all__ = ["__version__", "NoForwardError", "TrainingDiverged", *_SUBPACKAGES]
+__all__ = ["__version__", "NoForwardError", "TrainingDiverged", *_SUBPACKAGES, *_FUNCTIONS]
 
 
 def __getattr__(name: str):
@@ -36,6 +41,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module(f".{_FUNCTIONS[name]}", __name__), name)
     if name in _MOVED:
         warnings.warn(f"chainrule.{name} moved to chainrule.{_MOVED[name]} in 0.2 and goes in 0.3",
                       FutureWarning, stacklevel=2)

@@ -8,12 +8,21 @@ numba installed, and ``CHAINRULE_COMPILED=0`` (or the 0.1 name ``CHAINRULE_FUSED
 environment, or ``set_enabled(False)`` before the modules are built, turns it off.
 
 - ``sgd.py``: one-pass SGD updates (the same bits as ``optim.sgd_update``);
-- ``images.py``: max pooling forward and backward and the convolution's col2im gather.
+- ``images.py``: max pooling forward and backward and the convolution's col2im gather;
+- the fused engine for whole chains of layers: ``chain.py`` (which chains, from the layers'
+  ``_fused_spec()``; what ``Sequential`` asks when it is built), ``plan.py`` (one input shape's
+  steps and buffers), ``steps.py`` (the fused steps), ``direct.py`` and ``simd.py`` (the direct
+  channels-last convolution on register-tiled micro-kernels), ``pool.py`` (2 x 2 max pooling
+  fused with the ReLU), ``workers.py`` (the team of workers and the thread setting);
+- ``config.py``: what ``chainrule.show_config()`` and ``chainrule info`` print.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+
+from .chain import fuse
+from .workers import get_num_threads, set_num_threads
 
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None   # numba itself is imported at first use
 
@@ -24,6 +33,20 @@ def _from_environment() -> bool:
 
 
 _enabled = _from_environment()
+
+
+def why() -> str:
+    """Why the compiled kernels are on or off (what ``chainrule.show_config()`` says).
+
+    Returns
+    -------
+    str
+    """
+    if not _HAVE_NUMBA:
+        return "numba is not installed: pip install 'chainrule[all]'"
+    if not _from_environment():
+        return "CHAINRULE_COMPILED=0 in the environment"
+    return "numba installed" if _enabled else "turned off by set_enabled(False)"
 
 
 def available() -> bool:
@@ -69,4 +92,4 @@ def set_enabled(flag: bool) -> None:
 
 def __dir__():
     """Only the public names (what tab completion shows)."""
-    return ["available", "enabled", "set_enabled"]
+    return ["available", "enabled", "fuse", "get_num_threads", "set_enabled", "set_num_threads", "why"]

@@ -1,4 +1,4 @@
-"""The chainrule command line: train, evaluate, predict, explain, demo, gradcheck, data.
+"""The chainrule command line: train, evaluate, predict, explain, demo, gradcheck, data, info.
 
 ``main(argv)`` returns the exit code, and never lets a traceback reach the terminal:
 
@@ -36,7 +36,7 @@ def build_parser() -> Parser:
         An ``argparse.ArgumentParser`` whose errors are one line naming the option (exit code 2).
     """
     from .. import __version__
-    from . import demo, evaluate, explain, export, gradcheck, playground, predict, sweep, train
+    from . import demo, evaluate, explain, export, gradcheck, info, playground, predict, sweep, train
 
     parser = Parser(prog="chainrule", description="Deep learning on NumPy with hand-derived, checked gradients.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -50,6 +50,7 @@ def build_parser() -> Parser:
     sweep.add_parser(sub)
     export.add_parser(sub)
     playground.add_parser(sub)
+    info.add_parser(sub)
     d = sub.add_parser("data", help="where each data set is cached, and whether it is present and verified")
     d.add_argument("--data-home", type=PathArg("dir"), default=None,
                    help="data home to inspect (default: $CHAINRULE_DATA or the cache)")

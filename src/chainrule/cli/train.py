@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .._compiled.workers import using_threads
 from ..io.lock import PathLock, PathLocked
 from ..registry import ACTIVATIONS, CLASSIFICATION_LOSSES, OPTIMIZERS, PENALTIES
 from . import data
@@ -91,7 +92,7 @@ def add_parser(sub):
                         "rule; 1 turns stochastic depth off (resnet)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
-                   help="BLAS threads NumPy may use; one is fastest for small networks (README: measured on 2 cores)")
+                   help="threads of the compiled kernels and of BLAS; one is fastest for small networks (README: measured on 2 cores)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
                    help="output folder, created if missing; replaced whole when the run completes (default: "
                         "runs/<dataset>-<model>)")
@@ -306,9 +307,7 @@ def run(args) -> int:
             resume_from, original = prepared
         else:
             folder.start(command_settings(args), command_line(args))
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=args.threads, user_api="blas"):
+        with using_threads(args.threads):       # the compiled kernels' workers and BLAS's threads
             return _train(args, folder, resume_from, original)
 
 

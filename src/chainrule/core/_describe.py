@@ -136,6 +136,16 @@ class DescribeMethods:
         """
         raise NotImplementedError("this layer type has no PyTorch equivalent")
 
+    def _fused_spec(self):
+        """What this module is for the compiled engine (``_compiled.fuse``): plain data with its
+        Parameters, or None (the default: a chain holding it runs the reference modules).
+
+        Returns
+        -------
+        dict or None
+        """
+        return None
+
     # -- display ----------------------------------------------------------------------------------
     def summary(self, input_shape=None):
         """A table of every layer, its output shape and its number of parameters, with totals.

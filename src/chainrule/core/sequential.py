@@ -1,6 +1,15 @@
-"""Sequential: modules applied one after another; backward runs them in reverse (the chain rule)."""
+"""Sequential: modules applied one after another; backward runs them in reverse (the chain rule).
+
+With the compiled kernels enabled when it is built (``_compiled.enabled()``, numba installed), a
+Sequential whose chain the fused engine knows (``_compiled.fuse``, from each module's
+``_fused_spec()``) runs it as fused steps: the same math as the modules, channels-last between
+them, the batch split over workers. Its forward and backward return what the modules' would and
+accumulate the same gradients; any other chain, or an input the engine does not take, runs the
+modules one by one.
+"""
 from __future__ import annotations
 
+from .. import _compiled
 from .module import Module
 
 
@@ -40,6 +49,8 @@ class Sequential(Module):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential takes Modules; argument {i} is {type(m).__name__}")
             setattr(self, str(i), m)
+        self._compile = _compiled.enabled()      # decided when the network is built
+        self._fused_ran = False
 
     def append(self, module: Module) -> "Sequential":
         """Add ``module`` at the end.
@@ -89,9 +100,53 @@ class Sequential(Module):
         ndarray
             The last module's output.
         """
+        chain = self._fused_chain()
+        if chain is not None and chain.accepts(x, self.training):
+            for m in self.modules():
+                m._cache = None                   # the modules' own caches would be stale
+            y = chain.forward(x, self.training)
+            self._fused_ran = True
+            # a large batch in evaluation mode ran in pieces; a backward (a saliency map) re-runs
+            # the modules on it, which in evaluation mode compute the same function
+            self._pieces_input = x if chain.in_pieces else None
+            return y
+        self._fused_ran = False
         for m in self._modules.values():
             x = m.forward(x)
         return x
+
+    def _fused_chain(self):
+        """The fused chain of these children (``_compiled.fuse``), or None; recomputed when a child
+        or a Parameter is replaced."""
+        if not self.__dict__.get("_compile"):
+            return None
+        mods = tuple(self._modules.values())
+        key = (mods, tuple(id(p) for p in self.parameters()))
+        cached = self.__dict__.get("_fused_cache")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_fused_cache"] = (key, _compiled.fuse([m._fused_spec() for m in mods]))
+        return cached[1]
+
+    def __getstate__(self):
+        """As ``Module.__getstate__``, without the fused plan (its buffers and its worker team)."""
+        state = super().__getstate__()
+        state.pop("_fused_cache", None)
+        state["_fused_ran"] = False
+        state["_pieces_input"] = None
+        return state
+
+    def fused_modules(self) -> set:
+        """Names of the children that run fused (empty when the chain runs module by module).
+
+        Returns
+        -------
+        set of str
+        """
+        chain = self._fused_chain()
+        if chain is None:
+            return set()
+        names = list(self._modules)
+        return {names[i] for i in chain.fused_indices()}
 
     def _plan(self):
         """(modules in order, index of the first with parameters), recomputed when children change.
@@ -121,6 +176,14 @@ class Sequential(Module):
         ndarray or None
             dL/dx when ``need_input_grad``, else None.
         """
+        if self.__dict__.get("_fused_ran"):
+            if self.__dict__.get("_pieces_input") is None:
+                return self._fused_chain().backward(grad_output, need_input_grad)
+            self._fused_ran = False
+            h = self._pieces_input
+            for m in self._modules.values():
+                h = m.forward(h)
+            self._pieces_input = None
         mods, first = self._plan()
         stop = 0 if need_input_grad else first
         g = grad_output

@@ -234,6 +234,10 @@ class ReLU(_Elementwise):
     torch_module = ("ReLU", (), {})
     grad_cases = (("ReLU", lambda d, r: ReLU(), kinkless),)
 
+    def _fused_spec(self):
+        # For the compiled engine: max(0, x), fused into the layer before it.
+        return {"op": "relu"}
+
     def __init__(self, inplace: bool = False):
         super().__init__()
         if inplace:

@@ -157,14 +157,19 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__} needs at least 2 values per channel in training mode "
                              f"(a batch of 2 or more); got input of shape {x.shape}")
         y, cache, (mu, var) = batchnorm_forward(x, gamma, beta, dt(self.eps))
+        self._track(mu, var, m)
+        self._cache = ("train", cache)
+        return y
+
+    def _track(self, mu, var, m):
+        """running = (1 - f) running + f batch (the unbiased variance var m / (m - 1)), f = momentum."""
+        dt = self.weight.value.dtype.type
         self.num_batches_tracked = self.num_batches_tracked + 1
         f = dt((1.0 / float(self.num_batches_tracked)) if self.momentum is None else self.momentum)
         self.running_mean *= 1 - f
         self.running_mean += f * mu
         self.running_var *= 1 - f
         self.running_var += (f * dt(m / (m - 1))) * var
-        self._cache = ("train", cache)
-        return y
 
     def backward(self, grad_output, *, need_input_grad: bool = True):
         mode, cache = self._cached()
@@ -281,6 +286,12 @@ class BatchNorm2d(_BatchNorm):
     _ndim = 4
     _shape_text = "(N, C, H, W)"
     min_train_batch = 1     # one image already has H x W values per channel
+
+    def _fused_spec(self):
+        # For the compiled engine: gamma, beta, eps; the running statistics read in evaluation and
+        # updated by this layer's own rule (_track) in training.
+        return {"op": "batchnorm2d", "weight": self.weight, "bias": self.bias, "eps": self.eps,
+                "running": lambda: (self.running_mean, self.running_var), "track": self._track}
     grad_cases = (
         ("BatchNorm2d(train)", lambda d, r: _trained(BatchNorm2d(d, dtype=np.float64), r, batches=0), images(2, 1)),
         ("BatchNorm2d(eval)", lambda d, r: _trained(BatchNorm2d(d, dtype=np.float64), r, (4, d, 3, 3)), images()),

@@ -308,6 +308,11 @@ class Conv2d(Module):
          images(size=3, extra_channels=WIDE)),
     )
 
+    def _fused_spec(self):
+        # For the compiled engine: a convolution with these Parameters, stride and padding.
+        return {"op": "conv2d", "weight": self.weight, "bias": self.bias, "stride": self.stride,
+                "padding": self.padding}
+
     @staticmethod
     def onnx_nodes(g, config, state, prefix, x):
         # one Conv node: PyTorch's weight layout (out, in, kh, kw), symmetric zero padding [ph, pw, ph, pw]

@@ -249,6 +249,10 @@ class Linear(Module):
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None, "dtype": str(self.weight.value.dtype), "init": self.init}
 
+    def _fused_spec(self):
+        # For the compiled engine: s = x W^T + b with these Parameters.
+        return {"op": "linear", "weight": self.weight, "bias": self.bias}
+
     grad_cases = (
         ("Linear", lambda d, r: Linear(d, 3, rng=r, dtype=np.float64)),
         ("Linear(bias=False)", lambda d, r: Linear(d, 2, bias=False, rng=r, dtype=np.float64)),

@@ -248,6 +248,10 @@ class MaxPool2d(_Pool2d):
                   ("MaxPool2d(many channels)", lambda d, r: MaxPool2d((2, 3), stride=(1, 2)),
                    distinct_images(5, extra_channels=WIDE)))
 
+    def _fused_spec(self):
+        # For the compiled engine: a max pooling (fused after Conv2d + ReLU when 2 x 2, stride 2).
+        return {"op": "maxpool2d", "kernel_size": self.kernel_size, "stride": self.stride}
+
 
 class AvgPool2d(_Pool2d):
     """The mean of each window (PyTorch's ``nn.AvgPool2d(kernel_size, stride=None)``, no padding,
@@ -294,6 +298,10 @@ class GlobalAvgPool2d(Module):
         return tuple(input_shape[:2])
 
     grad_cases = (("GlobalAvgPool2d", lambda d, r: GlobalAvgPool2d(), images(size=4)),)
+
+    def _fused_spec(self):
+        # For the compiled engine: the mean of each channel.
+        return {"op": "gap"}
 
     @staticmethod
     def onnx_nodes(g, config, state, prefix, x):

@@ -67,6 +67,10 @@ class Flatten(Module):
 
     grad_cases = (("Flatten", lambda d, r: Flatten(), images(size=3)),)
 
+    def _fused_spec(self):
+        # For the compiled engine: a flatten in (channel, row, column) order.
+        return {"op": "flatten"}
+
     @staticmethod
     def onnx_nodes(g, config, state, prefix, x):
         return g.node("Flatten", [x], f"{prefix}flatten", axis=1)      # (channel, row, column) order

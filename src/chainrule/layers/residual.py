@@ -202,6 +202,16 @@ class Residual(Module):
             raise ValueError(f"Residual: the block maps {tuple(input_shape)} to {f} but the shortcut to {s}")
         return f
 
+    def _fused_spec(self):
+        # For the compiled engine: the block's and the shortcut's own specs (containers of plain
+        # modules only), and the mask drawn from this layer's generator as forward draws it.
+        def specs(m):
+            return [c._fused_spec() for c in m] if isinstance(m, Sequential) else None
+        return {"op": "residual", "block": specs(self.block),
+                "shortcut": None if self.shortcut is None else specs(self.shortcut),
+                "has_shortcut": self.shortcut is not None, "survival_prob": self.survival_prob, "mode": self.mode,
+                "draw": lambda n, dtype: stochastic_depth_mask(self.rng, n, self.survival_prob, self.mode, dtype)}
+
     def get_config(self):
         return {"block": self.block.spec(), "shortcut": None if self.shortcut is None else self.shortcut.spec(),
                 "survival_prob": self.survival_prob, "mode": self.mode}

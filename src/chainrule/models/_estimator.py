@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, is_regressor
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import registry
+from .._compiled.workers import using_threads
 from .._helpers.validation import check_int, resolve_rng
 from ..errors import TrainingDiverged
 from ..layers.linear import Linear
@@ -46,17 +47,14 @@ def store_params(estimator, arguments: dict) -> None:
 
 
 def blas_threads(method):
-    """Run ``method`` with at most ``self.n_threads`` BLAS threads (threadpoolctl; None: as NumPy
-    was started). Small layers are fastest with one thread: splitting a 64 x 32 product across
-    cores costs more in waiting than it saves (README, the command line's ``--threads``)."""
+    """Run ``method`` with ``self.n_threads`` threads: the compiled kernels' workers and BLAS's
+    threads together (``chainrule.set_num_threads``; None: the process's setting). Small layers
+    are fastest with one thread: splitting a 64 x 32 product across cores costs more in waiting
+    than it saves (README, the command line's ``--threads``)."""
     @functools.wraps(method)
     def limited(self, *args, **kwargs):
         n = check_int("n_threads", getattr(self, "n_threads", None), 1, allow_none=True)
-        if n is None:
-            return method(self, *args, **kwargs)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=n, user_api="blas"):
+        with using_threads(n):
             return method(self, *args, **kwargs)
     return limited
 

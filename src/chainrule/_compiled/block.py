@@ -1,0 +1,286 @@
+"""The residual network's fused steps: Conv2d + BatchNorm2d + ReLU (the stem), a residual block + ReLU,
+global average pooling.
+
+A block is Residual(Sequential(conv1, BN1, ReLU, conv2, BN2), shortcut None or Sequential(conv_s
+1 x 1, BN_s)) followed by ReLU: out = max(0, s + b BN2(conv2(max(0, BN1(conv1(x)))))), s = x or
+BN_s(conv_s(x)), b the stochastic-depth factor of each image (``layers.residual``: drawn on the
+calling thread, from the layer's generator, in forward order). Per worker, between barriers:
+
+forward  1. conv1(x) -> z1 and conv_s(x) -> zs, each image's statistics taken in cache
+         2. (batch statistics) conv2 reads z1 through BN1 + ReLU (applied while padding each image:
+            the ReLU's output a1 is never stored) -> z2 and its statistics
+         3. (batch statistics) the tail: out = max(0, s + b BN2(z2)) in one pass
+backward 1. gr = g (out > 0) (the shortcut's gradient; for an identity shortcut written where dx
+            goes) and the per-image sums of BN2 (and BN_s)
+         2. (sums) per image: BN2's dz2 -> conv2's dW and its input gradient da1 -> BN1's sums over
+            da1 (the ReLU mask recomputed from z1); BN_s's dzs -> conv_s's dW and dx (written)
+         3. (sums) per image: BN1's dz1 -> conv1's dW and dx (added)
+
+In ``"batch"`` mode a dropped block runs nothing (out = max(0, s)), as the reference.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import direct as kd
+from . import norm as kn
+from . import norm_conv as kb
+from . import pool as kp
+from .units import BNConv, BNValues
+
+MASK_NONE, MASK_RELU, MASK_SAMPLE, MASK_BN_RELU = kn.MASK_NONE, kn.MASK_RELU, kn.MASK_SAMPLE, kn.MASK_BN_RELU
+
+
+def conv_bn_backward(u, w, chunks, bn, tot, g, a, b, mode, x, tf, dx, dx_mode, prev=None):
+    """Worker w: ``norm_conv.bn_conv_backward`` for unit u (its batch norm's totals ``tot``) on each
+    of its fixed ``chunks`` (k, s, e) of images, the weight gradient into chunk k's partial sum;
+    ``prev`` = (unit before, its values, mode) to take that batch norm's sums over dx."""
+    coef, tg, tgx = tot[0], tot[1], tot[2]
+    pu, pbn, pmode = (u, bn, -1) if prev is None else prev
+    dxa = dx if dx is not None else x
+    for k, s, e in chunks:
+        u.dwp[k][...] = 0
+        kb.bn_conv_backward(s, e, g, a, b, mode, u.z, bn.mean, bn.inv_std, coef, tg, tgx, u.dtype.type(u.N * u.hw),
+                            bn.scale, bn.beta, x, tf, *u.geo(), u.zimg[w], u.dwp[k], u.xpad[w],
+                            u.wq if u.wq is not None else u.wp, dxa, u.gpad[w], u.dx_variant, dx_mode,
+                            pmode, pu.z, pbn.mean, pbn.inv_std, pbn.scale, pbn.beta, pu.sum_g, pu.sum_gx,
+                            u.wg_variant)
+
+
+class StemStep:
+    """Conv2d + BatchNorm2d + ReLU (a ResNet's stem; no input gradient when it is the first layer)."""
+
+    def __init__(self, conv, bn, in_shape, first):
+        self.unit = BNConv(conv, bn, in_shape[:2], first)
+        self.first = first
+        self.H, self.W, self.C = in_shape
+
+    def out_shape(self):
+        return (self.unit.Ho, self.unit.Wo, self.unit.O)
+
+    def units(self):
+        return [self.unit]
+
+    def prepare(self, N, dtype, n_workers, n_slots):
+        u = self.unit
+        u.prepare(N, dtype, n_workers, n_slots)
+        self.a = kd.alloc((N, u.Ho, u.Wo, u.O), dtype)
+        self.ones = np.ones(1, dtype)
+        self.dx = None if self.first else kd.alloc((N, u.H, u.W, u.C), dtype)
+
+    def load(self, need_dx=False):
+        self.unit.load(need_dx)
+
+    def ensure_dx(self, N):
+        if self.dx is None:
+            self.dx = kd.alloc((N, self.H, self.W, self.C), self.unit.dtype)
+        self.unit.load(True)
+
+    def forward(self, w, x, n0, n1, ctx):
+        u = self.unit
+        u.forward(w, x, n0, n1, ctx.training)
+        if ctx.training:
+            ctx.sync()
+        bn = BNValues(u, ctx.training)
+        if w == 0:
+            self.bn = bn
+        r = slice(n0 * u.hw, n1 * u.hw)
+        kn.bn_apply(u.z[r], bn.mean, bn.scale, bn.beta, True, self.a.reshape(-1, u.O)[r])
+        return self.a
+
+    def backward(self, w, g, n0, n1, ctx):
+        u, bn = self.unit, self.bn
+        r = slice(n0 * u.hw, n1 * u.hw)
+        g2, a2 = g.reshape(-1, u.O), self.a.reshape(-1, u.O)
+        kn.bwd_sums(g2[r], a2[r], self.ones, MASK_RELU, u.z[r], bn.mean, bn.inv_std, u.hw, u.sum_g, u.sum_gx,
+                    n0, bn.scale, bn.beta)
+        ctx.sync()
+        tot = bn.totals(u.N * u.hw)
+        if w == 0:
+            self.bn_grads = tot[3:]
+        dx = self.dx if ctx.need_dx(self) else None
+        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, MASK_RELU, ctx.input_of[self], u.no_tf,
+                         dx, 0 if dx is None else 1)
+        return dx
+
+    def seen(self):
+        """(unit, values) of every batch norm that saw the last training batch."""
+        return [(self.unit, self.bn)]
+
+    def grads(self):
+        dg, db = self.bn_grads
+        return self.unit.grads() + [(self.unit.bn["weight"], dg.copy()), (self.unit.bn["bias"], db.copy())]
+
+
+class BlockStep:
+    """Residual + ReLU as the fused passes of the module docstring."""
+
+    def __init__(self, res: dict, in_shape, index: int = 0):
+        c1, bn1, _, c2, bn2 = res["block"]
+        self.res, self.index = res, index
+        self.H, self.W, self.C = in_shape
+        self.u1 = BNConv(c1, bn1, in_shape[:2])
+        self.u2 = BNConv(c2, bn2, (self.u1.Ho, self.u1.Wo))
+        self.us = None if res["shortcut"] is None else BNConv(res["shortcut"][0], res["shortcut"][1], in_shape[:2])
+
+    def out_shape(self):
+        return (self.u2.Ho, self.u2.Wo, self.u2.O)
+
+    def units(self):
+        return [self.u1, self.u2] + ([self.us] if self.us is not None else [])
+
+    def prepare(self, N, dtype, n_workers, n_slots, shared=None):
+        for u in self.units():
+            u.prepare(N, dtype, n_workers, n_slots)
+        u1, u2 = self.u1, self.u2
+        self.out = kd.alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
+        # gradients live only during backward: da1 and gr are shared by the blocks of a shape, dx
+        # alternates between two buffers per shape (block i's dx is read by block i - 1, which
+        # writes the other one)
+        get = shared if shared is not None else (lambda shape, slot: kd.alloc(shape, dtype))
+        self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
+        self.dx = get((N, self.H, self.W, self.C), ("dx", self.index % 2))
+        # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
+        self.gr = self.dx.reshape(-1, self.C) if self.us is None else get((N * u2.hw, u2.O), "gr")
+        self.ones = np.ones(N, dtype)
+        self.z1_4d = u1.z.reshape(N, u1.Ho, u1.Wo, u1.O)
+
+    def load(self, need_dx=False):
+        for u in self.units():
+            u.load(True)
+
+    def draw(self, N, training, dtype):
+        """(b (N,), dropped) for this batch, drawn from the layer's generator as its forward draws."""
+        p = self.res["survival_prob"]
+        b, dropped = self.ones, False
+        if training and p < 1.0:
+            m = self.res["draw"](N, dtype)
+            if self.res["mode"] == "batch":
+                dropped = not bool(m)
+                b = np.full(N, m, dtype)
+            else:
+                b = m
+        self.mask = (b, dropped, training)
+
+    def forward(self, w, x, n0, n1, ctx):
+        u1, u2, us = self.u1, self.u2, self.us
+        b, dropped, tr = self.mask
+        if us is not None:
+            us.forward(w, x, n0, n1, tr)
+        if not dropped:
+            u1.forward(w, x, n0, n1, tr)
+        if tr:
+            ctx.sync()
+        out = self.out.reshape(-1, u2.O)
+        r2 = slice(n0 * u2.hw, n1 * u2.hw)
+        bns = BNValues(us, tr) if us is not None else None
+        if dropped:                                    # batch mode, block dropped: out = relu(shortcut)
+            if us is None:
+                np.maximum(x.reshape(-1, self.C)[r2], 0, out=out[r2])
+            else:
+                kn.bn_apply(us.z[r2], bns.mean, bns.scale, bns.beta, True, out[r2])
+            if w == 0:
+                self.bns = bns
+            return self.out
+        bn1 = BNValues(u1, tr)
+        tf = kd.bn_relu_transform(bn1.mean, bn1.scale, bn1.beta)
+        u2.forward(w, self.z1_4d, n0, n1, tr, tf)
+        if tr:
+            ctx.sync()
+        bn2 = BNValues(u2, tr)
+        if us is None:
+            s, s_bn, sm, ss, sb = x.reshape(-1, self.C)[r2], False, bn2.mean, bn2.scale, bn2.beta
+        else:
+            s, s_bn, sm, ss, sb = us.z[r2], True, bns.mean, bns.scale, bns.beta
+        kn.residual_tail(u2.z[r2], bn2.mean, bn2.scale, bn2.beta, s, s_bn, sm, ss, sb, b[n0:n1], u2.hw, out[r2])
+        if w == 0:
+            self.bn1, self.bn2, self.bns = bn1, bn2, bns
+        return self.out
+
+    def backward(self, w, g, n0, n1, ctx):
+        u1, u2, us = self.u1, self.u2, self.us
+        b, dropped, _ = self.mask
+        x = ctx.input_of[self]
+        no_tf = u1.no_tf
+        r2 = slice(n0 * u2.hw, n1 * u2.hw)
+        g2, out2 = g.reshape(-1, u2.O), self.out.reshape(-1, u2.O)
+        bns = self.bns
+        if dropped:
+            kp.relu_mask(g2[r2], out2[r2], self.gr[r2])
+            if us is not None:
+                kn.bwd_sums(self.gr[r2], self.gr[r2], b, MASK_NONE, us.z[r2], bns.mean, bns.inv_std, us.hw,
+                            us.sum_g, us.sum_gx, n0, bns.scale, bns.beta)
+        else:
+            bn2 = self.bn2
+            zu, zv = (us, bns) if us is not None else (u2, bn2)      # dummies where there is no shortcut norm
+            kb.tail_backward_sums(g2[r2], out2[r2], b[n0:n1], u2.hw, self.gr[r2], u2.z[r2], bn2.mean,
+                                  bn2.inv_std, u2.sum_g, u2.sum_gx, us is not None, zu.z[r2],
+                                  zv.mean, zv.inv_std, zu.sum_g, zu.sum_gx, n0)
+        ctx.sync()
+        m = u2.N * u2.hw
+        grads = {}
+        if us is not None:
+            tot_s = bns.totals(m)
+            grads[us] = tot_s[3:]
+            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, no_tf, self.dx, 1)
+        if not dropped:
+            tot2 = self.bn2.totals(m)
+            grads[u2] = tot2[3:]
+            tf1 = kd.bn_relu_transform(self.bn1.mean, self.bn1.scale, self.bn1.beta)
+            conv_bn_backward(u2, w, ctx.chunks[w], self.bn2, tot2, self.gr, self.gr, b, MASK_SAMPLE, self.z1_4d, tf1,
+                             self.da1, 1, prev=(u1, self.bn1, MASK_BN_RELU))
+            ctx.sync()
+            tot1 = self.bn1.totals(u1.N * u1.hw)
+            grads[u1] = tot1[3:]
+            da1 = self.da1.reshape(-1, u1.O)
+            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, no_tf, self.dx, 2)
+        if w == 0:
+            self.bn_grads = grads
+        return self.dx
+
+    def seen(self):
+        """(unit, values) of every batch norm that saw the last training batch."""
+        if self.mask[1]:
+            return [(self.us, self.bns)] if self.us is not None else []
+        return [(self.u1, self.bn1), (self.u2, self.bn2)] + ([(self.us, self.bns)] if self.us is not None else [])
+
+    def grads(self):
+        out = []
+        for u in self.units():
+            if u in self.bn_grads:
+                dg, db = self.bn_grads[u]
+                out += u.grads() + [(u.bn["weight"], dg.copy()), (u.bn["bias"], db.copy())]
+        return out
+
+
+class GapStep:
+    """GlobalAvgPool2d: (N, H, W, C) -> (N, C)."""
+
+    def __init__(self, in_shape):
+        self.H, self.W, self.C = in_shape
+
+    def out_shape(self):
+        return (self.C,)
+
+    def units(self):
+        return []
+
+    def prepare(self, N, dtype, n_workers, n_slots):
+        self.y = np.empty((N, self.C), dtype)
+        self.dx = kd.alloc((N, self.H, self.W, self.C), dtype)
+
+    def load(self, need_dx=False):
+        pass
+
+    def forward(self, w, x, n0, n1, ctx):
+        hw = self.H * self.W
+        kp.gap_fwd(x.reshape(-1, self.C)[n0 * hw:n1 * hw], hw, self.y, n0)
+        return self.y
+
+    def backward(self, w, g, n0, n1, ctx):
+        hw = self.H * self.W
+        kp.gap_bwd(g, hw, n0, self.dx.reshape(-1, self.C)[n0 * hw:n1 * hw])
+        return self.dx
+
+    def grads(self):
+        return []

@@ -1,0 +1,206 @@
+"""The worker team that runs a fused network, and the process-wide thread setting.
+
+``Workers(n).run(fn)`` calls ``fn(w)`` on every worker w at once (the calling thread is worker 0,
+n - 1 daemon threads the rest) and returns when all are done; the compiled kernels release the
+GIL (numba ``nogil=True``), and so does NumPy's matrix product. The batch split is fixed by its
+size (whole chunks of images per worker, never by timing), and every sum over images runs in
+chunk order, so the bits do not depend on the number of workers.
+
+Threads: ``set_num_threads(n)`` sets the workers of the compiled kernels and BLAS's threads
+together; while the workers run, BLAS runs one thread inside each (``one_blas_thread``), so the
+cores are never oversubscribed. ``"auto"`` (the default) takes one worker per core, or one
+worker while other processes keep a core busy (the 1-minute load average minus our own workers
+at least 0.75): measured on a 2-core machine under a load of 6 to 9, two workers were 6 to 31 %
+slower than one (docs: guide/compiled).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+from .._helpers.validation import check_int
+
+_setting: int | str = "auto"
+_blas_limit = None          # the threadpoolctl limit set_num_threads holds (restored by "auto")
+_controller = None
+_teams: dict[int, "Workers"] = {}
+_teams_lock = threading.Lock()
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:              # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _controller_or_none():
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:             # pragma: no cover - threadpoolctl is in the same extra as numba
+            return None
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def set_num_threads(n) -> None:
+    """Threads for chainrule's kernels: the workers of the compiled kernels and BLAS's threads.
+
+    Parameters
+    ----------
+    n : int or "auto"
+        At least 1; ``"auto"`` (the default) chooses per step from the cores and the load, and
+        leaves BLAS as it found it.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is neither ``"auto"`` nor an integer >= 1.
+    """
+    global _setting, _blas_limit
+    if n != "auto":
+        n = check_int("set_num_threads n", n, 1)
+    if _blas_limit is not None:
+        _blas_limit.restore_original_limits()
+        _blas_limit = None
+    if n != "auto" and _controller_or_none() is not None:
+        from threadpoolctl import threadpool_limits      # looks again: scipy may have loaded its own BLAS since
+        _blas_limit = threadpool_limits(limits=n, user_api="blas")
+    _setting = n
+
+
+def get_num_threads():
+    """The setting ``set_num_threads`` made: an int, or ``"auto"``.
+
+    Returns
+    -------
+    int or str
+    """
+    return _setting
+
+
+@contextlib.contextmanager
+def using_threads(n):
+    """A context manager: ``set_num_threads(n)`` inside, the previous setting restored after
+    (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it."""
+    if n is None:
+        yield
+        return
+    before = _setting
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        set_num_threads(before)
+
+
+def workers_for_step(active: int = 0) -> int:
+    """How many workers the next step runs with (``"auto"``: see the module docstring)."""
+    if _setting != "auto":
+        return int(_setting)
+    n = cores()
+    if n == 1:
+        return 1
+    try:
+        other = os.getloadavg()[0] - active
+    except OSError:                     # pragma: no cover - no load average on this system
+        return n
+    return 1 if other >= 0.75 else n
+
+
+def one_blas_thread():
+    """A context manager: BLAS on one thread (inside each worker) while the team runs (9 us with a
+    cached controller, against 200 us for ``threadpool_limits``)."""
+    ctl = _controller_or_none()
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
+
+
+def team(n: int) -> "Workers":
+    """The process's team of ``n`` workers (made at its first use, shared by every fused network)."""
+    with _teams_lock:
+        t = _teams.get(n)
+        if t is None:
+            t = _teams[n] = Workers(n)
+        return t
+
+
+def _forget_teams_in_a_child() -> None:
+    """A forked process has the parent's teams but not their threads: it makes its own."""
+    global _teams_lock
+    _teams.clear()
+    _teams_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_teams_in_a_child)
+
+
+def split(n: int, parts: int) -> list[tuple[int, int]]:
+    """(first, end) of ``parts`` contiguous slices of range(n), the first n % parts one longer."""
+    q, r = divmod(n, parts)
+    out, s = [], 0
+    for w in range(parts):
+        e = s + q + (1 if w < r else 0)
+        out.append((s, e))
+        s = e
+    return out
+
+
+class Workers:
+    """``n`` workers; ``run(fn)`` runs fn(0) here and fn(1..n-1) on the team's threads, one run at a time."""
+
+    def __init__(self, n: int = 2):
+        self.n = check_int("Workers n", n, 1)
+        self._barrier = threading.Barrier(n) if n > 1 else None
+        self._go = [threading.Semaphore(0) for _ in range(n - 1)]
+        self._done = threading.Semaphore(0)
+        self._busy = threading.Lock()
+        self._fn = None
+        self._errors: list[BaseException] = []
+        self._threads = [threading.Thread(target=self._loop, args=(w,), daemon=True, name=f"chainrule-worker-{w}")
+                         for w in range(1, n)]
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, w: int) -> None:
+        while True:
+            self._go[w - 1].acquire()
+            try:
+                self._fn(w)
+            except BaseException as exc:          # handed to the caller of run()
+                self._errors.append(exc)
+                if self._barrier is not None:
+                    self._barrier.abort()
+            finally:
+                self._done.release()
+
+    def run(self, fn) -> None:
+        """fn(w) on every worker w = 0..n-1 at once; re-raises the first error any of them raised."""
+        with self._busy:
+            self._fn, self._errors = fn, []
+            for s in self._go:
+                s.release()
+            try:
+                fn(0)
+            except BaseException as exc:
+                self._errors.insert(0, exc)
+                if self._barrier is not None:
+                    self._barrier.abort()
+            for _ in self._go:
+                self._done.acquire()
+            if self._barrier is not None and self._barrier.broken:
+                self._barrier.reset()
+            self._fn = None
+            if self._errors:
+                first = next((e for e in self._errors if not isinstance(e, threading.BrokenBarrierError)),
+                             self._errors[0])
+                raise first
+
+    def sync(self) -> None:
+        """Wait until every worker reaches this point (inside ``run``)."""
+        if self._barrier is not None:
+            self._barrier.wait()
