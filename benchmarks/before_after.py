@@ -71,11 +71,13 @@ WORKLOADS = {"a": "(a) user's loop, MLP 784-512-256-10, 60,000 rows", "f-sgd": "
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True, help="the src/ folder of the older revision")
+    ap.add_argument("--after", default=str(Path(__file__).resolve().parents[1] / "src"),
+                    help="the src/ folder of the newer revision (default: this checkout)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default=",".join(WORKLOADS), help="e.g. a,g")
     args = ap.parse_args(argv)
-    trees = {"before": str(Path(args.before).resolve()), "after": str(Path(__file__).resolve().parents[1] / "src")}
+    trees = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
     times: dict = {}
     for r in range(args.rounds):
         for w in args.only.split(","):

@@ -86,14 +86,27 @@ def get_num_threads():
 @contextlib.contextmanager
 def using_threads(n):
     """A context manager: ``set_num_threads(n)`` inside, the previous setting restored after
-    (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it."""
+    (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it.
+
+    ``"auto"`` here is a run's default: the compiled kernels' workers follow the load, and BLAS
+    runs one thread for the whole run (outside the fused steps too). BLAS's bits depend on its
+    thread count (OpenBLAS gave other bits on 1 and 2 threads for 6 to 8 of 20 product shapes of
+    chainrule's networks, on either kernel), the workers' do not: so a default run gives the same
+    bits whatever the load, and on a busy 2-core machine one BLAS thread is several times faster
+    (guide/compiled, Threads)."""
     if n is None:
         yield
         return
     before = _setting
     set_num_threads(n)
     try:
-        yield
+        if n == "auto" and _controller_or_none() is not None:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield
+        else:
+            yield
     finally:
         set_num_threads(before)
 

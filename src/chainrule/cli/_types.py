@@ -22,11 +22,13 @@ def _fmt(v) -> str:
 
 class Number:
     """One finite number of ``kind`` (int or float) in the range [low, high]; an end is open
-    (excluded) with ``low_open`` / ``high_open``, absent when None."""
+    (excluded) with ``low_open`` / ``high_open``, absent when None; ``words`` are accepted as
+    they are (``--threads auto``)."""
 
-    def __init__(self, kind=float, low=None, high=None, *, low_open=False, high_open=False):
+    def __init__(self, kind=float, low=None, high=None, *, low_open=False, high_open=False, words=()):
         self.kind, self.low, self.high = kind, low, high
         self.low_open, self.high_open = low_open, high_open
+        self.words = tuple(words)
         self.__name__ = "integer" if kind is int else "number"
 
     @property
@@ -42,7 +44,8 @@ class Number:
     @property
     def expected(self) -> str:
         noun = "an integer" if self.kind is int else "a finite number"
-        return f"{noun} {self.bounds}".strip()
+        words = "".join(f" or {w!r}" for w in self.words)
+        return f"{noun} {self.bounds}".strip() + words
 
     def accepts(self, value) -> bool:
         if self.kind is float and not math.isfinite(value):
@@ -54,7 +57,9 @@ class Number:
         return True
 
     def convert(self, text: str):
-        """The value of ``text``, or None when it is not a number of this kind in range."""
+        """The value of ``text``, or None when it is not a number of this kind in range (nor a word)."""
+        if text.strip() in self.words:
+            return text.strip()
         try:
             value = self.kind(text.strip())
         except (ValueError, OverflowError):

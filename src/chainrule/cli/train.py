@@ -34,9 +34,9 @@ MODELS = ("linear", "mlp", "cnn", "resnet")
 CONV_MODELS = ("cnn", "resnet")
 MLP_ONLY = ("--hidden", "--dropout", "--activation", "--batch-norm")
 RESNET_ONLY = ("--width", "--blocks-per-stage", "--p-last")
-# Measured on the project's 2-core machine (README, "The command line"): the default digits
-# run is fastest on one BLAS thread; small matrices lose more to thread hand-offs than they gain.
-DEFAULT_THREADS = 1
+# One default with the estimators' n_threads (issue 22.4): "auto", the compiled kernels' workers chosen
+# by the load at every step and BLAS on one thread (guide/compiled: Threads, measured on 2 cores).
+DEFAULT_THREADS = "auto"
 
 
 def default_lr(optimizer: str, model: str, dataset: str) -> float:
@@ -91,8 +91,9 @@ def add_parser(sub):
                    help="survival probability of the last residual block under stochastic depth's linear decay "
                         "rule; 1 turns stochastic depth off (resnet)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
-    p.add_argument("--threads", type=Number(int, 1, 256), default=DEFAULT_THREADS,
-                   help="threads of the compiled kernels and of BLAS; one is fastest for small networks (README: measured on 2 cores)")
+    p.add_argument("--threads", type=Number(int, 1, 256, words=("auto",)), default=DEFAULT_THREADS,
+                   help="threads of the compiled kernels and of BLAS (default auto: the kernels' workers follow the "
+                        "machine's load, BLAS runs one thread; guide/compiled, Threads)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
                    help="output folder, created if missing; replaced whole when the run completes (default: "
                         "runs/<dataset>-<model>)")

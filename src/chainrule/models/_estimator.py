@@ -48,12 +48,13 @@ def store_params(estimator, arguments: dict) -> None:
 
 def blas_threads(method):
     """Run ``method`` with ``self.n_threads`` threads: the compiled kernels' workers and BLAS's
-    threads together (``chainrule.set_num_threads``; None: the process's setting). Small layers
-    are fastest with one thread: splitting a 64 x 32 product across cores costs more in waiting
-    than it saves (README, the command line's ``--threads``)."""
+    threads together (``chainrule._compiled.workers.using_threads``: "auto", the default, lets the
+    workers follow the machine's load and runs BLAS on one thread; None: the process's setting)."""
     @functools.wraps(method)
     def limited(self, *args, **kwargs):
-        n = check_int("n_threads", getattr(self, "n_threads", None), 1, allow_none=True)
+        n = getattr(self, "n_threads", "auto")
+        if not (isinstance(n, str) and n == "auto"):
+            n = check_int("n_threads", n, 1, allow_none=True)
         with using_threads(n):
             return method(self, *args, **kwargs)
     return limited

@@ -93,7 +93,7 @@ class CNNClassifier(NetworkClassifier, NetworkEstimator):
                  verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  loss="log_loss", penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule="cosine",
-                 class_weight=None, dtype="float32", checkpoint=None, n_threads=None):
+                 class_weight=None, dtype="float32", checkpoint=None, n_threads="auto"):
         store_params(self, locals())
 
     # -- images ---------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ class LinearClassifier(NetworkClassifier, NetworkEstimator):
                  fit_intercept=True, solver="auto", learning_rate_init="auto", momentum=0.9, nesterovs_momentum=False,
                  batch_size="auto", max_iter=100, lr_schedule=None, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, tol=1e-4, class_weight=None, random_state=None, verbose=0, warm_start=False,
-                 dtype=None, checkpoint=None, n_threads=None, optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED,
+                 dtype=None, checkpoint=None, n_threads="auto", optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED,
                  nesterov=DEPRECATED):
         store_params(self, locals())
 
@@ -254,7 +254,7 @@ class LinearRegression(_Regression, NetworkRegressor, NetworkEstimator):
     def __init__(self, solver="sgd", loss="l2", fit_intercept=True, penalty=None, alpha=0.0, beta=0.5, max_norm=3.0,
                  learning_rate_init="auto", momentum=0.0, batch_size=None, max_iter=5000, lr_schedule=None,
                  tol=1e-6, n_iter_no_change=10, random_state=None, verbose=0, warm_start=False, dtype="float64",
-                 n_threads=None, optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED):
+                 n_threads="auto", optimizer=DEPRECATED, lr=DEPRECATED, epochs=DEPRECATED):
         store_params(self, locals())
 
 
@@ -287,7 +287,7 @@ class PolynomialRegression(_Regression, NetworkRegressor, NetworkEstimator):
 
     def __init__(self, degree=2, alpha=0.0, solver="lstsq", loss="l2", learning_rate_init="auto", momentum=0.0,
                  batch_size=None, max_iter=5000, lr_schedule=None, tol=1e-6, n_iter_no_change=10, random_state=None,
-                 verbose=0, warm_start=False, dtype="float64", n_threads=None, optimizer=DEPRECATED, lr=DEPRECATED,
+                 verbose=0, warm_start=False, dtype="float64", n_threads="auto", optimizer=DEPRECATED, lr=DEPRECATED,
                  epochs=DEPRECATED):
         store_params(self, locals())
 

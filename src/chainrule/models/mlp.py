@@ -237,7 +237,7 @@ class MLPClassifier(_MLP, NetworkClassifier, NetworkEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, loss="log_loss", dropout=0.0, batch_norm=False,
                  penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, class_weight=None,
-                 weight_init="sklearn", dtype=None, checkpoint=None, n_threads=None, optimizer=DEPRECATED,
+                 weight_init="sklearn", dtype=None, checkpoint=None, n_threads="auto", optimizer=DEPRECATED,
                  lr=DEPRECATED, epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
 
@@ -272,6 +272,6 @@ class MLPRegressor(_MLP, NetworkRegressor, NetworkEstimator):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, batch_norm=False,
                  penalty="l2", beta=0.5, max_norm=3.0, penalize_bias=False, lr_schedule=None, weight_init="sklearn",
-                 dtype=None, checkpoint=None, n_threads=None, optimizer=DEPRECATED, lr=DEPRECATED,
+                 dtype=None, checkpoint=None, n_threads="auto", optimizer=DEPRECATED, lr=DEPRECATED,
                  epochs=DEPRECATED, nesterov=DEPRECATED):
         store_params(self, locals())
