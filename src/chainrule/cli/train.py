@@ -92,8 +92,8 @@ def add_parser(sub):
                         "rule; 1 turns stochastic depth off (resnet)")
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256, words=("auto",)), default=DEFAULT_THREADS,
-                   help="threads of the compiled kernels and of BLAS (default auto: the kernels' workers follow the "
-                        "machine's load, BLAS runs one thread; guide/compiled, Threads)")
+                   help="threads of the compiled kernels and of BLAS; auto: the kernels' workers follow the machine's "
+                        "load and BLAS runs one thread (guide/compiled, Threads)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
                    help="output folder, created if missing; replaced whole when the run completes (default: "
                         "runs/<dataset>-<model>)")
