@@ -85,6 +85,7 @@ def _start(script, *args, stdin=None):
 
 
 @posix_only
+@pytest.mark.slow     # make test stays under 3 minutes on 2 cores (issue 22.5); make test-slow runs it
 def test_sigkill_in_the_middle_of_writes_loses_no_file_and_the_next_write_removes_the_temps(tmp_path):
     rng = random.Random(0)
     proc = _start(WRITER, tmp_path, *TARGETS)        # the first versions of every target

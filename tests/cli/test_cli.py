@@ -156,6 +156,7 @@ def test_backprop_explanation_gradients_pass_the_check(capsys):
     assert float(line.split()[-1]) < 1e-6
 
 
+@pytest.mark.slow     # make test stays under 3 minutes on 2 cores (issue 22.5); make test-slow runs it
 def test_demos(tmp_path, capsys):
     assert main(["demo", "overfitting", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out

@@ -54,6 +54,7 @@ def _stand_in(name, shape, n=120):
     ("mnist", "cnn", (1, 28, 28)), ("mnist10k", "resnet", (1, 28, 28)),
     ("cifar10", "resnet", (3, 32, 32)), ("cifar10", "cnn", (3, 32, 32)),
 ])
+@pytest.mark.slow     # make test stays under 3 minutes on 2 cores (issue 22.5); make test-slow runs it
 def test_each_data_set_reaches_the_network_channels_first(dataset, model, channels_first, tmp_path, monkeypatch):
     split = _stand_in(dataset, data.SAMPLE_SHAPES[dataset])
     monkeypatch.setattr(data, "load", lambda *a, **k: split)

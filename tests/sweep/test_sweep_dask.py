@@ -30,6 +30,7 @@ def serial():
 
 
 @pytest.mark.determinism
+@pytest.mark.slow     # make test stays under 3 minutes on 2 cores (issue 22.5); make test-slow runs it
 def test_local_cluster_gives_the_serial_results_bit_for_bit(cluster, serial, tmp_path):
     with distributed.Client(cluster) as client:
         workers = client.scheduler_info()["workers"]
