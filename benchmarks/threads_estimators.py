@@ -1,0 +1,68 @@
+"""Which ``n_threads`` fits an MLP fastest on this machine, now: 1, 2 or "auto" (the default).
+
+    .venv/bin/python benchmarks/threads_estimators.py [--repeats 5]
+
+Issue 22.4 asks for one threads default, the fastest on a 2-core machine quiet and busy.
+``benchmarks/threads.py`` measures the convolutional networks (the compiled workers); this script
+measures the MLPs, where only BLAS's threads matter ("auto" runs BLAS on one thread: its bits
+depend on its thread count). Two fits, interleaved (1, 2, auto, 1, 2, auto, ...), minimum and
+median over the repeats, with the 1-minute load average before and after:
+
+- ``MLPClassifier((128,), max_iter=20)`` on 8,000 MNIST-shaped rows (784 float32 features;
+  random values: the time does not depend on them), batch 200;
+- ``MLPClassifier((256, 128), max_iter=30)`` on scikit-learn's 8 x 8 digits (the default network
+  of ``chainrule train`` and ``make demo``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    from sklearn.datasets import load_digits
+
+    from chainrule.models import MLPClassifier
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--settings", default="1,2,auto")
+    args = ap.parse_args(argv)
+    settings = [s if s == "auto" else int(s) for s in args.settings.split(",")]
+    rng = np.random.default_rng(0)
+    digits = load_digits()
+    work = {
+        "MLPClassifier((128,), max_iter=20), 8,000 x 784": (
+            dict(hidden_layer_sizes=(128,), max_iter=20, tol=0.0, random_state=0),
+            rng.random((8000, 784), dtype=np.float32), rng.integers(0, 10, 8000)),
+        "MLPClassifier((256, 128), max_iter=30), digits 1,797 x 64": (
+            dict(hidden_layer_sizes=(256, 128), max_iter=30, tol=0.0, random_state=0),
+            digits.data / 16.0, digits.target),
+    }
+    print(f"load average before: {os.getloadavg()[0]:.2f}; cores {len(os.sched_getaffinity(0))}")
+    for name, (kwargs, X, y) in work.items():
+        times = {s: [] for s in settings}
+        loads = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")              # max_iter reached: a ConvergenceWarning each fit
+            MLPClassifier(**{**kwargs, "max_iter": 1}).fit(X, y)          # first touch outside the timing
+            for _ in range(args.repeats):
+                for s in settings:
+                    t = time.perf_counter()
+                    MLPClassifier(n_threads=s, **kwargs).fit(X, y)
+                    times[s].append(time.perf_counter() - t)
+                    loads.append(os.getloadavg()[0])
+        print(f"\n{name}: fit time, seconds (load {min(loads):.1f} to {max(loads):.1f})")
+        print(f"{'n_threads':<10} {'min':>8} {'median':>8}")
+        for s in settings:
+            print(f"{str(s):<10} {min(times[s]):8.3f} {statistics.median(times[s]):8.3f}")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
