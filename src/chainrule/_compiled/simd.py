@@ -51,6 +51,16 @@ def _ptr(context, builder, aryty, ary):
     return cgutils.create_struct_proxy(aryty)(context, builder, value=ary).data
 
 
+def _zeroed_accumulators(builder, vty, n):
+    """``n`` stack slots of the vector type ``vty``, each holding zeros: a micro-kernel's register tile."""
+    slots = []
+    for _ in range(n):
+        slot = cgutils.alloca_once(builder, vty)
+        builder.store(ir.Constant(vty, None), slot)
+        slots.append(slot)
+    return slots
+
+
 def _vload(builder, base, off, vty):
     return builder.load(builder.bitcast(builder.gep(base, [off]), vty.as_pointer()), align=4)
 
@@ -114,11 +124,7 @@ def make_conv_tile(P: int, V: int):
             xp, wp, yp = _ptr(context, builder, tys[0], x), _ptr(context, builder, tys[5], w), \
                 _ptr(context, builder, tys[10], y)
             fma = _fma(builder, vty)
-            accs = []
-            for _ in range(P * V):
-                a = cgutils.alloca_once(builder, vty)
-                builder.store(ir.Constant(vty, None), a)
-                accs.append(a)
+            accs = _zeroed_accumulators(builder, vty, P * V)
             with cgutils.for_range(builder, ntu) as lu:
                 with cgutils.for_range(builder, ntv) as lv:
                     xb = builder.add(x0, builder.add(builder.mul(lu.index, xs_u), builder.mul(lv.index, xs_v)))
@@ -161,11 +167,7 @@ def make_wgrad_tile(P: int, V: int):
             xp, gp, dwp = _ptr(context, builder, tys[0], x), _ptr(context, builder, tys[4], g), \
                 _ptr(context, builder, tys[10], dw)
             fma = _fma(builder, vty)
-            accs = []
-            for _ in range(P * V):
-                a = cgutils.alloca_once(builder, vty)
-                builder.store(ir.Constant(vty, None), a)
-                accs.append(a)
+            accs = _zeroed_accumulators(builder, vty, P * V)
             with cgutils.for_range(builder, ni) as li:
                 xi = builder.add(x0, builder.mul(li.index, xs_i))
                 gi = builder.add(g0, builder.mul(li.index, gs_i))
