@@ -106,7 +106,12 @@ def test_the_engine_recognises_only_the_chains_it_runs():
     assert fuse(spec(conv, pool)) is None                           # pooling without the ReLU before it
     assert fuse(spec(conv, relu, nn.MaxPool2d(3))) is None          # a 3 x 3 window
     assert fuse(spec(conv, nn.Tanh())) is None                      # a layer the engine does not know
-    assert fuse(spec(nn.Linear(2, 3, rng=rng), relu)) is None       # no convolution first
+    lin = lambda a, b: nn.Linear(a, b, rng=rng)            # noqa: E731
+    assert type(fuse(spec(lin(2, 3), relu, lin(3, 2)))).__name__ == "DenseChain"  # an MLP
+    assert fuse(spec(lin(2, 3), lin(3, 2))) is None                 # no ReLU: nothing to fuse
+    assert fuse(spec(lin(2, 3), relu, lin(4, 2))) is None           # 3 features into 4: the modules say so
+    assert fuse(spec(lin(2, 3), nn.Tanh(), lin(3, 2))) is None      # an activation the engine does not know
+    assert fuse(spec(lin(2, 3), relu, conv)) is None                # a convolution after a Linear
     assert fuse(spec(conv, relu, nn.Flatten(), nn.Linear(2, 3, rng=rng), nn.Dropout(0.5))) is None
 
 

@@ -7,9 +7,10 @@ modules run, as always). Known today (the lenet chain):
 
     [Conv2d [+ ReLU [+ MaxPool2d(2)]]] ... [Flatten [Linear [+ ReLU]] ...]        (lenet)
     Conv2d + BatchNorm2d + ReLU, [Residual + ReLU] ..., GlobalAvgPool2d, Linear     (ResNet)
+    Linear [+ ReLU], Linear [+ ReLU], ...   with at least one ReLU                  (an MLP: ``dense``)
 
-(in any mix), at least one convolution first, images of any size and channels, float32 or
-float64. A residual block is Residual(Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d, BatchNorm2d),
+(in any mix), at least one convolution first (or only Linear layers), images of any size and
+channels, float32 or float64. A residual block is Residual(Sequential(Conv2d, BatchNorm2d, ReLU, Conv2d, BatchNorm2d),
 shortcut None or Sequential(Conv2d, BatchNorm2d)), convolutions before a batch norm without a bias. Nothing
 here imports numba: the kernels are compiled (or read from numba's cache) at the first forward,
 when ``FusedChain`` builds its ``plan.Plan`` for the input's shape and dtype.
@@ -73,14 +74,17 @@ def _group(specs):
             groups.append((op, i, i, {}))
             flat = True
             i += 1
-        elif op == "linear" and flat:
+        elif op == "linear" and (flat or not groups):
+            flat = True                            # an MLP's chain starts here (``dense``)
             relu = nxt == "relu"
             groups.append(("linear", i, i + relu, {"linear": s, "relu": relu}))
             i += 1 + relu
         else:
             return None
-    if not groups or groups[0][0] not in ("conv", "stem"):
+    if not groups or groups[0][0] not in ("conv", "stem", "linear"):
         return None
+    if groups[0][0] == "linear" and not any(d["relu"] for _, _, _, d in groups):
+        return None                                # nothing to fuse: the modules' products as they are
     return groups
 
 
@@ -112,7 +116,7 @@ def fuse(specs):
 
     Returns
     -------
-    FusedChain or None
+    FusedChain, dense.DenseChain or None
     """
     groups = _group(list(specs))
     if groups is None:
@@ -120,6 +124,13 @@ def fuse(specs):
     params = _parameters(groups)
     if len({p.value.dtype for p in params}) != 1 or params[0].value.dtype.kind != "f":
         return None
+    if groups[0][0] == "linear":
+        shapes = [d["linear"]["weight"].value.shape for _, _, _, d in groups]
+        if any(a[0] != b[1] for a, b in zip(shapes, shapes[1:])):
+            return None                            # the modules' own errors name the mismatch
+        from .dense import DenseChain              # numba is imported with it: only for an MLP's chain
+
+        return DenseChain(groups, params)
     return FusedChain(groups, params)
 
 
