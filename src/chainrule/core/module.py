@@ -30,6 +30,10 @@ from ._describe import DescribeMethods
 from ._state import StateMethods
 from .parameter import Parameter
 
+#: changes whenever a Parameter or a child module is assigned to any module: what caches keyed on a
+#: network's structure compare (``Sequential``'s fused chain), instead of walking the network per call
+STRUCTURE = [0]
+
 
 class Module(DescribeMethods, StateMethods):
     """Base class of layers and containers.
@@ -69,6 +73,8 @@ class Module(DescribeMethods, StateMethods):
                                 and name not in buffers and name not in modules):
             d[name] = value
             return
+        if isinstance(value, (Parameter, Module)):
+            STRUCTURE[0] += 1
         if isinstance(value, Parameter):
             buffers.pop(name, None)
             modules.pop(name, None)

@@ -10,7 +10,7 @@ modules one by one.
 from __future__ import annotations
 
 from .. import _compiled
-from .module import Module
+from .module import STRUCTURE, Module
 
 
 class Sequential(Module):
@@ -120,12 +120,15 @@ class Sequential(Module):
         or a Parameter is replaced."""
         if not self.__dict__.get("_compile"):
             return None
+        cached = self.__dict__.get("_fused_cache")
+        if cached is not None and cached[0] == STRUCTURE[0]:
+            return cached[2]                      # nothing assigned anywhere since: no walk per call
         mods = tuple(self._modules.values())
         key = (mods, tuple(id(p) for p in self.parameters()))
-        cached = self.__dict__.get("_fused_cache")
-        if cached is None or cached[0] != key:
-            cached = self.__dict__["_fused_cache"] = (key, _compiled.fuse([m._fused_spec() for m in mods]))
-        return cached[1]
+        if cached is None or cached[1] != key:
+            cached = (None, key, _compiled.fuse([m._fused_spec() for m in mods]))
+        cached = self.__dict__["_fused_cache"] = (STRUCTURE[0],) + cached[1:]
+        return cached[2]
 
     def __getstate__(self):
         """As ``Module.__getstate__``, without the fused plan (its buffers and its worker team)."""
