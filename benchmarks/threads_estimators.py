@@ -4,8 +4,9 @@
 
 Issue 22.4 asks for one threads default, the fastest on a 2-core machine quiet and busy.
 ``benchmarks/threads.py`` measures the convolutional networks (the compiled workers); this script
-measures the MLPs, where only BLAS's threads matter ("auto" runs BLAS on one thread: its bits
-depend on its thread count). Two fits, interleaved (1, 2, auto, 1, 2, auto, ...), minimum and
+measures the MLPs, where only BLAS's threads matter ("auto" runs BLAS on one thread per core when
+the machine is quiet as the fit starts, on one when it is busy: its bits depend on its thread
+count, so it decides once per run). Two fits, interleaved (1, 2, auto, 1, 2, auto, ...), minimum and
 median over the repeats, with the 1-minute load average before and after:
 
 - ``MLPClassifier((128,), max_iter=20)`` on 8,000 MNIST-shaped rows (784 float32 features;

@@ -62,23 +62,83 @@ def test_one_default_auto_for_the_estimators_and_the_command_line(cls):
     assert cls().get_params()["n_threads"] == "auto" == DEFAULT_THREADS
 
 
-def test_a_default_fit_runs_blas_on_one_thread_and_the_workers_on_auto():
-    """"auto": BLAS on one thread (its bits depend on its thread count, and a busy 2-core machine
-    lost 10 x on two), the compiled workers chosen by the load; both restored afterwards."""
+@pytest.mark.parametrize("chosen", [1, 2])
+def test_a_default_fit_runs_blas_on_the_threads_auto_chose_at_its_start(monkeypatch, chosen):
+    """"auto": BLAS's threads chosen once per run (one per core when the machine is quiet, one when it
+    is busy: ``workers.auto_threads``), the compiled workers per step; both restored afterwards."""
     import chainrule
+    from chainrule._compiled import workers
     if _blas_threads() is None:
         pytest.skip("no BLAS library that threadpoolctl can see")
     before, setting = _blas_threads(), chainrule.get_num_threads()
+    monkeypatch.setattr(workers, "auto_threads", lambda active=0: chosen)
     seen = []
 
     def spied(self, *args, **kwargs):
-        seen.append((_blas_threads(), chainrule.get_num_threads()))
+        seen.append((_blas_threads(), chainrule.get_num_threads(), workers.run_blas_threads()))
         return MLPClassifier._check_X_y(self, *args, **kwargs)
     spy = type("MLPClassifier", (MLPClassifier,), {"_check_X_y": spied})
     X = np.random.default_rng(0).standard_normal((40, 3))
-    spy(hidden_layer_sizes=(8,), max_iter=200).fit(X, (X[:, 0] > 0).astype(int))
-    assert seen and set(seen) == {(1, "auto")}
-    assert (_blas_threads(), chainrule.get_num_threads()) == (before, setting)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spy(hidden_layer_sizes=(8,), max_iter=20).fit(X, (X[:, 0] > 0).astype(int))
+    assert seen and set(seen) == {(chosen, "auto", chosen)}
+    assert (_blas_threads(), chainrule.get_num_threads(), workers.run_blas_threads()) == (before, setting, None)
+
+
+def test_auto_takes_one_thread_per_core_when_quiet_and_one_when_busy(monkeypatch):
+    import os
+    from chainrule._compiled import workers
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    for load, expected in ((0.2, 2), (0.74, 2), (0.75, 1), (6.0, 1)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert workers.auto_threads() == expected
+        assert workers.auto_threads(active=2) == (2 if load - 2 < 0.75 else 1)
+
+
+def test_a_resumed_auto_run_takes_the_blas_threads_its_checkpoint_records(monkeypatch, tmp_path):
+    """The checkpoint of an "auto" run records BLAS's threads; resumed on a machine whose load makes
+    "auto" choose otherwise, the run takes the recorded count again (the same bits as uninterrupted)."""
+    from chainrule import losses, nn, optim
+    from chainrule._compiled import workers
+    from chainrule.training import Trainer
+    from chainrule.training.checkpoint import read_checkpoint
+    if _blas_threads() is None or workers.cores() < 2:
+        pytest.skip("needs a BLAS that threadpoolctl can see and 2 cores")
+    X = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+
+    def trainer():
+        net = nn.Sequential(nn.Linear(4, 6, rng=0), nn.ReLU(), nn.Linear(6, 2, rng=1))
+        return Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.1), batch_size=8, epochs=1, rng=0)
+    path = tmp_path / "ck.npz"
+    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    with workers.using_threads("auto"):
+        t = trainer()
+        t.fit(X, y)
+        t.save_checkpoint(path)
+    assert read_checkpoint(path)[1]["blas_threads"] == 2
+    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 1)
+    before = _blas_threads()
+    with workers.using_threads("auto"):
+        assert (_blas_threads(), workers.run_blas_threads()) == (1, 1)
+        trainer().resume(path)
+        assert (_blas_threads(), workers.run_blas_threads()) == (2, 2)
+    assert _blas_threads() == before and workers.run_blas_threads() is None
+    with workers.using_threads(1):                       # an explicit count is never overridden
+        trainer().resume(path)
+        assert _blas_threads() == 1 and workers.run_blas_threads() is None
+
+
+def test_a_nested_auto_run_keeps_the_outer_runs_choice(monkeypatch):
+    from chainrule._compiled import workers
+    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    with workers.using_threads("auto"):
+        monkeypatch.setattr(workers, "auto_threads", lambda active=0: 1)
+        with workers.using_threads("auto"):
+            assert workers.run_blas_threads() == 2
+        assert workers.run_blas_threads() == 2
 
 
 def test_threads_auto_on_the_command_line(tmp_path):

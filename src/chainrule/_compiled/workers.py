@@ -11,7 +11,10 @@ together; while the workers run, BLAS runs one thread inside each (``one_blas_th
 cores are never oversubscribed. ``"auto"`` (the default) takes one worker per core, or one
 worker while other processes keep a core busy (the 1-minute load average minus our own workers
 at least 0.75): measured on a 2-core machine under a load of 6 to 9, two workers were 6 to 31 %
-slower than one (docs: guide/compiled).
+slower than one (docs: guide/compiled). The workers are chosen at every step (their bits do not
+depend on it); BLAS's threads, whose bits do, once per run (``using_threads("auto")``: one per
+core on a quiet machine, one on a busy one), and a run resumed from a checkpoint takes the count
+the checkpoint records (``follow_run``).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from .._helpers.validation import check_int
 _setting: int | str = "auto"
 _blas_limit = None          # the threadpoolctl limit set_num_threads holds (restored by "auto")
 _controller = None
+_run: dict = {"blas": None, "limits": []}   # BLAS's threads of the current "auto" run, and its limits
 _teams: dict[int, "Workers"] = {}
 _teams_lock = threading.Lock()
 
@@ -88,33 +92,66 @@ def using_threads(n):
     """A context manager: ``set_num_threads(n)`` inside, the previous setting restored after
     (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it.
 
-    ``"auto"`` here is a run's default: the compiled kernels' workers follow the load, and BLAS
-    runs one thread for the whole run (outside the fused steps too). BLAS's bits depend on its
-    thread count (OpenBLAS gave other bits on 1 and 2 threads for 6 to 8 of 20 product shapes of
-    chainrule's networks, on either kernel), the workers' do not: so a default run gives the same
-    bits whatever the load, and on a busy 2-core machine one BLAS thread is several times faster
-    (guide/compiled, Threads)."""
+    ``"auto"`` here is a run's default: the compiled kernels' workers follow the load at every step
+    (the same bits for any number), and BLAS, whose bits depend on its thread count (OpenBLAS gave
+    other bits on 1 and 2 threads for 6 to 8 of 20 product shapes of chainrule's networks, on
+    either kernel), runs ``auto_threads()`` threads for the whole run: one per core when the machine
+    is quiet as the run starts (an MLP's epoch 1.4 x faster on 2 cores), one when other processes
+    keep a core busy (several times faster then). ``run_blas_threads()`` says which; a checkpoint
+    records it and a resumed run takes it again (``follow_run``), so a resumed run ends with the
+    bits of an uninterrupted one whatever the load (guide/compiled, Threads)."""
     if n is None:
         yield
         return
-    before = _setting
+    before, outer = _setting, dict(_run, limits=list(_run["limits"]))
     set_num_threads(n)
     try:
         if n == "auto" and _controller_or_none() is not None:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="blas"):
-                yield
+            # one choice per run: an estimator's fit inside ``chainrule train`` keeps the command's
+            _run["blas"], _run["limits"] = outer["blas"] or auto_threads(), []
+            _limit_run_blas(_run["blas"])
+            yield
         else:
+            _run["blas"], _run["limits"] = None, []
             yield
     finally:
+        for limit in reversed(_run["limits"]):
+            limit.restore_original_limits()
+        _run.update(outer)
         set_num_threads(before)
 
 
-def workers_for_step(active: int = 0) -> int:
-    """How many workers the next step runs with (``"auto"``: see the module docstring)."""
-    if _setting != "auto":
-        return int(_setting)
+def _limit_run_blas(k: int) -> None:
+    from threadpoolctl import threadpool_limits      # looks again: scipy may have loaded its own BLAS since
+
+    _run["limits"].append(threadpool_limits(limits=k, user_api="blas"))
+
+
+def run_blas_threads():
+    """BLAS's threads of the current ``using_threads("auto")`` run (what a checkpoint records), or
+    None outside one (the thread count is then the user's: ``set_num_threads`` or BLAS's own).
+
+    Returns
+    -------
+    int or None
+    """
+    return _run["blas"]
+
+
+def follow_run(blas_threads) -> None:
+    """In an ``"auto"`` run resumed from a checkpoint: BLAS's threads as the checkpoint's run chose
+    them (``blas_threads``, None or the same count: nothing to do), for the same bits."""
+    if _run["blas"] is None or blas_threads is None:
+        return
+    k = check_int("a checkpoint's blas_threads", blas_threads, 1)
+    if k != _run["blas"]:
+        _run["blas"] = k
+        _limit_run_blas(k)
+
+
+def auto_threads(active: int = 0) -> int:
+    """One per core, or 1 while other processes keep a core busy (the 1-minute load average minus
+    the ``active`` workers of our own at least 0.75)."""
     n = cores()
     if n == 1:
         return 1
@@ -123,6 +160,13 @@ def workers_for_step(active: int = 0) -> int:
     except OSError:                     # pragma: no cover - no load average on this system
         return n
     return 1 if other >= 0.75 else n
+
+
+def workers_for_step(active: int = 0) -> int:
+    """How many workers the next step runs with (``"auto"``: ``auto_threads``)."""
+    if _setting != "auto":
+        return int(_setting)
+    return auto_threads(active)
 
 
 def one_blas_thread():

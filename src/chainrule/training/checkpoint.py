@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from .._compiled import workers
 from ..io.atomic import atomic_open
 from ..io.safe import cap, loads_json
 from ..io.safe_arrays import load_npz_capped
@@ -100,6 +101,8 @@ def write_checkpoint(trainer, path, completed_epochs: int) -> None:
         "divergence_ref": trainer.guard.reference, "split_seed": trainer.split_seed, "optimizer": opt_meta,
         "generators": [g.bit_generator.state for g in generators(trainer)],
         "history": trainer.history.to_dict(), "callbacks": cb_meta, "extra": trainer.checkpoint_extra,
+        # BLAS's threads of a run with threads "auto" (None otherwise): a resumed run takes them again
+        "blas_threads": workers.run_blas_threads(),
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     with atomic_open(path, "wb") as f:
@@ -183,4 +186,5 @@ def restore(trainer, path) -> None:
     trainer.split_seed = meta.get("split_seed")
     trainer.start_epoch = trainer.completed_epochs = int(meta["completed_epochs"])
     trainer.checkpoint_extra = meta.get("extra", {})
+    workers.follow_run(meta.get("blas_threads"))          # absent in checkpoints before 0.2: None
     trainer.checkpoint_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("extra/")}
