@@ -35,7 +35,7 @@ CONV_MODELS = ("cnn", "resnet")
 MLP_ONLY = ("--hidden", "--dropout", "--activation", "--batch-norm")
 RESNET_ONLY = ("--width", "--blocks-per-stage", "--p-last")
 # One default with the estimators' n_threads (issue 22.4): "auto", the compiled kernels' workers chosen
-# by the load at every step and BLAS on one thread (guide/compiled: Threads, measured on 2 cores).
+# by the load at every step and BLAS's threads once per run (guide/command-line: Threads, measured on 2 cores).
 DEFAULT_THREADS = "auto"
 
 
@@ -93,7 +93,8 @@ def add_parser(sub):
     p.add_argument("--seed", type=SEED, default=0, help="one seed for initialisation, shuffling, dropout and splits")
     p.add_argument("--threads", type=Number(int, 1, 256, words=("auto",)), default=DEFAULT_THREADS,
                    help="threads of the compiled kernels and of BLAS; auto: the kernels' workers follow the machine's "
-                        "load and BLAS runs one thread (guide/compiled, Threads)")
+                        "load at every step, BLAS one thread per core when the machine is quiet as the run starts, one "
+                        "when busy (guide/command-line, Threads)")
     p.add_argument("--out", type=PathArg("out_dir"), default=None,
                    help="output folder, created if missing; replaced whole when the run completes (default: "
                         "runs/<dataset>-<model>)")

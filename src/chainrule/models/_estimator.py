@@ -49,7 +49,8 @@ def store_params(estimator, arguments: dict) -> None:
 def blas_threads(method):
     """Run ``method`` with ``self.n_threads`` threads: the compiled kernels' workers and BLAS's
     threads together (``chainrule._compiled.workers.using_threads``: "auto", the default, lets the
-    workers follow the machine's load and runs BLAS on one thread; None: the process's setting)."""
+    workers follow the machine's load and chooses BLAS's threads once per run; None: the process's
+    setting)."""
     @functools.wraps(method)
     def limited(self, *args, **kwargs):
         n = getattr(self, "n_threads", "auto")
