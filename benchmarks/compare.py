@@ -598,6 +598,9 @@ def targets_g(report):
             q = loop["min"] / r["chainrule"]["min"]
             out.append({"target": f"(g) {key}: the user's loop within 3 % of the trainer", "met": abs(q - 1) <= 0.03,
                         "measured": f"{q:.3f} x (min)"})
+        if r.get("chainrule", {}).get("predict_s") and ref_r and r[ref_r].get("predict_s"):
+            q = r["chainrule"]["predict_s"] / r[ref_r]["predict_s"]
+            out.append({"target": f"(g) {key} prediction <= 1.0 x PyTorch's", "met": q <= 1.0, "measured": f"{q:.3f} x"})
         held = r.get("chainrule", {}).get("fused_plan_mb")
         if held is not None:        # the plan is allocated at the warm-up, before the timed epoch's RSS is read
             out.append({"target": f"(g) {key}: what the fused plan holds (issue 21.6: peak <= data + 4 x parameters "

@@ -180,6 +180,10 @@ class TorchCNN:
             return self.torch.cat(out).argmax(1).numpy()
 
 
+#: held-out synthetic ResNet images whose prediction is timed
+PREDICT_ROWS = 2000
+
+
 def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
     """Interleaved epochs (a, b, c, a, b, c, ...): {name: {min, median, times, rss_growth_mb, accuracy, gflops}}."""
     flops, _ = network_flops(build(np.random.default_rng(0)), image_shape)
@@ -244,8 +248,10 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000, 
         return report
 
     rng = np.random.default_rng(0)
-    yr = rng.integers(0, 10, resnet_rows)
-    Xr = (rng.standard_normal((resnet_rows, 3, 32, 32)) * 0.5 + yr[:, None, None, None] / 10).astype(np.float32)
+    yr = rng.integers(0, 10, resnet_rows + PREDICT_ROWS)
+    Xr = (rng.standard_normal((len(yr), 3, 32, 32)) * 0.5 + yr[:, None, None, None] / 10).astype(np.float32)
+    # the last PREDICT_ROWS images are held out: prediction time (issue 21.1) and accuracy
+    Xr, yr, Xr_te, yr_te = Xr[:resnet_rows], yr[:resnet_rows], Xr[resnet_rows:], yr[resnet_rows:]
     for key, p_last in (("resnet", 0.5), ("resnet-no-sd", 1.0)):
         def resnet_build(rng, p_last=p_last):
             return resnet(3, 10, width=16, blocks_per_stage=3, p_last=p_last, rng=rng)
@@ -254,7 +260,7 @@ def workload(X60, y60, Xte, yte, repeats, timed, have_torch, resnet_rows=10000, 
         if have_torch:
             systems += [lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=False),
                         lambda seed, b=resnet_build: TorchCNN(b, 0.05, 128, seed, channels_last=True)]
-        report[key] = run(systems, Xr, yr, None, None, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
+        report[key] = run(systems, Xr, yr, Xr_te, yr_te, max(1, repeats - 2), timed, (3, 32, 32), resnet_build)
         report[key]["rows"] = resnet_rows
         report[key]["parameters"] = sum(p.size for p in resnet_build(np.random.default_rng(0)).parameters())
     return report
