@@ -27,8 +27,42 @@ def big():
     for _ in range(5):
         t = time.perf_counter(); np.matmul(A, A, out=C); best = min(best, time.perf_counter() - t)
     return 2 * 2048 ** 3 / best
-e, r = 1e9, 0
+Ws_out = [np.asfortranarray(W.T) for W in Ws]              # chainrule's Linear weights: (out, in), column-major
+bs = [np.zeros(W.shape[0], np.float32) for W in Ws_out]
+params = Ws_out + bs
+grads = [np.empty_like(p) for p in params]                    # each in its weight's memory layout
+for gr in grads:
+    gr[...] = rng.standard_normal(gr.shape, dtype=np.float32)
+vel = [np.zeros_like(p) for p in params]
+try:
+    from chainrule._compiled.sgd import _compiled as _loops
+    momentum = _loops()["sgd_momentum"]
+    def update():
+        for p, g, v in zip(params, grads, vel):
+            momentum(p.ravel(order="K"), g.ravel(order="K"), v.ravel(order="K"),
+                     np.float32(0.01), np.float32(0.9), np.float32(0), False)
+except ImportError:                                           # NumPy only: the reference's passes
+    def update():
+        for p, g, v in zip(params, grads, vel):
+            v *= np.float32(0.9); v += g; p -= np.float32(0.01) * v
+Xall = rng.standard_normal((N, sizes[0]), dtype=np.float32)
+perm = rng.permutation(N)
+def gather():
+    for s in range(0, N, B):
+        Xall[perm[s:s + B]]
+def passes():
+    t = time.perf_counter()
+    for _ in range(N // B):
+        update()
+    u = time.perf_counter() - t
+    t = time.perf_counter()
+    gather()
+    return u, time.perf_counter() - t
+e, r, u, g = 1e9, 0, 1e9, 1e9
 for _ in range(5):
     r = max(r, big()); e = min(e, epoch())
+    uu, gg = passes(); u, g = min(u, uu), min(g, gg)
 print(f"2048^2 rate {r/1e9:.1f} GFLOP/s; products of one epoch at batch 128: {e:.3f} s = {flop_epoch/e/1e9:.1f} GFLOP/s "
       f"= {flop_epoch/e/r:.1%} of the 2048^2 rate ({flop_epoch/1e9:.1f} GFLOP)")
+print(f"SGD momentum update, {N // B} steps: {u:.3f} s; batch gather: {g:.3f} s; products + update + gather: "
+      f"{e + u + g:.3f} s = {(e + u + g) / e:.2f} x the products alone")

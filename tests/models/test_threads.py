@@ -68,8 +68,8 @@ def test_a_default_fit_runs_blas_on_the_threads_auto_chose_at_its_start(monkeypa
     is busy: ``workers.auto_threads``), the compiled workers per step; both restored afterwards."""
     import chainrule
     from chainrule._compiled import workers
-    if _blas_threads() is None:
-        pytest.skip("no BLAS library that threadpoolctl can see")
+    if _blas_threads() is None or _blas_threads() < chosen:
+        pytest.skip(f"needs a BLAS that threadpoolctl can see, with {chosen} threads")
     before, setting = _blas_threads(), chainrule.get_num_threads()
     monkeypatch.setattr(workers, "auto_threads", lambda active=0: chosen)
     seen = []
@@ -104,8 +104,8 @@ def test_a_resumed_auto_run_takes_the_blas_threads_its_checkpoint_records(monkey
     from chainrule._compiled import workers
     from chainrule.training import Trainer
     from chainrule.training.checkpoint import read_checkpoint
-    if _blas_threads() is None or workers.cores() < 2:
-        pytest.skip("needs a BLAS that threadpoolctl can see and 2 cores")
+    if _blas_threads() is None or _blas_threads() < 2:
+        pytest.skip("needs a BLAS that threadpoolctl can see, with 2 threads")
     X = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
 
@@ -129,6 +129,19 @@ def test_a_resumed_auto_run_takes_the_blas_threads_its_checkpoint_records(monkey
     with workers.using_threads(1):                       # an explicit count is never overridden
         trainer().resume(path)
         assert _blas_threads() == 1 and workers.run_blas_threads() is None
+
+
+def test_auto_never_raises_an_outer_blas_limit(monkeypatch):
+    """A sweep's one BLAS thread per fit, ``OPENBLAS_NUM_THREADS=1`` or the user's own
+    ``threadpool_limits(1)`` stay: "auto" takes at most what BLAS has."""
+    from threadpoolctl import threadpool_limits
+    from chainrule._compiled import workers
+    if _blas_threads() is None:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    with threadpool_limits(limits=1, user_api="blas"):
+        with workers.using_threads("auto"):
+            assert (_blas_threads(), workers.run_blas_threads()) == (1, 1)
 
 
 def test_a_nested_auto_run_keeps_the_outer_runs_choice(monkeypatch):

@@ -97,7 +97,8 @@ def using_threads(n):
     other bits on 1 and 2 threads for 6 to 8 of 20 product shapes of chainrule's networks, on
     either kernel), runs ``auto_threads()`` threads for the whole run: one per core when the machine
     is quiet as the run starts (an MLP's epoch 1.4 x faster on 2 cores), one when other processes
-    keep a core busy (several times faster then). ``run_blas_threads()`` says which; a checkpoint
+    keep a core busy (several times faster then), never more than BLAS has as the run starts (an
+    outer limit, a sweep's one thread per fit or ``OPENBLAS_NUM_THREADS=1``, stays). ``run_blas_threads()`` says which; a checkpoint
     records it and a resumed run takes it again (``follow_run``), so a resumed run ends with the
     bits of an uninterrupted one whatever the load (guide/compiled, Threads)."""
     if n is None:
@@ -108,7 +109,7 @@ def using_threads(n):
     try:
         if n == "auto" and _controller_or_none() is not None:
             # one choice per run: an estimator's fit inside ``chainrule train`` keeps the command's
-            _run["blas"], _run["limits"] = outer["blas"] or auto_threads(), []
+            _run["blas"], _run["limits"] = outer["blas"] or min(auto_threads(), _blas_now()), []
             _limit_run_blas(_run["blas"])
             yield
         else:
@@ -119,6 +120,15 @@ def using_threads(n):
             limit.restore_original_limits()
         _run.update(outer)
         set_num_threads(before)
+
+
+def _blas_now() -> int:
+    """BLAS's thread count as the process has it now (``OPENBLAS_NUM_THREADS``, an outer
+    ``threadpool_limits``, a sweep's one thread per fit): "auto" never raises it."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(1, min(counts)) if counts else cores()
 
 
 def _limit_run_blas(k: int) -> None:
