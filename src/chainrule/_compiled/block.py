@@ -134,14 +134,23 @@ class BlockStep:
             u.prepare(N, dtype, n_workers, n_slots)
         u1, u2 = self.u1, self.u2
         self.out = kd.alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
-        # gradients live only during backward: da1 and gr are shared by the blocks of a shape, dx
-        # alternates between two buffers per shape (block i's dx is read by block i - 1, which
-        # writes the other one)
+        # gradients live only during backward. Every step's input gradient of a shape is the one
+        # buffer ("grad", shape): the block after this one wrote g there, and g is dead once the
+        # tail has read it, so gr = g (out > 0) is written over it (the shortcut's gradient) and,
+        # for an identity shortcut, dL/dx is gr plus conv1's input gradient, added in place.
         get = shared if shared is not None else (lambda shape, slot: kd.alloc(shape, dtype))
-        self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
-        self.dx = get((N, self.H, self.W, self.C), ("dx", self.index % 2))
-        # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
-        self.gr = self.dx.reshape(-1, self.C) if self.us is None else get((N * u2.hw, u2.O), "gr")
+        self.gr = get((N, u2.Ho, u2.Wo, u2.O), "grad").reshape(-1, u2.O)
+        if self.us is None:
+            self.dx = self.gr.reshape(N, self.H, self.W, self.C)
+        else:                       # conv_s writes dx while conv2 still reads gr: never the same buffer
+            same = (self.H, self.W, self.C) == (u2.Ho, u2.Wo, u2.O)
+            self.dx = get((N, self.H, self.W, self.C), "grad-2" if same else "grad")
+        # da1 (conv2's input gradient) is written over z2, image by image, once BN2's backward has
+        # read that image's z2 (``norm_conv.bn_conv_backward``); z2 is dead after it
+        if u2.z.size == N * u1.hw * u1.O:
+            self.da1 = u2.z.reshape(N, u1.Ho, u1.Wo, u1.O)
+        else:
+            self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
         self.ones = np.ones(N, dtype)
         self.z1_4d = u1.z.reshape(N, u1.Ho, u1.Wo, u1.O)
 
@@ -265,9 +274,10 @@ class GapStep:
     def units(self):
         return []
 
-    def prepare(self, N, dtype, n_workers, n_slots):
+    def prepare(self, N, dtype, n_workers, n_slots, shared=None):
         self.y = np.empty((N, self.C), dtype)
-        self.dx = kd.alloc((N, self.H, self.W, self.C), dtype)
+        shape = (N, self.H, self.W, self.C)        # the blocks' shared input-gradient buffer of the shape
+        self.dx = shared(shape, "grad") if shared is not None else kd.alloc(shape, dtype)
 
     def load(self, need_dx=False):
         pass

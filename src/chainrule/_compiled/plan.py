@@ -92,7 +92,7 @@ class Plan:
                 pool[key] = kd.alloc(shape, self.dtype)
             return pool[key]
         for s in self.steps:
-            if isinstance(s, BlockStep):
+            if isinstance(s, (BlockStep, GapStep)):
                 s.prepare(self.N, self.dtype, n, len(self.bounds), shared)
             else:
                 s.prepare(self.N, self.dtype, n, len(self.bounds))
