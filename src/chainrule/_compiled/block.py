@@ -130,10 +130,18 @@ class BlockStep:
         return [self.u1, self.u2] + ([self.us] if self.us is not None else [])
 
     def prepare(self, N, dtype, n_workers, n_slots, shared=None):
-        for u in self.units():
-            u.prepare(N, dtype, n_workers, n_slots)
+        # what the block holds from its forward to its backward (z1, z2, zs, out) in one arena: dead
+        # once the block's backward is done, it may hold the gradient of an earlier block's input
+        # (``plan.Plan._prepare``); out last, before the arena's slack (the next convolution may
+        # read it in place)
+        sizes = [N * u.hw * u.O for u in self.units()]
+        self.arena = kd.alloc((sum(sizes) + N * self.u2.hw * self.u2.O,), dtype)
+        at = 0
+        for u, size in zip(self.units(), sizes):
+            u.prepare(N, dtype, n_workers, n_slots, z=self.arena[at:at + size].reshape(-1, u.O))
+            at += size
         u1, u2 = self.u1, self.u2
-        self.out = kd.alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
+        self.out = self.arena[at:].reshape(N, u2.Ho, u2.Wo, u2.O)
         # gradients live only during backward. Every step's input gradient of a shape is the one
         # buffer ("grad", shape): the block after this one wrote g there, and g is dead once the
         # tail has read it, so gr = g (out > 0) is written over it (the shortcut's gradient) and,
