@@ -54,6 +54,8 @@ class StemStep:
         self.unit = BNConv(conv, bn, in_shape[:2], first)
         self.first = first
         self.H, self.W, self.C = in_shape
+        #: False when a block reads z through this batch norm + ReLU (``BlockStep.read_through``)
+        self.stores_out = True
 
     def out_shape(self):
         return (self.unit.Ho, self.unit.Wo, self.unit.O)
@@ -64,7 +66,8 @@ class StemStep:
     def prepare(self, N, dtype, n_workers, n_slots):
         u = self.unit
         u.prepare(N, dtype, n_workers, n_slots)
-        self.a = kd.alloc((N, u.Ho, u.Wo, u.O), dtype)
+        self.a = kd.alloc((N, u.Ho, u.Wo, u.O), dtype) if self.stores_out else None
+        self.z4 = u.z.reshape(N, u.Ho, u.Wo, u.O)
         self.ones = np.ones(1, dtype)
         self.dx = None if self.first else kd.alloc((N, u.H, u.W, u.C), dtype)
 
@@ -84,6 +87,8 @@ class StemStep:
         bn = BNValues(u, ctx.training)
         if w == 0:
             self.bn = bn
+        if self.a is None:                 # the block after applies the batch norm + ReLU as it reads z
+            return self.z4
         r = slice(n0 * u.hw, n1 * u.hw)
         kn.bn_apply(u.z[r], bn.mean, bn.scale, bn.beta, True, self.a.reshape(-1, u.O)[r])
         return self.a
@@ -91,15 +96,19 @@ class StemStep:
     def backward(self, w, g, n0, n1, ctx):
         u, bn = self.unit, self.bn
         r = slice(n0 * u.hw, n1 * u.hw)
-        g2, a2 = g.reshape(-1, u.O), self.a.reshape(-1, u.O)
-        kn.bwd_sums(g2[r], a2[r], self.ones, MASK_RELU, u.z[r], bn.mean, bn.inv_std, u.hw, u.sum_g, u.sum_gx,
+        g2 = g.reshape(-1, u.O)
+        if self.a is None:                 # the ReLU's mask recomputed from z (a is not stored)
+            a2, mode = g2, MASK_BN_RELU
+        else:
+            a2, mode = self.a.reshape(-1, u.O), MASK_RELU
+        kn.bwd_sums(g2[r], a2[r], self.ones, mode, u.z[r], bn.mean, bn.inv_std, u.hw, u.sum_g, u.sum_gx,
                     n0, bn.scale, bn.beta)
         ctx.sync()
         tot = bn.totals(u.N * u.hw)
         if w == 0:
             self.bn_grads = tot[3:]
         dx = self.dx if ctx.need_dx(self) else None
-        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, MASK_RELU, ctx.input_of[self], u.no_tf,
+        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, mode, ctx.input_of[self], u.no_tf,
                          dx, 0 if dx is None else 1)
         return dx
 
@@ -122,6 +131,20 @@ class BlockStep:
         self.u1 = BNConv(c1, bn1, in_shape[:2])
         self.u2 = BNConv(c2, bn2, (self.u1.Ho, self.u1.Wo))
         self.us = None if res["shortcut"] is None else BNConv(res["shortcut"][0], res["shortcut"][1], in_shape[:2])
+        self.in_unit = None
+
+    def read_through(self, stem: StemStep):
+        """Read the stem's raw z through its batch norm + ReLU (applied as each image is read: as
+        conv2 reads z1), so that the stem's output is never stored (``plan.Plan``)."""
+        self.in_unit = stem.unit
+        stem.stores_out = False
+
+    def _input_transform(self, training):
+        """(transform the convolutions apply to x, its BNValues or None)."""
+        if self.in_unit is None:
+            return self.u1.no_tf, None
+        bnx = BNValues(self.in_unit, training)
+        return kd.bn_relu_transform(bnx.mean, bnx.scale, bnx.beta), bnx
 
     def out_shape(self):
         return (self.u2.Ho, self.u2.Wo, self.u2.O)
@@ -182,17 +205,22 @@ class BlockStep:
     def forward(self, w, x, n0, n1, ctx):
         u1, u2, us = self.u1, self.u2, self.us
         b, dropped, tr = self.mask
+        tfx, bnx = self._input_transform(tr)
+        if w == 0:
+            self.tfx = tfx
         if us is not None:
-            us.forward(w, x, n0, n1, tr)
+            us.forward(w, x, n0, n1, tr, tfx)
         if not dropped:
-            u1.forward(w, x, n0, n1, tr)
+            u1.forward(w, x, n0, n1, tr, tfx)
         if tr:
             ctx.sync()
         out = self.out.reshape(-1, u2.O)
         r2 = slice(n0 * u2.hw, n1 * u2.hw)
         bns = BNValues(us, tr) if us is not None else None
         if dropped:                                    # batch mode, block dropped: out = relu(shortcut)
-            if us is None:
+            if us is None and bnx is not None:
+                kn.bn_apply(x.reshape(-1, self.C)[r2], bnx.mean, bnx.scale, bnx.beta, True, out[r2])
+            elif us is None:
                 np.maximum(x.reshape(-1, self.C)[r2], 0, out=out[r2])
             else:
                 kn.bn_apply(us.z[r2], bns.mean, bns.scale, bns.beta, True, out[r2])
@@ -205,11 +233,13 @@ class BlockStep:
         if tr:
             ctx.sync()
         bn2 = BNValues(u2, tr)
-        if us is None:
-            s, s_bn, sm, ss, sb = x.reshape(-1, self.C)[r2], False, bn2.mean, bn2.scale, bn2.beta
+        if us is not None:
+            s, s_mode, sm, ss, sb = us.z[r2], 1, bns.mean, bns.scale, bns.beta
+        elif bnx is not None:
+            s, s_mode, sm, ss, sb = x.reshape(-1, self.C)[r2], 2, bnx.mean, bnx.scale, bnx.beta
         else:
-            s, s_bn, sm, ss, sb = us.z[r2], True, bns.mean, bns.scale, bns.beta
-        kn.residual_tail(u2.z[r2], bn2.mean, bn2.scale, bn2.beta, s, s_bn, sm, ss, sb, b[n0:n1], u2.hw, out[r2])
+            s, s_mode, sm, ss, sb = x.reshape(-1, self.C)[r2], 0, bn2.mean, bn2.scale, bn2.beta
+        kn.residual_tail(u2.z[r2], bn2.mean, bn2.scale, bn2.beta, s, s_mode, sm, ss, sb, b[n0:n1], u2.hw, out[r2])
         if w == 0:
             self.bn1, self.bn2, self.bns = bn1, bn2, bns
         return self.out
@@ -217,8 +247,7 @@ class BlockStep:
     def backward(self, w, g, n0, n1, ctx):
         u1, u2, us = self.u1, self.u2, self.us
         b, dropped, _ = self.mask
-        x = ctx.input_of[self]
-        no_tf = u1.no_tf
+        x, tfx = ctx.input_of[self], self.tfx
         r2 = slice(n0 * u2.hw, n1 * u2.hw)
         g2, out2 = g.reshape(-1, u2.O), self.out.reshape(-1, u2.O)
         bns = self.bns
@@ -239,7 +268,7 @@ class BlockStep:
         if us is not None:
             tot_s = bns.totals(m)
             grads[us] = tot_s[3:]
-            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, no_tf, self.dx, 1)
+            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, tfx, self.dx, 1)
         if not dropped:
             tot2 = self.bn2.totals(m)
             grads[u2] = tot2[3:]
@@ -250,7 +279,7 @@ class BlockStep:
             tot1 = self.bn1.totals(u1.N * u1.hw)
             grads[u1] = tot1[3:]
             da1 = self.da1.reshape(-1, u1.O)
-            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, no_tf, self.dx, 2)
+            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, tfx, self.dx, 2)
         if w == 0:
             self.bn_grads = grads
         return self.dx

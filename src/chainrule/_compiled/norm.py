@@ -92,19 +92,23 @@ def bn_apply(z, mean, scale, beta, relu, y):
 
 
 @numba.njit(fastmath=FM, **NB)
-def residual_tail(z, mean, scale, beta, s, s_is_bn, smean, sscale, sbeta, b, hw, out):
-    """out = max(0, S + b[k] ((z - mean) scale + beta)) for the rows of image k, with S = s (the
-    identity shortcut) or, when ``s_is_bn``, the shortcut's own batch norm (s - smean) sscale + sbeta."""
+def residual_tail(z, mean, scale, beta, s, s_mode, smean, sscale, sbeta, b, hw, out):
+    """out = max(0, S + b[k] ((z - mean) scale + beta)) for the rows of image k, with S by ``s_mode``:
+    0, s (the identity shortcut); 1, the shortcut's own batch norm (s - smean) sscale + sbeta; 2,
+    max(0, .) of it (an identity shortcut whose input is a stem's batch norm + ReLU, applied here:
+    the stem's output is never stored)."""
     R, C = z.shape
     zero = out.dtype.type(0)
     for r in range(R):
         bk = b[r // hw]
         for c in range(C):
             f = (z[r, c] - mean[c]) * scale[c] + beta[c]
-            if s_is_bn:
-                sv = (s[r, c] - smean[c]) * sscale[c] + sbeta[c]
-            else:
+            if s_mode == 0:
                 sv = s[r, c]
+            else:
+                sv = (s[r, c] - smean[c]) * sscale[c] + sbeta[c]
+                if s_mode == 2:
+                    sv = sv if sv > zero or sv != sv else zero
             v = sv + bk * f
             out[r, c] = v if v > zero or v != v else zero
 

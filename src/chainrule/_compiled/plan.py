@@ -68,6 +68,8 @@ class Plan:
                 s = FlattenStep(cur)
             else:
                 s = LinearStep(d["linear"], d["relu"], cur[0], first=not self.steps)
+            if isinstance(s, BlockStep) and isinstance(self.steps[-1], StemStep):
+                s.read_through(self.steps[-1])      # the stem's output is never stored
             self.steps.append(s)
             cur = s.out_shape()
         self.images_out = len(cur) == 3
