@@ -10,11 +10,22 @@ forward  1. conv1(x) -> z1 and conv_s(x) -> zs, each image's statistics taken in
          2. (batch statistics) conv2 reads z1 through BN1 + ReLU (applied while padding each image:
             the ReLU's output a1 is never stored) -> z2 and its statistics
          3. (batch statistics) the tail: out = max(0, s + b BN2(z2)) in one pass
-backward 1. gr = g (out > 0) (the shortcut's gradient; for an identity shortcut written where dx
-            goes) and the per-image sums of BN2 (and BN_s)
-         2. (sums) per image: BN2's dz2 -> conv2's dW and its input gradient da1 -> BN1's sums over
-            da1 (the ReLU mask recomputed from z1); BN_s's dzs -> conv_s's dW and dx (written)
-         3. (sums) per image: BN1's dz1 -> conv1's dW and dx (added)
+backward 1. gr = g (out > 0) (the shortcut's gradient), written over g, and the per-image sums of
+            BN2 (and BN_s)
+         2. (sums) per image: BN2's dz2 -> conv2's dW and its input gradient da1, written over that
+            image's z2 (read just before) -> BN1's sums over da1 (the ReLU mask recomputed from
+            z1); BN_s's dzs -> conv_s's dW and dx (written)
+         3. (sums) per image: BN1's dz1 -> conv1's dW and dx (added; for an identity shortcut dx
+            is gr's buffer: dL/dx = gr + conv1's input gradient, in place)
+
+What a block holds from its forward to its backward: z1, z2, zs and out, in one arena (out is the
+next step's input); a1, da1 and BN's dz never fill a full batch. The input gradients are one
+buffer per shape, each written over the one before (``plan.Plan._prepare`` places it in the arena
+of a block whose backward is over). After a stem, the first block reads the stem's raw z through
+its batch norm + ReLU (its convolutions as conv2 reads z1, its identity shortcut in the tail), so
+the stem's output is not stored either. ResNet-20, batch 128, float32: 150 MiB full batch (207
+before: two input-gradient buffers, da1 and gr per stage, the stem's output); the reference
+modules hold about twice that.
 
 In ``"batch"`` mode a dropped block runs nothing (out = max(0, s)), as the reference.
 """
@@ -252,7 +263,7 @@ class BlockStep:
         g2, out2 = g.reshape(-1, u2.O), self.out.reshape(-1, u2.O)
         bns = self.bns
         if dropped:
-            kp.relu_mask(g2[r2], out2[r2], self.gr[r2])
+            kn.relu_backward(g2[r2], out2[r2], self.gr[r2])
             if us is not None:
                 kn.bwd_sums(self.gr[r2], self.gr[r2], b, MASK_NONE, us.z[r2], bns.mean, bns.inv_std, us.hw,
                             us.sum_g, us.sum_gx, n0, bns.scale, bns.beta)

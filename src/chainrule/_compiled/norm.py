@@ -113,6 +113,21 @@ def residual_tail(z, mean, scale, beta, s, s_mode, smean, sscale, sbeta, b, hw, 
             out[r, c] = v if v > zero or v != v else zero
 
 
+@numba.njit(**NB)
+def relu_backward(g, a, out):
+    """out = g where a > 0, else 0 (a ReLU's backward from its output a), row by row through a local
+    buffer: out may be g itself (a dropped block's shortcut gradient, written over g), where a
+    loop that reads g and stores out directly runs unvectorised (measured 17 x slower)."""
+    R, C = g.shape
+    zero = out.dtype.type(0)
+    row = np.empty(C, out.dtype)
+    for r in range(R):
+        for c in range(C):
+            row[c] = g[r, c] if a[r, c] > zero else zero
+        for c in range(C):
+            out[r, c] = row[c]
+
+
 @numba.njit(fastmath=FM, inline="always", **NB)
 def _gy(g, a, bk, mode, r, c, z, mean, ms, mb):
     """dL/dy at (r, c): g (mode 0); g where a > 0 else 0 (1: a is the ReLU's output); g bk (2: the
