@@ -15,12 +15,13 @@ pytest.importorskip("numba")
 
 
 def block(c_in, c_out, stride, shortcut, rng, dtype, p=1.0, mode="row"):
-    body = Sequential(Conv2d(c_in, c_out, 3, stride, 1, bias=False, rng=rng, dtype=dtype), BatchNorm2d(c_out, dtype=dtype),
-                      ReLU(), Conv2d(c_out, c_out, 3, 1, 1, bias=False, rng=rng, dtype=dtype),
-                      BatchNorm2d(c_out, dtype=dtype))
+    body = Sequential(Conv2d(c_in, c_out, 3, stride, 1, bias=False, rng=rng, dtype=dtype),
+                      BatchNorm2d(c_out, dtype=dtype), ReLU(),
+                      Conv2d(c_out, c_out, 3, 1, 1, bias=False, rng=rng, dtype=dtype), BatchNorm2d(c_out, dtype=dtype))
     sc = None
     if shortcut:
-        sc = Sequential(Conv2d(c_in, c_out, 1, stride, bias=False, rng=rng, dtype=dtype), BatchNorm2d(c_out, dtype=dtype))
+        sc = Sequential(Conv2d(c_in, c_out, 1, stride, bias=False, rng=rng, dtype=dtype),
+                        BatchNorm2d(c_out, dtype=dtype))
     return Residual(body, sc, survival_prob=p, mode=mode, rng=rng)
 
 
