@@ -10,7 +10,9 @@ over the rounds (the machine's load moves both alike).
     depend on the values);
 (f) ``MLPClassifier((512, 256)).fit`` for one epoch of the same rows, SGD and Adam;
 (g) the lenet of ``chainrule.architectures`` in the user's own loop, one epoch of 12,000 random 28 x 28
-    images.
+    images;
+(r) its ResNet-20 (stochastic depth as built: p_last 0.5, per image) in the user's own loop, one epoch of
+    2,560 random 32 x 32 x 3 images (``--only r``).
 
 Every measurement uses ``--threads`` BLAS threads (2 by default, as compare.py on this machine).
 """
@@ -61,11 +63,18 @@ with threadpool_limits(threads, user_api="blas"), warnings.catch_warnings():
         from chainrule.architectures import lenet
         X = rng.random((12000, 1, 28, 28), dtype=np.float32); y = rng.integers(0, 10, 12000)
         sec = loop(lenet(rng=0), X, y)
+    elif workload == "r":                  # the compiled kernels' workers set as compare.py sets them
+        import chainrule
+        from chainrule.architectures import resnet
+        chainrule.set_num_threads(threads)
+        X = rng.standard_normal((2560, 3, 32, 32), dtype=np.float32); y = rng.integers(0, 10, 2560)
+        sec = loop(resnet(3, 10, width=16, blocks_per_stage=3, rng=0), X, y)
 print(json.dumps(sec))
 '''
 
 WORKLOADS = {"a": "(a) user's loop, MLP 784-512-256-10, 60,000 rows", "f-sgd": "(f) MLPClassifier.fit, SGD, 1 epoch",
-             "f-adam": "(f) MLPClassifier.fit, Adam, 1 epoch", "g": "(g) lenet, user's loop, 12,000 images"}
+             "f-adam": "(f) MLPClassifier.fit, Adam, 1 epoch", "g": "(g) lenet, user's loop, 12,000 images",
+             "r": "(r) ResNet-20, user's loop, 2,560 images"}
 
 
 def main(argv=None) -> int:
@@ -75,7 +84,7 @@ def main(argv=None) -> int:
                     help="the src/ folder of the newer revision (default: this checkout)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default=",".join(WORKLOADS), help="e.g. a,g")
+    ap.add_argument("--only", default="a,f-sgd,f-adam,g", help="e.g. a,g or r")
     args = ap.parse_args(argv)
     trees = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
     times: dict = {}

@@ -1,7 +1,7 @@
 """Memory of a fused training step (issue 21, criterion 6): peak <= data + 4 x parameters + the
 workers' largest buffers + 150 MB.
 
-    .venv/bin/python benchmarks/fused_memory.py
+    .venv/bin/python benchmarks/fused_memory.py [--threads N]      # default: "auto"
 
 For lenet (28 x 28 x 1) and ResNet-20 (32 x 32 x 3), batch 128, float32: the growth of the
 process's peak resident set over its size before the network was built (Linux /proc; numba and the
@@ -45,17 +45,27 @@ def measure(build, shape):
         opt.step()
     P = sum(p.value.nbytes for p in net.parameters())
     chain = net._fused_chain()
-    held = chain.plan.nbytes() if chain is not None and chain.plan is not None else {}
-    return rss("VmHWM") - start, P / 2**20, {k: v / 2**20 for k, v in held.items()}
+    fused = chain is not None and chain.plan is not None
+    held = chain.plan.nbytes() if fused else {}
+    workers = chain.plan.workers() if fused else 0
+    return rss("VmHWM") - start, P / 2**20, {k: round(v / 2**20, 1) for k, v in held.items()}, workers
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    import chainrule
     from chainrule.architectures import lenet, resnet
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", default="auto", help="chainrule.set_num_threads: the workers (default auto)")
+    args = ap.parse_args(argv)
+    chainrule.set_num_threads(args.threads if args.threads == "auto" else int(args.threads))
     for name, build, shape in (("lenet", lambda: lenet(1, 10, 28, rng=0), (1, 28, 28)),
                                ("resnet-20", lambda: resnet(3, 10, width=16, blocks_per_stage=3, rng=0), (3, 32, 32))):
-        grow, P, held = measure(build, shape)
+        grow, P, held, workers = measure(build, shape)
         limit = 4 * P + held.get("per worker", 0) + 150
-        print(f"{name}: peak growth {grow:.0f} MB; parameters {P:.1f} MB; plan holds {held} (MB); "
+        print(f"{name}: peak growth {grow:.0f} MB; parameters {P:.1f} MB; plan holds {held} (MB), "
+              f"{workers} worker(s) ran; "
               f"limit 4 x parameters + per-worker buffers + 150 MB = {limit:.0f} MB: "
               f"{'met' if grow <= limit else 'MISSED'}")
     return 0

@@ -10,11 +10,22 @@ forward  1. conv1(x) -> z1 and conv_s(x) -> zs, each image's statistics taken in
          2. (batch statistics) conv2 reads z1 through BN1 + ReLU (applied while padding each image:
             the ReLU's output a1 is never stored) -> z2 and its statistics
          3. (batch statistics) the tail: out = max(0, s + b BN2(z2)) in one pass
-backward 1. gr = g (out > 0) (the shortcut's gradient; for an identity shortcut written where dx
-            goes) and the per-image sums of BN2 (and BN_s)
-         2. (sums) per image: BN2's dz2 -> conv2's dW and its input gradient da1 -> BN1's sums over
-            da1 (the ReLU mask recomputed from z1); BN_s's dzs -> conv_s's dW and dx (written)
-         3. (sums) per image: BN1's dz1 -> conv1's dW and dx (added)
+backward 1. gr = g (out > 0) (the shortcut's gradient), written over g, and the per-image sums of
+            BN2 (and BN_s)
+         2. (sums) per image: BN2's dz2 -> conv2's dW and its input gradient da1, written over that
+            image's z2 (read just before) -> BN1's sums over da1 (the ReLU mask recomputed from
+            z1); BN_s's dzs -> conv_s's dW and dx (written)
+         3. (sums) per image: BN1's dz1 -> conv1's dW and dx (added; for an identity shortcut dx
+            is gr's buffer: dL/dx = gr + conv1's input gradient, in place)
+
+What a block holds from its forward to its backward: z1, z2, zs and out, in one arena (out is the
+next step's input); a1, da1 and BN's dz never fill a full batch. The input gradients are one
+buffer per shape, each written over the one before (``plan.Plan._prepare`` places it in the arena
+of a block whose backward is over). After a stem, the first block reads the stem's raw z through
+its batch norm + ReLU (its convolutions as conv2 reads z1, its identity shortcut in the tail), so
+the stem's output is not stored either. ResNet-20, batch 128, float32: 150 MiB full batch (207
+before: two input-gradient buffers, da1 and gr per stage, the stem's output), a peak growth of
+172 MB over a training step (``benchmarks/fused_memory.py``; the reference modules': 253 MB).
 
 In ``"batch"`` mode a dropped block runs nothing (out = max(0, s)), as the reference.
 """
@@ -54,6 +65,8 @@ class StemStep:
         self.unit = BNConv(conv, bn, in_shape[:2], first)
         self.first = first
         self.H, self.W, self.C = in_shape
+        #: False when a block reads z through this batch norm + ReLU (``BlockStep.read_through``)
+        self.stores_out = True
 
     def out_shape(self):
         return (self.unit.Ho, self.unit.Wo, self.unit.O)
@@ -64,7 +77,8 @@ class StemStep:
     def prepare(self, N, dtype, n_workers, n_slots):
         u = self.unit
         u.prepare(N, dtype, n_workers, n_slots)
-        self.a = kd.alloc((N, u.Ho, u.Wo, u.O), dtype)
+        self.a = kd.alloc((N, u.Ho, u.Wo, u.O), dtype) if self.stores_out else None
+        self.z4 = u.z.reshape(N, u.Ho, u.Wo, u.O)
         self.ones = np.ones(1, dtype)
         self.dx = None if self.first else kd.alloc((N, u.H, u.W, u.C), dtype)
 
@@ -84,6 +98,8 @@ class StemStep:
         bn = BNValues(u, ctx.training)
         if w == 0:
             self.bn = bn
+        if self.a is None:                 # the block after applies the batch norm + ReLU as it reads z
+            return self.z4
         r = slice(n0 * u.hw, n1 * u.hw)
         kn.bn_apply(u.z[r], bn.mean, bn.scale, bn.beta, True, self.a.reshape(-1, u.O)[r])
         return self.a
@@ -91,15 +107,19 @@ class StemStep:
     def backward(self, w, g, n0, n1, ctx):
         u, bn = self.unit, self.bn
         r = slice(n0 * u.hw, n1 * u.hw)
-        g2, a2 = g.reshape(-1, u.O), self.a.reshape(-1, u.O)
-        kn.bwd_sums(g2[r], a2[r], self.ones, MASK_RELU, u.z[r], bn.mean, bn.inv_std, u.hw, u.sum_g, u.sum_gx,
+        g2 = g.reshape(-1, u.O)
+        if self.a is None:                 # the ReLU's mask recomputed from z (a is not stored)
+            a2, mode = g2, MASK_BN_RELU
+        else:
+            a2, mode = self.a.reshape(-1, u.O), MASK_RELU
+        kn.bwd_sums(g2[r], a2[r], self.ones, mode, u.z[r], bn.mean, bn.inv_std, u.hw, u.sum_g, u.sum_gx,
                     n0, bn.scale, bn.beta)
         ctx.sync()
         tot = bn.totals(u.N * u.hw)
         if w == 0:
             self.bn_grads = tot[3:]
         dx = self.dx if ctx.need_dx(self) else None
-        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, MASK_RELU, ctx.input_of[self], u.no_tf,
+        conv_bn_backward(u, w, ctx.chunks[w], bn, tot, g2, a2, self.ones, mode, ctx.input_of[self], u.no_tf,
                          dx, 0 if dx is None else 1)
         return dx
 
@@ -122,6 +142,20 @@ class BlockStep:
         self.u1 = BNConv(c1, bn1, in_shape[:2])
         self.u2 = BNConv(c2, bn2, (self.u1.Ho, self.u1.Wo))
         self.us = None if res["shortcut"] is None else BNConv(res["shortcut"][0], res["shortcut"][1], in_shape[:2])
+        self.in_unit = None
+
+    def read_through(self, stem: StemStep):
+        """Read the stem's raw z through its batch norm + ReLU (applied as each image is read: as
+        conv2 reads z1), so that the stem's output is never stored (``plan.Plan``)."""
+        self.in_unit = stem.unit
+        stem.stores_out = False
+
+    def _input_transform(self, training):
+        """(transform the convolutions apply to x, its BNValues or None)."""
+        if self.in_unit is None:
+            return self.u1.no_tf, None
+        bnx = BNValues(self.in_unit, training)
+        return kd.bn_relu_transform(bnx.mean, bnx.scale, bnx.beta), bnx
 
     def out_shape(self):
         return (self.u2.Ho, self.u2.Wo, self.u2.O)
@@ -130,18 +164,35 @@ class BlockStep:
         return [self.u1, self.u2] + ([self.us] if self.us is not None else [])
 
     def prepare(self, N, dtype, n_workers, n_slots, shared=None):
-        for u in self.units():
-            u.prepare(N, dtype, n_workers, n_slots)
+        # what the block holds from its forward to its backward (z1, z2, zs, out) in one arena: dead
+        # once the block's backward is done, it may hold the gradient of an earlier block's input
+        # (``plan.Plan._prepare``); out last, before the arena's slack (the next convolution may
+        # read it in place)
+        sizes = [N * u.hw * u.O for u in self.units()]
+        self.arena = kd.alloc((sum(sizes) + N * self.u2.hw * self.u2.O,), dtype)
+        at = 0
+        for u, size in zip(self.units(), sizes):
+            u.prepare(N, dtype, n_workers, n_slots, z=self.arena[at:at + size].reshape(-1, u.O))
+            at += size
         u1, u2 = self.u1, self.u2
-        self.out = kd.alloc((N, u2.Ho, u2.Wo, u2.O), dtype)
-        # gradients live only during backward: da1 and gr are shared by the blocks of a shape, dx
-        # alternates between two buffers per shape (block i's dx is read by block i - 1, which
-        # writes the other one)
+        self.out = self.arena[at:].reshape(N, u2.Ho, u2.Wo, u2.O)
+        # gradients live only during backward. Every step's input gradient of a shape is the one
+        # buffer ("grad", shape): the block after this one wrote g there, and g is dead once the
+        # tail has read it, so gr = g (out > 0) is written over it (the shortcut's gradient) and,
+        # for an identity shortcut, dL/dx is gr plus conv1's input gradient, added in place.
         get = shared if shared is not None else (lambda shape, slot: kd.alloc(shape, dtype))
-        self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
-        self.dx = get((N, self.H, self.W, self.C), ("dx", self.index % 2))
-        # identity shortcut: dL/dx starts as the shortcut's gradient, so that is where it is written
-        self.gr = self.dx.reshape(-1, self.C) if self.us is None else get((N * u2.hw, u2.O), "gr")
+        self.gr = get((N, u2.Ho, u2.Wo, u2.O), "grad").reshape(-1, u2.O)
+        if self.us is None:
+            self.dx = self.gr.reshape(N, self.H, self.W, self.C)
+        else:                       # conv_s writes dx while conv2 still reads gr: never the same buffer
+            same = (self.H, self.W, self.C) == (u2.Ho, u2.Wo, u2.O)
+            self.dx = get((N, self.H, self.W, self.C), "grad-2" if same else "grad")
+        # da1 (conv2's input gradient) is written over z2, image by image, once BN2's backward has
+        # read that image's z2 (``norm_conv.bn_conv_backward``); z2 is dead after it
+        if u2.z.size == N * u1.hw * u1.O:
+            self.da1 = u2.z.reshape(N, u1.Ho, u1.Wo, u1.O)
+        else:
+            self.da1 = get((N, u1.Ho, u1.Wo, u1.O), "da1")
         self.ones = np.ones(N, dtype)
         self.z1_4d = u1.z.reshape(N, u1.Ho, u1.Wo, u1.O)
 
@@ -165,17 +216,22 @@ class BlockStep:
     def forward(self, w, x, n0, n1, ctx):
         u1, u2, us = self.u1, self.u2, self.us
         b, dropped, tr = self.mask
+        tfx, bnx = self._input_transform(tr)
+        if w == 0:
+            self.tfx = tfx
         if us is not None:
-            us.forward(w, x, n0, n1, tr)
+            us.forward(w, x, n0, n1, tr, tfx)
         if not dropped:
-            u1.forward(w, x, n0, n1, tr)
+            u1.forward(w, x, n0, n1, tr, tfx)
         if tr:
             ctx.sync()
         out = self.out.reshape(-1, u2.O)
         r2 = slice(n0 * u2.hw, n1 * u2.hw)
         bns = BNValues(us, tr) if us is not None else None
         if dropped:                                    # batch mode, block dropped: out = relu(shortcut)
-            if us is None:
+            if us is None and bnx is not None:
+                kn.bn_apply(x.reshape(-1, self.C)[r2], bnx.mean, bnx.scale, bnx.beta, True, out[r2])
+            elif us is None:
                 np.maximum(x.reshape(-1, self.C)[r2], 0, out=out[r2])
             else:
                 kn.bn_apply(us.z[r2], bns.mean, bns.scale, bns.beta, True, out[r2])
@@ -188,11 +244,13 @@ class BlockStep:
         if tr:
             ctx.sync()
         bn2 = BNValues(u2, tr)
-        if us is None:
-            s, s_bn, sm, ss, sb = x.reshape(-1, self.C)[r2], False, bn2.mean, bn2.scale, bn2.beta
+        if us is not None:
+            s, s_mode, sm, ss, sb = us.z[r2], 1, bns.mean, bns.scale, bns.beta
+        elif bnx is not None:
+            s, s_mode, sm, ss, sb = x.reshape(-1, self.C)[r2], 2, bnx.mean, bnx.scale, bnx.beta
         else:
-            s, s_bn, sm, ss, sb = us.z[r2], True, bns.mean, bns.scale, bns.beta
-        kn.residual_tail(u2.z[r2], bn2.mean, bn2.scale, bn2.beta, s, s_bn, sm, ss, sb, b[n0:n1], u2.hw, out[r2])
+            s, s_mode, sm, ss, sb = x.reshape(-1, self.C)[r2], 0, bn2.mean, bn2.scale, bn2.beta
+        kn.residual_tail(u2.z[r2], bn2.mean, bn2.scale, bn2.beta, s, s_mode, sm, ss, sb, b[n0:n1], u2.hw, out[r2])
         if w == 0:
             self.bn1, self.bn2, self.bns = bn1, bn2, bns
         return self.out
@@ -200,13 +258,12 @@ class BlockStep:
     def backward(self, w, g, n0, n1, ctx):
         u1, u2, us = self.u1, self.u2, self.us
         b, dropped, _ = self.mask
-        x = ctx.input_of[self]
-        no_tf = u1.no_tf
+        x, tfx = ctx.input_of[self], self.tfx
         r2 = slice(n0 * u2.hw, n1 * u2.hw)
         g2, out2 = g.reshape(-1, u2.O), self.out.reshape(-1, u2.O)
         bns = self.bns
         if dropped:
-            kp.relu_mask(g2[r2], out2[r2], self.gr[r2])
+            kn.relu_backward(g2[r2], out2[r2], self.gr[r2])
             if us is not None:
                 kn.bwd_sums(self.gr[r2], self.gr[r2], b, MASK_NONE, us.z[r2], bns.mean, bns.inv_std, us.hw,
                             us.sum_g, us.sum_gx, n0, bns.scale, bns.beta)
@@ -222,7 +279,7 @@ class BlockStep:
         if us is not None:
             tot_s = bns.totals(m)
             grads[us] = tot_s[3:]
-            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, no_tf, self.dx, 1)
+            conv_bn_backward(us, w, ctx.chunks[w], bns, tot_s, self.gr, self.gr, b, MASK_NONE, x, tfx, self.dx, 1)
         if not dropped:
             tot2 = self.bn2.totals(m)
             grads[u2] = tot2[3:]
@@ -233,7 +290,7 @@ class BlockStep:
             tot1 = self.bn1.totals(u1.N * u1.hw)
             grads[u1] = tot1[3:]
             da1 = self.da1.reshape(-1, u1.O)
-            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, no_tf, self.dx, 2)
+            conv_bn_backward(u1, w, ctx.chunks[w], self.bn1, tot1, da1, da1, b, MASK_BN_RELU, x, tfx, self.dx, 2)
         if w == 0:
             self.bn_grads = grads
         return self.dx
@@ -265,9 +322,10 @@ class GapStep:
     def units(self):
         return []
 
-    def prepare(self, N, dtype, n_workers, n_slots):
+    def prepare(self, N, dtype, n_workers, n_slots, shared=None):
         self.y = np.empty((N, self.C), dtype)
-        self.dx = kd.alloc((N, self.H, self.W, self.C), dtype)
+        shape = (N, self.H, self.W, self.C)        # the blocks' shared input-gradient buffer of the shape
+        self.dx = shared(shape, "grad") if shared is not None else kd.alloc(shape, dtype)
 
     def load(self, need_dx=False):
         pass

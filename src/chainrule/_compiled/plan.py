@@ -68,6 +68,8 @@ class Plan:
                 s = FlattenStep(cur)
             else:
                 s = LinearStep(d["linear"], d["relu"], cur[0], first=not self.steps)
+            if isinstance(s, BlockStep) and isinstance(self.steps[-1], StemStep):
+                s.read_through(self.steps[-1])      # the stem's output is never stored
             self.steps.append(s)
             cur = s.out_shape()
         self.images_out = len(cur) == 3
@@ -80,22 +82,36 @@ class Plan:
         self.team = None
 
     def _prepare(self, n_workers):
-        """Buffers for ``n_workers`` workers (the full-batch arrays once, per-worker ones per worker)."""
+        """Buffers for ``n_workers`` workers (the full-batch arrays once, per-worker ones per worker).
+
+        The residual steps' gradient buffers come from a pool keyed by (shape, slot) (``BlockStep``
+        says which of its buffers are the same). Steps are prepared last to first, so a key's first
+        request comes from the step whose backward writes it first; from then to the end of the
+        backward only earlier steps run, and a later block's arena (what it held for its backward)
+        is dead: the buffer is placed there when one is large enough (each arena holds one)."""
         if n_workers <= self.n_prepared:
             return
         n = max(n_workers, wk.cores())
-        pool = {}
+        pool, donors = {}, []
 
         def shared(shape, slot):
             key = (tuple(shape), slot)
             if key not in pool:
-                pool[key] = kd.alloc(shape, self.dtype)
+                size = int(np.prod(shape))
+                fit = [i for i, a in enumerate(donors) if a.size >= size]
+                if fit:
+                    arena = donors.pop(min(fit, key=lambda i: donors[i].size))
+                    pool[key] = arena[:size].reshape(shape)
+                else:
+                    pool[key] = kd.alloc(shape, self.dtype)
             return pool[key]
-        for s in self.steps:
-            if isinstance(s, BlockStep):
+        for s in reversed(self.steps):
+            if isinstance(s, (BlockStep, GapStep)):
                 s.prepare(self.N, self.dtype, n, len(self.bounds), shared)
             else:
                 s.prepare(self.N, self.dtype, n, len(self.bounds))
+            if isinstance(s, BlockStep):
+                donors.append(s.arena)
         self.x0 = kd.alloc((self.N,) + (self.steps[0].H, self.steps[0].W, self.steps[0].C), self.dtype)
         self.n_prepared = n
 

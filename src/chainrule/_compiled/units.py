@@ -47,11 +47,13 @@ class BNConv:
     def geo(self):
         return (self.k[0], self.k[1], self.s[0], self.s[1], self.p[0], self.p[1], self.Ho, self.Wo)
 
-    def prepare(self, N, dtype, n_workers, n_slots):
+    def prepare(self, N, dtype, n_workers, n_slots, z=None):
+        """Buffers for N images; ``z`` (N Ho Wo, O), when given, is where the output goes (a view of
+        the block's arena, ``block.BlockStep.prepare``)."""
         O, (kh, kw), (ph, pw) = self.O, self.k, self.p
         self.N, self.dtype = N, np.dtype(dtype)
         L = self.lane = kd.lanes(dtype)
-        self.z = kd.alloc((N * self.hw, O), dtype)
+        self.z = kd.alloc((N * self.hw, O), dtype) if z is None else z
         self.means = np.empty((N, O), np.float64)
         self.m2s = np.empty((N, O), np.float64)
         self.sum_g = np.empty((N, O), np.float64)
