@@ -65,13 +65,13 @@ def test_one_default_auto_for_the_estimators_and_the_command_line(cls):
 @pytest.mark.parametrize("chosen", [1, 2])
 def test_a_default_fit_runs_blas_on_the_threads_auto_chose_at_its_start(monkeypatch, chosen):
     """"auto": BLAS's threads chosen once per run (one per core when the machine is quiet, one when it
-    is busy: ``workers.auto_threads``), the compiled workers per step; both restored afterwards."""
+    is busy: ``workers.run_threads``), the compiled workers per step; both restored afterwards."""
     import chainrule
     from chainrule._compiled import workers
     if _blas_threads() is None or _blas_threads() < chosen:
         pytest.skip(f"needs a BLAS that threadpoolctl can see, with {chosen} threads")
     before, setting = _blas_threads(), chainrule.get_num_threads()
-    monkeypatch.setattr(workers, "auto_threads", lambda active=0: chosen)
+    monkeypatch.setattr(workers, "run_threads", lambda: chosen)
     seen = []
 
     def spied(self, *args, **kwargs):
@@ -97,6 +97,46 @@ def test_auto_takes_one_thread_per_core_when_quiet_and_one_when_busy(monkeypatch
         assert workers.auto_threads(active=2) == (2 if load - 2 < 0.75 else 1)
 
 
+def test_a_run_takes_the_cores_no_other_process_keeps_busy(monkeypatch):
+    """What runs now, less this process's own runnable threads (its BLAS threads spinning after a
+    product are not another process), the median of a few looks."""
+    from chainrule._compiled import workers
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    for looks, expected in (([(3, 3)] * 5, 2), ([(4, 2)] * 5, 1), ([(3, 1)] * 5, 1), ([(9, 1)] * 5, 1),
+                            ([(1, 1), (2, 1), (1, 1), (2, 1), (1, 1)], 2), ([(2, 1), (2, 1), (1, 1)] + [(2, 1)] * 2, 1)):
+        seen = iter(looks)
+        monkeypatch.setattr(workers, "_running_now", lambda: next(seen))
+        assert workers.run_threads() == expected, looks
+    monkeypatch.setattr(workers, "cores", lambda: 8)
+    monkeypatch.setattr(workers, "_running_now", lambda: (4, 1))
+    assert workers.run_threads() == 5
+
+
+def test_this_processs_own_busy_threads_are_not_others():
+    """Two threads of ours in long products (the GIL released, both runnable) are subtracted."""
+    import threading
+    from chainrule._compiled import workers
+    if workers._running_now() is None:
+        pytest.skip("no /proc")
+    a = np.ones((600, 600))
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            a @ a
+    threads = [threading.Thread(target=spin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        looks = [workers._running_now() for _ in range(20)]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert max(ours for _, ours in looks) >= 2                       # our spinning threads are seen as ours
+    assert all(total >= ours for total, ours in looks)
+
+
 def test_a_resumed_auto_run_takes_the_blas_threads_its_checkpoint_records(monkeypatch, tmp_path):
     """The checkpoint of an "auto" run records BLAS's threads; resumed on a machine whose load makes
     "auto" choose otherwise, the run takes the recorded count again (the same bits as uninterrupted)."""
@@ -113,13 +153,13 @@ def test_a_resumed_auto_run_takes_the_blas_threads_its_checkpoint_records(monkey
         net = nn.Sequential(nn.Linear(4, 6, rng=0), nn.ReLU(), nn.Linear(6, 2, rng=1))
         return Trainer(net, losses.SoftmaxLogLikelihood(), optim.SGD(net, lr=0.1), batch_size=8, epochs=1, rng=0)
     path = tmp_path / "ck.npz"
-    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    monkeypatch.setattr(workers, "run_threads", lambda: 2)
     with workers.using_threads("auto"):
         t = trainer()
         t.fit(X, y)
         t.save_checkpoint(path)
     assert read_checkpoint(path)[1]["blas_threads"] == 2
-    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 1)
+    monkeypatch.setattr(workers, "run_threads", lambda: 1)
     before = _blas_threads()
     with workers.using_threads("auto"):
         assert (_blas_threads(), workers.run_blas_threads()) == (1, 1)
@@ -138,7 +178,7 @@ def test_auto_never_raises_an_outer_blas_limit(monkeypatch):
     from chainrule._compiled import workers
     if _blas_threads() is None:
         pytest.skip("no BLAS library that threadpoolctl can see")
-    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    monkeypatch.setattr(workers, "run_threads", lambda: 2)
     with threadpool_limits(limits=1, user_api="blas"):
         with workers.using_threads("auto"):
             assert (_blas_threads(), workers.run_blas_threads()) == (1, 1)
@@ -146,9 +186,9 @@ def test_auto_never_raises_an_outer_blas_limit(monkeypatch):
 
 def test_a_nested_auto_run_keeps_the_outer_runs_choice(monkeypatch):
     from chainrule._compiled import workers
-    monkeypatch.setattr(workers, "auto_threads", lambda active=0: 2)
+    monkeypatch.setattr(workers, "run_threads", lambda: 2)
     with workers.using_threads("auto"):
-        monkeypatch.setattr(workers, "auto_threads", lambda active=0: 1)
+        monkeypatch.setattr(workers, "run_threads", lambda: 1)
         with workers.using_threads("auto"):
             assert workers.run_blas_threads() == 2
         assert workers.run_blas_threads() == 2

@@ -38,7 +38,7 @@ def config() -> dict:
     out["cores"] = f"{workers.cores()} (1-minute load {load}; workers now: {workers.workers_for_step()})"
     blas = workers.run_blas_threads()
     out["blas threads of a run"] = (f"{blas} (this run's, chosen at its start)" if blas is not None else
-                                    f"{min(workers.auto_threads(), workers._blas_now())} if an auto run started now")
+                                    f"{min(workers.run_threads(), workers._blas_now())} if an auto run started now")
     for i, lib in enumerate(_blas()):
         out[f"blas{'' if i == 0 else ' ' + str(i + 1)}"] = lib
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_CACHE_DIR"):
