@@ -207,7 +207,7 @@ def run(systems, X, y, Xte, yte, repeats, timed, image_shape, build):
         acc = float(np.mean(models[n].predict(Xte) == yte)) if Xte is not None else None
         pred = [timed(lambda: models[n].predict(Xte))[0] for _ in range(3)] if Xte is not None else None
         chain = getattr(getattr(models[n], "model", None), "_fused_chain", lambda: None)()
-        held = None if chain is None or chain.plan is None else sum(chain.plan.nbytes().values()) / 2**20
+        held = None if chain is None or chain.plan is None else {k: v / 2**20 for k, v in chain.plan.nbytes().items()}
         out[n] = {"min": min(t), "median": statistics.median(t), "times": t, "fused_plan_mb": held,
                   "rss_growth_mb": max(grow) if grow else None, "rows_per_s": len(X) / min(t),
                   "gflops": flops / min(t) / 1e9, "accuracy": acc,
