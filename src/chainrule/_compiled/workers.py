@@ -88,14 +88,8 @@ def get_num_threads():
     return _setting
 
 
-#: an "auto" run whose forward products take fewer multiply-adds per batch than this runs BLAS on one
-#: thread even on a quiet machine: measured on 2 cores, the digits MLP (256, 128) at batch 200 (10 M)
-#: fit in 0.48 s on one thread and 0.64 s on two; the MNIST MLP (128,) (20 M) in 1.11 s and 0.84 s
-SMALL_WORK = 2 ** 24
-
-
 @contextlib.contextmanager
-def using_threads(n, work=None):
+def using_threads(n):
     """A context manager: ``set_num_threads(n)`` inside, the previous setting restored after
     (None: leave the setting as it is). The estimators' ``n_threads`` and ``--threads`` use it.
 
@@ -105,9 +99,7 @@ def using_threads(n, work=None):
     either kernel), runs ``run_threads()`` threads for the whole run: one per core when the machine
     is quiet as the run starts (an MLP's epoch 1.4 x faster on 2 cores), one when other processes
     keep a core busy (several times faster then), never more than BLAS has as the run starts (an
-    outer limit, a sweep's one thread per fit or ``OPENBLAS_NUM_THREADS=1``, stays), and one when
-    ``work`` (the multiply-adds of a batch's forward products, when the caller knows them) is under
-    ``SMALL_WORK``: small products lose more to a second thread than they gain. ``run_blas_threads()`` says which; a checkpoint
+    outer limit, a sweep's one thread per fit or ``OPENBLAS_NUM_THREADS=1``, stays). ``run_blas_threads()`` says which; a checkpoint
     records it and a resumed run takes it again (``follow_run``), so a resumed run ends with the
     bits of an uninterrupted one whatever the load (guide/compiled, Threads)."""
     if n is None:
@@ -118,8 +110,7 @@ def using_threads(n, work=None):
     try:
         if n == "auto" and _controller_or_none() is not None:
             # one choice per run: an estimator's fit inside ``chainrule train`` keeps the command's
-            k = outer["blas"] or min(run_threads(), _blas_now())
-            _run["blas"], _run["limits"] = 1 if work is not None and work < SMALL_WORK else k, []
+            _run["blas"], _run["limits"] = outer["blas"] or min(run_threads(), _blas_now()), []
             _limit_run_blas(_run["blas"])
             yield
         else:

@@ -46,26 +46,6 @@ def store_params(estimator, arguments: dict) -> None:
             setattr(estimator, name, value)
 
 
-def forward_work(estimator, X, fitting: bool):
-    """The multiply-adds of the hidden layers' forward products for one batch of ``X`` (a fit's
-    batch, or all rows), for "auto" to choose BLAS's threads (``workers.SMALL_WORK``); None when it
-    cannot tell (a convolutional network runs on the compiled workers; a malformed setting is the
-    fit's own error to raise)."""
-    try:
-        shape = np.shape(X)
-        if len(shape) < 2 or getattr(estimator, "architecture", None) is not None:
-            return None
-        rows, widths = shape[0], [int(np.prod(shape[1:]))]
-        hidden = getattr(estimator, "hidden_layer_sizes", ())
-        widths += [int(h) for h in ((hidden,) if np.ndim(hidden) == 0 else hidden)]
-        if fitting:
-            b = getattr(estimator, "batch_size", None)
-            rows = min(200, rows) if isinstance(b, str) else rows if b is None else min(int(b), rows)
-        return rows * (sum(a * b for a, b in zip(widths, widths[1:])) if len(widths) > 1 else widths[0])
-    except (TypeError, ValueError):
-        return None
-
-
 def blas_threads(method):
     """Run ``method`` with ``self.n_threads`` threads: the compiled kernels' workers and BLAS's
     threads together (``chainrule._compiled.workers.using_threads``: "auto", the default, lets the
@@ -76,8 +56,7 @@ def blas_threads(method):
         n = getattr(self, "n_threads", "auto")
         if not (isinstance(n, str) and n == "auto"):
             n = check_int("n_threads", n, 1, allow_none=True)
-        work = forward_work(self, args[0], method.__name__ == "_fit") if args and n == "auto" else None
-        with using_threads(n, work=work):
+        with using_threads(n):
             return method(self, *args, **kwargs)
     return limited
 
