@@ -10,7 +10,8 @@ threads as set: ``workers.using_threads``), the bias and the ReLU are one pass o
 (``bias_relu``), the mask one pass (``pool.relu_mask``) and the bias gradient one (``pool.column_sums``,
 rows added in order as ``ndarray.sum(axis=0)`` adds them). Measured on workload (a) of
 ``benchmarks/compare.py`` (784-512-256-10, batch 128): the same weights to the bit after an epoch as
-the modules, 3 to 5 % less time per epoch (guide/compiled).
+the modules, 3 % less time per epoch on one BLAS thread (``before_after.py``, 7 rounds; on two the
+difference was within that busy hour's noise).
 
 The compiled worker team is not used: its start (about 50 us) costs more than any of these passes
 takes on one core at batch 128, and BLAS's own threads split the products better than fixed pieces
