@@ -99,9 +99,10 @@ def using_threads(n):
     either kernel), runs ``run_threads()`` threads for the whole run: one per core when the machine
     is quiet as the run starts (an MLP's epoch 1.4 x faster on 2 cores), one when other processes
     keep a core busy (several times faster then), never more than BLAS has as the run starts (an
-    outer limit, a sweep's one thread per fit or ``OPENBLAS_NUM_THREADS=1``, stays). ``run_blas_threads()`` says which; a checkpoint
-    records it and a resumed run takes it again (``follow_run``), so a resumed run ends with the
-    bits of an uninterrupted one whatever the load (guide/compiled, Threads)."""
+    outer limit, a sweep's one thread per fit or ``OPENBLAS_NUM_THREADS=1``, stays).
+    ``run_blas_threads()`` says which; a checkpoint records it and a resumed run takes it again
+    (``follow_run``), so a resumed run ends with the bits of an uninterrupted one whatever the load
+    (guide/command-line, Threads)."""
     if n is None:
         yield
         return
