@@ -272,12 +272,13 @@ def test_resume_names_what_is_missing(tmp_path, capsys):
     assert "--out has no effect with --resume" in capsys.readouterr().err
 
 
-def test_ctrl_c_with_a_checkpoint_keeps_the_run_resumable(tmp_path, chainrule_exe, offline_env, reference):
+def test_ctrl_c_with_a_checkpoint_keeps_the_run_resumable(tmp_path, chainrule_exe, offline_env, reference,
+                                                          ctrl_c_as_in_a_terminal):
     out = _fresh(tmp_path, reference)
     checkpoint = out.with_name("run.partial") / "checkpoint.npz"
     # 100,000 epochs (about 4 minutes) that do not stop early: without --early-stopping a run ends when its
-    # training loss has not fallen for 10 epochs (after 83 here, 5 s), and a loaded machine could keep this
-    # poller from seeing the checkpoint until then (exit 0 instead of 130: seen once in CI)
+    # training loss has not fallen for 10 epochs (after 83 here, 5 s). The fixture gives the child SIGINT at
+    # its default: started by a runner in the background of a script, it ignored Ctrl-C and ran on
     proc = _start(chainrule_exe, offline_env, "--epochs", "100000", "--early-stopping", "99990", "--hidden", "16",
                   "--quiet", "--checkpoint", "--out", out)
     deadline = time.monotonic() + 300
