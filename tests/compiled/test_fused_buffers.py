@@ -72,7 +72,8 @@ def two_steps(net, X, G):
     return out
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+# float64 in the slow tests, as the other fused-engine tests: its kernels compile for 20+ s in a fresh clone
+@pytest.mark.parametrize("dtype", [pytest.param(np.float64, marks=pytest.mark.slow), np.float32])
 @pytest.mark.parametrize("case", sorted(NETS))
 def test_gradients_through_shared_buffers_match_the_reference(build, threads, case, dtype):
     """Against the modules in float64 (the float32 modules lose up to 2 % on the second batch of
