@@ -100,8 +100,11 @@ def test_auto_takes_one_thread_per_core_when_quiet_and_one_when_busy(monkeypatch
 def test_a_run_takes_the_cores_no_other_process_keeps_busy(monkeypatch):
     """What runs now, less this process's own runnable threads (its BLAS threads spinning after a
     product are not another process), the median of a few looks."""
+    import os
     from chainrule._compiled import workers
     monkeypatch.setattr(workers, "cores", lambda: 2)
+    monkeypatch.setattr(workers, "_own_load", lambda: 2.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 2.0, 2.0))        # all of it ours
     cases = (([(3, 3)] * 5, 2), ([(4, 2)] * 5, 1), ([(3, 1)] * 5, 1), ([(9, 1)] * 5, 1),
              ([(1, 1), (2, 1), (1, 1), (2, 1), (1, 1)], 2),          # a passing process: the median ignores it
              ([(2, 1), (2, 1), (1, 1)] + [(2, 1)] * 2, 1))
@@ -109,9 +112,26 @@ def test_a_run_takes_the_cores_no_other_process_keeps_busy(monkeypatch):
         seen = iter(looks)
         monkeypatch.setattr(workers, "_running_now", lambda: next(seen))
         assert workers.run_threads() == expected, looks
-    monkeypatch.setattr(workers, "cores", lambda: 8)
-    monkeypatch.setattr(workers, "_running_now", lambda: (4, 1))
-    assert workers.run_threads() == 5
+    monkeypatch.setattr(workers, "_running_now", lambda: (1, 1))
+    assert workers.run_threads() == 2
+    monkeypatch.setattr(workers, "_own_load", lambda: 1.0)                # another process's minute
+    assert workers.run_threads() == 1
+    monkeypatch.setattr(workers, "_own_load", lambda: 1.3)
+    assert workers.run_threads() == 2
+
+
+def test_this_processs_own_load_is_measured_over_its_last_interval(monkeypatch):
+    from chainrule._compiled import workers
+    clock = {"wall": 100.0, "cpu": 10.0}
+    monkeypatch.setattr(workers.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(workers, "_cpu_seconds", lambda: clock["cpu"])
+    monkeypatch.setattr(workers, "_own", {"wall": 100.0, "cpu": 10.0, "since": (0.0, 5.0)})
+    clock.update(wall=102.0, cpu=14.0)                 # 2 s, 4 cpu-seconds: two cores busy
+    assert workers._own_load() == 2.0
+    clock.update(wall=102.5, cpu=14.5)                 # 0.5 s since: too short, since import instead
+    assert workers._own_load() == (14.5 - 5.0) / 102.5
+    clock.update(wall=300.0, cpu=14.5)                 # idle for minutes: since import
+    assert workers._own_load() == (14.5 - 5.0) / 300.0
 
 
 def test_this_processs_own_busy_threads_are_not_others():

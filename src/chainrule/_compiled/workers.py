@@ -206,18 +206,41 @@ def others_running(looks: int = 5, gap: float = 0.002):
     return sorted(seen)[len(seen) // 2]
 
 
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system            # every thread of this process
+
+
+_own = {"wall": time.monotonic(), "cpu": _cpu_seconds(), "since": (time.monotonic(), _cpu_seconds())}
+
+
+def _own_load() -> float:
+    """The cores this process kept busy lately: since the last call when that was 1 to 60 s ago,
+    else since chainrule was imported."""
+    wall, cpu = time.monotonic(), _cpu_seconds()
+    w0, c0 = (_own["wall"], _own["cpu"]) if 1.0 <= wall - _own["wall"] <= 60.0 else _own["since"]
+    _own.update(wall=wall, cpu=cpu)
+    return (cpu - c0) / (wall - w0) if wall - w0 >= 1.0 else 0.0
+
+
 def run_threads() -> int:
     """BLAS's threads for an "auto" run that starts now: the cores no other process keeps busy
-    (at least 1). It looks at what runs now, not at the 1-minute load average, which also counts
-    this process's own last minute: a second fit right after a first one would take 1 thread on a
-    quiet machine (measured: ``MLPClassifier.partial_fit`` epochs after the first, 1.9 s against 1.1)."""
+    (at least 1). Busy means a thread of another process runnable now (the median of a few looks),
+    or a 1-minute load average that this process's own recent use does not explain (at least 0.75
+    more): the first alone missed a second test runner between its tests (two BLAS threads in each
+    of two pytest workers: the suite took 2 x as long), the load average alone counted this
+    process's own last minute (a second fit right after a first took 1 thread on a quiet machine)."""
     n = cores()
     if n == 1:
         return 1
     others = others_running()
     if others is None:                  # pragma: no cover - no /proc: the load average's rule
         return auto_threads()
-    return max(1, n - others)
+    try:
+        unexplained = os.getloadavg()[0] - _own_load()
+    except OSError:                     # pragma: no cover
+        unexplained = 0.0
+    return 1 if others >= 1 or unexplained >= 0.75 else n
 
 
 def workers_for_step(active: int = 0) -> int:
