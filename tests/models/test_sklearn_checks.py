@@ -3,7 +3,9 @@
 Default-constructed estimators first (what a user gets): they must pass every check. Then
 instances with chainrule's own options (other losses, dropout, batch norm, penalties, lstsq,
 float32); their settings are small so the checks run fast, and each instance still learns (the
-checks demand accuracy > 0.83 and R^2 > 0.5 on their data sets).
+checks demand accuracy > 0.83 and R^2 > 0.5 on their data sets). The options' checks (about 1,000 of
+them, a third of `make test`'s time) are marked slow: `make test` runs the defaults' checks, `make
+test-slow` (and so `.ci/run`) the options'.
 
 Estimators compute in the dtype of their input (float32 stays float32, anything else float64),
 as scikit-learn's MLP does: check_methods_subset_invariance compares predictions of subsets at
@@ -63,6 +65,12 @@ def one_blas_thread():
         yield
 
 
-@parametrize_with_checks(DEFAULTS + OPTIONS, expected_failed_checks=expected_failures)
+@parametrize_with_checks(DEFAULTS, expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(OPTIONS, expected_failed_checks=expected_failures)
+def test_sklearn_compatible_estimator_with_options(estimator, check):
     check(estimator)
