@@ -2,32 +2,24 @@
 3 forward products, 3 weight-gradient products, 2 input-gradient products), against the 2048 x 2048
 rate compare.py uses, interleaved, min over rounds. Products only: no bias, activation, loss or update."""
 import time, numpy as np
+from compare import ProductsAloneMLP
 rng = np.random.default_rng(0)
 sizes = [784, 512, 256, 10]; B = 128; N = 60000
-Ws = [rng.standard_normal((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
-xs = [rng.standard_normal((B, a), dtype=np.float32) for a in sizes]
-gs = [rng.standard_normal((B, b), dtype=np.float32) for b in sizes[1:]]
-outs = [np.empty((B, b), np.float32) for b in sizes[1:]]
-dW = [np.empty_like(W) for W in Ws]; dx = [np.empty((B, a), np.float32) for a in sizes[:-1]]
+products = ProductsAloneMLP(sizes, 0.01, B, 0)              # the same yardstick compare.py (a) times
+rows = np.empty((N, 0), np.float32)
 P = sum(a * b for a, b in zip(sizes, sizes[1:]))
 flop_epoch = N * (2 * P + 2 * P + 2 * (P - sizes[0] * sizes[1]))   # forward, dW, dx (not the first layer)
 A = rng.standard_normal((2048, 2048), dtype=np.float32); C = np.empty_like(A)
 def epoch():
     t = time.perf_counter()
-    for _ in range(N // B):
-        for i, W in enumerate(Ws):
-            np.matmul(xs[i], W, out=outs[i])
-        for i, W in enumerate(Ws):
-            np.matmul(xs[i].T, gs[i], out=dW[i])
-            if i:
-                np.matmul(gs[i], W.T, out=dx[i])
+    products.epoch(rows, None)
     return time.perf_counter() - t
 def big():
     best = 1e9
     for _ in range(5):
         t = time.perf_counter(); np.matmul(A, A, out=C); best = min(best, time.perf_counter() - t)
     return 2 * 2048 ** 3 / best
-Ws_out = [np.asfortranarray(W.T) for W in Ws]              # chainrule's Linear weights: (out, in), column-major
+Ws_out = [np.asfortranarray(W.T) for W in products.W]              # chainrule's Linear weights: (out, in), column-major
 bs = [np.zeros(W.shape[0], np.float32) for W in Ws_out]
 params = Ws_out + bs
 grads = [np.empty_like(p) for p in params]                    # each in its weight's memory layout
