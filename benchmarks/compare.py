@@ -13,9 +13,9 @@ multiply rate is measured in the same run. FLOPs of an MLP epoch: forward 2P, we
 
 Workloads: (a) MLP 784-512-256-10, ReLU, softmax log-likelihood, SGD momentum 0.9, batch 128,
 60,000 rows, with the epoch's matrix products alone at the same shapes as a yardstick (issue
-21.1: the trainer's epoch <= 1.15 x that), (plus the estimators: chainrule's and scikit-learn's MLPClassifier, one partial_fit
-per epoch, with SGD and with Adam); (b) the same at batch 32 and 512; (c) linear softmax and
-hinge classifiers; (d) prediction throughput; (e) scaling in rows and width; (f)
+21.1: the trainer's epoch <= 1.15 x that), plus the estimators (chainrule's and scikit-learn's
+MLPClassifier, one partial_fit per epoch, with SGD and with Adam); (b) the same at batch 32 and
+512; (c) linear softmax and hinge classifiers; (d) prediction throughput; (e) scaling in rows and width; (f)
 MLPClassifier.fit end to end against the bare training loop, with SGD and with Adam; (g)
 convolutional networks: the lenet CNN on the same 60,000 rows as (a), and a ResNet-20 epoch on
 synthetic 32 x 32 x 3 images (benchmarks/convnets.py, where the FLOP count is explained); (h)
@@ -730,7 +730,8 @@ def main(argv=None) -> int:
         Xbig, ybig, Xtr, ytr, Xte, yte = load_data(120000)
         X60, y60 = Xbig[:60000], ybig[:60000]
         data_mb = X60.nbytes / 2**20
-        mlp_systems = [ChainruleMLP, NotesLoopMLP, ChainruleNumpyUpdatesMLP, ProductsAloneMLP, BareNumpyMLP] + ([TorchMLP] if have_torch else []) + [SklearnMLP]
+        mlp_systems = [ChainruleMLP, NotesLoopMLP, ChainruleNumpyUpdatesMLP, ProductsAloneMLP, BareNumpyMLP]
+        mlp_systems += ([TorchMLP] if have_torch else []) + [SklearnMLP]
         mlp_systems += [ChainruleEstimatorSGD, ChainruleEstimatorAdam, SklearnMLPAdam]
         sizes = (784, 512, 256, 10)
         if "a" in only or "d" in only:

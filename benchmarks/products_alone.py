@@ -5,8 +5,8 @@ import time, numpy as np
 from compare import ProductsAloneMLP
 rng = np.random.default_rng(0)
 sizes = [784, 512, 256, 10]; B = 128; N = 60000
-products = ProductsAloneMLP(sizes, 0.01, B, 0)              # the same yardstick compare.py (a) times
-rows = np.empty((N, 0), np.float32)
+products = ProductsAloneMLP(sizes, 0.01, B, 0)     # the same yardstick compare.py (a) times
+rows = np.empty((N, 0), np.float32)                # an epoch's N rows: only their count is used
 P = sum(a * b for a, b in zip(sizes, sizes[1:]))
 flop_epoch = N * (2 * P + 2 * P + 2 * (P - sizes[0] * sizes[1]))   # forward, dW, dx (not the first layer)
 A = rng.standard_normal((2048, 2048), dtype=np.float32); C = np.empty_like(A)
@@ -19,7 +19,7 @@ def big():
     for _ in range(5):
         t = time.perf_counter(); np.matmul(A, A, out=C); best = min(best, time.perf_counter() - t)
     return 2 * 2048 ** 3 / best
-Ws_out = [np.asfortranarray(W.T) for W in products.W]              # chainrule's Linear weights: (out, in), column-major
+Ws_out = [np.asfortranarray(W.T) for W in products.W]     # chainrule's Linear weights: (out, in), column-major
 bs = [np.zeros(W.shape[0], np.float32) for W in Ws_out]
 params = Ws_out + bs
 grads = [np.empty_like(p) for p in params]                    # each in its weight's memory layout
