@@ -115,7 +115,8 @@ def test_a_bad_setting_shows_its_message_and_the_server_keeps_serving(offline_pa
     wait_until(page, "document.querySelector('#epoch').textContent === '1'")
     page.fill('[data-key="lr"]', "0.05")
     page.dispatch_event('[data-key="lr"]', "change")
-    page.wait_for_selector("#message", state="hidden")
+    page.wait_for_selector("#message", state="hidden")              # the new run's layout came back ...
+    wait_until(page, "document.querySelector('#epoch').textContent === '0'")   # ... and its first frame
     assert "lr=0.05" in page.url and epoch(page) == 0
     assert page.refused == []
 
