@@ -75,20 +75,27 @@ def _broadcast(builder, scalar, vty):
     return builder.shuffle_vector(one, undef, ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count))
 
 
-def _store_lanes(builder, val, base, off, lanes, n_valid, add):
-    """base[off + l] (+)= val[l] for l < n_valid (a scalar loop: only at a tile's channel tail)."""
-    for l in range(lanes):
-        ok = builder.icmp_signed("<", ir.Constant(I64, l), n_valid)
-        with builder.if_then(ok):
-            p = builder.gep(base, [builder.add(off, ir.Constant(I64, l))])
-            v = builder.extract_element(val, ir.Constant(I32, l))
-            if add:
-                v = builder.fadd(builder.load(p), v)
-            builder.store(v, p)
+def _masked(builder, name, vty, ret, args):
+    """A call of LLVM's masked load or store on ``vty`` (named with typed pointers, as LLVM 14 wants;
+    later LLVMs upgrade the name)."""
+    suffix = f"v{vty.count}{'f32' if isinstance(vty.element, ir.FloatType) else 'f64'}"
+    fnty = ir.FunctionType(ret, [a.type for a in args])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.masked.{name}.{suffix}.p0{suffix}")
+    return builder.call(fn, args)
+
+
+def _lane_mask(builder, lanes, n_valid):
+    """<lanes x i1>: lane l < n_valid."""
+    ity = ir.VectorType(I64, lanes)
+    nb = builder.insert_element(ir.Constant(ity, ir.Undefined), n_valid, ir.Constant(I32, 0))
+    nb = builder.shuffle_vector(nb, ir.Constant(ity, ir.Undefined), ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
+    return builder.icmp_signed("<", ir.Constant(ity, list(range(lanes))), nb)
 
 
 def _store_vec(builder, val, base, off, vty, n_valid, add_flag):
-    """The vector at base[off:] stored (or added, when add_flag != 0), lanes < n_valid only."""
+    """The vector at base[off:] stored (or added, when add_flag != 0), lanes < n_valid only: a plain
+    vector store when every lane is valid, else LLVM's masked load and store (one instruction each
+    with AVX-512; a lane-by-lane branch chain before, which cost the compiler seconds per kernel)."""
     lanes = vty.count
     full = builder.icmp_signed(">=", n_valid, ir.Constant(I64, lanes))
     is_add = builder.icmp_signed("!=", add_flag, ir.Constant(I64, 0))
@@ -100,11 +107,12 @@ def _store_vec(builder, val, base, off, vty, n_valid, add_flag):
                 with s:
                     _vstore(builder, val, base, off, vty)
         with other:
-            with builder.if_else(is_add) as (a, s):
-                with a:
-                    _store_lanes(builder, val, base, off, lanes, n_valid, True)
-                with s:
-                    _store_lanes(builder, val, base, off, lanes, n_valid, False)
+            mask = _lane_mask(builder, lanes, n_valid)
+            ptr = builder.bitcast(builder.gep(base, [off]), vty.as_pointer())
+            align = ir.Constant(I32, 4)
+            old = _masked(builder, "load", vty, vty, [ptr, align, mask, ir.Constant(vty, None)])
+            new = builder.select(is_add, builder.fadd(old, val), val)
+            _masked(builder, "store", vty, ir.VoidType(), [new, ptr, align, mask])
 
 
 def make_conv_tile(P: int, V: int):
