@@ -21,11 +21,13 @@ def big():
     for _ in range(5):
         t = time.perf_counter(); np.matmul(A, A, out=C); best = min(best, time.perf_counter() - t)
     return 2 * 2048 ** 3 / best
-Ws_out = [np.asfortranarray(W.T) for W in products.W]     # chainrule's Linear weights: (out, in), column-major
+# the update's weights and gradients are the products' own arrays (seen as chainrule's Linear weights:
+# (out, in), column-major), so that in_order() updates what the products just read and wrote
+Ws_out = [W.T for W in products.W]
 bs = [np.zeros(W.shape[0], np.float32) for W in Ws_out]
 params = Ws_out + bs
-grads = [np.empty_like(p) for p in params]                    # each in its weight's memory layout
-for gr in grads:
+grads = [dW.T for dW in products.dW] + [rng.standard_normal(b.shape, dtype=np.float32) for b in bs]
+for gr in grads[:len(Ws_out)]:
     gr[...] = rng.standard_normal(gr.shape, dtype=np.float32)
 vel = [np.zeros_like(p) for p in params]
 try:
